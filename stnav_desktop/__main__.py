@@ -1,0 +1,3 @@
+from stnav_desktop.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,66 @@
+"""Logging set-up: a rotating file in the log folder, and a filter that masks secrets in every
+record, its arguments and its traceback before any handler sees it."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import sys
+
+from stnav_desktop.paths import AppPaths
+from stnav_desktop.redact import redact
+
+FORMAT = "%(asctime)s %(levelname)-7s %(threadName)s %(name)s: %(message)s"
+
+
+class RedactingFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string must not lose the record
+            message = f"{record.msg!r} {record.args!r}"
+        record.msg = redact(message)
+        record.args = None
+        if record.exc_info:
+            formatter = logging.Formatter()
+            record.exc_text = redact(formatter.formatException(record.exc_info))
+            record.exc_info = None
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
+        return True
+
+
+class _RedactingFormatter(logging.Formatter):
+    """Belt and braces: the formatted line is redacted again (handlers added by other code)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+_configured: list[logging.Handler] = []
+
+
+def setup_logging(paths: AppPaths, *, level: int = logging.INFO, console: bool = False) -> None:
+    """Idempotent: replaces the handlers installed by an earlier call."""
+    root = logging.getLogger()
+    for handler in _configured:
+        root.removeHandler(handler)
+        handler.close()
+    _configured.clear()
+    paths.logs.mkdir(parents=True, exist_ok=True)
+    file_handler = logging.handlers.RotatingFileHandler(paths.log_file, maxBytes=5_000_000, backupCount=5,
+                                                        encoding="utf-8")
+    file_handler.setFormatter(_RedactingFormatter(FORMAT))
+    file_handler.addFilter(RedactingFilter())
+    _configured.append(file_handler)
+    if console:
+        stream = logging.StreamHandler(sys.stderr)
+        stream.setFormatter(_RedactingFormatter("%(levelname)s %(name)s: %(message)s"))
+        stream.addFilter(RedactingFilter())
+        stream.setLevel(logging.WARNING)
+        _configured.append(stream)
+    for handler in _configured:
+        root.addHandler(handler)
+    root.setLevel(level)
+    for noisy in ("urllib3", "peewee", "msal"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

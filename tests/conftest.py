@@ -1,0 +1,59 @@
+"""Shared fixtures: a neutral environment, a fresh STNAV_HOME per test, an in-memory keychain."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ["DBUS_SESSION_BUS_ADDRESS"] = "disabled:"
+
+import keyring  # noqa: E402
+import keyring.backend  # noqa: E402
+import pytest  # noqa: E402
+
+from stnav_desktop import redact  # noqa: E402
+
+
+class MemoryKeyring(keyring.backend.KeyringBackend):
+    """In-memory keychain for tests (never the database, never a file)."""
+
+    priority = 1
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.store: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.store.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.store[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        from keyring.errors import PasswordDeleteError
+
+        if (service, username) not in self.store:
+            raise PasswordDeleteError("not found")
+        del self.store[(service, username)]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for var in ("STNAV_PROFILE", "PYTHON_KEYRING_BACKEND", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        os.environ.pop(var, None)
+
+
+@pytest.fixture(autouse=True)
+def stnav_home(tmp_path, monkeypatch):
+    home = tmp_path / "stnav-home"
+    monkeypatch.setenv("STNAV_HOME", str(home))
+    yield home
+
+
+@pytest.fixture(autouse=True)
+def memory_keyring():
+    previous = keyring.get_keyring()
+    kr = MemoryKeyring()
+    keyring.set_keyring(kr)
+    yield kr
+    keyring.set_keyring(previous)
+    redact.forget_secrets()
