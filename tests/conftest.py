@@ -46,7 +46,21 @@ def pytest_configure(config: pytest.Config) -> None:
 def stnav_home(tmp_path, monkeypatch):
     home = tmp_path / "stnav-home"
     monkeypatch.setenv("STNAV_HOME", str(home))
+    # never let a machine-wide deployment file of the developer's PC leak into a test
+    monkeypatch.setenv("STNAV_DEPLOY_FILE", str(tmp_path / "no-deploy.toml"))
     yield home
+
+
+@pytest.fixture
+def store(stnav_home):
+    """A fresh, migrated SQLite database in this test's STNAV_HOME."""
+    from stnav_desktop.paths import app_paths
+    from stnav_desktop.store.db import close_db, open_db
+
+    paths = app_paths().ensure()
+    database = open_db(paths.database)
+    yield database
+    close_db()
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,1 @@
+"""Local store: peewee models, migrations and the append-only audit log. No Qt, no HTTP."""
