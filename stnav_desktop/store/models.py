@@ -116,7 +116,8 @@ class StDocument(BaseModel):
     content_hash = CharField()
     version = IntegerField(default=1)  # bumped whenever the content hash changes
     status = CharField(default=DocStatus.NEEDS_MAPPING)
-    problem = TextField(default="")
+    problem = TextField(default="")  # why it is not ready / why it failed, in plain words
+    source_problems = JsonField(null=True)  # data problems found while parsing the ServiceTitan record
     batch = ForeignKeyField(Batch, backref="documents", null=True, on_delete="SET NULL")
     posted_hash = CharField(null=True)  # content hash of the version that was posted
     posted_version = IntegerField(null=True)

@@ -1,0 +1,367 @@
+"""The accounting model (docs/accounting.md): which NAV document each ServiceTitan document becomes,
+on which accounts, with which dimensions — each cost booked once, every journal balanced.
+
+Pure functions over the raw ServiceTitan payload, the profile's settings and its mappings; no I/O.
+Rounding happens here and only here: ``money()`` (half up, to the cent).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from stnav_desktop.store.models import MappingKind, SourceKind
+from stnav_desktop.sync.documents import to_datetime, to_decimal
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+
+MODEL_CLEARING = "clearing"
+MODEL_INVOICE_ONLY = "invoice_only"
+MODEL_JOURNAL_ONLY = "journal_only"
+
+# NAV field lengths (API v2.0): documentNumber Code[20], externalDocumentNumber / vendorInvoiceNumber
+# Code[35], description Text[100]
+DOC_NO_LEN, EXT_DOC_LEN, DESC_LEN = 20, 35, 100
+
+
+def money(value: Decimal) -> Decimal:
+    """The one rounding rule: to the cent, half away from zero."""
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+class PlanError(Exception):
+    """The document cannot be posted as it stands; ``problems`` name the record and the field."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+class NotPostable(Exception):
+    """The profile's accounting model does not post this document (e.g. bills under invoice_only)."""
+
+
+@dataclass
+class PlanLine:
+    line_type: str  # "Item" or "Account"
+    number: str  # NAV item number or G/L account
+    description: str
+    quantity: Decimal
+    unit_cost: Decimal
+    amount: Decimal
+    dimensions: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class InvoicePlan:
+    st_ref: str
+    vendor_number: str
+    vendor_invoice_number: str
+    invoice_date: date
+    posting_date: date
+    lines: list[PlanLine]
+    dimensions: dict[str, str]
+    st_total: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return sum((line.amount for line in self.lines), ZERO)
+
+
+@dataclass
+class JournalLinePlan:
+    account_number: str
+    amount: Decimal  # debit positive, credit negative
+    description: str
+    dimensions: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class JournalPlan:
+    st_ref: str
+    document_number: str
+    external_document_number: str
+    posting_date: date
+    lines: list[JournalLinePlan]
+    st_total: Decimal
+
+    def imbalance(self) -> Decimal:
+        return sum((line.amount for line in self.lines), ZERO)
+
+    def check_balanced(self) -> None:
+        off = self.imbalance()
+        if off != ZERO:
+            raise PlanError([f"{self.st_ref}: journal document {self.document_number} dated "
+                             f"{self.posting_date.isoformat()} is out of balance by {off}"])
+
+
+@dataclass
+class PlanContext:
+    """What a plan needs to know besides the document."""
+
+    model: str = MODEL_CLEARING
+    clearing_account: str = "2950"
+    tax_account: str = "5630"
+    freight_account: str = "6210"
+    other_account: str = "6220"
+    default_expense_account: str = "6110"
+    territory_dimension: str = "TERRITORY"
+    postable_po_statuses: tuple[str, ...] = ("Received", "Exported")
+    date_rule: str = "document_date"
+    allow_from: date | None = None
+    allow_to: date | None = None
+    today: date | None = None
+    # mappings: kind -> source key -> (target, target_type)
+    mappings: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)
+    # optional NAV reference validation: callables return a problem text or None
+    check_vendor: Any = None
+    check_account: Any = None
+    check_item: Any = None
+    check_dimension: Any = None
+
+    def mapped(self, kind: str, key: Any) -> tuple[str, str] | None:
+        if key is None:
+            return None
+        return self.mappings.get(kind, {}).get(str(key))
+
+
+def _ref(kind: str, raw: dict[str, Any]) -> str:
+    if kind == SourceKind.PURCHASE_ORDER:
+        return f"PO {raw.get('number') or raw.get('id')}"
+    return f"Bill {raw.get('referenceNumber') or raw.get('id')}"
+
+
+def _amount(raw: dict[str, Any], key: str, ref: str, problems: list[str], *, required: bool = False,
+            allow_negative: bool = False) -> Decimal:
+    try:
+        value = to_decimal(raw.get(key))
+    except ValueError:
+        problems.append(f"{ref}: {key} {raw.get(key)!r} is not a number")
+        return ZERO
+    if value is None:
+        if required:
+            problems.append(f"{ref}: {key} is missing")
+        return ZERO
+    if value < 0 and not allow_negative:
+        problems.append(f"{ref}: {key} {value} is negative")
+    return value
+
+
+def _date(value: Any) -> date | None:
+    dt = to_datetime(value)
+    return dt.astimezone(UTC).date() if dt else None
+
+
+def _clip(text: str, length: int) -> str:
+    text = " ".join(str(text).split())  # no control characters or line breaks in NAV text fields
+    text = "".join(ch for ch in text if ch.isprintable())
+    return text if len(text) <= length else text[: length - 1] + "…"
+
+
+def _posting_date(kind: str, raw: dict[str, Any], ctx: PlanContext, ref: str, problems: list[str]) -> date:
+    if ctx.date_rule == "posting_day":
+        chosen = ctx.today or datetime.now(UTC).date()
+    elif ctx.date_rule == "receipt_date" and kind == SourceKind.PURCHASE_ORDER:
+        chosen = _date(raw.get("receivedOn")) or _date(raw.get("date"))
+    elif kind == SourceKind.PURCHASE_ORDER:
+        chosen = _date(raw.get("date"))
+    else:
+        chosen = _date(raw.get("billDate"))
+    if chosen is None:
+        problems.append(f"{ref}: no date to post on (date rule {ctx.date_rule})")
+        return ctx.today or datetime.now(UTC).date()
+    if (ctx.allow_from and chosen < ctx.allow_from) or (ctx.allow_to and chosen > ctx.allow_to):
+        period = f"{ctx.allow_from or '…'} to {ctx.allow_to or '…'}"
+        problems.append(f"{ref}: posting date {chosen.isoformat()} is outside NAV's allowed posting period {period}")
+    return chosen
+
+
+def _territory(bu_id: Any, ctx: PlanContext, ref: str, problems: list[str]) -> dict[str, str]:
+    if bu_id is None:
+        problems.append(f"{ref}: no business unit, so no {ctx.territory_dimension} dimension value")
+        return {}
+    mapped = ctx.mapped(MappingKind.BUSINESS_UNIT, bu_id)
+    if mapped is None:
+        problems.append(f"{ref}: business unit {bu_id} is not mapped to a {ctx.territory_dimension} value")
+        return {}
+    code = mapped[1] or ctx.territory_dimension
+    if ctx.check_dimension and (problem := ctx.check_dimension(code, mapped[0])):
+        problems.append(f"{ref}: {problem}")
+    return {code: mapped[0]}
+
+
+def _vendor(vendor_id: Any, ctx: PlanContext, ref: str, problems: list[str]) -> str:
+    if not vendor_id:
+        problems.append(f"{ref}: vendor {vendor_id or 0} does not exist in ServiceTitan")
+        return ""
+    mapped = ctx.mapped(MappingKind.VENDOR, vendor_id)
+    if mapped is None:
+        problems.append(f"{ref}: ServiceTitan vendor {vendor_id} is not mapped to a NAV vendor")
+        return ""
+    if ctx.check_vendor and (problem := ctx.check_vendor(mapped[0])):
+        problems.append(f"{ref}: {problem}")
+    return mapped[0]
+
+
+def _account(number: str, ctx: PlanContext, ref: str, problems: list[str], what: str) -> str:
+    if not number:
+        problems.append(f"{ref}: no G/L account for {what}")
+    elif ctx.check_account and (problem := ctx.check_account(number)):
+        problems.append(f"{ref}: {what}: {problem}")
+    return number
+
+
+def bill_line_account(item: dict[str, Any], bu_id: Any, ctx: PlanContext) -> tuple[str, str]:
+    """G/L account for an inventory-bill line, and the rule that chose it (shown in the preview).
+
+    Order: the SKU mapped to an account → a rule for the SKU type → a rule for the business unit →
+    ServiceTitan's own G/L account on the line, mapped → the profile's default expense account."""
+    mapped = ctx.mapped(MappingKind.ITEM, item.get("skuId"))
+    if mapped and mapped[1] == "Account":
+        return mapped[0], f"SKU {item.get('skuCode') or item.get('skuId')} mapped to account"
+    for key, label in ((f"sku_type:{item.get('skuType')}", "rule for SKU type"),
+                       (f"business_unit:{bu_id}", "rule for business unit")):
+        rule = ctx.mapped(MappingKind.GL_RULE, key)
+        if rule:
+            return rule[0], label
+    for field_name in ("costOfSaleAccount", "generalLedgerAccount"):
+        st_account = item.get(field_name) or {}
+        if st_account.get("id") is not None:
+            mapped = ctx.mapped(MappingKind.ST_GL_ACCOUNT, st_account["id"])
+            if mapped:
+                return mapped[0], f"ServiceTitan {field_name} {st_account.get('number') or st_account['id']} mapped"
+    return ctx.default_expense_account, "default expense account"
+
+
+def plan_document(kind: str, raw: dict[str, Any], ctx: PlanContext) -> InvoicePlan | JournalPlan:
+    if kind == SourceKind.PURCHASE_ORDER:
+        if ctx.model == MODEL_JOURNAL_ONLY:
+            raise NotPostable("purchase orders are not posted under the journal-only model")
+        return plan_purchase_invoice(raw, ctx)
+    if ctx.model == MODEL_INVOICE_ONLY:
+        raise NotPostable("inventory bills are not posted under the purchase-invoice-only model")
+    return plan_bill_journal(raw, ctx)
+
+
+def plan_purchase_invoice(raw: dict[str, Any], ctx: PlanContext) -> InvoicePlan:
+    ref = _ref(SourceKind.PURCHASE_ORDER, raw)
+    problems: list[str] = []
+    status = str(raw.get("status") or "")
+    if status == "Canceled":
+        raise NotPostable(f"{ref} is Canceled")
+    if status not in ctx.postable_po_statuses:
+        raise NotPostable(f"{ref} has status {status or 'none'}; postable: {', '.join(ctx.postable_po_statuses)}")
+    vendor = _vendor(raw.get("vendorId"), ctx, ref, problems)
+    dims = _territory(raw.get("businessUnitId"), ctx, ref, problems)
+    posting_date = _posting_date(SourceKind.PURCHASE_ORDER, raw, ctx, ref, problems)
+    invoice_date = _date(raw.get("date")) or posting_date
+    lines: list[PlanLine] = []
+    items = raw.get("items") or []
+    if not items:
+        problems.append(f"{ref}: has no items")
+    for index, item in enumerate(items, 1):
+        where = f"{ref} line {index}"
+        qty_key = "quantityReceived" if ctx.model == MODEL_CLEARING or status != "Pending" else "quantity"
+        quantity = _amount(item, qty_key, where, problems, required=True)
+        if ctx.model == MODEL_CLEARING and quantity == ZERO:
+            continue  # nothing received on this line: nothing to invoice yet
+        cost = _amount(item, "cost", where, problems, required=True)
+        amount = money(quantity * cost)
+        text = _clip(f"{item.get('skuCode') or ''} {item.get('skuName') or ''}".strip() or f"line {index}",
+                     DESC_LEN - 25)
+        if ctx.model == MODEL_CLEARING:
+            # the cost itself was booked by the bill's journal: the invoice clears it (see docs/accounting.md)
+            number = _account(ctx.clearing_account, ctx, where, problems, "clearing account")
+            lines.append(PlanLine("Account", number, _clip(f"{text} {quantity}×{cost}", DESC_LEN),
+                                  Decimal(1), amount, amount, dims))
+            continue
+        mapped = ctx.mapped(MappingKind.ITEM, item.get("skuId"))
+        if mapped is None:
+            problems.append(f"{where}: SKU {item.get('skuCode') or item.get('skuId')} is not mapped to a NAV item "
+                            "or G/L account")
+            continue
+        if mapped[1] == "Item":
+            if ctx.check_item and (problem := ctx.check_item(mapped[0])):
+                problems.append(f"{where}: {problem}")
+            lines.append(PlanLine("Item", mapped[0], _clip(text, DESC_LEN), quantity, cost, amount, dims))
+        else:
+            number = _account(mapped[0], ctx, where, problems, "SKU account")
+            lines.append(PlanLine("Account", number, _clip(text, DESC_LEN), quantity, cost, amount, dims))
+    charge_account = ctx.clearing_account if ctx.model == MODEL_CLEARING else None
+    for key, account, label in (("tax", ctx.tax_account, "Tax"), ("shipping", ctx.freight_account, "Freight")):
+        value = money(_amount(raw, key, ref, problems))
+        if value:
+            number = _account(charge_account or account, ctx, ref, problems, label.lower())
+            lines.append(PlanLine("Account", number, f"{label} {ref}", Decimal(1), value, value, dims))
+    st_total = _amount(raw, "total", ref, problems, required=True)
+    plan = InvoicePlan(ref, vendor, _clip(f"ST-{ref.replace(' ', '-')}", EXT_DOC_LEN), invoice_date, posting_date,
+                       lines, dims, st_total)
+    if ctx.model != MODEL_CLEARING or status == "Received":
+        _settle_rounding(plan.lines, plan.total, st_total, ref, problems,
+                         lambda diff: PlanLine("Account", ctx.clearing_account if charge_account else ctx.other_account,
+                                               f"Rounding difference {ref}", Decimal(1), diff, diff, dims))
+    if problems:
+        raise PlanError(problems)
+    return plan
+
+
+def _settle_rounding(lines: list, computed: Decimal, expected: Decimal, ref: str, problems: list[str], make) -> None:
+    """Lines are rounded one by one; when their sum differs from ServiceTitan's total by no more than
+    half a cent per line, the difference is booked on one explicit rounding line. A larger difference is
+    a data problem for a person to look at."""
+    diff = money(expected) - computed
+    if diff == ZERO:
+        return
+    tolerance = CENT * max(1, len(lines)) / 2
+    if abs(diff) <= tolerance:
+        lines.append(make(diff))
+    else:
+        problems.append(f"{ref}: lines and charges add up to {computed}, but ServiceTitan's total is "
+                        f"{money(expected)} (difference {diff})")
+
+
+def plan_bill_journal(raw: dict[str, Any], ctx: PlanContext) -> JournalPlan:
+    ref = _ref(SourceKind.INVENTORY_BILL, raw)
+    problems: list[str] = []
+    bu = raw.get("businessUnit") or {}
+    dims = _territory(bu.get("id"), ctx, ref, problems)
+    vendor = raw.get("vendor") or {}
+    if not vendor.get("id"):
+        problems.append(f"{ref}: vendor {vendor.get('id') or 0} does not exist in ServiceTitan")
+    posting_date = _posting_date(SourceKind.INVENTORY_BILL, raw, ctx, ref, problems)
+    lines: list[JournalLinePlan] = []
+    items = raw.get("items") or []
+    if not items:
+        problems.append(f"{ref}: has no items")
+    for index, item in enumerate(items, 1):
+        where = f"{ref} line {item.get('order') or index}"
+        quantity = _amount(item, "quantity", where, problems, required=True)
+        cost = _amount(item, "cost", where, problems, required=True)
+        account, _rule = bill_line_account(item, bu.get("id"), ctx)
+        _account(account, ctx, where, problems, "line account")
+        text = _clip(f"{ref} {item.get('skuCode') or ''} {item.get('name') or ''} {quantity}×{cost}", DESC_LEN)
+        lines.append(JournalLinePlan(account, money(quantity * cost), text, dims))
+    for key, account, label in (("taxAmount", ctx.tax_account, "Tax"), ("shippingAmount", ctx.freight_account, "Freight"),
+                                ("otherAmount", ctx.other_account, "Other charges")):
+        value = money(_amount(raw, key, ref, problems))
+        if value:
+            _account(account, ctx, ref, problems, label.lower())
+            lines.append(JournalLinePlan(account, value, _clip(f"{label} {ref}", DESC_LEN), dims))
+    st_total = _amount(raw, "billAmount", ref, problems, required=True)
+    debits = sum((line.amount for line in lines), ZERO)
+    _settle_rounding(lines, debits, st_total, ref, problems,
+                     lambda diff: JournalLinePlan(ctx.other_account, diff, f"Rounding difference {ref}", dims))
+    clearing = _account(ctx.clearing_account, ctx, ref, problems, "clearing account")
+    lines.append(JournalLinePlan(clearing, -money(st_total),
+                                 _clip(f"{ref} received from {vendor.get('name') or vendor.get('id')}", DESC_LEN),
+                                 dims))
+    document_number = f"STB{raw.get('id')}"[:DOC_NO_LEN]
+    plan = JournalPlan(ref, document_number, _clip(str(raw.get("referenceNumber") or raw.get("id")), EXT_DOC_LEN),
+                       posting_date, lines, st_total)
+    if problems:
+        raise PlanError(problems)
+    plan.check_balanced()
+    return plan

@@ -1,0 +1,207 @@
+"""Staging ServiceTitan documents in the store: the content hash, versions, and the
+"changed after posting" flag with the difference. Works from the raw payload (official field names),
+so it does not depend on how a connector shapes its records."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from stnav_desktop.store import audit
+from stnav_desktop.store.db import db
+from stnav_desktop.store.fields import utcnow
+from stnav_desktop.store.models import (
+    AttemptState,
+    DocStatus,
+    PostingAttempt,
+    Profile,
+    SourceKind,
+    StDocument,
+)
+from stnav_desktop.sync import lifecycle
+
+# fields that change without the document's content changing
+VOLATILE = {"modifiedOn", "syncStatus", "batch", "batchId", "postDate", "dateReconciled"}
+
+
+def to_decimal(value: Any) -> Decimal | None:
+    """Exact amount from a JSON string or number; None when absent. Raises ValueError when not a number."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise ValueError(f"not an amount: {value!r}")
+    if isinstance(value, float):
+        value = repr(value)  # shortest text that round-trips: the number as the JSON had it
+    try:
+        result = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValueError(f"not an amount: {value!r}") from None
+    if not result.is_finite():
+        raise ValueError(f"not an amount: {value!r}")
+    return result
+
+
+def to_datetime(value: Any) -> datetime | None:
+    if not value:
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    text = str(value).replace("Z", "+00:00")
+    parsed = datetime.fromisoformat(text)
+    # ServiceTitan returns UTC; a stamp without an offset is UTC too
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def content_hash(raw: dict[str, Any]) -> str:
+    stable = {k: v for k, v in raw.items() if k not in VOLATILE}
+    text = json.dumps(stable, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def diff(old: Any, new: Any, path: str = "", out: list[dict[str, Any]] | None = None,
+         limit: int = 50) -> list[dict[str, Any]]:
+    """The fields that differ between two payloads, as [{field, before, after}]."""
+    out = [] if out is None else out
+    if len(out) >= limit:
+        return out
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in sorted(set(old) | set(new)):
+            if key in VOLATILE:
+                continue
+            diff(old.get(key), new.get(key), f"{path}.{key}" if path else key, out, limit)
+    elif isinstance(old, list) and isinstance(new, list):
+        for i in range(max(len(old), len(new))):
+            diff(old[i] if i < len(old) else None, new[i] if i < len(new) else None, f"{path}[{i}]", out, limit)
+    elif _norm(old) != _norm(new):
+        out.append({"field": path, "before": old, "after": new})
+    return out
+
+
+def _norm(value: Any) -> Any:
+    try:
+        return to_decimal(value) if isinstance(value, int | float | str) and not isinstance(value, bool) else value
+    except ValueError:
+        return value
+
+
+@dataclass
+class Header:
+    number: str
+    vendor_st_id: int | None
+    vendor_name: str
+    business_unit_st_id: int | None
+    business_unit_name: str
+    doc_date: datetime | None
+    modified_on: datetime | None
+    st_status: str
+    total: Decimal | None
+    purchase_order_st_id: int | None
+
+
+def header(kind: str, raw: dict[str, Any]) -> tuple[Header, list[str]]:
+    """The columns the review grid shows, read from the raw payload; problems instead of exceptions."""
+    problems: list[str] = []
+
+    def amount(key: str) -> Decimal | None:
+        try:
+            return to_decimal(raw.get(key))
+        except ValueError:
+            problems.append(f"{key} {raw.get(key)!r} is not a number")
+            return None
+
+    def when(key: str) -> datetime | None:
+        try:
+            return to_datetime(raw.get(key))
+        except ValueError:
+            problems.append(f"{key} {raw.get(key)!r} is not a date")
+            return None
+
+    if kind == SourceKind.PURCHASE_ORDER:
+        bu_id = raw.get("businessUnitId")
+        return Header(
+            number=str(raw.get("number") or raw.get("id")), vendor_st_id=raw.get("vendorId"), vendor_name="",
+            business_unit_st_id=bu_id, business_unit_name="", doc_date=when("date"),
+            modified_on=when("modifiedOn"), st_status=str(raw.get("status") or ""), total=amount("total"),
+            purchase_order_st_id=None), problems
+    vendor = raw.get("vendor") or {}
+    bu = raw.get("businessUnit") or {}
+    return Header(
+        number=str(raw.get("referenceNumber") or raw.get("id")), vendor_st_id=vendor.get("id"),
+        vendor_name=str(vendor.get("name") or ""), business_unit_st_id=bu.get("id"),
+        business_unit_name=str(bu.get("name") or ""), doc_date=when("billDate"), modified_on=when("modifiedOn"),
+        st_status=str(raw.get("syncStatus") or ""), total=amount("billAmount"),
+        purchase_order_st_id=raw.get("purchaseOrderId")), problems
+
+
+@dataclass
+class StageResult:
+    document: StDocument
+    change: str  # new, unchanged, updated, changed_after_posting
+
+
+def stage(profile: Profile, kind: str, raw: dict[str, Any], problems: list[str] | None = None) -> StageResult:
+    """Insert or update one pulled document. Never re-posts: a posted document whose content changed is
+    flagged changed-after-posting with the difference, and stays posted in NAV as it was."""
+    head, parse_problems = header(kind, raw)
+    problems = list(dict.fromkeys([*(problems or []), *parse_problems]))
+    digest = content_hash(raw)
+    st_id = int(raw["id"])
+    columns = dict(number=head.number[:200], vendor_st_id=head.vendor_st_id, business_unit_st_id=head.business_unit_st_id,
+                   doc_date=head.doc_date, modified_on=head.modified_on, st_status=head.st_status[:50],
+                   total=head.total, purchase_order_st_id=head.purchase_order_st_id)
+    if head.vendor_name:
+        columns["vendor_name"] = head.vendor_name[:200]
+    if head.business_unit_name:
+        columns["business_unit_name"] = head.business_unit_name[:200]
+    with db.atomic():
+        doc = StDocument.get_or_none((StDocument.profile == profile) & (StDocument.kind == kind)
+                                     & (StDocument.st_id == st_id))
+        if doc is None:
+            doc = StDocument.create(profile=profile, kind=kind, st_id=st_id, raw=raw, content_hash=digest,
+                                    source_problems=problems or None, **columns)
+            audit.append("document.pulled", st_ref=lifecycle.st_ref(doc), profile=profile.name,
+                         detail={"st_id": st_id, "kind": kind, "modifiedOn": raw.get("modifiedOn"),
+                                 "total": head.total, "problems": problems})
+            return StageResult(doc, "new")
+        if doc.content_hash == digest:
+            if head.modified_on and doc.modified_on != head.modified_on:
+                doc.modified_on = head.modified_on
+                doc.raw = raw
+                doc.save()
+            return StageResult(doc, "unchanged")
+        changes = diff(doc.raw, raw)
+        if doc.status in (DocStatus.POSTED, DocStatus.CHANGED_AFTER_POSTING):
+            # keep the posted payload; record the new one beside it for the correction proposal
+            doc.source_problems = problems or None
+            doc.save()
+            reason = ("changed in ServiceTitan after posting: "
+                      + ", ".join(c["field"] for c in changes[:5]) + ("…" if len(changes) > 5 else ""))
+            if doc.status == DocStatus.POSTED:
+                lifecycle.transition(doc, DocStatus.CHANGED_AFTER_POSTING, reason=reason,
+                                     detail={"changes": changes, "new_payload_hash": digest, "new_payload": raw})
+            else:
+                audit.append("document.changed_again", st_ref=lifecycle.st_ref(doc), profile=profile.name,
+                             detail={"changes": changes, "new_payload_hash": digest, "new_payload": raw})
+            return StageResult(doc, "changed_after_posting")
+        # an attempt whose outcome is unknown must be settled against NAV before anything else moves
+        in_flight = doc.status == DocStatus.POSTING or doc.attempts.where(
+            PostingAttempt.state == AttemptState.PENDING).exists()
+        for key, value in columns.items():
+            setattr(doc, key, value)
+        doc.raw = raw
+        doc.content_hash = digest
+        doc.version += 1
+        doc.source_problems = problems or None
+        doc.updated_at = utcnow()
+        doc.save()
+        audit.append("document.updated", st_ref=lifecycle.st_ref(doc), profile=profile.name,
+                     detail={"version": doc.version, "changes": changes})
+        if doc.status in (DocStatus.APPROVED, DocStatus.FAILED, DocStatus.NEEDS_ATTENTION) and not in_flight:
+            # an approval covered the old content: the new content needs a fresh review
+            lifecycle.transition(doc, DocStatus.READY, reason="changed in ServiceTitan since approval",
+                                 batch=None)
+        return StageResult(doc, "updated")

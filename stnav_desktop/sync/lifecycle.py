@@ -1,0 +1,59 @@
+"""The lifecycle of a staged ServiceTitan document, and the one place its status changes.
+
+pulled → needs mapping → ready → approved (in a batch) → posting → posted, or failed (retry scheduled)
+→ needs attention (replayable); or rejected; or changed after posting. Every transition is audited.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stnav_desktop.store import audit
+from stnav_desktop.store.db import db
+from stnav_desktop.store.fields import utcnow
+from stnav_desktop.store.models import DocStatus, StDocument
+
+S = DocStatus
+ALLOWED: dict[str, set[str]] = {
+    S.NEEDS_MAPPING: {S.READY, S.REJECTED, S.SKIPPED, S.NEEDS_MAPPING},
+    S.READY: {S.NEEDS_MAPPING, S.APPROVED, S.REJECTED, S.SKIPPED, S.READY},
+    S.APPROVED: {S.POSTING, S.READY, S.NEEDS_MAPPING, S.REJECTED},
+    S.POSTING: {S.POSTED, S.FAILED, S.NEEDS_ATTENTION, S.APPROVED},
+    S.FAILED: {S.POSTING, S.NEEDS_ATTENTION, S.REJECTED, S.POSTED, S.READY, S.APPROVED},
+    S.NEEDS_ATTENTION: {S.APPROVED, S.POSTING, S.REJECTED, S.READY, S.NEEDS_MAPPING, S.POSTED},
+    S.REJECTED: {S.NEEDS_MAPPING, S.READY},
+    S.POSTED: {S.CHANGED_AFTER_POSTING},
+    S.CHANGED_AFTER_POSTING: {S.POSTED},  # after a person resolves it with a correction
+    S.SKIPPED: {S.NEEDS_MAPPING, S.READY, S.SKIPPED},
+}
+
+
+class TransitionError(ValueError):
+    pass
+
+
+def st_ref(doc: StDocument) -> str:
+    prefix = "PO" if doc.kind == "purchase_order" else "BILL"
+    return f"{prefix}-{doc.number or doc.st_id}"
+
+
+def transition(doc: StDocument, new: str, *, reason: str = "", actor: str | None = None,
+               detail: dict[str, Any] | None = None, **fields: Any) -> StDocument:
+    """Change ``doc``'s status (and any extra columns) and audit it, in one transaction."""
+    old = doc.status
+    if new not in ALLOWED.get(old, set()):
+        raise TransitionError(f"{st_ref(doc)}: cannot go from {old} to {new}")
+    with db.atomic():
+        doc.status = new
+        doc.problem = reason if new in (S.NEEDS_MAPPING, S.FAILED, S.NEEDS_ATTENTION, S.SKIPPED,
+                                        S.CHANGED_AFTER_POSTING) else ""
+        for key, value in fields.items():
+            setattr(doc, key, value)
+        doc.updated_at = utcnow()
+        doc.save()
+        if old != new or reason:
+            audit.append(f"document.{new}", st_ref=st_ref(doc), nav_ref=doc.nav_number or "",
+                         profile=doc.profile.name, actor=actor,
+                         detail={"from": old, "to": new, "reason": reason, "version": doc.version,
+                                 **(detail or {})})
+    return doc

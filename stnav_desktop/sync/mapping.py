@@ -1,0 +1,323 @@
+"""Mappings from ServiceTitan keys to NAV numbers: set, suggest, accept, import/export as CSV, and the
+readiness check that turns them (with the cached NAV reference data) into a reason on each row.
+
+Suggestions are never applied on their own: a person accepts one (or a rule the person set does).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from rapidfuzz import fuzz, process
+
+from stnav_desktop.store import audit, settings
+from stnav_desktop.store.db import db
+from stnav_desktop.store.fields import utcnow
+from stnav_desktop.store.models import (
+    DocStatus,
+    Mapping,
+    MappingKind,
+    NavReference,
+    Profile,
+    SourceKind,
+    StDocument,
+    StReference,
+)
+from stnav_desktop.sync import accounting, lifecycle
+
+KINDS = {k.value for k in MappingKind}
+CSV_COLUMNS = ["kind", "source_key", "source_label", "target", "target_type"]
+FUZZY_THRESHOLD = 70.0
+
+
+class MappingError(ValueError):
+    pass
+
+
+def set_mapping(profile: Profile, kind: str, source_key: Any, target: str, *, target_type: str = "",
+                source_label: str = "", actor: str | None = None, how: str = "manual",
+                score: float | None = None) -> Mapping:
+    if kind not in KINDS:
+        raise MappingError(f"unknown mapping kind {kind!r}; one of {', '.join(sorted(KINDS))}")
+    key = str(source_key).strip()
+    target = str(target).strip()
+    if not key:
+        raise MappingError(f"{kind} mapping: the ServiceTitan key is empty")
+    if not target:
+        raise MappingError(f"{kind} mapping for {key}: the NAV target is empty")
+    if kind == MappingKind.ITEM and target_type not in ("Item", "Account"):
+        raise MappingError(f"item mapping for {key}: target_type must be Item or Account, not {target_type!r}")
+    actor = actor or audit.current_actor()
+    with db.atomic():
+        existing = Mapping.get_or_none((Mapping.profile == profile) & (Mapping.kind == kind)
+                                       & (Mapping.source_key == key))
+        before = (existing.target, existing.target_type) if existing else None
+        if existing:
+            existing.target, existing.target_type = target, target_type
+            existing.source_label = source_label or existing.source_label
+            existing.updated_by, existing.updated_at = actor, utcnow()
+            existing.save()
+            row = existing
+        else:
+            row = Mapping.create(profile=profile, kind=kind, source_key=key, source_label=source_label,
+                                 target=target, target_type=target_type, updated_by=actor)
+        audit.append("mapping.set", profile=profile.name, actor=actor, st_ref=f"{kind}:{key}", nav_ref=target,
+                     detail={"kind": kind, "source_key": key, "label": source_label, "target": target,
+                             "target_type": target_type, "before": before, "how": how, "score": score})
+    return row
+
+
+def delete_mapping(profile: Profile, kind: str, source_key: str, *, actor: str | None = None) -> bool:
+    with db.atomic():
+        row = Mapping.get_or_none((Mapping.profile == profile) & (Mapping.kind == kind)
+                                  & (Mapping.source_key == str(source_key)))
+        if row is None:
+            return False
+        audit.append("mapping.deleted", profile=profile.name, actor=actor, st_ref=f"{kind}:{source_key}",
+                     nav_ref=row.target, detail={"kind": kind, "target": row.target})
+        Mapping.delete().where(Mapping.id == row.id).execute()
+    return True
+
+
+def mappings_dict(profile: Profile) -> dict[str, dict[str, tuple[str, str]]]:
+    out: dict[str, dict[str, tuple[str, str]]] = {}
+    for row in Mapping.select().where(Mapping.profile == profile):
+        out.setdefault(row.kind, {})[row.source_key] = (row.target, row.target_type)
+    return out
+
+
+# --- CSV ---------------------------------------------------------------------------------------
+
+def export_csv(profile: Profile) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(CSV_COLUMNS)
+    for row in Mapping.select().where(Mapping.profile == profile).order_by(Mapping.kind, Mapping.source_key):
+        writer.writerow([row.kind, row.source_key, _csv_safe(row.source_label), row.target, row.target_type])
+    return buf.getvalue()
+
+
+def _csv_safe(text: str) -> str:
+    # a cell starting with = + - @ is a formula to Excel: neutralise it
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+@dataclass
+class ImportResult:
+    imported: int
+    errors: list[str]
+
+
+def import_csv(profile: Profile, text: str, *, actor: str | None = None) -> ImportResult:
+    """Import every valid row; each bad row is reported by its line number and field, the rest land."""
+    reader = csv.DictReader(io.StringIO(text))
+    missing = [c for c in ("kind", "source_key", "target") if c not in (reader.fieldnames or [])]
+    if missing:
+        raise MappingError(f"CSV header lacks column(s) {', '.join(missing)}; expected {', '.join(CSV_COLUMNS)}")
+    imported, errors = 0, []
+    for line_no, row in enumerate(reader, start=2):
+        try:
+            set_mapping(profile, (row.get("kind") or "").strip(), row.get("source_key") or "",
+                        row.get("target") or "", target_type=(row.get("target_type") or "").strip(),
+                        source_label=(row.get("source_label") or "").lstrip("'"), actor=actor, how="csv import")
+            imported += 1
+        except MappingError as exc:
+            errors.append(f"line {line_no}: {exc}")
+    return ImportResult(imported, errors)
+
+
+# --- suggestions ---------------------------------------------------------------------------------
+
+@dataclass
+class Suggestion:
+    kind: str
+    source_key: str
+    source_label: str
+    target: str
+    target_label: str
+    score: float
+    method: str  # exact key, exact name, fuzzy name
+    target_type: str = ""
+
+
+def _nav_choices(profile: Profile, entity: str) -> dict[str, NavReference]:
+    return {r.key: r for r in NavReference.select().where((NavReference.profile == profile)
+                                                          & (NavReference.entity == entity))}
+
+
+def _best(label: str, refs: dict[str, NavReference], *, code_key: str | None = None,
+          key_of=lambda r: r.key) -> tuple[NavReference, float, str] | None:
+    if code_key:
+        for ref in refs.values():
+            if key_of(ref).casefold() == code_key.casefold():
+                return ref, 100.0, "exact key"
+    wanted = " ".join(label.split()).casefold()
+    for ref in refs.values():
+        if " ".join(ref.name.split()).casefold() == wanted and wanted:
+            return ref, 100.0, "exact name"
+    if not wanted or not refs:
+        return None
+    names = {k: r.name for k, r in refs.items()}
+    match = process.extractOne(label, names, scorer=fuzz.WRatio, processor=lambda s: s.casefold())
+    if match and match[1] >= FUZZY_THRESHOLD:
+        return refs[match[2]], round(float(match[1]), 1), "fuzzy name"
+    return None
+
+
+def suggest(profile: Profile) -> list[Suggestion]:
+    """Suggestions for every unmapped ServiceTitan vendor, business unit, SKU and G/L account seen."""
+    current = mappings_dict(profile)
+    out: list[Suggestion] = []
+    vendors = _nav_choices(profile, "vendors")
+    items = _nav_choices(profile, "items")
+    accounts = _nav_choices(profile, "accounts")
+    dim = settings.get(profile, "posting.territory_dimension")
+    dim_values = {k: r for k, r in _nav_choices(profile, "dimensionValues").items() if k.startswith(dim + ":")}
+
+    def unmapped(kind: str, entity: str):
+        done = current.get(kind, {})
+        for ref in StReference.select().where((StReference.profile == profile) & (StReference.entity == entity)):
+            if str(ref.st_id) not in done:
+                yield ref
+
+    for ref in unmapped(MappingKind.VENDOR, "vendors"):
+        best = _best(ref.name, {k: v for k, v in vendors.items() if not v.blocked})
+        if best:
+            out.append(Suggestion(MappingKind.VENDOR, str(ref.st_id), ref.name, best[0].key, best[0].name, best[1],
+                                  best[2]))
+    for ref in unmapped(MappingKind.BUSINESS_UNIT, "businessUnits"):
+        # "HVAC Service - North" ~ "North territory": match on the words after the last dash too
+        label = ref.name.split(" - ")[-1] if " - " in ref.name else ref.name
+        candidates = {k: v for k, v in dim_values.items() if not v.blocked}
+        best = _best(label, candidates, code_key=label, key_of=lambda r: r.key.split(":", 1)[1]) or \
+            _best(ref.name, candidates)
+        if best:
+            out.append(Suggestion(MappingKind.BUSINESS_UNIT, str(ref.st_id), ref.name, best[0].key.split(":", 1)[1],
+                                  best[0].name, best[1], best[2], target_type=dim))
+    for ref in unmapped(MappingKind.ITEM, "skus"):
+        best = _best(ref.name, items, code_key=ref.code)
+        if best:
+            out.append(Suggestion(MappingKind.ITEM, str(ref.st_id), f"{ref.code} {ref.name}", best[0].key,
+                                  best[0].name, best[1], best[2], target_type="Item"))
+    for ref in unmapped(MappingKind.ST_GL_ACCOUNT, "glAccounts"):
+        postable = {k: v for k, v in accounts.items() if not v.blocked and (v.data or {}).get("directPosting", True)}
+        best = _best(ref.name, postable, code_key=ref.code)
+        if best:
+            out.append(Suggestion(MappingKind.ST_GL_ACCOUNT, str(ref.st_id), f"{ref.code} {ref.name}", best[0].key,
+                                  best[0].name, best[1], best[2]))
+    return out
+
+
+def accept(profile: Profile, suggestion: Suggestion, *, actor: str | None = None) -> Mapping:
+    return set_mapping(profile, suggestion.kind, suggestion.source_key, suggestion.target,
+                       target_type=suggestion.target_type, source_label=suggestion.source_label, actor=actor,
+                       how=f"accepted suggestion ({suggestion.method})", score=suggestion.score)
+
+
+# --- readiness ---------------------------------------------------------------------------------------
+
+def _parse_date(text: Any) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(str(text)[:10])
+    except ValueError:
+        return None
+
+
+def plan_context(profile: Profile, *, validate: bool = True) -> accounting.PlanContext:
+    """Everything a plan needs: settings, mappings, and checks against the cached NAV reference data."""
+    values = settings.all_values(profile)
+    nav = {e: _nav_choices(profile, e) for e in ("vendors", "items", "accounts", "dimensionValues",
+                                                  "generalLedgerSetup")}
+    setup = next(iter(nav["generalLedgerSetup"].values()), None)
+    allow_from = _parse_date((setup.data or {}).get("allowPostingFrom") if setup else None) or \
+        _parse_date(values["posting.allow_from"])
+    allow_to = _parse_date((setup.data or {}).get("allowPostingTo") if setup else None) or \
+        _parse_date(values["posting.allow_to"])
+    have_refs = any(nav[e] for e in ("vendors", "accounts"))
+
+    def check_vendor(number: str) -> str | None:
+        ref = nav["vendors"].get(number)
+        if ref is None:
+            return f"NAV vendor {number} does not exist (refresh reference data?)"
+        if ref.blocked:
+            return f"NAV vendor {number} ({ref.name}) is blocked"
+        return None
+
+    def check_account(number: str) -> str | None:
+        ref = nav["accounts"].get(number)
+        if ref is None:
+            return f"G/L account {number} does not exist in NAV"
+        if ref.blocked:
+            return f"G/L account {number} ({ref.name}) is blocked"
+        if not (ref.data or {}).get("directPosting", True):
+            return f"G/L account {number} ({ref.name}) does not allow direct posting"
+        return None
+
+    def check_item(number: str) -> str | None:
+        ref = nav["items"].get(number)
+        if ref is None:
+            return f"NAV item {number} does not exist"
+        if ref.blocked:
+            return f"NAV item {number} ({ref.name}) is blocked"
+        return None
+
+    def check_dimension(code: str, value: str) -> str | None:
+        ref = nav["dimensionValues"].get(f"{code}:{value}")
+        if ref is None:
+            return f"dimension value {value} does not exist for dimension {code}"
+        if ref.blocked:
+            return f"dimension value {value} of {code} is blocked"
+        return None
+
+    use_checks = validate and have_refs
+    return accounting.PlanContext(
+        model=values["posting.model"], clearing_account=values["posting.clearing_account"],
+        tax_account=values["posting.tax_account"], freight_account=values["posting.freight_account"],
+        other_account=values["posting.other_account"],
+        default_expense_account=values["posting.default_expense_account"],
+        territory_dimension=values["posting.territory_dimension"],
+        postable_po_statuses=tuple(values["posting.postable_po_statuses"]), date_rule=values["posting.date_rule"],
+        allow_from=allow_from, allow_to=allow_to, mappings=mappings_dict(profile),
+        check_vendor=check_vendor if use_checks else None, check_account=check_account if use_checks else None,
+        check_item=check_item if use_checks else None, check_dimension=check_dimension if use_checks else None)
+
+
+def evaluate(doc: StDocument, ctx: accounting.PlanContext) -> tuple[str, str]:
+    """(status, reason) for a document not yet in a batch: ready, needs mapping (with why), or skipped."""
+    problems = list(doc.source_problems or [])
+    try:
+        accounting.plan_document(doc.kind, doc.raw, ctx)
+    except accounting.NotPostable as exc:
+        return DocStatus.SKIPPED, str(exc)
+    except accounting.PlanError as exc:
+        problems.extend(exc.problems)
+    if problems:
+        return DocStatus.NEEDS_MAPPING, "; ".join(dict.fromkeys(problems))
+    return DocStatus.READY, ""
+
+
+REEVALUATE = (DocStatus.NEEDS_MAPPING, DocStatus.READY, DocStatus.SKIPPED)
+
+
+def refresh_readiness(profile: Profile, *, documents=None) -> dict[str, int]:
+    """Re-check every document not yet approved; returns counts per resulting status."""
+    ctx = plan_context(profile)
+    query = documents if documents is not None else StDocument.select().where(
+        (StDocument.profile == profile) & (StDocument.status.in_(list(REEVALUATE))))
+    counts: dict[str, int] = {}
+    for doc in query:
+        status, reason = evaluate(doc, ctx)
+        if status != doc.status or reason != doc.problem:
+            lifecycle.transition(doc, status, reason=reason)
+        counts[status] = counts.get(status, 0) + 1
+    return counts
+
+
+def kind_label(kind: str) -> str:
+    return "purchase order" if kind == SourceKind.PURCHASE_ORDER else "inventory bill"
