@@ -124,6 +124,8 @@ class StDocument(BaseModel):
     nav_id = CharField(null=True)
     nav_number = CharField(null=True)
     reject_reason = TextField(default="")
+    st_exported_at = UtcDateTimeField(null=True)  # bills: marked exported in ServiceTitan after posting
+    st_export_error = TextField(default="")
     retry_count = IntegerField(default=0)
     next_retry_at = UtcDateTimeField(null=True)
     first_seen_at = UtcDateTimeField(default=utcnow)

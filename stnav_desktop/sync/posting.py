@@ -1,0 +1,361 @@
+"""Posting approved documents to NAV exactly once.
+
+For each document:
+1. settle any earlier attempt whose outcome is unknown, by asking NAV (never by guessing);
+2. look in NAV for what an interrupted run may have created (vendor + vendor invoice number for
+   invoices, drafts included; document number for journal lines and G/L entries) — found means done;
+3. record the attempt (idempotency key = kind + ServiceTitan id + version) and COMMIT it;
+4. write to NAV; record the NAV id, number and G/L entries.
+
+Killed at any instant, a rerun lands in 1 or 2 and never writes a second document. A document NAV
+refuses is marked with the reason in plain words and the rest of the batch goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from stnav_desktop.connectors.http import ConnectorError, TransportError
+from stnav_desktop.store import audit, settings
+from stnav_desktop.store.db import db
+from stnav_desktop.store.fields import utcnow
+from stnav_desktop.store.models import (
+    AttemptState,
+    Batch,
+    DocStatus,
+    PostingAttempt,
+    Profile,
+    SourceKind,
+    StDocument,
+)
+from stnav_desktop.sync import accounting, lifecycle, mapping, retry
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class NavDocument:
+    """What NAV holds for one of our documents."""
+
+    nav_id: str
+    number: str
+    kind: str  # purchase_invoice, journal
+    posted: bool
+    gl_entries: list[dict[str, Any]] = field(default_factory=list)
+
+
+class NavGateway(Protocol):
+    """The few NAV operations posting needs (``sync.gateways`` adapts the NAV connector)."""
+
+    def find_invoice(self, plan: accounting.InvoicePlan) -> NavDocument | None: ...
+    def create_invoice(self, plan: accounting.InvoicePlan, *, post: bool) -> NavDocument: ...
+    def post_invoice(self, found: NavDocument) -> NavDocument: ...
+    def find_journal(self, plan: accounting.JournalPlan) -> NavDocument | None: ...
+    def create_journal(self, plan: accounting.JournalPlan, *, post: bool) -> NavDocument: ...
+    def post_journal(self, found: NavDocument, plan: accounting.JournalPlan) -> NavDocument: ...
+
+
+class StWriteBack(Protocol):
+    def mark_bills_exported(self, bill_ids: list[int]) -> dict[int, str | None]: ...
+
+
+@dataclass
+class PostResult:
+    document_id: int
+    st_ref: str
+    outcome: str  # posted, already_posted, failed, needs_attention, not_ready, skipped
+    message: str = ""
+    nav_number: str = ""
+
+
+@dataclass
+class PostingOptions:
+    post_invoices: bool
+    post_journal: bool
+    max_attempts: int
+    base_seconds: float
+    cap_seconds: float
+
+    @classmethod
+    def for_profile(cls, profile: Profile) -> PostingOptions:
+        return cls(post_invoices=settings.get(profile, "posting.mode") == "post",
+                   post_journal=bool(settings.get(profile, "posting.post_journal")),
+                   max_attempts=int(settings.get(profile, "retry.max_attempts")),
+                   base_seconds=float(settings.get(profile, "retry.base_seconds")),
+                   cap_seconds=float(settings.get(profile, "retry.cap_seconds")))
+
+
+def idempotency_key(doc: StDocument) -> str:
+    return f"{doc.kind}:{doc.st_id}:v{doc.version}"
+
+
+class Poster:
+    def __init__(self, profile: Profile, gateway: NavGateway, *, write_back: StWriteBack | None = None,
+                 actor: str | None = None, clock: Callable[[], datetime] = utcnow,
+                 rng: random.Random | None = None) -> None:
+        self.profile = profile
+        self.gateway = gateway
+        self.write_back = write_back
+        self.actor = actor or audit.current_actor()
+        self.clock = clock
+        self.rng = rng
+        self.options = PostingOptions.for_profile(profile)
+
+    # -- public ----------------------------------------------------------------------------------
+    def post_batch(self, batch: Batch | None = None, *, cancel: Callable[[], bool] = lambda: False,
+                   progress: Callable[[int, int, PostResult], None] | None = None) -> list[PostResult]:
+        """Post every approved document (of ``batch``, or all), plus due retries. ``cancel`` is checked
+        between documents: what is in flight finishes, nothing is half-posted."""
+        self.settle_unknown()
+        docs = self._due_documents(batch)
+        results: list[PostResult] = []
+        for index, doc in enumerate(docs, 1):
+            if cancel():
+                log.info("posting cancelled after %s of %s documents", index - 1, len(docs))
+                break
+            result = self.post_document(doc)
+            results.append(result)
+            if progress:
+                progress(index, len(docs), result)
+        self._write_back_pending()
+        if batch is not None:
+            self._close_batch(batch)
+        return results
+
+    def settle_unknown(self) -> int:
+        """On start-up and before any retry: ask NAV about every attempt whose outcome is unknown."""
+        pending = (StDocument.select().join(PostingAttempt)
+                   .where((StDocument.profile == self.profile) & (PostingAttempt.state == AttemptState.PENDING))
+                   .distinct())
+        settled = 0
+        for doc in pending:
+            try:
+                self._settle(doc)
+                settled += 1
+            except ConnectorError as exc:
+                log.warning("could not settle %s yet: %s", lifecycle.st_ref(doc), exc)
+        # a document left in POSTING without a pending attempt (killed between the two commits)
+        for doc in StDocument.select().where((StDocument.profile == self.profile)
+                                             & (StDocument.status == DocStatus.POSTING)):
+            if not doc.attempts.where(PostingAttempt.state == AttemptState.PENDING).exists():
+                lifecycle.transition(doc, DocStatus.APPROVED, reason="interrupted before sending; will post again")
+        return settled
+
+    def post_document(self, doc: StDocument) -> PostResult:
+        ref = lifecycle.st_ref(doc)
+        try:
+            plan = accounting.plan_document(doc.kind, doc.raw, mapping.plan_context(self.profile))
+            if isinstance(plan, accounting.JournalPlan):
+                plan.check_balanced()
+        except accounting.NotPostable as exc:
+            if doc.status != DocStatus.READY:
+                lifecycle.transition(doc, DocStatus.READY, batch=None)
+            lifecycle.transition(doc, DocStatus.SKIPPED, reason=str(exc), batch=None)
+            return PostResult(doc.id, ref, "skipped", str(exc))
+        except accounting.PlanError as exc:
+            # mappings or reference data changed since approval: back to review, nothing sent
+            self._to_review(doc, "; ".join(exc.problems))
+            return PostResult(doc.id, ref, "not_ready", "; ".join(exc.problems))
+        try:
+            found = self._find(plan)
+        except ConnectorError as exc:
+            return self._failed(doc, None, exc)
+        if found is not None:
+            found = self._complete(found, plan)
+            self._posted(doc, None, found, already=True)
+            return PostResult(doc.id, ref, "already_posted", "found in NAV; not sent again", found.number)
+        with db.atomic():
+            attempt = PostingAttempt.create(
+                document=doc, idempotency_key=idempotency_key(doc),
+                attempt_no=doc.attempts.count() + 1, operation=self._operation(plan),
+                request_summary=self._summary(plan))
+            lifecycle.transition(doc, DocStatus.POSTING, actor=self.actor,
+                                 detail={"attempt": attempt.attempt_no, "key": attempt.idempotency_key})
+        try:
+            if isinstance(plan, accounting.InvoicePlan):
+                created = self.gateway.create_invoice(plan, post=self.options.post_invoices)
+            else:
+                created = self.gateway.create_journal(plan, post=self.options.post_journal)
+        except TransportError as exc:
+            # the request may or may not have been carried out: keep the attempt pending, settle later
+            return self._failed(doc, attempt, exc, unknown=True)
+        except ConnectorError as exc:
+            return self._failed(doc, attempt, exc)
+        self._posted(doc, attempt, created)
+        return PostResult(doc.id, ref, "posted", "", created.number)
+
+    # -- internals -----------------------------------------------------------------------------
+    def _operation(self, plan) -> str:
+        return "purchase_invoice" if isinstance(plan, accounting.InvoicePlan) else "journal_lines"
+
+    def _summary(self, plan) -> dict[str, Any]:
+        if isinstance(plan, accounting.InvoicePlan):
+            return {"vendor": plan.vendor_number, "vendorInvoiceNumber": plan.vendor_invoice_number,
+                    "postingDate": plan.posting_date.isoformat(), "lines": len(plan.lines), "total": str(plan.total)}
+        return {"documentNumber": plan.document_number, "externalDocumentNumber": plan.external_document_number,
+                "postingDate": plan.posting_date.isoformat(), "lines": len(plan.lines)}
+
+    def _find(self, plan) -> NavDocument | None:
+        if isinstance(plan, accounting.InvoicePlan):
+            return self.gateway.find_invoice(plan)
+        return self.gateway.find_journal(plan)
+
+    def _complete(self, found: NavDocument, plan) -> NavDocument:
+        """A document found in NAV as a draft when the profile posts: finish the job (post it)."""
+        if found.posted:
+            return found
+        if isinstance(plan, accounting.InvoicePlan) and self.options.post_invoices:
+            return self.gateway.post_invoice(found)
+        if isinstance(plan, accounting.JournalPlan) and self.options.post_journal:
+            return self.gateway.post_journal(found, plan)
+        return found
+
+    def _settle(self, doc: StDocument) -> None:
+        attempts = list(doc.attempts.where(PostingAttempt.state == AttemptState.PENDING))
+        ctx = mapping.plan_context(self.profile, validate=False)
+        try:
+            plan = accounting.plan_document(doc.kind, doc.raw, ctx)
+        except (accounting.PlanError, accounting.NotPostable):
+            plan = None
+        found = self._find(plan) if plan is not None else None
+        with db.atomic():
+            for attempt in attempts:
+                attempt.state = AttemptState.SETTLED_FOUND if found else AttemptState.SETTLED_ABSENT
+                attempt.finished_at = utcnow()
+                if found:
+                    attempt.nav_id, attempt.nav_number = found.nav_id, found.number
+                attempt.save()
+                audit.append("attempt.settled", st_ref=lifecycle.st_ref(doc), nav_ref=found.number if found else "",
+                             profile=self.profile.name,
+                             detail={"attempt": attempt.attempt_no, "found_in_nav": bool(found)})
+        if found:
+            found = self._complete(found, plan)
+            self._posted(doc, None, found, already=True)
+        elif doc.status == DocStatus.POSTING:
+            lifecycle.transition(doc, DocStatus.APPROVED, reason="earlier attempt never reached NAV; will post again")
+
+    def _posted(self, doc: StDocument, attempt: PostingAttempt | None, found: NavDocument, *,
+                already: bool = False) -> None:
+        with db.atomic():
+            if attempt is not None:
+                attempt.state = AttemptState.SUCCEEDED
+                attempt.finished_at = utcnow()
+                attempt.nav_id, attempt.nav_number = found.nav_id, found.number
+                attempt.gl_entries = found.gl_entries or None
+                attempt.save()
+            if doc.status in (DocStatus.APPROVED, DocStatus.NEEDS_ATTENTION, DocStatus.FAILED, DocStatus.POSTING):
+                if doc.status == DocStatus.APPROVED:
+                    lifecycle.transition(doc, DocStatus.POSTING)
+                doc.nav_id, doc.nav_number = found.nav_id, found.number
+                lifecycle.transition(
+                    doc, DocStatus.POSTED, actor=self.actor, nav_id=found.nav_id, nav_number=found.number,
+                    posted_hash=doc.content_hash, posted_version=doc.version, next_retry_at=None,
+                    detail={"nav_kind": found.kind, "nav_id": found.nav_id, "nav_number": found.number,
+                            "posted_in_nav": found.posted, "already_in_nav": already,
+                            "gl_entries": [e.get("entryNumber") for e in found.gl_entries],
+                            "gl": found.gl_entries})
+
+    def _failed(self, doc: StDocument, attempt: PostingAttempt | None, exc: ConnectorError, *,
+                unknown: bool = False) -> PostResult:
+        ref = lifecycle.st_ref(doc)
+        message = str(exc)
+        attempts_made = doc.attempts.count()
+        retryable = unknown or exc.retryable
+        exhausted = attempts_made >= self.options.max_attempts
+        with db.atomic():
+            if attempt is not None and not unknown:
+                attempt.state = AttemptState.FAILED
+                attempt.finished_at = utcnow()
+                attempt.error, attempt.error_code = message, exc.code or str(exc.status or "")
+                attempt.correlation_id = exc.correlation_id or ""
+                attempt.save()
+            elif attempt is not None:
+                attempt.error = f"outcome unknown: {message}"
+                attempt.correlation_id = exc.correlation_id or ""
+                attempt.save()
+            detail = {"error": message, "code": exc.code, "status": exc.status, "correlation_id": exc.correlation_id,
+                      "outcome_unknown": unknown}
+            if doc.status == DocStatus.APPROVED:
+                lifecycle.transition(doc, DocStatus.POSTING)
+            if retryable and not exhausted:
+                when = retry.next_retry_at(self.clock(), max(1, attempts_made), base=self.options.base_seconds,
+                                           cap=self.options.cap_seconds, rng=self.rng)
+                lifecycle.transition(doc, DocStatus.FAILED, reason=message, next_retry_at=when,
+                                     retry_count=attempts_made, detail={**detail, "next_retry_at": when})
+                return PostResult(doc.id, ref, "failed", message)
+            reason = message if not retryable else f"gave up after {attempts_made} attempts: {message}"
+            lifecycle.transition(doc, DocStatus.NEEDS_ATTENTION, reason=reason, next_retry_at=None,
+                                 retry_count=attempts_made, detail=detail)
+        return PostResult(doc.id, ref, "needs_attention", reason)
+
+    def _to_review(self, doc: StDocument, reason: str) -> None:
+        if doc.status in (DocStatus.APPROVED, DocStatus.FAILED, DocStatus.NEEDS_ATTENTION):
+            lifecycle.transition(doc, DocStatus.NEEDS_MAPPING, reason=reason, batch=None)
+
+    def _due_documents(self, batch: Batch | None) -> list[StDocument]:
+        now = self.clock()
+        query = StDocument.select().where(StDocument.profile == self.profile)
+        due = ((StDocument.status == DocStatus.APPROVED)
+               | ((StDocument.status == DocStatus.FAILED) & (StDocument.next_retry_at <= now)))
+        query = query.where(due)
+        if batch is not None:
+            query = query.where(StDocument.batch == batch)
+        # bills before invoices: the clearing account is credited before it is debited
+        return sorted(query, key=lambda d: (d.kind != SourceKind.INVENTORY_BILL, d.id))
+
+    def _close_batch(self, batch: Batch) -> None:
+        open_docs = StDocument.select().where((StDocument.batch == batch) & StDocument.status.in_(
+            [DocStatus.APPROVED, DocStatus.POSTING, DocStatus.FAILED])).count()
+        if not open_docs and batch.status != "done":
+            batch.status = "done"
+            batch.save()
+            audit.append("batch.done", profile=self.profile.name, nav_ref=f"batch {batch.id}",
+                         detail={"batch": batch.id})
+
+    def _write_back_pending(self) -> None:
+        """Posted bills are marked exported in ServiceTitan; failures stay visible and are retried."""
+        if self.write_back is None:
+            return
+        docs = list(StDocument.select().where(
+            (StDocument.profile == self.profile) & (StDocument.kind == SourceKind.INVENTORY_BILL)
+            & (StDocument.status == DocStatus.POSTED) & StDocument.st_exported_at.is_null()))
+        for chunk in (docs[i:i + 50] for i in range(0, len(docs), 50)):
+            try:
+                results = self.write_back.mark_bills_exported([d.st_id for d in chunk])
+            except ConnectorError as exc:
+                for doc in chunk:
+                    doc.st_export_error = f"marking exported in ServiceTitan failed (will retry): {exc}"
+                    doc.save()
+                continue
+            for doc in chunk:
+                error = results.get(doc.st_id, "no answer for this bill")
+                with db.atomic():
+                    if error:
+                        doc.st_export_error = f"ServiceTitan did not mark it exported: {error}"
+                    else:
+                        doc.st_exported_at, doc.st_export_error = utcnow(), ""
+                    doc.save()
+                    audit.append("document.marked_exported" if not error else "document.mark_exported_failed",
+                                 st_ref=lifecycle.st_ref(doc), nav_ref=doc.nav_number or "",
+                                 profile=self.profile.name, detail={"error": error})
+
+
+def replay(profile: Profile, *, document_ids: Iterable[int] | None = None, batch: Batch | None = None,
+           actor: str | None = None) -> int:
+    """Put failed / needs-attention documents back in line (approved, retry count kept in the log)."""
+    query = StDocument.select().where((StDocument.profile == profile)
+                                      & StDocument.status.in_([DocStatus.NEEDS_ATTENTION, DocStatus.FAILED]))
+    if document_ids is not None:
+        query = query.where(StDocument.id.in_(list(document_ids)))
+    if batch is not None:
+        query = query.where(StDocument.batch == batch)
+    count = 0
+    for doc in query:
+        lifecycle.transition(doc, DocStatus.APPROVED, actor=actor, reason="replay requested", next_retry_at=None)
+        count += 1
+    return count

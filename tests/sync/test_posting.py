@@ -1,0 +1,147 @@
+import random
+from datetime import timedelta
+
+from stnav_desktop.store import audit, settings
+from stnav_desktop.store.fields import utcnow
+from stnav_desktop.store.models import AttemptState, DocStatus, PostingAttempt, StDocument
+from stnav_desktop.sync import batches, documents, mapping, posting
+
+from .example import PO
+from .fake_nav import FakeNav, busy, refused
+
+
+def approve_all(profile, actor="approver"):
+    batch = batches.create_batch(profile, actor="preparer")
+    assert batches.approve(batch, actor=actor) == []
+    return batch
+
+
+def reload(doc):
+    return StDocument.get_by_id(doc.id)
+
+
+def test_batch_posts_each_document_once(staged, profile):
+    batch = approve_all(profile)
+    nav = FakeNav()
+    results = posting.Poster(profile, nav).post_batch(batch)
+    assert sorted(r.outcome for r in results) == ["posted", "posted", "posted"]
+    assert len(nav.invoices) == 1 and len(nav.journals) == 2
+    # bills went first: the clearing account is credited before the invoice debits it
+    assert [r.st_ref for r in results][-1] == "PO-10452-001"
+    # a second run finds nothing to do
+    assert posting.Poster(profile, nav).post_batch(batch) == []
+    assert nav.writes == 3
+    doc = reload(staged[0])
+    assert doc.status == DocStatus.POSTED and doc.nav_number == "PI00001" and doc.posted_version == 1
+    assert audit.verify().ok
+
+
+def test_dropped_answer_after_write_is_settled_not_posted_again(staged, profile):
+    approve_all(profile)
+    nav = FakeNav()
+    nav.drop_after_write = 1
+    poster = posting.Poster(profile, nav, rng=random.Random(1))
+    results = poster.post_batch()
+    assert [r.outcome for r in results].count("failed") == 1
+    failed = next(d for d in map(reload, staged) if d.status == DocStatus.FAILED)
+    assert failed.attempts.where(PostingAttempt.state == AttemptState.PENDING).count() == 1
+    # a new run (e.g. after a restart) settles by asking NAV, finds it, and does not write again
+    writes = nav.writes
+    posting.Poster(profile, nav).settle_unknown()
+    assert reload(failed).status == DocStatus.POSTED
+    assert nav.writes == writes
+    assert len(nav.invoices) + len(nav.journals) == 3
+
+
+def test_refused_document_needs_attention_and_the_rest_posts(staged, profile):
+    approve_all(profile)
+    nav = FakeNav()
+    nav.fail_next = [refused("Vendor V10000 is blocked")]
+    results = posting.Poster(profile, nav).post_batch()
+    outcomes = {r.st_ref: r.outcome for r in results}
+    assert list(outcomes.values()).count("needs_attention") == 1
+    assert list(outcomes.values()).count("posted") == 2
+    bad = next(d for d in map(reload, staged) if d.status == DocStatus.NEEDS_ATTENTION)
+    assert bad.problem == "Vendor V10000 is blocked"
+    # replay puts it back in line and it posts
+    assert posting.replay(profile, document_ids=[bad.id]) == 1
+    assert [r.outcome for r in posting.Poster(profile, nav).post_batch()] == ["posted"]
+
+
+def test_retries_back_off_then_need_attention(staged, profile):
+    settings.set_value(profile, "retry.max_attempts", 3)
+    approve_all(profile)
+    nav = FakeNav()
+    now = [utcnow()]
+    poster = posting.Poster(profile, nav, clock=lambda: now[0], rng=random.Random(7))
+    target = reload(staged[1])  # first bill posts first
+    nav.fail_next = [busy()]
+    poster.post_batch()
+    target = reload(target)
+    assert target.status == DocStatus.FAILED
+    first_wait = target.next_retry_at - now[0]
+    assert timedelta(seconds=30) <= first_wait <= timedelta(seconds=60)
+    # not due yet: nothing happens
+    nav.fail_next = [busy()]
+    assert poster.post_batch() == []
+    now[0] = target.next_retry_at + timedelta(seconds=1)
+    poster.post_batch()
+    target = reload(target)
+    assert target.status == DocStatus.FAILED
+    assert target.next_retry_at - now[0] >= timedelta(seconds=60)  # doubled (with jitter)
+    now[0] = target.next_retry_at + timedelta(seconds=1)
+    nav.fail_next = [busy()]
+    poster.post_batch()
+    target = reload(target)
+    assert target.status == DocStatus.NEEDS_ATTENTION and "gave up after 3 attempts" in target.problem
+
+
+def test_interrupted_between_commits_posts_again_exactly_once(staged, profile):
+    approve_all(profile)
+    doc = reload(staged[1])
+    # the process died after recording the attempt, before sending
+    PostingAttempt.create(document=doc, idempotency_key=posting.idempotency_key(doc), attempt_no=1)
+    from stnav_desktop.sync import lifecycle
+
+    lifecycle.transition(doc, DocStatus.POSTING)
+    nav = FakeNav()
+    posting.Poster(profile, nav).post_batch()
+    assert len(nav.journals) == 2 and len(nav.invoices) == 1 and nav.writes == 3
+    assert reload(doc).status == DocStatus.POSTED
+
+
+def test_document_changed_after_posting_is_flagged_not_posted_again(staged, profile):
+    approve_all(profile)
+    nav = FakeNav()
+    posting.Poster(profile, nav).post_batch()
+    changed = dict(PO, shipping=15.00, total=254.54, modifiedOn="2026-10-20T08:00:00Z")
+    result = documents.stage(profile, "purchase_order", changed)
+    assert result.change == "changed_after_posting"
+    doc = reload(staged[0])
+    assert doc.status == DocStatus.CHANGED_AFTER_POSTING and "shipping" in doc.problem
+    assert posting.Poster(profile, nav).post_batch() == []
+    assert nav.writes == 3
+    events = [e for e in audit.events(st_ref="PO-10452-001") if e.action == "document.changed_after_posting"]
+    assert events and '"field":"shipping"' in events[0].detail
+
+
+def test_two_person_rule(staged, profile):
+    settings.set_value(profile, "approval.two_person_rule", True)
+    batch = batches.create_batch(profile, actor="alice")
+    import pytest
+
+    with pytest.raises(batches.BatchError, match="two-person rule"):
+        batches.approve(batch, actor="alice")
+    assert batches.approve(batch, actor="bob") == []
+    assert batch.approved_by == "bob" and batch.prepared_by == "alice"
+
+
+def test_mapping_change_after_approval_sends_nothing(staged, profile):
+    approve_all(profile)
+    mapping.delete_mapping(profile, "vendor", "2001")
+    nav = FakeNav()
+    results = posting.Poster(profile, nav).post_batch()
+    po = next(r for r in results if r.st_ref == "PO-10452-001")
+    assert po.outcome == "not_ready" and "not mapped to a NAV vendor" in po.message
+    assert reload(staged[0]).status == DocStatus.NEEDS_MAPPING
+    assert len(nav.invoices) == 0
