@@ -1,0 +1,122 @@
+"""The review grid's model: a QAbstractTableModel over ``sync.review`` that fetches rows lazily in
+pages and sorts and filters in SQL, so 100,000 documents open and sort quickly."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from stnav_desktop.store.models import DocStatus, Profile
+from stnav_desktop.sync import review
+from stnav_desktop.ui.qt import QAbstractTableModel, QColor, QModelIndex, Qt
+
+HEADERS = ("Source", "ST number", "Date", "ST vendor", "NAV vendor", "Territory", "Dimension value",
+           "Amount", "Status", "Problem")
+PAGE = 200
+ROW_ROLE = Qt.ItemDataRole.UserRole + 1  # the ReviewRow object
+SORT_ROLE = Qt.ItemDataRole.UserRole + 2
+
+# colour AND a symbol AND text: status is never told by colour alone
+STATUS_STYLE = {
+    DocStatus.NEEDS_MAPPING: ("#b26a00", "⚠"), DocStatus.READY: ("#2e7d32", "✓"),
+    DocStatus.APPROVED: ("#1565c0", "☑"), DocStatus.POSTING: ("#1565c0", "⟳"),
+    DocStatus.POSTED: ("#1b5e20", "●"), DocStatus.FAILED: ("#c62828", "↻"),
+    DocStatus.NEEDS_ATTENTION: ("#b71c1c", "✖"), DocStatus.REJECTED: ("#616161", "⊘"),
+    DocStatus.CHANGED_AFTER_POSTING: ("#6a1b9a", "Δ"), DocStatus.SKIPPED: ("#757575", "–"),
+}
+
+
+def format_amount(value: Decimal | None) -> str:
+    return "" if value is None else f"{value:,.2f}"
+
+
+class ReviewModel(QAbstractTableModel):
+    def __init__(self, profile: Profile, parent=None) -> None:
+        super().__init__(parent)
+        self.profile = profile
+        self.filter = review.ReviewFilter()
+        self.sort_key = "date"
+        self.descending = True
+        self._count = 0
+        self._pages: dict[int, list[review.ReviewRow]] = {}
+        self.reload()
+
+    # -- data source ---------------------------------------------------------------------------
+    def reload(self) -> None:
+        """One reset per change of filter, sort or data (never one per row)."""
+        self.beginResetModel()
+        self._pages.clear()
+        self._count = review.count(self.profile, self.filter)
+        self.endResetModel()
+
+    def set_filter(self, flt: review.ReviewFilter) -> None:
+        self.filter = flt
+        self.reload()
+
+    def row_at(self, row: int) -> review.ReviewRow | None:
+        if not 0 <= row < self._count:
+            return None
+        page = row // PAGE
+        if page not in self._pages:
+            if len(self._pages) > 50:  # keep memory bounded while scrolling far
+                self._pages.pop(next(iter(self._pages)))
+            self._pages[page] = review.fetch(self.profile, self.filter, sort=self.sort_key,
+                                             descending=self.descending, offset=page * PAGE, limit=PAGE)
+        rows = self._pages[page]
+        index = row - page * PAGE
+        return rows[index] if index < len(rows) else None
+
+    # -- Qt model API --------------------------------------------------------------------------
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802,B008
+        return 0 if parent.isValid() else self._count
+
+    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802,B008
+        return 0 if parent.isValid() else len(HEADERS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return HEADERS[section]
+        return None
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        row = self.row_at(index.row())
+        if row is None:
+            return None
+        column = review.COLUMNS[index.column()]
+        if role == ROW_ROLE:
+            return row
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.AccessibleTextRole):
+            return self._text(row, column, tooltip=role == Qt.ItemDataRole.ToolTipRole)
+        if role == Qt.ItemDataRole.ForegroundRole and column == "status":
+            return QColor(STATUS_STYLE.get(row.status, ("#000000", ""))[0])
+        if role == Qt.ItemDataRole.TextAlignmentRole and column == "amount":
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def _text(self, row: review.ReviewRow, column: str, *, tooltip: bool = False) -> str:
+        if column == "source":
+            return "Purchase order" if row.kind == "purchase_order" else "Inventory bill"
+        if column == "number":
+            return row.number
+        if column == "date":
+            return row.date.date().isoformat() if row.date else ""
+        if column == "st_vendor":
+            return row.st_vendor or (f"#{row.vendor_st_id}" if row.vendor_st_id else "")
+        if column == "nav_vendor":
+            return row.nav_vendor or ("(map…)" if not tooltip else "Not mapped: pick a NAV vendor")
+        if column == "territory":
+            return row.territory or (f"#{row.business_unit_st_id}" if row.business_unit_st_id else "")
+        if column == "dimension":
+            return row.dimension or ("(map…)" if not tooltip else "Not mapped: pick a dimension value")
+        if column == "amount":
+            return format_amount(row.amount)
+        if column == "status":
+            symbol = STATUS_STYLE.get(row.status, ("", "?"))[1]
+            return f"{symbol} {review.STATUS_LABELS.get(row.status, row.status)}"
+        return row.problem
+
+    def sort(self, column: int, order=Qt.SortOrder.AscendingOrder) -> None:
+        self.sort_key = review.COLUMNS[column]
+        self.descending = order == Qt.SortOrder.DescendingOrder
+        self.reload()

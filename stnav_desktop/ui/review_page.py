@@ -1,0 +1,396 @@
+"""The Review tab: the grid of staged documents with filters, the mapping pickers, and a detail pane
+with the document's lines and the exact NAV document that will be created."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+
+from stnav_desktop.store.models import DocStatus, MappingKind, Profile, SourceKind, StDocument
+from stnav_desktop.sync import batches, mapping, preview, refdata, review
+from stnav_desktop.ui.pickers import NavPicker, PickerDelegate
+from stnav_desktop.ui.qt import (
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    Qt,
+    QTableView,
+    QtCore,
+    QtWidgets,
+    QVBoxLayout,
+    QWidget,
+    Signal,
+)
+from stnav_desktop.ui.review_model import ROW_ROLE, ReviewModel
+
+STATUS_FILTERS = [("All statuses", [])] + [(label, [status]) for status, label in review.STATUS_LABELS.items()]
+SOURCE_FILTERS = [("All sources", None), ("Purchase orders", SourceKind.PURCHASE_ORDER),
+                  ("Inventory bills", SourceKind.INVENTORY_BILL)]
+COL_NAV_VENDOR, COL_DIMENSION = review.COLUMNS.index("nav_vendor"), review.COLUMNS.index("dimension")
+
+
+class ReviewPage(QWidget):
+    changed = Signal()  # mappings or statuses changed: other tabs refresh
+    status_message = Signal(str)
+
+    def __init__(self, profile: Profile, parent=None) -> None:
+        super().__init__(parent)
+        self.profile = profile
+        self.model = ReviewModel(profile, self)
+        layout = QVBoxLayout(self)
+
+        bar = QHBoxLayout()
+        self.search = QLineEdit(self)
+        self.search.setPlaceholderText("Search number, vendor, territory, problem…  (Ctrl+F)")
+        self.search.setAccessibleName("Search documents")
+        self.search.setClearButtonEnabled(True)
+        self.status_filter = self._combo([label for label, _ in STATUS_FILTERS], "Status filter")
+        self.source_filter = self._combo([label for label, _ in SOURCE_FILTERS], "Source filter")
+        self.vendor_filter = self._combo(["All vendors"], "Vendor filter")
+        self.territory_filter = self._combo(["All territories"], "Territory filter")
+        self.use_dates = QtWidgets.QCheckBox("Dates", self)
+        self.date_from = QtWidgets.QDateEdit(self, calendarPopup=True)
+        self.date_to = QtWidgets.QDateEdit(self, calendarPopup=True)
+        for edit, name in ((self.date_from, "From date"), (self.date_to, "To date")):
+            edit.setDisplayFormat("yyyy-MM-dd")
+            edit.setAccessibleName(name)
+            edit.setEnabled(False)
+        today = QtCore.QDate.currentDate()
+        self.date_from.setDate(today.addMonths(-1))
+        self.date_to.setDate(today)
+        for widget in (self.search, self.status_filter, self.source_filter, self.vendor_filter,
+                       self.territory_filter, self.use_dates, self.date_from, self.date_to):
+            bar.addWidget(widget)
+        layout.addLayout(bar)
+
+        split = QtWidgets.QSplitter(Qt.Orientation.Vertical, self)
+        self.table = QTableView(split)
+        self.table.setObjectName("reviewGrid")
+        self.table.setAccessibleName("Review grid")
+        self.table.setModel(self.model)
+        self.table.setSortingEnabled(True)
+        self.table.horizontalHeader().setSortIndicator(review.COLUMNS.index("date"), Qt.SortOrder.DescendingOrder)
+        self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QTableView.SelectionMode.ExtendedSelection)
+        self.table.setEditTriggers(QTableView.EditTrigger.DoubleClicked | QTableView.EditTrigger.EditKeyPressed
+                                   | QTableView.EditTrigger.SelectedClicked)
+        self.table.verticalHeader().setDefaultSectionSize(24)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setItemDelegateForColumn(COL_NAV_VENDOR, PickerDelegate(
+            lambda: refdata.choices(self.profile, "vendors"), self._commit_vendor, self, name="NAV vendor picker"))
+        self.table.setItemDelegateForColumn(COL_DIMENSION, PickerDelegate(
+            self._dimension_choices, self._commit_dimension, self, name="Dimension value picker"))
+        self.detail = DetailPane(profile, split)
+        self.detail.changed.connect(self.refresh)
+        split.addWidget(self.table)
+        split.addWidget(self.detail)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        layout.addWidget(split)
+
+        actions = QHBoxLayout()
+        self.count_label = QLabel(self)
+        self.batch_selected = QPushButton("Create batch from &selection", self)
+        self.batch_ready = QPushButton("Create batch from all &ready", self)
+        for button in (self.batch_selected, self.batch_ready):
+            button.setAccessibleName(button.text().replace("&", ""))
+        actions.addWidget(self.count_label)
+        actions.addStretch(1)
+        actions.addWidget(self.batch_selected)
+        actions.addWidget(self.batch_ready)
+        layout.addLayout(actions)
+
+        self._debounce = QtCore.QTimer(self, singleShot=True, interval=250)
+        self._debounce.timeout.connect(self.apply_filter)
+        self.search.textChanged.connect(lambda _: self._debounce.start())
+        for combo in (self.status_filter, self.source_filter, self.vendor_filter, self.territory_filter):
+            combo.currentIndexChanged.connect(lambda _: self.apply_filter())
+        self.use_dates.toggled.connect(self._dates_toggled)
+        self.date_from.dateChanged.connect(lambda _: self.apply_filter())
+        self.date_to.dateChanged.connect(lambda _: self.apply_filter())
+        self.table.selectionModel().currentRowChanged.connect(self._current_changed)
+        self.batch_selected.clicked.connect(self.create_batch_from_selection)
+        self.batch_ready.clicked.connect(lambda: self._create_batch(None))
+        self.refresh()
+
+    def _combo(self, items: list[str], name: str) -> QComboBox:
+        combo = QComboBox(self)
+        combo.addItems(items)
+        combo.setAccessibleName(name)
+        return combo
+
+    def _dates_toggled(self, on: bool) -> None:
+        self.date_from.setEnabled(on)
+        self.date_to.setEnabled(on)
+        self.apply_filter()
+
+    def _dimension_choices(self):
+        from stnav_desktop.store import settings
+
+        return refdata.choices(self.profile, "dimensionValues",
+                               prefix=settings.get(self.profile, "posting.territory_dimension"))
+
+    # -- filtering -----------------------------------------------------------------------------
+    def current_filter(self) -> review.ReviewFilter:
+        flt = review.ReviewFilter(statuses=STATUS_FILTERS[self.status_filter.currentIndex()][1],
+                                  kind=SOURCE_FILTERS[self.source_filter.currentIndex()][1],
+                                  search=self.search.text())
+        if self.vendor_filter.currentIndex() > 0:
+            flt.vendor = self.vendor_filter.currentText()
+        if self.territory_filter.currentIndex() > 0:
+            flt.territory = self.territory_filter.currentText()
+        if self.use_dates.isChecked():
+            start = self.date_from.date().toPython()
+            end = self.date_to.date().toPython()
+            flt.date_from = datetime.combine(start, time.min, tzinfo=UTC)
+            flt.date_to = datetime.combine(end, time.max, tzinfo=UTC)
+        return flt
+
+    def apply_filter(self) -> None:
+        self.model.set_filter(self.current_filter())
+        self._update_count()
+
+    def refresh(self) -> None:
+        """Reload after data changed (pull, mapping, posting); keeps filters and the current row."""
+        for combo, column, first in ((self.vendor_filter, "vendor", "All vendors"),
+                                     (self.territory_filter, "territory", "All territories")):
+            current = combo.currentText()
+            combo.blockSignals(True)
+            combo.clear()
+            combo.addItems([first, *review.distinct_values(self.profile, column)])
+            combo.setCurrentIndex(max(0, combo.findText(current)))
+            combo.blockSignals(False)
+        current_id = self.detail.document.id if self.detail.document else None
+        self.model.set_filter(self.current_filter())
+        self._update_count()
+        if current_id is not None:
+            self.detail.show_document(StDocument.get_or_none(StDocument.id == current_id))
+        self.changed.emit()
+
+    def _update_count(self) -> None:
+        counts = review.status_counts(self.profile)
+        attention = counts.get(DocStatus.NEEDS_ATTENTION, 0) + counts.get(DocStatus.NEEDS_MAPPING, 0)
+        self.count_label.setText(f"{self.model.rowCount()} shown · {counts.get(DocStatus.READY, 0)} ready · "
+                                 f"{attention} need a look")
+
+    def _current_changed(self, current, _previous) -> None:
+        row = self.model.data(self.model.index(current.row(), 0), ROW_ROLE) if current.isValid() else None
+        self.detail.show_document(StDocument.get_or_none(StDocument.id == row.id) if row else None)
+
+    def select_row(self, row: int) -> None:
+        self.table.selectRow(row)
+        self.table.setCurrentIndex(self.model.index(row, 0))
+
+    # -- pickers in the grid -------------------------------------------------------------------
+    def _commit_vendor(self, row: int, key: str) -> None:
+        doc = self.model.row_at(row)
+        if doc and doc.vendor_st_id:
+            mapping.set_mapping(self.profile, MappingKind.VENDOR, doc.vendor_st_id, key, source_label=doc.st_vendor)
+            mapping.refresh_readiness(self.profile)
+            self.refresh()
+
+    def _commit_dimension(self, row: int, key: str) -> None:
+        from stnav_desktop.store import settings
+
+        doc = self.model.row_at(row)
+        if doc and doc.business_unit_st_id:
+            mapping.set_mapping(self.profile, MappingKind.BUSINESS_UNIT, doc.business_unit_st_id, key,
+                                target_type=settings.get(self.profile, "posting.territory_dimension"),
+                                source_label=doc.territory)
+            mapping.refresh_readiness(self.profile)
+            self.refresh()
+
+    # -- batches -------------------------------------------------------------------------------
+    def selected_ids(self) -> list[int]:
+        rows = {index.row() for index in self.table.selectionModel().selectedRows()}
+        return [r.id for r in (self.model.row_at(row) for row in sorted(rows)) if r]
+
+    def create_batch_from_selection(self) -> None:
+        self._create_batch(self.selected_ids())
+
+    def _create_batch(self, ids: list[int] | None) -> None:
+        try:
+            batch = batches.create_batch(self.profile, ids)
+        except batches.BatchError as exc:
+            self.status_message.emit(str(exc))
+            QtWidgets.QMessageBox.information(self, "Create batch", str(exc))
+            return
+        self.status_message.emit(f"Batch {batch.id} prepared with {batch.documents.count()} documents; "
+                                 "approve it on the Batches & posting tab.")
+        self.refresh()
+
+
+class DetailPane(QWidget):
+    """The selected document: its mapping pickers with suggestions, its lines, and the NAV preview."""
+
+    changed = Signal()
+
+    def __init__(self, profile: Profile, parent=None) -> None:
+        super().__init__(parent)
+        self.profile = profile
+        self.document: StDocument | None = None
+        outer = QHBoxLayout(self)
+        left = QVBoxLayout()
+        self.title = QLabel("Select a document", self)
+        self.title.setObjectName("detailTitle")
+        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.problem = QLabel(self)
+        self.problem.setWordWrap(True)
+        self.problem.setObjectName("detailProblem")
+        self.problem.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        form = QFormLayout()
+        self.vendor_picker = NavPicker([], self, accessible_name="NAV vendor for this ServiceTitan vendor")
+        self.vendor_apply = QPushButton("Map vendor", self)
+        self.vendor_apply.setToolTip("Applies to every document from this ServiceTitan vendor")
+        self.vendor_suggestion = QPushButton(self)
+        self.vendor_suggestion.setObjectName("vendorSuggestion")
+        self.vendor_suggestion.setVisible(False)
+        row = QHBoxLayout()
+        for widget in (self.vendor_picker, self.vendor_apply, self.vendor_suggestion):
+            row.addWidget(widget)
+        form.addRow("NAV vendor", row)
+        self.dim_picker = NavPicker([], self, accessible_name="Territory dimension value")
+        self.dim_apply = QPushButton("Map territory", self)
+        self.dim_suggestion = QPushButton(self)
+        self.dim_suggestion.setVisible(False)
+        row = QHBoxLayout()
+        for widget in (self.dim_picker, self.dim_apply, self.dim_suggestion):
+            row.addWidget(widget)
+        form.addRow("Territory", row)
+        self.lines = QtWidgets.QTableWidget(0, 6, self)
+        self.lines.setHorizontalHeaderLabels(["#", "SKU", "Description", "Qty", "Unit cost", "NAV item / G/L account"])
+        self.lines.setAccessibleName("ServiceTitan lines")
+        self.lines.horizontalHeader().setStretchLastSection(True)
+        buttons = QHBoxLayout()
+        self.reject_button = QPushButton("Reject…", self)
+        self.reopen_button = QPushButton("Reopen", self)
+        buttons.addWidget(self.reject_button)
+        buttons.addWidget(self.reopen_button)
+        buttons.addStretch(1)
+        for widget in (self.title, self.problem):
+            left.addWidget(widget)
+        left.addLayout(form)
+        left.addWidget(self.lines)
+        left.addLayout(buttons)
+        right = QVBoxLayout()
+        self.preview_title = QLabel("NAV document preview", self)
+        self.preview_header = QLabel(self)
+        self.preview_header.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.preview_lines = QtWidgets.QTableWidget(0, 0, self)
+        self.preview_lines.setAccessibleName("NAV document preview lines")
+        self.preview_lines.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.preview_lines.horizontalHeader().setStretchLastSection(True)
+        for widget in (self.preview_title, self.preview_header, self.preview_lines):
+            right.addWidget(widget)
+        outer.addLayout(left, 1)
+        outer.addLayout(right, 1)
+        self.vendor_apply.clicked.connect(self._apply_vendor)
+        self.dim_apply.clicked.connect(self._apply_dimension)
+        self.vendor_suggestion.clicked.connect(lambda: self._accept(self.vendor_suggestion))
+        self.dim_suggestion.clicked.connect(lambda: self._accept(self.dim_suggestion))
+        self.reject_button.clicked.connect(self._reject)
+        self.reopen_button.clicked.connect(self._reopen)
+        self.setEnabled(False)
+
+    def show_document(self, doc: StDocument | None) -> None:
+        from stnav_desktop.store import settings
+
+        self.document = doc
+        self.setEnabled(doc is not None)
+        if doc is None:
+            self.title.setText("Select a document")
+            self.problem.clear()
+            self.lines.setRowCount(0)
+            self.preview_lines.setRowCount(0)
+            self.preview_header.clear()
+            return
+        kind = "Purchase order" if doc.kind == SourceKind.PURCHASE_ORDER else "Inventory bill"
+        total = f"{doc.total:,.2f}" if doc.total is not None else "?"
+        self.title.setText(f"<b>{kind} {doc.number}</b> · {doc.vendor_name or doc.vendor_st_id} · "
+                           f"{doc.business_unit_name or doc.business_unit_st_id} · {total} · "
+                           f"{review.STATUS_LABELS.get(doc.status, doc.status)}")
+        self.problem.setText(doc.problem or "")
+        self.problem.setStyleSheet("color: #b71c1c" if doc.problem else "")
+        current = mapping.mappings_dict(self.profile)
+        self.vendor_picker.set_choices(refdata.choices(self.profile, "vendors"))
+        self.vendor_picker.select_key(current.get(MappingKind.VENDOR, {}).get(str(doc.vendor_st_id), ("",))[0])
+        dim = settings.get(self.profile, "posting.territory_dimension")
+        self.dim_picker.set_choices(refdata.choices(self.profile, "dimensionValues", prefix=dim))
+        self.dim_picker.select_key(current.get(MappingKind.BUSINESS_UNIT, {}).get(str(doc.business_unit_st_id),
+                                                                                   ("",))[0])
+        suggestions = {(s.kind, s.source_key): s for s in mapping.suggest(self.profile)}
+        for button, key in ((self.vendor_suggestion, (MappingKind.VENDOR, str(doc.vendor_st_id))),
+                            (self.dim_suggestion, (MappingKind.BUSINESS_UNIT, str(doc.business_unit_st_id)))):
+            suggestion = suggestions.get(key)
+            button.setVisible(suggestion is not None)
+            button.setProperty("suggestion", suggestion)
+            if suggestion:
+                button.setText(f"Accept suggestion: {suggestion.target} {suggestion.target_label} "
+                               f"({suggestion.score:.0f}%)")
+                button.setAccessibleName(f"Accept suggested mapping {suggestion.target}")
+        lines = preview.source_lines(doc)
+        self.lines.setRowCount(len(lines))
+        for r, line in enumerate(lines):
+            values = [str(line.index), line.sku_code, line.description, line.quantity, line.cost,
+                      f"{line.mapped_type or '—'} {line.mapped_to}".strip() + (f"  ({line.rule})" if line.rule else "")]
+            for c, value in enumerate(values):
+                self.lines.setItem(r, c, QtWidgets.QTableWidgetItem(value))
+        shown = preview.preview(doc)
+        self.preview_title.setText(f"<b>{shown.title}</b> (what will be created in NAV)")
+        header = [f"{k}: {v}" for k, v in shown.header] + [f"⚠ {p}" for p in shown.problems]
+        if shown.note:
+            header.append(shown.note)
+        self.preview_header.setText("\n".join(header))
+        self.preview_lines.setColumnCount(len(shown.columns))
+        self.preview_lines.setHorizontalHeaderLabels(shown.columns)
+        self.preview_lines.setRowCount(len(shown.lines))
+        for r, values in enumerate(shown.lines):
+            for c, value in enumerate(values):
+                self.preview_lines.setItem(r, c, QtWidgets.QTableWidgetItem(value))
+        self.reject_button.setEnabled(doc.status in (DocStatus.NEEDS_MAPPING, DocStatus.READY, DocStatus.APPROVED,
+                                                     DocStatus.NEEDS_ATTENTION, DocStatus.FAILED))
+        self.reopen_button.setEnabled(doc.status == DocStatus.REJECTED)
+
+    def _apply_vendor(self) -> None:
+        key = self.vendor_picker.current_key()
+        if self.document and key:
+            mapping.set_mapping(self.profile, MappingKind.VENDOR, self.document.vendor_st_id, key,
+                                source_label=self.document.vendor_name)
+            self._changed()
+
+    def _apply_dimension(self) -> None:
+        from stnav_desktop.store import settings
+
+        key = self.dim_picker.current_key()
+        if self.document and key:
+            mapping.set_mapping(self.profile, MappingKind.BUSINESS_UNIT, self.document.business_unit_st_id, key,
+                                target_type=settings.get(self.profile, "posting.territory_dimension"),
+                                source_label=self.document.business_unit_name)
+            self._changed()
+
+    def _accept(self, button) -> None:
+        suggestion = button.property("suggestion")
+        if suggestion is not None:
+            mapping.accept(self.profile, suggestion)
+            self._changed()
+
+    def _reject(self) -> None:
+        if self.document is None:
+            return
+        reason, ok = QtWidgets.QInputDialog.getText(self, "Reject document", "Reason (kept with the document):")
+        if ok and reason.strip():
+            batches.reject(self.document, reason.strip())
+            self._changed()
+
+    def _reopen(self) -> None:
+        if self.document is not None:
+            batches.reopen(self.document)
+            self._changed()
+
+    def _changed(self) -> None:
+        mapping.refresh_readiness(self.profile)
+        if self.document is not None:
+            self.document = StDocument.get_by_id(self.document.id)
+        self.changed.emit()

@@ -1,0 +1,84 @@
+from stnav_desktop.store.models import DocStatus, Mapping, StDocument
+from stnav_desktop.sync import documents, mapping
+from stnav_desktop.ui.review_page import COL_NAV_VENDOR, ReviewPage
+from tests.sync.conftest import add_nav_refs
+from tests.sync.example import BILL_R1, PO
+
+
+def stage_unmapped(profile):
+    add_nav_refs(profile)
+    from stnav_desktop.store.models import StReference
+
+    StReference.create(profile=profile, entity="vendors", st_id=2001, name="Ferguson Enterprises")
+    StReference.create(profile=profile, entity="businessUnits", st_id=1001, name="HVAC Service - North")
+    documents.stage(profile, "purchase_order", PO)
+    documents.stage(profile, "inventory_bill", BILL_R1)
+    mapping.refresh_readiness(profile)
+
+
+def test_review_grid_filters_and_maps_with_pickers(qtbot, store):
+    from stnav_desktop.store import settings
+
+    profile = settings.get_profile("default")
+    stage_unmapped(profile)
+    page = ReviewPage(profile)
+    qtbot.addWidget(page)
+    page.show()
+    assert page.model.rowCount() == 2
+    status_col = 8
+    texts = {page.model.index(r, status_col).data() for r in range(2)}
+    assert texts == {"⚠ Needs mapping"}  # symbol and words, not colour alone
+
+    # search narrows in SQL
+    page.search.setText("R1")
+    page.apply_filter()
+    assert page.model.rowCount() == 1 and page.model.index(0, 1).data() == "10452-001-R1"
+    page.search.setText("")
+    page.apply_filter()
+
+    # select the PO: the detail pane offers the suggested vendor with its score
+    row = next(r for r in range(2) if page.model.index(r, 0).data() == "Purchase order")
+    page.select_row(row)
+    detail = page.detail
+    assert "10452-001" in detail.title.text()
+    assert "not mapped to a NAV vendor" in detail.problem.text()
+    assert detail.vendor_suggestion.isVisible()
+    assert "V10000" in detail.vendor_suggestion.text() and "%" in detail.vendor_suggestion.text()
+    detail.vendor_suggestion.click()  # one click accepts it
+    assert Mapping.get(Mapping.kind == "vendor").target == "V10000"
+
+    # the territory through the picker with completer (typing part of the name works)
+    detail.dim_picker.setEditText("north")  # typed, any case
+    assert detail.dim_picker.current_key() == "NORTH"
+    completer = detail.dim_picker.completer()
+    completer.setCompletionPrefix("territ")  # contains-match on the name, case-insensitive
+    assert completer.completionCount() == 1 and completer.currentCompletion().startswith("NORTH")
+    detail.dim_apply.click()
+    mapping.set_mapping(profile, "item", "3001", "1000", target_type="Item")
+    mapping.set_mapping(profile, "item", "3002", "1010", target_type="Item")
+    mapping.set_mapping(profile, "item", "3008", "6110", target_type="Account")
+    mapping.refresh_readiness(profile)
+    page.refresh()
+    statuses = {d.number: d.status for d in StDocument.select()}
+    assert statuses == {"10452-001": DocStatus.READY, "10452-001-R1": DocStatus.READY}
+    # the preview shows the exact NAV document
+    page.select_row(row)
+    assert "Purchase invoice" in detail.preview_title.text()
+    assert "ST-PO-10452-001" in detail.preview_header.text()
+    assert detail.preview_lines.rowCount() == 5
+
+
+def test_grid_picker_delegate_commits_a_vendor_mapping(qtbot, store):
+    from stnav_desktop.store import settings
+
+    profile = settings.get_profile("default")
+    stage_unmapped(profile)
+    page = ReviewPage(profile)
+    qtbot.addWidget(page)
+    delegate = page.table.itemDelegateForColumn(COL_NAV_VENDOR)
+    index = page.model.index(0, COL_NAV_VENDOR)
+    editor = delegate.createEditor(page.table.viewport(), None, index)
+    editor.setEditText("V10000 — Ferguson Enterprises LLC")
+    delegate.setModelData(editor, page.model, index)
+    assert Mapping.get(Mapping.kind == "vendor").target == "V10000"
+    assert page.model.index(0, COL_NAV_VENDOR).data() == "V10000"
