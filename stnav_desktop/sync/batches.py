@@ -88,3 +88,30 @@ def reopen(doc: StDocument, *, actor: str | None = None) -> StDocument:
     lifecycle.transition(doc, DocStatus.NEEDS_MAPPING, reason="reopened", actor=actor, reject_reason="")
     mapping.refresh_readiness(doc.profile, documents=[doc])
     return doc
+
+
+class BatchSummary:
+    def __init__(self, batch: Batch, documents: int, total, by_status: dict[str, int]) -> None:
+        self.batch = batch
+        self.id = batch.id
+        self.documents = documents
+        self.total = total
+        self.by_status = by_status
+
+    @property
+    def status_line(self) -> str:
+        return ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in sorted(self.by_status.items()))
+
+
+def list_batches(profile: Profile, limit: int = 200) -> list[BatchSummary]:
+    from decimal import Decimal
+
+    out = []
+    for batch in Batch.select().where(Batch.profile == profile).order_by(Batch.id.desc()).limit(limit):
+        docs = list(StDocument.select(StDocument.status, StDocument.total).where(StDocument.batch == batch))
+        by_status: dict[str, int] = {}
+        for d in docs:
+            by_status[d.status] = by_status.get(d.status, 0) + 1
+        total = sum((d.total or Decimal(0) for d in docs), Decimal("0.00"))
+        out.append(BatchSummary(batch, len(docs), total, by_status))
+    return out

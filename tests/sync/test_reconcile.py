@@ -1,0 +1,63 @@
+from datetime import date
+from decimal import Decimal
+
+from stnav_desktop.sync import posting, reconcile
+from stnav_desktop.sync.reconcile import GlEntry
+
+from .fake_nav import FakeNav
+from .test_posting import approve_all
+
+D = Decimal
+
+
+def gl_from_fake(nav: FakeNav, staged) -> list[GlEntry]:
+    """G/L entries as NAV would post the fake's documents (clearing model)."""
+    entries, n = [], 0
+    for number, journal in nav.journals.items():
+        for line in journal["lines"]:
+            n += 1
+            entries.append(GlEntry(n, number, date(2026, 10, 5), line.account_number,
+                                   max(line.amount, D(0)), max(-line.amount, D(0)), dict(line.dimensions)))
+    for inv in nav.invoices.values():
+        n += 1
+        entries.append(GlEntry(n, inv["number"], date(2026, 10, 9), "2950", inv["total"], D(0), {"TERRITORY": "NORTH"}))
+        n += 1
+        entries.append(GlEntry(n, inv["number"], date(2026, 10, 9), "5410", D(0), inv["total"], {"TERRITORY": "NORTH"}))
+    return entries
+
+
+def test_everything_posted_reconciles_to_the_cent(staged, profile):
+    approve_all(profile)
+    nav = FakeNav()
+    posting.Poster(profile, nav).post_batch()
+    report = reconcile.reconcile(profile, "2026-10", gl_from_fake(nav, staged))
+    assert report.differences == []
+    territory = report.totals("territory")
+    # bills (cost 156.72 + 94.82) and the PO (payables 251.54)
+    assert territory == [("2026-10", "NORTH", D("503.08"), D("503.08"), D("0.00"))]
+    assert [(c.po_ref, c.balance, c.explanation) for c in report.clearing] == [("PO-10452-001", D("0.00"), "")]
+
+
+def test_differences_are_listed_and_explained(staged, profile):
+    approve_all(profile)
+    nav = FakeNav()
+    posting.Poster(profile, nav).post_batch()
+    gl = [e for e in gl_from_fake(nav, staged) if not e.document_number.startswith("PI")]  # invoice not in G/L
+    report = reconcile.reconcile(profile, "2026-10", gl)
+    diffs = {d.st_ref: d.explanation for d in report.differences}
+    assert diffs == {"PO-10452-001": "posted as a draft in NAV (not yet in the G/L)"}
+    clearing = report.clearing[0]
+    assert clearing.balance == D("-251.54")
+    assert clearing.explanation == "received not invoiced: bills posted, the purchase invoice is not"
+
+
+def test_report_files(staged, profile, tmp_path):
+    report = reconcile.reconcile(profile, "2026-10", [])
+    reconcile.write(report, tmp_path / "r.csv", "csv")
+    text = (tmp_path / "r.csv").read_text()
+    assert "ready, not yet approved" in text and "251.54" in text
+    reconcile.write(report, tmp_path / "r.xlsx", "xlsx")
+    from openpyxl import load_workbook
+
+    wb = load_workbook(tmp_path / "r.xlsx")
+    assert wb.sheetnames == ["Totals per territory", "Totals per vendor", "Documents", "Clearing account per PO"]
