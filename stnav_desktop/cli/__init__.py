@@ -11,13 +11,13 @@ import sys
 from collections.abc import Sequence
 
 from stnav_desktop import __version__
-from stnav_desktop.cli import audit_cmd, credentials_cmd, demo_cmd, profile_cmd
+from stnav_desktop.cli import audit_cmd, credentials_cmd, demo_cmd, profile_cmd, review_cmd
 from stnav_desktop.cli.common import CliError
 from stnav_desktop.redact import redact
 
 log = logging.getLogger("stnav_desktop.cli")
 
-COMMANDS = [audit_cmd, credentials_cmd, profile_cmd, demo_cmd]
+COMMANDS = [audit_cmd, credentials_cmd, profile_cmd, review_cmd, demo_cmd]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,16 +1,25 @@
-"""The main window: one tab per job of the day, a status bar with each system's state."""
+"""The main window: one tab per job of the day, a status bar with each system's state, the last pull,
+the next scheduled run, and what needs attention; a banner for news from scheduled runs."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from stnav_desktop import __version__
+from stnav_desktop.store import settings
+from stnav_desktop.store.models import DocStatus, Profile
+from stnav_desktop.sync import review
 from stnav_desktop.ui.qt import (
     QAction,
     QByteArray,
+    QHBoxLayout,
     QKeySequence,
     QLabel,
     QMainWindow,
+    QPushButton,
     QSettings,
     QTabWidget,
+    QTimer,
     QVBoxLayout,
     QWidget,
 )
@@ -18,31 +27,65 @@ from stnav_desktop.ui.qt import (
 TABS = ("Review", "Mappings", "Batches && posting", "Reports", "Audit", "Settings")
 
 
+class Banner(QWidget):
+    """An in-window notification: scheduled runs that found documents, things that need attention."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("banner")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 4, 8, 4)
+        self.label = QLabel(self)
+        self.label.setWordWrap(True)
+        self.close_button = QPushButton("Dismiss", self)
+        self.close_button.setAccessibleName("Dismiss notification")
+        layout.addWidget(self.label, 1)
+        layout.addWidget(self.close_button)
+        self.close_button.clicked.connect(self.hide)
+        self.setStyleSheet("#banner { background: palette(highlight); } #banner QLabel { color: palette(highlighted-text); }")
+        self.hide()
+
+    def notify(self, text: str) -> None:
+        self.label.setText(text)
+        self.setAccessibleDescription(text)
+        self.show()
+
+
 class MainWindow(QMainWindow):
-    def __init__(self, settings: QSettings | None = None) -> None:
+    def __init__(self, settings_store: QSettings | None = None, *, profile: Profile | None = None, runner=None,
+                 service_fn: Callable | None = None) -> None:
         super().__init__()
+        from stnav_desktop.ui.tasks import TaskRunner
+
         self.setWindowTitle(f"ml-connector — ServiceTitan → NAV  {__version__}")
         self.setObjectName("mainWindow")
-        self.qsettings = settings or QSettings()
-        self.tabs = QTabWidget(self)
+        self.qsettings = settings_store or QSettings()
+        self.profile = profile
+        self.runner = runner or TaskRunner()
+        self.service_fn = service_fn or self._no_service
+        central = QWidget(self)
+        outer = QVBoxLayout(central)
+        outer.setContentsMargins(0, 0, 0, 0)
+        self.banner = Banner(central)
+        outer.addWidget(self.banner)
+        self.tabs = QTabWidget(central)
         self.tabs.setObjectName("mainTabs")
         self.tabs.setAccessibleName("Main sections")
-        for index, title in enumerate(TABS):
-            page = QWidget(self.tabs)
-            page.setObjectName(f"tab{index}")
-            layout = QVBoxLayout(page)
-            layout.addWidget(QLabel(f"{title.replace('&&', '&')}: nothing here yet.", page))
-            self.tabs.addTab(page, title)
+        outer.addWidget(self.tabs)
+        self.setCentralWidget(central)
+        self.pages: dict[str, QWidget] = {}
+        self._build_pages()
+        for index in range(self.tabs.count()):
             shortcut = QAction(self)
             shortcut.setShortcut(QKeySequence(f"Ctrl+{index + 1}"))
             shortcut.triggered.connect(lambda _=False, i=index: self.tabs.setCurrentIndex(i))
             self.addAction(shortcut)
-        self.setCentralWidget(self.tabs)
         self.st_state = QLabel("ServiceTitan: not configured", self)
         self.nav_state = QLabel("NAV: not configured", self)
+        self.last_pull = QLabel("Last pull: never", self)
         self.schedule_state = QLabel("Schedule: off", self)
         self.attention_state = QLabel("Needs attention: 0", self)
-        for label in (self.st_state, self.nav_state, self.schedule_state, self.attention_state):
+        for label in (self.st_state, self.nav_state, self.last_pull, self.schedule_state, self.attention_state):
             label.setAccessibleName(label.text().split(":")[0])
             self.statusBar().addPermanentWidget(label)
         geometry = self.qsettings.value("mainWindow/geometry")
@@ -50,7 +93,94 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         else:
             self.resize(1280, 800)
+        self._status_timer = QTimer(self, interval=5000)
+        self._status_timer.timeout.connect(self.refresh_status)
+        self._status_timer.start()
+        self.refresh_status()
+
+    @staticmethod
+    def _no_service():
+        raise RuntimeError("the connectors are not configured yet: fill in the Settings tab")
+
+    def _build_pages(self) -> None:
+        if self.profile is None:
+            for index, title in enumerate(TABS):
+                page = QWidget(self.tabs)
+                page.setObjectName(f"tab{index}")
+                layout = QVBoxLayout(page)
+                layout.addWidget(QLabel(f"{title.replace('&&', '&')}: open a profile first.", page))
+                self.tabs.addTab(page, title)
+            return
+        from stnav_desktop.ui.audit_page import AuditPage
+        from stnav_desktop.ui.batches_page import BatchesPage
+        from stnav_desktop.ui.mappings_page import MappingsPage
+        from stnav_desktop.ui.reports_page import ReportsPage
+        from stnav_desktop.ui.review_page import ReviewPage
+
+        review_page = ReviewPage(self.profile, self.tabs)
+        mappings_page = MappingsPage(self.profile, self.tabs)
+        batches_page = BatchesPage(self.profile, self.runner, self.service_fn, self.tabs)
+        reports_page = ReportsPage(self.profile, self.runner, self.service_fn, self.tabs)
+        audit_page = AuditPage(self.tabs)
+        settings_page = self._settings_page()
+        self.pages = {"review": review_page, "mappings": mappings_page, "batches": batches_page,
+                      "reports": reports_page, "audit": audit_page, "settings": settings_page}
+        for page, title in zip(self.pages.values(), TABS, strict=True):
+            self.tabs.addTab(page, title)
+        for page in self.pages.values():
+            if hasattr(page, "status_message"):
+                page.status_message.connect(lambda text: self.statusBar().showMessage(text, 15000))
+        review_page.changed.connect(self._data_changed)
+        mappings_page.changed.connect(review_page.refresh)
+        batches_page.changed.connect(review_page.refresh)
+        self.tabs.currentChanged.connect(self._tab_changed)
+
+    def _settings_page(self) -> QWidget:
+        try:
+            from stnav_desktop.ui.settings_page import SettingsPage
+        except ImportError:
+            page = QWidget(self.tabs)
+            QVBoxLayout(page).addWidget(QLabel("Settings: use `stnav profile set …` for now.", page))
+            return page
+        return SettingsPage(self.profile, self.tabs)
+
+    def _tab_changed(self, index: int) -> None:
+        page = self.tabs.widget(index)
+        if hasattr(page, "refresh") and page is not self.pages.get("review"):
+            page.refresh()
+
+    def _data_changed(self) -> None:
+        self.refresh_status()
+
+    def notify(self, text: str) -> None:
+        self.banner.notify(text)
+
+    def refresh_status(self) -> None:
+        if self.profile is None:
+            return
+        values = settings.all_values(self.profile)
+        self.st_state.setText("ServiceTitan: " + (f"tenant {values['servicetitan.tenant']} "
+                                                  f"({values['servicetitan.environment']})"
+                                                  if values["servicetitan.tenant"] else "not configured"))
+        nav = values["nav.company_id"] or values["nav.api_url"]
+        self.nav_state.setText("NAV: " + (f"{values['nav.deployment']} {nav[:24]}" if nav else "not configured"))
+        counts = review.status_counts(self.profile)
+        attention = sum(counts.get(s, 0) for s in (DocStatus.NEEDS_ATTENTION, DocStatus.CHANGED_AFTER_POSTING,
+                                                     DocStatus.FAILED))
+        self.attention_state.setText(f"Needs attention: {attention}")
+        from stnav_desktop.store.models import SchedulerJob
+
+        job = SchedulerJob.get_or_none((SchedulerJob.profile == self.profile) & (SchedulerJob.name == "pull"))
+        if job and job.last_run_at:
+            self.last_pull.setText(f"Last pull: {job.last_run_at.astimezone():%Y-%m-%d %H:%M}")
+        if not values["schedule.enabled"]:
+            self.schedule_state.setText("Schedule: off")
+        elif job and job.skipped_reason:
+            self.schedule_state.setText(f"Paused: {job.skipped_reason}")
+        elif job and job.next_due_at:
+            self.schedule_state.setText(f"Next run: {job.next_due_at.astimezone():%H:%M}")
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt signature
         self.qsettings.setValue("mainWindow/geometry", self.saveGeometry())
+        self._status_timer.stop()
         super().closeEvent(event)

@@ -82,3 +82,23 @@ def test_grid_picker_delegate_commits_a_vendor_mapping(qtbot, store):
     delegate.setModelData(editor, page.model, index)
     assert Mapping.get(Mapping.kind == "vendor").target == "V10000"
     assert page.model.index(0, COL_NAV_VENDOR).data() == "V10000"
+
+
+def test_main_window_with_all_tabs(qtbot, store, tmp_path):
+    from stnav_desktop.store import settings
+    from stnav_desktop.ui.main_window import TABS, MainWindow
+    from stnav_desktop.ui.qt import QSettings
+    from stnav_desktop.ui.tasks import InlineRunner
+
+    profile = settings.get_profile("default")
+    stage_unmapped(profile)
+    window = MainWindow(QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat), profile=profile,
+                        runner=InlineRunner())
+    qtbot.addWidget(window)
+    window.show()
+    assert window.tabs.count() == len(TABS)
+    for index in range(window.tabs.count()):
+        window.tabs.setCurrentIndex(index)  # each tab refreshes without error
+    assert window.attention_state.text() == "Needs attention: 0"
+    window.notify("3 new documents pulled")
+    assert window.banner.isVisible() and "3 new" in window.banner.label.text()

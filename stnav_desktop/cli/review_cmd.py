@@ -1,0 +1,195 @@
+"""``stnav review``, ``stnav batch``, ``stnav map``, ``stnav replay``: the review and approval flow
+without the window (IT scripts it, support reproduces a case)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from stnav_desktop.cli.common import CliError, boot
+from stnav_desktop.store import settings
+from stnav_desktop.store.models import Batch, StDocument
+from stnav_desktop.sync import batches, mapping, posting, review
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("review", help="list staged documents")
+    s = p.add_subparsers(dest="review_command", metavar="ACTION", required=True)
+    ls = s.add_parser("list", help="documents with their status and problem")
+    ls.add_argument("--status", action="append", choices=list(review.STATUS_LABELS), help="repeatable")
+    ls.add_argument("--limit", type=int, default=200)
+    ls.set_defaults(handler=review_list)
+    rj = s.add_parser("reject", help="reject a document with a reason")
+    rj.add_argument("document", help="ServiceTitan number")
+    rj.add_argument("--reason", required=True)
+    rj.set_defaults(handler=review_reject)
+
+    b = sub.add_parser("batch", help="batches and approval")
+    bs = b.add_subparsers(dest="batch_command", metavar="ACTION", required=True)
+    bc = bs.add_parser("create", help="prepare a batch")
+    group = bc.add_mutually_exclusive_group(required=True)
+    group.add_argument("--all-ready", action="store_true", help="every ready document")
+    group.add_argument("--documents", nargs="+", metavar="NUMBER", help="ServiceTitan numbers")
+    bc.set_defaults(handler=batch_create)
+    ba = bs.add_parser("approve", help="approve a prepared batch (two-person rule if on)")
+    ba.add_argument("batch_id", type=int)
+    ba.set_defaults(handler=batch_approve)
+    bl = bs.add_parser("list", help="batches with who prepared and approved them")
+    bl.set_defaults(handler=batch_list)
+
+    m = sub.add_parser("map", help="mappings: suggest, import, export")
+    ms = m.add_subparsers(dest="map_command", metavar="ACTION", required=True)
+    sg = ms.add_parser("suggest", help="show suggestions for unmapped keys")
+    sg.add_argument("--accept-min-score", type=float, default=None,
+                    help="accept every suggestion scoring at least this (a rule you set)")
+    sg.set_defaults(handler=map_suggest)
+    im = ms.add_parser("import", help="import mappings from CSV")
+    im.add_argument("file", type=Path)
+    im.set_defaults(handler=map_import)
+    ex = ms.add_parser("export", help="export mappings to CSV")
+    ex.add_argument("file", type=Path)
+    ex.set_defaults(handler=map_export)
+    st = ms.add_parser("set", help="set one mapping")
+    st.add_argument("kind", choices=sorted(mapping.KINDS))
+    st.add_argument("source_key")
+    st.add_argument("target")
+    st.add_argument("--target-type", default="")
+    st.set_defaults(handler=map_set)
+
+    r = sub.add_parser("replay", help="queue failed documents to post again")
+    rg = r.add_mutually_exclusive_group(required=True)
+    rg.add_argument("--failed", action="store_true", help="every failed / needs-attention document")
+    rg.add_argument("--batch", type=int)
+    rg.add_argument("document", nargs="?", help="a ServiceTitan number")
+    r.set_defaults(handler=replay)
+
+
+def _profile(args):
+    boot(args)
+    return settings.get_profile(args.profile)
+
+
+def _find(profile, number: str) -> StDocument:
+    doc = StDocument.get_or_none((StDocument.profile == profile) & (StDocument.number == number))
+    if doc is None:
+        raise CliError(f"no document numbered {number!r}")
+    return doc
+
+
+def review_list(args) -> int:
+    profile = _profile(args)
+    flt = review.ReviewFilter(statuses=args.status or [])
+    rows = review.fetch(profile, flt, sort="date", descending=False, limit=args.limit)
+    for row in rows:
+        amount = f"{row.amount:,.2f}" if row.amount is not None else "?"
+        print(f"{row.kind:<15} {row.number:<18} {row.date.date() if row.date else '':<10} {row.st_vendor[:24]:<24} "
+              f"{row.nav_vendor:<8} {row.dimension:<6} {amount:>12}  {row.status:<22} {row.problem[:120]}")
+    print(f"{len(rows)} of {review.count(profile, flt)} documents")
+    return 0
+
+
+def review_reject(args) -> int:
+    profile = _profile(args)
+    try:
+        batches.reject(_find(profile, args.document), args.reason)
+    except (batches.BatchError, ValueError) as exc:
+        raise CliError(str(exc)) from None
+    print(f"{args.document} rejected")
+    return 0
+
+
+def batch_create(args) -> int:
+    profile = _profile(args)
+    ids = None if args.all_ready else [_find(profile, n).id for n in args.documents]
+    try:
+        batch = batches.create_batch(profile, ids)
+    except batches.BatchError as exc:
+        raise CliError(str(exc)) from None
+    print(f"batch {batch.id} prepared by {batch.prepared_by} with {batch.documents.count()} documents")
+    return 0
+
+
+def batch_approve(args) -> int:
+    profile = _profile(args)
+    batch = Batch.get_or_none((Batch.id == args.batch_id) & (Batch.profile == profile))
+    if batch is None:
+        raise CliError(f"no batch {args.batch_id}")
+    try:
+        dropped = batches.approve(batch)
+    except batches.BatchError as exc:
+        raise CliError(str(exc)) from None
+    print(f"batch {batch.id} (prepared by {batch.prepared_by}) approved by {batch.approved_by}")
+    for line in dropped:
+        print(f"  taken out: {line}")
+    return 0
+
+
+def batch_list(args) -> int:
+    profile = _profile(args)
+    for s in batches.list_batches(profile):
+        b = s.batch
+        print(f"batch {b.id:<5} {b.status:<9} prepared {b.prepared_by}@{b.prepared_at:%Y-%m-%d %H:%M} "
+              f"approved {b.approved_by or '-'} {s.documents} docs {s.total:,.2f}  {s.status_line}")
+    return 0
+
+
+def map_suggest(args) -> int:
+    profile = _profile(args)
+    found = mapping.suggest(profile)
+    for s in found:
+        accepted = args.accept_min_score is not None and s.score >= args.accept_min_score
+        if accepted:
+            mapping.accept(profile, s)
+        print(f"{s.kind:<14} {s.source_key:<8} {s.source_label[:40]:<40} -> {s.target:<10} {s.target_label[:32]:<32} "
+              f"{s.score:5.1f}% {s.method}{'  ACCEPTED' if accepted else ''}")
+    if args.accept_min_score is not None:
+        counts = mapping.refresh_readiness(profile)
+        print("readiness: " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
+    print(f"{len(found)} suggestions")
+    return 0
+
+
+def map_import(args) -> int:
+    profile = _profile(args)
+    try:
+        result = mapping.import_csv(profile, args.file.read_text(encoding="utf-8-sig"))
+    except (OSError, mapping.MappingError) as exc:
+        raise CliError(str(exc)) from None
+    mapping.refresh_readiness(profile)
+    print(f"{result.imported} mappings imported")
+    for error in result.errors:
+        print(f"  not imported: {error}")
+    return 1 if result.errors else 0
+
+
+def map_export(args) -> int:
+    profile = _profile(args)
+    args.file.write_text(mapping.export_csv(profile), encoding="utf-8")
+    print(f"mappings written to {args.file}")
+    return 0
+
+
+def map_set(args) -> int:
+    profile = _profile(args)
+    try:
+        mapping.set_mapping(profile, args.kind, args.source_key, args.target, target_type=args.target_type)
+    except mapping.MappingError as exc:
+        raise CliError(str(exc)) from None
+    counts = mapping.refresh_readiness(profile)
+    print(f"{args.kind} {args.source_key} -> {args.target}; " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
+    return 0
+
+
+def replay(args) -> int:
+    profile = _profile(args)
+    if args.document:
+        count = posting.replay(profile, document_ids=[_find(profile, args.document).id])
+    elif args.batch:
+        batch = Batch.get_or_none(Batch.id == args.batch)
+        if batch is None:
+            raise CliError(f"no batch {args.batch}")
+        count = posting.replay(profile, batch=batch)
+    else:
+        count = posting.replay(profile)
+    print(f"{count} document(s) queued to post again (run `stnav post`)")
+    return 0

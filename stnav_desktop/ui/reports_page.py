@@ -1,0 +1,176 @@
+"""The Reports tab: ServiceTitan against NAV per territory and month, as a table and a bar chart
+(drawn with QPainter: no extra Qt module), with drill-down from a difference to its documents, and the
+clearing account per purchase order."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from stnav_desktop.sync import reconcile
+from stnav_desktop.ui.qt import (
+    QColor,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    Qt,
+    QtCore,
+    QtGui,
+    QtWidgets,
+    QVBoxLayout,
+    QWidget,
+    Signal,
+)
+
+
+class BarChart(QWidget):
+    """Two bars per territory (ServiceTitan, NAV); a difference is marked in red."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.rows: list[tuple[str, Decimal, Decimal]] = []
+        self.setMinimumHeight(180)
+        self.setAccessibleName("ServiceTitan against NAV per territory, bar chart")
+
+    def set_rows(self, rows: list[tuple[str, Decimal, Decimal]]) -> None:
+        self.rows = rows
+        self.update()
+
+    def paintEvent(self, event) -> None:  # noqa: N802
+        painter = QtGui.QPainter(self)
+        painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
+        palette = self.palette()
+        painter.fillRect(self.rect(), palette.base())
+        if not self.rows:
+            painter.setPen(palette.text().color())
+            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "No data for this month")
+            return
+        top = max(max(st, nav) for _, st, nav in self.rows) or Decimal(1)
+        margin, label_h = 10, 36
+        width = self.width() - 2 * margin
+        height = self.height() - margin - label_h
+        slot = width / len(self.rows)
+        bar = max(4.0, slot * 0.35)
+        for i, (name, st, nav) in enumerate(self.rows):
+            x = margin + i * slot + slot * 0.1
+            for j, (value, colour) in enumerate(((st, QColor("#1565c0")), (nav, QColor("#2e7d32")))):
+                h = float(value / top) * height
+                painter.fillRect(QtCore.QRectF(x + j * bar, margin + height - h, bar - 2, h), colour)
+            painter.setPen(QColor("#b71c1c") if st != nav else palette.text().color())
+            painter.drawText(QtCore.QRectF(x - 4, margin + height + 2, slot, label_h),
+                             Qt.AlignmentFlag.AlignLeft, f"{name}\n{'≠ ' if st != nav else ''}{st:,.2f}")
+        painter.setPen(palette.text().color())
+        painter.drawText(QtCore.QRectF(margin, 0, width, 14), Qt.AlignmentFlag.AlignRight,
+                         "■ ServiceTitan (blue)   ■ NAV (green)")
+
+
+class ReportsPage(QWidget):
+    status_message = Signal(str)
+
+    def __init__(self, profile, runner, service_fn, parent=None) -> None:
+        super().__init__(parent)
+        self.profile = profile
+        self.runner = runner
+        self.service_fn = service_fn
+        self.report: reconcile.Report | None = None
+        layout = QVBoxLayout(self)
+        top = QHBoxLayout()
+        self.month = QtWidgets.QDateEdit(self, calendarPopup=True)
+        self.month.setDisplayFormat("yyyy-MM")
+        self.month.setDate(QtCore.QDate.currentDate())
+        self.month.setAccessibleName("Month")
+        self.run_button = QPushButton("&Reconcile", self)
+        self.export_button = QPushButton("Export…", self)
+        for w in (QLabel("Month", self), self.month, self.run_button, self.export_button):
+            top.addWidget(w)
+        top.addStretch(1)
+        layout.addLayout(top)
+        self.summary = QLabel(self)
+        layout.addWidget(self.summary)
+        self.chart = BarChart(self)
+        layout.addWidget(self.chart)
+        self.totals = QtWidgets.QTableWidget(0, 5, self)
+        self.totals.setObjectName("reconcileTotals")
+        self.totals.setAccessibleName("Totals per territory")
+        self.totals.setHorizontalHeaderLabels(["Month", "Territory", "ServiceTitan", "NAV", "Difference"])
+        self.totals.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.totals.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
+        layout.addWidget(self.totals)
+        layout.addWidget(QLabel("Documents behind the selected row (differences first)", self))
+        self.details = QtWidgets.QTableWidget(0, 6, self)
+        self.details.setObjectName("reconcileDetails")
+        self.details.setAccessibleName("Documents of the selected territory")
+        self.details.setHorizontalHeaderLabels(["ServiceTitan", "Vendor", "ServiceTitan amount", "NAV amount",
+                                                "NAV document", "Explanation"])
+        self.details.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.details.horizontalHeader().setStretchLastSection(True)
+        layout.addWidget(self.details)
+        self.clearing = QtWidgets.QTableWidget(0, 5, self)
+        self.clearing.setAccessibleName("Clearing account per purchase order")
+        self.clearing.setHorizontalHeaderLabels(["Purchase order", "Credited by bills", "Debited by invoice",
+                                                 "Balance", "Explanation"])
+        self.clearing.horizontalHeader().setStretchLastSection(True)
+        layout.addWidget(self.clearing)
+        self.run_button.clicked.connect(self.run)
+        self.export_button.clicked.connect(lambda: self.export())
+        self.totals.currentCellChanged.connect(lambda row, *_: self.drill(row))
+
+    def month_text(self) -> str:
+        return self.month.date().toString("yyyy-MM")
+
+    def run(self) -> None:
+        month = self.month_text()
+        self.summary.setText(f"Reading NAV's G/L entries for {month}…")
+        self.runner.submit(lambda: self.service_fn().reconcile(month), self.show_report,
+                           lambda msg: self.summary.setText(f"Reconciliation failed: {msg}"))
+
+    def show_report(self, report: reconcile.Report) -> None:
+        self.report = report
+        totals = report.totals("territory")
+        self.chart.set_rows([(k, st, nav) for _, k, st, nav, _ in totals])
+        self.totals.setRowCount(len(totals))
+        for r, row in enumerate(totals):
+            for c, value in enumerate(row):
+                text = f"{value:,.2f}" if isinstance(value, Decimal) else str(value)
+                item = QtWidgets.QTableWidgetItem(text)
+                if c == 4 and value != 0:
+                    item.setForeground(QColor("#b71c1c"))
+                self.totals.setItem(r, c, item)
+        self.clearing.setRowCount(len(report.clearing))
+        for r, line in enumerate(report.clearing):
+            for c, value in enumerate([line.po_ref, f"{line.credited_by_bills:,.2f}", f"{line.debited_by_invoice:,.2f}",
+                                       f"{line.balance:,.2f}", line.explanation]):
+                self.clearing.setItem(r, c, QtWidgets.QTableWidgetItem(value))
+        diffs = len(report.differences)
+        self.summary.setText(f"{report.month} ({report.model} model): {len(report.lines)} documents, "
+                             f"{diffs} with a difference, "
+                             f"{sum(1 for c in report.clearing if c.balance)} purchase orders with a clearing balance")
+        if totals:
+            self.totals.selectRow(0)
+            self.drill(0)
+
+    def drill(self, row: int) -> None:
+        if self.report is None or row < 0:
+            return
+        totals = self.report.totals("territory")
+        if row >= len(totals):
+            return
+        month, territory = totals[row][0], totals[row][1]
+        lines = sorted((d for d in self.report.lines if d.month == month and (d.territory or "(none)") == territory),
+                       key=lambda d: (d.difference == 0, d.st_ref))
+        self.details.setRowCount(len(lines))
+        for r, d in enumerate(lines):
+            for c, value in enumerate([d.st_ref, d.vendor, f"{d.st_amount:,.2f}", f"{d.nav_amount:,.2f}",
+                                       d.nav_document, d.explanation]):
+                self.details.setItem(r, c, QtWidgets.QTableWidgetItem(value))
+
+    def export(self, path: str | None = None) -> None:
+        if self.report is None:
+            return
+        if not path:
+            path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export reconciliation",
+                                                            f"reconcile-{self.report.month}.xlsx",
+                                                            "Excel (*.xlsx);;CSV (*.csv)")
+        if path:
+            reconcile.write(self.report, Path(path), "csv" if path.endswith(".csv") else "xlsx")
+            self.status_message.emit(f"Reconciliation exported to {path}")
