@@ -74,6 +74,8 @@ class JsonHandler(BaseHTTPRequestHandler):
 
     # -- dispatch ------------------------------------------------------------------------------
     def _dispatch(self) -> None:
+        # the handler object serves every request of a keep-alive connection: forget the last body
+        self.__dict__.pop("_body", None)
         try:
             self.handle_request()
         except Exception:  # a simulator bug must show up as a 500, not a hung client

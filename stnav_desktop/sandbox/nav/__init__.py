@@ -1,0 +1,14 @@
+"""A strict local Business Central (API v2.0) for tests, the demo and benchmarks.
+
+Online flavour: Entra ID token endpoint + openid-configuration (msal works unchanged), Bearer tokens;
+on-premises flavour: Basic auth with a web service access key. Companies, vendors, items, accounts,
+dimensions, dimensionValues, journals, journalLines, purchaseInvoices, purchaseInvoiceLines,
+dimensionSetLines, generalLedgerEntries, subscriptions; BC's field names, errors, ETags, paging,
+``$filter`` subset, ``$batch`` with atomicity groups, deep insert, posting with G/L entries, rate
+limiting, webhook handshake/expiry and fault injection. Seeded from ``sandbox/catalog.py``.
+"""
+
+from stnav_desktop.sandbox.nav.faults import Faults
+from stnav_desktop.sandbox.nav.sandbox import NavSandbox, run_standalone
+
+__all__ = ["Faults", "NavSandbox", "run_standalone"]

@@ -1,0 +1,711 @@
+"""One simulated Business Central company: seeded from ``sandbox/catalog.py``, with BC's rules for
+purchase invoices, journal lines, dimension set lines and posting (G/L entries).
+
+Messages are BC's texts where the reference quotes them (businesscentral-api.md §2, §3.4).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from stnav_desktop.sandbox import catalog
+from stnav_desktop.sandbox.nav.schema import ENTITY_TYPE, FIELDS
+from stnav_desktop.sandbox.nav.store import ApiError, Store, Txn, dialog, field_error
+
+NS = uuid.UUID("5a1d0c4e-8f0e-4c1b-9a57-4e0d7b6a1c2f")
+CENT = Decimal("0.01")
+LCY = "USD"
+EXCHANGE = {"USD": Decimal("1"), "CAD": Decimal("0.73"), "EUR": Decimal("1.08")}
+
+MAX_LEN = {
+    "number": 20, "documentNumber": 20, "vendorInvoiceNumber": 35, "externalDocumentNumber": 35,
+    "description": 100, "description2": 50, "code": 20, "valueCode": 20, "accountNumber": 20,
+    "balancingAccountNumber": 20, "vendorNumber": 20, "lineObjectNumber": 20, "comment": 250,
+    "displayName": 100, "currencyCode": 10, "clientState": 2048, "notificationUrl": 250, "resource": 250,
+}
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def sid(*parts: str) -> str:
+    return str(uuid.uuid5(NS, "/".join(parts)))
+
+
+def money(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def check_body(entity: str, body: Any, *, allow: tuple[str, ...] = (), allow_id: bool = False) -> dict[str, Any]:
+    """Unknown properties, read-only properties, types and lengths, as the OData layer checks them."""
+    if not isinstance(body, dict):
+        raise ApiError(400, "BadRequest", "Invalid Request Body")
+    fields = FIELDS[entity]
+    type_name = f"Microsoft.NAV.{ENTITY_TYPE[entity]}"
+    for name, value in body.items():
+        if name.startswith("@odata."):
+            continue
+        if name in allow:
+            continue
+        if name not in fields:
+            raise ApiError(400, "BadRequest",
+                           f"The property '{name}' does not exist on type '{type_name}'. Make sure to only use "
+                           "property names that are defined by the type.")
+        doc_type, read_only = fields[name]
+        if read_only and not (name == "id" and allow_id):
+            raise ApiError(400, "BadRequest_InvalidOperation", f"Control '{name}' is read-only.")
+        if value is None:
+            continue
+        if doc_type == "decimal" and (isinstance(value, bool) or not isinstance(value, int | Decimal)):
+            raise ApiError(400, "BadRequest", f"Cannot convert the literal '{value}' to the expected type 'Edm.Decimal'.")
+        if doc_type == "integer" and (isinstance(value, bool) or not isinstance(value, int)):
+            raise ApiError(400, "BadRequest", f"Cannot convert the literal '{value}' to the expected type 'Edm.Int32'.")
+        if doc_type == "date":
+            ok = isinstance(value, str) and DATE_RE.match(value)
+            if ok:
+                try:
+                    date.fromisoformat(value)
+                except ValueError:
+                    ok = False
+            if not ok:
+                raise ApiError(400, "BadRequest", f"Cannot convert the literal '{value}' to the expected type 'Edm.Date'.")
+        if doc_type == "GUID" and not (isinstance(value, str) and GUID_RE.match(value)):
+            raise ApiError(400, "Application_InvalidGUID", f"Invalid GUID '{value}'.")
+        if doc_type == "boolean" and not isinstance(value, bool):
+            raise ApiError(400, "BadRequest", f"Cannot convert the literal '{value}' to the expected type 'Edm.Boolean'.")
+        if doc_type in ("string",) or doc_type.startswith("NAV."):
+            if not isinstance(value, str):
+                raise ApiError(400, "BadRequest", f"Cannot convert the literal '{value}' to the expected type 'Edm.String'.")
+            limit = MAX_LEN.get(name)
+            if limit and len(value) > limit:
+                raise ApiError(400, "Application_StringExceededLength",
+                               f"The length of the string is {len(value)}, but it must be less than or equal to "
+                               f"{limit} characters. Value: {value}")
+    return body
+
+
+class Company:
+    def __init__(self, store: Store, clock: Callable[[], datetime], name: str = "ML Mechanical") -> None:
+        self.store = store
+        self.clock = clock
+        self.id = sid("company", name)
+        self.name = name
+        self.ext_doc_no_mandatory = True
+        self.allow_posting_from: date | None = None
+        self.allow_posting_to: date | None = None
+        self.vendor_ledger: list[dict[str, Any]] = []
+        self._seed()
+
+    # -- tables --------------------------------------------------------------------------------
+    def t(self, name: str) -> dict[str, dict[str, Any]]:
+        return self.store.table(f"{self.id}:{name}")
+
+    def tn(self, name: str) -> str:
+        return f"{self.id}:{name}"
+
+    def now_iso(self) -> str:
+        return self.clock().strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+    def today(self) -> str:
+        return self.clock().date().isoformat()
+
+    def _put(self, table: str, rec: dict[str, Any]) -> None:
+        rec.setdefault("lastModifiedDateTime", self.now_iso())
+        rec["_ver"] = 1
+        self.t(table)[rec["id"]] = rec
+
+    def _seed(self) -> None:
+        for (_st, _stname, number, name, tax, street, city, state, zip_, blocked) in catalog.VENDORS:
+            if number is None:
+                continue
+            self._put("vendors", {
+                "id": sid("vendor", number), "number": number, "displayName": name, "addressLine1": street,
+                "addressLine2": "", "city": city, "state": state, "country": "US", "postalCode": zip_,
+                "phoneNumber": "", "email": "", "website": "", "taxRegistrationNumber": tax,
+                "currencyId": "00000000-0000-0000-0000-000000000000", "currencyCode": "",
+                "irs1099Code": "", "paymentTermsId": "00000000-0000-0000-0000-000000000000",
+                "paymentMethodId": "00000000-0000-0000-0000-000000000000", "taxLiable": False,
+                "blocked": "All" if blocked else " ", "balance": Decimal("0")})
+        for (_sku, kind, _code, name, cost, number, _cat) in catalog.SKUS:
+            if number is None:
+                continue
+            group = "EQUIPMENT" if kind == "Equipment" else "MATERIALS"
+            self._put("items", {
+                "id": sid("item", number), "number": number, "displayName": name, "displayName2": "",
+                "type": "Inventory", "itemCategoryId": "00000000-0000-0000-0000-000000000000",
+                "itemCategoryCode": "", "blocked": False, "gtin": "", "inventory": Decimal("0"),
+                "unitPrice": Decimal("0"), "priceIncludesTax": False, "unitCost": cost,
+                "taxGroupId": "00000000-0000-0000-0000-000000000000", "taxGroupCode": "",
+                "baseUnitOfMeasureId": sid("uom", "PCS"), "baseUnitOfMeasureCode": "PCS",
+                "generalProductPostingGroupId": sid("gpp", "RETAIL"), "generalProductPostingGroupCode": "RETAIL",
+                "inventoryPostingGroupId": sid("ipg", group), "inventoryPostingGroupCode": group})
+        for (number, name, category, direct, blocked) in catalog.GL_ACCOUNTS:
+            self._put("accounts", {
+                "id": sid("account", number), "number": number, "displayName": name, "category": category,
+                "subCategory": "", "blocked": blocked, "accountType": "Posting", "directPosting": direct,
+                "netChange": Decimal("0"), "consolidationTranslationMethod": "", "consolidationDebitAccount": "",
+                "consolidationCreditAccount": "", "excludeFromConsolidation": False})
+        dim_id = sid("dimension", catalog.TERRITORY_DIMENSION)
+        self._put("dimensions", {"id": dim_id, "code": catalog.TERRITORY_DIMENSION, "displayName": "Territory",
+                                 "consolidationCode": ""})
+        for (_bu, _buname, code, name) in catalog.TERRITORIES:
+            self._put("dimensionValues", {"id": sid("dimval", catalog.TERRITORY_DIMENSION, code), "code": code,
+                                          "dimensionId": dim_id, "displayName": name, "consolidationCode": "",
+                                          "_blocked": False})
+        for code, name in catalog.BLOCKED_DIMENSION_VALUES:
+            self._put("dimensionValues", {"id": sid("dimval", catalog.TERRITORY_DIMENSION, code), "code": code,
+                                          "dimensionId": dim_id, "displayName": name, "consolidationCode": "",
+                                          "_blocked": True})
+        for code, name in ((catalog.JOURNAL_BATCH, "ServiceTitan inventory bills"), ("DEFAULT", "Default journal")):
+            self._put("journals", {"id": sid("journal", code), "code": code, "displayName": name,
+                                   "templateDisplayName": catalog.GENERAL_JOURNAL_TEMPLATE,
+                                   "balancingAccountId": "00000000-0000-0000-0000-000000000000",
+                                   "balancingAccountNumber": ""})
+
+    def company_record(self) -> dict[str, Any]:
+        return {"id": self.id, "systemVersion": "25.0.23364.24536", "timestamp": 1, "name": self.name,
+                "displayName": self.name + " Inc.", "businessProfileId": "",
+                "systemCreatedAt": "2026-01-01T00:00:00Z", "systemCreatedBy": "00000000-0000-0000-0000-000000000001",
+                "systemModifiedAt": "2026-01-01T00:00:00Z", "systemModifiedBy": "00000000-0000-0000-0000-000000000001",
+                "_ver": 1}
+
+    # -- lookups -------------------------------------------------------------------------------
+    def by_field(self, table: str, field: str, value: Any) -> dict[str, Any] | None:
+        for rec in self.t(table).values():
+            if rec.get(field) == value:
+                return rec
+        return None
+
+    def vendor(self, body: dict[str, Any]) -> dict[str, Any]:
+        vid, vno = body.get("vendorId"), body.get("vendorNumber")
+        if not vid and not vno:
+            raise dialog('A "vendorNumber" or a "vendorID" must be provided.')
+        vendor = self.t("vendors").get(vid) if vid else self.by_field("vendors", "number", vno)
+        if vendor is None or (vid and vno and vendor["number"] != vno):
+            raise dialog("The vendor cannot be found.")
+        return vendor
+
+    def check_vendor_blocked(self, vendor: dict[str, Any], verb: str) -> None:
+        if vendor["blocked"] == "All":
+            raise dialog(f"You cannot {verb} this type of document when Vendor {vendor['number']} is blocked "
+                         "with type All")
+
+    def check_account(self, account: dict[str, Any]) -> None:
+        if account["accountType"] != "Posting":
+            raise field_error(f"Account Type must be equal to 'Posting'  in G/L Account: No.={account['number']}. "
+                              f"Current value is '{account['accountType']}'.")
+        if account["blocked"]:
+            raise field_error(f"Blocked must be equal to 'No'  in G/L Account: No.={account['number']}. "
+                              "Current value is 'Yes'.")
+        if not account["directPosting"]:
+            raise field_error(f"Direct Posting must be equal to 'Yes'  in G/L Account: No.={account['number']}. "
+                              "Current value is 'No'.")
+
+    def check_posting_date(self, posting_date: str, where: str) -> None:
+        d = date.fromisoformat(posting_date)
+        if (self.allow_posting_from and d < self.allow_posting_from) or (
+                self.allow_posting_to and d > self.allow_posting_to):
+            raise field_error(f"Posting Date is not within your range of allowed posting dates in {where}.")
+
+    # -- dimension set lines -------------------------------------------------------------------
+    def dim_lines(self, parent_id: str) -> list[dict[str, Any]]:
+        return [r for r in self.t("dimensionSetLines").values() if r["parentId"] == parent_id]
+
+    def dims_of(self, parent_id: str) -> dict[str, str]:
+        return {r["code"]: r["valueCode"] for r in self.dim_lines(parent_id)}
+
+    def add_dim_line(self, txn: Txn, parent_type: str, parent_id: str, body: dict[str, Any],
+                     *, read_only: bool = False) -> dict[str, Any]:
+        if read_only:
+            raise dialog(f"Parent with ID {parent_id} does not exist or dimension set lines are read only "
+                         f"for parent type {parent_type}.")
+        check_body("dimensionSetLines", body)
+        dim_id, code = body.get("id"), body.get("code")
+        if not dim_id and not code:
+            raise dialog('The "id" or "code" field must be filled in.')
+        dim = self.t("dimensions").get(dim_id) if dim_id else self.by_field("dimensions", "code", code)
+        if dim is None:
+            raise dialog('The "code" does not match to a Dimension.' if code else
+                         'The "id" does not match to a Dimension.')
+        if dim_id and code and dim["code"] != code:
+            raise dialog("The dimension field values do not match to a specific Dimension.")
+        value = self._dim_value(dim, body)
+        key = f"{parent_id}|{dim['id']}"
+        if key in self.t("dimensionSetLines"):
+            raise dialog("The dimension set line already exists. Check existing dimension set lines and the "
+                         "default dimension set lines on the parent.")
+        rec = {"id": dim["id"], "code": dim["code"], "consolidationCode": dim["consolidationCode"],
+               "parentId": parent_id, "parentType": parent_type, "displayName": dim["displayName"],
+               "valueId": value["id"], "valueCode": value["code"],
+               "valueConsolidationCode": value["consolidationCode"], "valueDisplayName": value["displayName"]}
+        self.store.insert(txn, self.tn("dimensionSetLines"), rec, key=key)
+        rec["id"] = dim["id"]
+        return rec
+
+    def _dim_value(self, dim: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+        vid, vcode = body.get("valueId"), body.get("valueCode")
+        if not vid and not vcode:
+            raise dialog('The "valueId" or "valueCode" field must be filled in.')
+        value = None
+        for rec in self.t("dimensionValues").values():
+            if rec["dimensionId"] == dim["id"] and ((vid and rec["id"] == vid) or (not vid and rec["code"] == vcode)):
+                value = rec
+        if value is None:
+            raise dialog('The "valueCode" does not match to a Dimension Value.' if vcode else
+                         'The "valueId" does not match to a Dimension Value.')
+        if vid and vcode and value["code"] != vcode:
+            raise dialog('The values of the "dimensionCode" field and the "dimensionId" field do not refer to '
+                         "the same Dimension Value.")
+        if value.get("_blocked"):
+            raise dialog(f"Dimension Value {dim['code']} - {value['code']} is blocked.")
+        return value
+
+    def patch_dim_line(self, txn: Txn, parent_id: str, dim_id: str, body: dict[str, Any],
+                       *, read_only: bool = False) -> dict[str, Any]:
+        check_body("dimensionSetLines", body)
+        key = f"{parent_id}|{dim_id}"
+        rec = self.t("dimensionSetLines").get(key)
+        if rec is None:
+            raise ApiError(404, "Internal_RecordNotFound", "The Dimension Set Entry does not exist.")
+        if read_only:
+            raise dialog(f"Parent with ID {parent_id} does not exist or dimension set lines are read only "
+                         f"for parent type {rec['parentType']}.")
+        if ("id" in body and body["id"] != rec["id"]) or ("code" in body and body["code"] != rec["code"]):
+            raise dialog('The "id" and "code" fields cannot be modified.')
+        dim = self.t("dimensions")[dim_id]
+        value = self._dim_value(dim, body)
+        return self.store.update(txn, self.tn("dimensionSetLines"), key, {
+            "valueId": value["id"], "valueCode": value["code"], "valueDisplayName": value["displayName"]})
+
+    def check_dims_on_post(self, parent_id: str) -> None:
+        for line in self.dim_lines(parent_id):
+            value = self.t("dimensionValues").get(line["valueId"])
+            if value is None or value.get("_blocked"):
+                raise dialog(f"Dimension Value {line['code']} - {line['valueCode']} is blocked.")
+
+    # -- purchase invoices ---------------------------------------------------------------------
+    def create_invoice(self, txn: Txn, body: Any) -> dict[str, Any]:
+        check_body("purchaseInvoices", body, allow=("purchaseInvoiceLines", "dimensionSetLines"), allow_id=True)
+        body = dict(body)
+        lines = body.pop("purchaseInvoiceLines", None) or []
+        dims = body.pop("dimensionSetLines", None) or []
+        if not isinstance(lines, list) or not isinstance(dims, list):
+            raise ApiError(400, "BadRequest", "Invalid Request Body")
+        vendor = self.vendor(body)
+        self.check_vendor_blocked(vendor, "create")
+        inv_id = body.pop("id", None) or str(uuid.uuid4())
+        if self.t("purchaseInvoices").get(inv_id):
+            raise ApiError(400, "Internal_EntityWithSameKeyExists",
+                           f"The record in table Purch. Inv. Entity Aggregate already exists. Identification "
+                           f"fields and values: Id='{inv_id}'")
+        currency = body.get("currencyCode") or LCY
+        if currency not in EXCHANGE:
+            raise dialog("The currency values do not match to a specific Currency.")
+        posting = body.get("postingDate") or self.today()
+        invoice_date = body.get("invoiceDate") or posting
+        number = str(self.store.next_in(txn, f"{self.id}:pi-draft", 1001))
+        rec = {
+            "id": inv_id, "number": number, "postingDate": posting, "invoiceDate": invoice_date,
+            "dueDate": body.get("dueDate") or invoice_date,
+            "vendorInvoiceNumber": body.get("vendorInvoiceNumber") or "",
+            "vendorId": vendor["id"], "vendorNumber": vendor["number"], "vendorName": vendor["displayName"],
+            "payToName": vendor["displayName"], "payToContact": "", "payToVendorId": vendor["id"],
+            "payToVendorNumber": vendor["number"], "shipToName": "", "shipToContact": "",
+            "buyFromAddressLine1": vendor["addressLine1"], "buyFromAddressLine2": "", "buyFromCity": vendor["city"],
+            "buyFromCountry": vendor["country"], "buyFromState": vendor["state"],
+            "buyFromPostCode": vendor["postalCode"], "shipToAddressLine1": "", "shipToAddressLine2": "",
+            "shipToCity": "", "shipToCountry": "", "shipToState": "", "shipToPostCode": "",
+            "payToAddressLine1": vendor["addressLine1"], "payToAddressLine2": "", "payToCity": vendor["city"],
+            "payToCountry": vendor["country"], "payToState": vendor["state"], "payToPostCode": vendor["postalCode"],
+            "shortcutDimension1Code": "", "shortcutDimension2Code": "",
+            "currencyId": "00000000-0000-0000-0000-000000000000", "currencyCode": currency,
+            "orderId": "00000000-0000-0000-0000-000000000000", "orderNumber": "", "purchaser": "",
+            "pricesIncludeTax": False, "discountAmount": Decimal("0"), "discountAppliedBeforeTax": True,
+            "totalAmountExcludingTax": Decimal("0"), "totalTaxAmount": Decimal("0"),
+            "totalAmountIncludingTax": Decimal("0"), "status": "Draft", "lastModifiedDateTime": self.now_iso(),
+        }
+        for k in ("shipToName", "shipToContact", "purchaser", "shortcutDimension1Code", "shortcutDimension2Code"):
+            if body.get(k):
+                rec[k] = body[k]
+        self.store.insert(txn, self.tn("purchaseInvoices"), rec)
+        for d in dims:
+            self.add_dim_line(txn, "Purchase Invoice", inv_id, d)
+        for line in lines:
+            self.create_invoice_line(txn, rec, line)
+        return rec
+
+    def invoice(self, inv_id: str) -> dict[str, Any]:
+        rec = self.t("purchaseInvoices").get(inv_id)
+        if rec is None:
+            raise ApiError(404, "Internal_RecordNotFound", f"The Purch. Inv. Entity Aggregate does not exist. "
+                           f"Identification fields and values: Id='{inv_id}'")
+        return rec
+
+    def invoice_lines(self, inv_id: str) -> list[dict[str, Any]]:
+        lines = [r for r in self.t("purchaseInvoiceLines").values() if r["documentId"] == inv_id]
+        return sorted(lines, key=lambda r: r["sequence"])
+
+    def create_invoice_line(self, txn: Txn, inv: dict[str, Any], body: Any) -> dict[str, Any]:
+        check_body("purchaseInvoiceLines", body, allow=("dimensionSetLines",), allow_id=True)
+        if inv["status"] != "Draft":
+            raise dialog("The invoice has been posted and can no longer be modified.")
+        body = dict(body)
+        dims = body.pop("dimensionSetLines", None) or []
+        if body.get("documentId") and body["documentId"] != inv["id"]:
+            raise dialog('The value for "documentId" cannot be modified.')
+        line_id = body.pop("id", None) or str(uuid.uuid4())
+        if line_id in self.t("purchaseInvoiceLines"):
+            raise ApiError(400, "Internal_EntityWithSameKeyExists", "The record in table Purch. Inv. Line Aggregate "
+                           "already exists.")
+        seq = body.get("sequence") or (max((ln["sequence"] for ln in self.invoice_lines(inv["id"])), default=0) + 10000)
+        line_type = body.get("lineType")
+        if body.get("itemId") and body.get("accountId"):
+            raise dialog('Both "itemId" and "accountId" are specified. Specify only one of them.')
+        if body.get("itemId"):
+            line_type = "Item"
+        if body.get("accountId"):
+            line_type = "Account"
+        line_type = line_type or "Comment"
+        if line_type not in ("Item", "Account", "Comment"):
+            raise dialog(f"The simulator does not support lineType '{line_type}'.")
+        number, item, account = body.get("lineObjectNumber") or "", None, None
+        if line_type == "Item":
+            if body.get("itemId"):
+                item = self.t("items").get(body["itemId"])
+                if item is None:
+                    raise dialog("Item does not exist.")
+            else:
+                item = self.by_field("items", "number", number)
+                if item is None:
+                    raise ApiError(400, "Internal_RecordNotFound", f"The Item does not exist. Identification "
+                                   f"fields and values: No.='{number}'")
+            if item["blocked"]:
+                raise field_error(f"Blocked must be equal to 'No'  in Item: No.={item['number']}. Current value is 'Yes'.")
+            number = item["number"]
+        elif line_type == "Account":
+            if body.get("accountId"):
+                account = self.t("accounts").get(body["accountId"])
+                if account is None:
+                    raise dialog("Account does not exist.")
+            else:
+                account = self.by_field("accounts", "number", number)
+                if account is None:
+                    raise ApiError(400, "Internal_RecordNotFound", f"The G/L Account does not exist. "
+                                   f"Identification fields and values: No.='{number}'")
+            self.check_account(account)
+            number = account["number"]
+        quantity = Decimal(body.get("quantity") or 0)
+        unit_cost = Decimal(body["unitCost"]) if body.get("unitCost") is not None else (
+            item["unitCost"] if item else Decimal("0"))
+        discount = Decimal(body.get("discountAmount") or 0)
+        amount = money(quantity * unit_cost) - discount
+        rec = {
+            "id": line_id, "documentId": inv["id"], "sequence": seq,
+            "itemId": item["id"] if item else "00000000-0000-0000-0000-000000000000",
+            "accountId": account["id"] if account else "00000000-0000-0000-0000-000000000000",
+            "lineType": line_type, "lineObjectNumber": number,
+            "description": body.get("description") or (item or account or {}).get("displayName", ""),
+            "description2": body.get("description2") or "",
+            "unitOfMeasureId": item["baseUnitOfMeasureId"] if item else "00000000-0000-0000-0000-000000000000",
+            "unitOfMeasureCode": item["baseUnitOfMeasureCode"] if item else "",
+            "unitCost": unit_cost, "quantity": quantity, "discountAmount": discount,
+            "discountPercent": Decimal("0"), "discountAppliedBeforeTax": True, "amountExcludingTax": amount,
+            "taxCode": body.get("taxCode") or "", "taxPercent": Decimal("0"), "totalTaxAmount": Decimal("0"),
+            "amountIncludingTax": amount, "invoiceDiscountAllocation": Decimal("0"), "netAmount": amount,
+            "netTaxAmount": Decimal("0"), "netAmountIncludingTax": amount,
+            "expectedReceiptDate": inv["postingDate"],
+            "itemVariantId": "00000000-0000-0000-0000-000000000000",
+            "locationId": "00000000-0000-0000-0000-000000000000",
+        }
+        self.store.insert(txn, self.tn("purchaseInvoiceLines"), rec)
+        # BC copies the header's dimensions onto a new line (line dimensions override per dimension)
+        for code, value in self.dims_of(inv["id"]).items():
+            if not any((d.get("code") == code) for d in dims):
+                self.add_dim_line(txn, "Purchase Invoice Line", line_id, {"code": code, "valueCode": value})
+        for d in dims:
+            self.add_dim_line(txn, "Purchase Invoice Line", line_id, d)
+        self.recompute(txn, inv["id"])
+        return rec
+
+    def patch_invoice_line(self, txn: Txn, line: dict[str, Any], body: Any) -> dict[str, Any]:
+        check_body("purchaseInvoiceLines", body)
+        inv = self.invoice(line["documentId"])
+        if inv["status"] != "Draft":
+            raise dialog("The invoice has been posted and can no longer be modified.")
+        if "documentId" in body and body["documentId"] != line["documentId"]:
+            raise dialog('The value for "documentId" cannot be modified.')
+        if "sequence" in body and body["sequence"] != line["sequence"]:
+            raise dialog('The value for "sequence" cannot be modified. Delete and insert the line again.')
+        if "lineObjectNumber" in body and body["lineObjectNumber"] != line["lineObjectNumber"]:
+            raise dialog('You cannot change the "lineObjectNumber" of a line. Delete and insert the line again.')
+        changes = {k: v for k, v in body.items() if k in ("description", "description2", "unitCost", "quantity",
+                                                         "discountAmount", "taxCode")}
+        q = Decimal(changes.get("quantity", line["quantity"]))
+        c = Decimal(changes.get("unitCost", line["unitCost"]))
+        disc = Decimal(changes.get("discountAmount", line["discountAmount"]))
+        amount = money(q * c) - disc
+        changes.update({"amountExcludingTax": amount, "amountIncludingTax": amount, "netAmount": amount,
+                        "netAmountIncludingTax": amount})
+        rec = self.store.update(txn, self.tn("purchaseInvoiceLines"), line["id"], changes)
+        self.recompute(txn, inv["id"])
+        return rec
+
+    def recompute(self, txn: Txn, inv_id: str) -> None:
+        total = sum((ln["amountExcludingTax"] for ln in self.invoice_lines(inv_id)), Decimal("0"))
+        self.store.update(txn, self.tn("purchaseInvoices"), inv_id, {
+            "totalAmountExcludingTax": total, "totalTaxAmount": Decimal("0"), "totalAmountIncludingTax": total,
+            "lastModifiedDateTime": self.now_iso()})
+
+    def patch_invoice(self, txn: Txn, inv: dict[str, Any], body: Any) -> dict[str, Any]:
+        check_body("purchaseInvoices", body, allow_id=True)
+        if "id" in body and body["id"] != inv["id"]:
+            raise dialog('The "id" cannot be changed.')
+        if inv["status"] != "Draft":
+            raise dialog("The invoice has been posted and can no longer be modified.")
+        changes = {k: v for k, v in body.items() if k != "id"}
+        if "vendorNumber" in changes or "vendorId" in changes:
+            vendor = self.vendor(changes)
+            self.check_vendor_blocked(vendor, "create")
+            changes.update(vendorId=vendor["id"], vendorNumber=vendor["number"], vendorName=vendor["displayName"],
+                           payToVendorId=vendor["id"], payToVendorNumber=vendor["number"],
+                           payToName=vendor["displayName"])
+        changes["lastModifiedDateTime"] = self.now_iso()
+        return self.store.update(txn, self.tn("purchaseInvoices"), inv["id"], changes)
+
+    def delete_invoice(self, txn: Txn, inv: dict[str, Any]) -> None:
+        if inv["status"] != "Draft":
+            raise dialog("You cannot delete a posted invoice with the simulator.")
+        for line in self.invoice_lines(inv["id"]):
+            self.delete_invoice_line(txn, line, recompute=False)
+        for d in self.dim_lines(inv["id"]):
+            self.store.delete(txn, self.tn("dimensionSetLines"), f"{inv['id']}|{d['id']}")
+        self.store.delete(txn, self.tn("purchaseInvoices"), inv["id"])
+
+    def delete_invoice_line(self, txn: Txn, line: dict[str, Any], *, recompute: bool = True) -> None:
+        inv = self.invoice(line["documentId"])
+        if inv["status"] != "Draft":
+            raise dialog("The invoice has been posted and can no longer be modified.")
+        for d in self.dim_lines(line["id"]):
+            self.store.delete(txn, self.tn("dimensionSetLines"), f"{line['id']}|{d['id']}")
+        self.store.delete(txn, self.tn("purchaseInvoiceLines"), line["id"])
+        if recompute:
+            self.recompute(txn, inv["id"])
+
+    def post_invoice(self, txn: Txn, inv: dict[str, Any]) -> None:
+        if inv["status"] != "Draft":
+            raise dialog("The action can be applied to a draft invoice only.")
+        vendor = self.t("vendors")[inv["vendorId"]]
+        self.check_vendor_blocked(vendor, "post")
+        lines = [ln for ln in self.invoice_lines(inv["id"]) if ln["lineType"] != "Comment"]
+        if any(ln["quantity"] == 0 for ln in lines):
+            raise dialog("One or more document lines with a value in the No. field do not have a quantity specified.")
+        if not lines:
+            raise dialog("There is nothing to post.")
+        if self.ext_doc_no_mandatory and not inv["vendorInvoiceNumber"]:
+            raise field_error(f"Vendor Invoice No. must have a value in Purchase Header: Document Type=Invoice, "
+                              f"No.={inv['number']}. It cannot be zero or empty.")
+        self.check_posting_date(inv["postingDate"], f"Purchase Header: Document Type=Invoice, No.={inv['number']}")
+        if inv["vendorInvoiceNumber"] and any(
+                v["vendorNumber"] == inv["payToVendorNumber"] and v["externalDocumentNumber"] == inv["vendorInvoiceNumber"]
+                and v["documentType"] == "Invoice" and not v["reversed"] for v in self.vendor_ledger):
+            raise dialog(f"Purchase Invoice {inv['vendorInvoiceNumber']} already exists for this vendor.")
+        self.check_dims_on_post(inv["id"])
+        rate = EXCHANGE[inv["currencyCode"] or LCY]
+        postings: list[tuple[str, Decimal, str, dict[str, str]]] = []
+        for ln in lines:
+            self.check_dims_on_post(ln["id"])
+            if ln["lineType"] == "Item":
+                item = self.t("items")[ln["itemId"]]
+                account_no = catalog.INVENTORY_ACCOUNT_BY_ITEM_GROUP[item["inventoryPostingGroupCode"]]
+            else:
+                account = self.t("accounts")[ln["accountId"]]
+                self.check_account(account)
+                account_no = account["number"]
+            postings.append((account_no, money(ln["amountExcludingTax"] * rate), ln["description"],
+                             self.dims_of(ln["id"])))
+        posted_no = str(self.store.next_in(txn, f"{self.id}:pi-posted", 108001))
+        total = sum((p[1] for p in postings), Decimal("0"))
+        postings.append((catalog.PAYABLES_ACCOUNT, -total, f"Invoice {posted_no}", self.dims_of(inv["id"])))
+        for account_no, amount, description, dims in postings:
+            self.add_gl_entry(txn, inv["postingDate"], posted_no, "Invoice", account_no, amount, description, dims)
+        self.vendor_ledger.append({"vendorNumber": inv["payToVendorNumber"], "documentType": "Invoice",
+                                   "externalDocumentNumber": inv["vendorInvoiceNumber"], "documentNumber": posted_no,
+                                   "reversed": False})
+        ledger = self.vendor_ledger
+        txn.record(lambda: ledger.pop())
+        self.store.update(txn, self.tn("purchaseInvoices"), inv["id"], {
+            "number": posted_no, "status": "Open", "lastModifiedDateTime": self.now_iso()})
+        txn.commit()  # Purch.-Post commits
+
+    def add_gl_entry(self, txn: Txn, posting_date: str, document_no: str, document_type: str, account_no: str,
+                     amount: Decimal, description: str, dims: dict[str, str]) -> dict[str, Any]:
+        account = self.by_field("accounts", "number", account_no)
+        assert account is not None
+        entry_no = self.store.next_in(txn, f"{self.id}:gl-entry", 1)
+        rec = {"id": str(uuid.uuid4()), "entryNumber": entry_no, "postingDate": posting_date,
+               "documentNumber": document_no, "documentType": document_type, "accountId": account["id"],
+               "accountNumber": account_no, "description": description[:100],
+               "debitAmount": amount if amount > 0 else Decimal("0.00"),
+               "creditAmount": -amount if amount < 0 else Decimal("0.00"),
+               "additionalCurrencyDebitAmount": Decimal("0"), "additionalCurrencyCreditAmount": Decimal("0"),
+               "lastModifiedDateTime": self.now_iso()}
+        self.store.insert(txn, self.tn("generalLedgerEntries"), rec)
+        for code, value in dims.items():
+            dim = self.by_field("dimensions", "code", code)
+            val = next(v for v in self.t("dimensionValues").values()
+                       if dim and v["dimensionId"] == dim["id"] and v["code"] == value)
+            assert dim is not None
+            self.store.insert(txn, self.tn("dimensionSetLines"), {
+                "id": dim["id"], "code": code, "consolidationCode": dim["consolidationCode"], "parentId": rec["id"],
+                "parentType": "General Ledger Entry", "displayName": dim["displayName"], "valueId": val["id"],
+                "valueCode": value, "valueConsolidationCode": val["consolidationCode"],
+                "valueDisplayName": val["displayName"]}, key=f"{rec['id']}|{dim['id']}")
+        return rec
+
+    # -- journals ------------------------------------------------------------------------------
+    def journal(self, jid: str) -> dict[str, Any]:
+        rec = self.t("journals").get(jid)
+        if rec is None:
+            raise ApiError(404, "Internal_RecordNotFound", f"The General Journal Batch with ID {jid} cannot be found.")
+        return rec
+
+    def journal_lines(self, jid: str) -> list[dict[str, Any]]:
+        return sorted((r for r in self.t("journalLines").values() if r["journalId"] == jid),
+                      key=lambda r: r["lineNumber"])
+
+    def create_journal(self, txn: Txn, body: Any) -> dict[str, Any]:
+        check_body("journals", body)
+        code = body.get("code") or ""
+        if not code:
+            raise field_error("Name must have a value in Gen. Journal Batch. It cannot be zero or empty.")
+        if len(code) > 10:
+            raise ApiError(400, "Application_StringExceededLength", f"The length of the string is {len(code)}, but "
+                           f"it must be less than or equal to 10 characters. Value: {code}")
+        if self.by_field("journals", "code", code):
+            raise ApiError(400, "Internal_EntityWithSameKeyExists", f"The record in table Gen. Journal Batch already "
+                           f"exists. Identification fields and values: Journal Template Name='GENERAL',Name='{code}'")
+        rec = {"id": str(uuid.uuid4()), "code": code, "displayName": body.get("displayName") or "",
+               "templateDisplayName": body.get("templateDisplayName") or catalog.GENERAL_JOURNAL_TEMPLATE,
+               "balancingAccountId": "00000000-0000-0000-0000-000000000000", "balancingAccountNumber": "",
+               "lastModifiedDateTime": self.now_iso()}
+        return self.store.insert(txn, self.tn("journals"), rec)
+
+    def create_journal_line(self, txn: Txn, journal: dict[str, Any], body: Any) -> dict[str, Any]:
+        check_body("journalLines", body, allow=("dimensionSetLines",), allow_id=True)
+        body = dict(body)
+        dims = body.pop("dimensionSetLines", None) or []
+        if body.get("journalId") and body["journalId"] != journal["id"]:
+            raise dialog("The Journal Batch Id isn't editable.")
+        if body.get("journalDisplayName") and body["journalDisplayName"] != journal["code"]:
+            raise dialog("The Journal Batch Display Name isn't editable.")
+        line_id = body.pop("id", None) or str(uuid.uuid4())
+        if line_id in self.t("journalLines"):
+            raise ApiError(400, "Internal_EntityWithSameKeyExists", "The record in table Gen. Journal Line already exists.")
+        existing = self.journal_lines(journal["id"])
+        line_no = body.get("lineNumber") or (max((ln["lineNumber"] for ln in existing), default=0) + 10000)
+        if any(ln["lineNumber"] == line_no for ln in existing):
+            raise ApiError(400, "Internal_EntityWithSameKeyExists", "The record in table Gen. Journal Line already exists.")
+        account_type = body.get("accountType") or "G/L Account"
+        if account_type != "G/L Account":
+            raise dialog(f"The simulator supports accountType 'G/L Account' only, not '{account_type}'.")
+        account = self._journal_account(body.get("accountId"), body.get("accountNumber"), "account")
+        bal_type = body.get("balanceAccountType") or "G/L Account"
+        bal_no = body.get("balancingAccountNumber")
+        bal_id = body.get("balancingAccountId")
+        if not bal_no and not bal_id and journal.get("balancingAccountNumber"):
+            bal_no = journal["balancingAccountNumber"]
+        balancing = self._journal_account(bal_id, bal_no, "balancingAccount") if (bal_no or bal_id) else None
+        posting = body.get("postingDate") or (existing[-1]["postingDate"] if existing else self.today())
+        doc_no = body.get("documentNumber") or ""
+        if not doc_no:
+            if existing and existing[-1]["externalDocumentNumber"] == (body.get("externalDocumentNumber") or ""):
+                doc_no = existing[-1]["documentNumber"]
+            else:
+                doc_no = f"G{self.store.next_in(txn, f'{self.id}:gj-doc', 1):05d}"
+        rec = {
+            "id": line_id, "journalId": journal["id"], "journalDisplayName": journal["code"], "lineNumber": line_no,
+            "accountType": account_type, "accountId": account["id"] if account else "00000000-0000-0000-0000-000000000000",
+            "accountNumber": account["number"] if account else "", "postingDate": posting, "documentNumber": doc_no,
+            "externalDocumentNumber": body.get("externalDocumentNumber") or "",
+            "amount": Decimal(body.get("amount") or 0),
+            "description": body.get("description") or (account["displayName"] if account else ""),
+            "comment": body.get("comment") or "", "taxCode": body.get("taxCode") or "",
+            "balanceAccountType": bal_type,
+            "balancingAccountId": balancing["id"] if balancing else "00000000-0000-0000-0000-000000000000",
+            "balancingAccountNumber": balancing["number"] if balancing else "",
+            "lastModifiedDateTime": self.now_iso(),
+        }
+        self.store.insert(txn, self.tn("journalLines"), rec)
+        for d in dims:
+            self.add_dim_line(txn, "Journal Line", line_id, d)
+        return rec
+
+    def _journal_account(self, aid: str | None, number: str | None, what: str) -> dict[str, Any] | None:
+        if not aid and not number:
+            return None
+        account = self.t("accounts").get(aid) if aid else self.by_field("accounts", "number", number)
+        if account is None:
+            raise dialog(f'The "{what}{"Id" if aid else "Number"}" does not match to an Account.')
+        self.check_account(account)
+        return account
+
+    def patch_journal_line(self, txn: Txn, line: dict[str, Any], body: Any) -> dict[str, Any]:
+        check_body("journalLines", body)
+        if "journalId" in body and body["journalId"] != line["journalId"]:
+            raise dialog("The Journal Batch Id isn't editable.")
+        changes = {k: v for k, v in body.items() if k in (
+            "postingDate", "documentNumber", "externalDocumentNumber", "amount", "description", "comment", "taxCode")}
+        if "amount" in changes:
+            changes["amount"] = Decimal(changes["amount"])
+        if "accountNumber" in body or "accountId" in body:
+            acc = self._journal_account(body.get("accountId"), body.get("accountNumber"), "account")
+            assert acc is not None
+            changes.update(accountId=acc["id"], accountNumber=acc["number"])
+        if "balancingAccountNumber" in body or "balancingAccountId" in body:
+            bal = self._journal_account(body.get("balancingAccountId"), body.get("balancingAccountNumber"),
+                                        "balancingAccount")
+            changes.update(balancingAccountId=bal["id"] if bal else "00000000-0000-0000-0000-000000000000",
+                           balancingAccountNumber=bal["number"] if bal else "")
+        changes["lastModifiedDateTime"] = self.now_iso()
+        return self.store.update(txn, self.tn("journalLines"), line["id"], changes)
+
+    def delete_journal_line(self, txn: Txn, line: dict[str, Any]) -> None:
+        for d in self.dim_lines(line["id"]):
+            self.store.delete(txn, self.tn("dimensionSetLines"), f"{line['id']}|{d['id']}")
+        self.store.delete(txn, self.tn("journalLines"), line["id"])
+
+    def post_journal(self, txn: Txn, journal: dict[str, Any]) -> None:
+        lines = self.journal_lines(journal["id"])
+        if not lines:
+            raise dialog("There is nothing to post.")
+        balance: dict[tuple[str, str], Decimal] = {}
+        for ln in lines:
+            where = (f"Gen. Journal Line: Journal Template Name={journal['templateDisplayName']},"
+                     f"Journal Batch Name={journal['code']},Line No.={ln['lineNumber']}")
+            if not ln["accountNumber"]:
+                raise field_error(f"Account No. must have a value in {where}. It cannot be zero or empty.")
+            self.check_account(self.t("accounts")[ln["accountId"]])
+            if ln["balancingAccountNumber"]:
+                self.check_account(self.t("accounts")[ln["balancingAccountId"]])
+            self.check_posting_date(ln["postingDate"], where)
+            self.check_dims_on_post(ln["id"])
+            if not ln["balancingAccountNumber"]:
+                key = (ln["documentNumber"], ln["postingDate"])
+                balance[key] = balance.get(key, Decimal("0")) + ln["amount"]
+        for (doc_no, posting_date), diff in balance.items():
+            if diff != 0:
+                raise dialog(f"Document No. {doc_no} is out of balance by {money(diff)}. Check that Posting Date "
+                             f"{posting_date}, Document Type, Document No. and Amount are correct for each line.")
+        for ln in lines:
+            dims = self.dims_of(ln["id"])
+            self.add_gl_entry(txn, ln["postingDate"], ln["documentNumber"], " ", ln["accountNumber"], ln["amount"],
+                              ln["description"], dims)
+            if ln["balancingAccountNumber"]:
+                self.add_gl_entry(txn, ln["postingDate"], ln["documentNumber"], " ", ln["balancingAccountNumber"],
+                                  -ln["amount"], ln["description"], dims)
+            self.delete_journal_line(txn, ln)
+        txn.commit()  # Gen. Jnl.-Post Batch commits

@@ -1,0 +1,624 @@
+"""``NavSandbox``: a strict local Business Central (API v2.0) with Entra ID token endpoint (online) or
+Basic auth (on-premises), over HTTPS with its own CA. See the package docstring for what it covers."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import secrets
+import threading
+import time
+import uuid
+from collections import deque
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import requests
+
+from stnav_desktop.sandbox.clock import Clock
+from stnav_desktop.sandbox.nav import jsonutil, odata
+from stnav_desktop.sandbox.nav.api import Api, Result, split_url
+from stnav_desktop.sandbox.nav.company import Company, check_body
+from stnav_desktop.sandbox.nav.faults import Faults
+from stnav_desktop.sandbox.nav.store import ApiError, Store, Txn, etag_for
+from stnav_desktop.sandbox.server import JsonHandler, SandboxHTTPServer, make_server
+
+log = logging.getLogger(__name__)
+
+SCOPE = "https://api.businesscentral.dynamics.com/.default"
+JSON_CT = "application/json; odata.metadata=minimal; odata.streaming=true; IEEE754Compatible=false; charset=utf-8"
+SUBSCRIPTION_DAYS = 3
+WEBHOOK_SETS = {"accounts", "dimensions", "generalLedgerEntries", "items", "journals", "purchaseInvoices", "vendors"}
+
+
+class NavSandbox:
+    """A local BC. ``flavour``: ``"online"`` (Entra token endpoint, Bearer) or ``"onprem"`` (Basic auth,
+    ``/{instance}/api/v2.0/``), or ``"nav2018"`` (on-prem Basic auth that only serves ``api/beta``)."""
+
+    def __init__(self, tls_dir: Path, *, clock: Clock | None = None, flavour: str = "online",
+                 faults: Faults | None = None, port: int = 0, max_page_size: int = 20000,
+                 rate_limit: tuple[int, float] | None = None, rate_limit_retry_after: str | None = "1",
+                 etag_conflict_status: int = 409, token_lifetime: int = 3599, instance: str = "BC") -> None:
+        if flavour not in ("online", "onprem", "nav2018"):
+            raise ValueError("flavour must be 'online', 'onprem' or 'nav2018'")
+        self.tls_dir = Path(tls_dir)
+        self.clock = clock or Clock()
+        self.flavour = flavour
+        self.faults = faults or Faults()
+        self.max_page_size = max_page_size
+        if rate_limit is None and flavour == "online":
+            rate_limit = (6000, 300.0)
+        self.rate_limit = rate_limit
+        self.rate_limit_retry_after = rate_limit_retry_after
+        self.etag_conflict_status = etag_conflict_status
+        self.token_lifetime = token_lifetime
+        self.instance = instance
+        self.tenant = str(uuid.uuid5(uuid.NAMESPACE_DNS, "tenant.ml-connector.sandbox"))
+        self.environment = "Production"
+        self.client_id = str(uuid.uuid5(uuid.NAMESPACE_DNS, "client.ml-connector.sandbox"))
+        self.client_secret = "sim~" + secrets.token_urlsafe(30)
+        self.basic_user = "STNAV"
+        self.basic_key = secrets.token_urlsafe(33)[:44]
+        self.store = Store()
+        company = Company(self.store, self.clock.now)
+        self.companies: dict[str, Company] = {company.id: company}
+        self.subscriptions: dict[str, dict[str, Any]] = {}
+        self.tokens: dict[str, datetime] = {}
+        self.requests_seen = 0
+        self.status_counts: dict[int, int] = {}
+        self.notifications_sent: list[dict[str, Any]] = []
+        self._pending_notifications: list[dict[str, Any]] = []
+        self._rate_log: dict[str, deque[float]] = {}
+        self._stats_lock = threading.Lock()
+        self.api = Api(self)
+        self.server: SandboxHTTPServer = make_server(_Handler, self, self.tls_dir, port=port)
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def start(self) -> NavSandbox:
+        self.server.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    def __enter__(self) -> NavSandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- what a client configures --------------------------------------------------------------
+    @property
+    def host_url(self) -> str:
+        return f"https://127.0.0.1:{self.server.port}"
+
+    @property
+    def api_root_path(self) -> str:
+        if self.flavour == "online":
+            return f"/v2.0/{self.tenant}/{self.environment}/api/v2.0/"
+        if self.flavour == "nav2018":
+            return f"/{self.instance}/api/beta/"
+        return f"/{self.instance}/api/v2.0/"
+
+    @property
+    def base_url(self) -> str:
+        return self.host_url + self.api_root_path
+
+    @property
+    def authority(self) -> str:
+        return f"{self.host_url}/{self.tenant}"
+
+    @property
+    def company_id(self) -> str:
+        return next(iter(self.companies))
+
+    @property
+    def company(self) -> Company:
+        return self.companies[self.company_id]
+
+    @property
+    def ca_pem(self) -> Path:
+        assert self.server.tls is not None
+        return self.server.tls.ca_pem
+
+    # -- test hooks ----------------------------------------------------------------------------
+    def advance(self, seconds: float = 0, **kw: float) -> None:
+        advance = getattr(self.clock, "advance", None)
+        if advance is None:
+            raise RuntimeError("advance() needs a FakeClock")
+        advance(seconds, **kw)
+
+    def expire_tokens(self) -> None:
+        with self.store.lock:
+            self.tokens.clear()
+
+    def purchase_invoices(self) -> list[dict[str, Any]]:
+        with self.store.lock:
+            c = self.company
+            out = []
+            for inv in c.t("purchaseInvoices").values():
+                rec = odata.public(inv)
+                rec["dimensionSetLines"] = [odata.public(d) for d in c.dim_lines(inv["id"])]
+                rec["purchaseInvoiceLines"] = [{**odata.public(ln), "dimensionSetLines": [
+                    odata.public(d) for d in c.dim_lines(ln["id"])]} for ln in c.invoice_lines(inv["id"])]
+                out.append(rec)
+            return out
+
+    def journal_lines(self) -> list[dict[str, Any]]:
+        with self.store.lock:
+            c = self.company
+            return [{**odata.public(ln), "dimensionSetLines": [odata.public(d) for d in c.dim_lines(ln["id"])]}
+                    for ln in c.t("journalLines").values()]
+
+    def gl_entries(self) -> list[dict[str, Any]]:
+        with self.store.lock:
+            c = self.company
+            return [{**odata.public(e), "dimensionSetLines": [odata.public(d) for d in c.dim_lines(e["id"])]}
+                    for e in sorted(c.t("generalLedgerEntries").values(), key=lambda r: r["entryNumber"])]
+
+    def set_allowed_posting_dates(self, start: Any = None, end: Any = None) -> None:
+        self.company.allow_posting_from = start
+        self.company.allow_posting_to = end
+
+    def block_vendor(self, number: str, blocked: str = "All") -> None:
+        with self.store.lock:
+            rec = self.company.by_field("vendors", "number", number)
+            assert rec is not None
+            rec["blocked"] = blocked
+            rec["_ver"] += 1
+
+    def touch(self, table: str, rec_id: str) -> None:
+        """Simulate another user changing a record (its ETag changes)."""
+        with self.store.lock:
+            self.company.t(table)[rec_id]["_ver"] += 1
+
+    # -- auth ----------------------------------------------------------------------------------
+    def issue_token(self) -> tuple[str, int]:
+        token = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9." + secrets.token_urlsafe(48)
+        with self.store.lock:
+            self.tokens[token] = self.clock.now() + timedelta(seconds=self.token_lifetime)
+        return token, self.token_lifetime
+
+    def authenticate(self, header: str | None) -> str | None:
+        """The user the request runs as, or None."""
+        if not header:
+            return None
+        scheme, _, value = header.partition(" ")
+        if self.flavour == "online":
+            if scheme.lower() != "bearer":
+                return None
+            with self.store.lock:
+                expiry = self.tokens.get(value.strip())
+            if expiry is None or expiry <= self.clock.now():
+                return None
+            return self.client_id
+        if scheme.lower() != "basic":
+            return None
+        try:
+            user, _, key = base64.b64decode(value.strip()).decode("utf-8").partition(":")
+        except (ValueError, UnicodeDecodeError):
+            return None
+        if secrets.compare_digest(user, self.basic_user) and secrets.compare_digest(key, self.basic_key):
+            return user
+        return None
+
+    def rate_limited(self, user: str) -> bool:
+        if not self.rate_limit:
+            return False
+        calls, period = self.rate_limit
+        now = time.monotonic()
+        with self._stats_lock:
+            log_ = self._rate_log.setdefault(user, deque())
+            while log_ and log_[0] <= now - period:
+                log_.popleft()
+            if len(log_) >= calls:
+                return True
+            log_.append(now)
+        return False
+
+    # -- subscriptions -------------------------------------------------------------------------
+    def _purge_expired(self) -> None:
+        now = self.clock.now()
+        for sub_id in [k for k, s in self.subscriptions.items() if s["_expires"] <= now]:
+            del self.subscriptions[sub_id]
+
+    def _handshake(self, url: str) -> None:
+        token = secrets.token_urlsafe(16)
+        try:
+            resp = requests.post(url, params={"validationToken": token}, timeout=5,
+                                 verify=str(self.ca_pem))
+            ok = resp.status_code == 200 and resp.text == token
+        except requests.RequestException:
+            ok = False
+        if not ok:
+            raise ApiError(400, "BadRequest", "The subscription could not be created because the notification URL "
+                           "did not answer the validation request with the validation token.")
+
+    def subscription_public(self, sub: dict[str, Any]) -> dict[str, Any]:
+        return odata.public(sub)
+
+    def subscriptions_api(self, method: str, segs: list[tuple[str, str | None]], headers: dict[str, str],
+                          body: Any, txn: Txn) -> Result:
+        self._purge_expired()
+        key = segs[0][1]
+        if len(segs) > 1:
+            raise ApiError(400, "BadRequest_NotFound", "Resource not found for the segment.")
+        if method == "GET" and key is None:
+            return Result(200, {"@odata.context": self.base_url + "$metadata#subscriptions",
+                                "value": [self.subscription_public(s) for s in self.subscriptions.values()]})
+        if method == "POST" and key is None:
+            raise AssertionError("POST subscriptions is handled before the lock")  # pragma: no cover
+        sub = self.subscriptions.get(key or "")
+        if sub is None:
+            raise ApiError(404, "Internal_RecordNotFound", f"The subscription {key} does not exist.")
+        if method == "GET":
+            return Result(200, self.subscription_public(sub))
+        self.api.check_if_match(headers, sub)
+        if method == "DELETE":
+            del self.subscriptions[sub["subscriptionId"]]
+            return Result(204)
+        raise ApiError(405, "BadRequest_MethodNotAllowed", f"'{method}' is not allowed here.")
+
+    def _check_subscription_body(self, body: Any) -> dict[str, Any]:
+        check_body("subscriptions", body)
+        url = body.get("notificationUrl") or ""
+        if not url.startswith("https://"):
+            raise ApiError(400, "BadRequest", "The notification URL must use HTTPS.")
+        resource = body.get("resource") or ""
+        path = resource.split("?")[0].rstrip("/")
+        entity = path.rsplit("/", 1)[-1]
+        if entity not in WEBHOOK_SETS:
+            raise ApiError(400, "BadRequest", f"The entity set '{entity}' does not support webhook subscriptions.")
+        return body
+
+    def create_subscription(self, body: Any) -> Result:
+        body = self._check_subscription_body(body)
+        with self.store.lock:
+            self._purge_expired()
+            if len(self.subscriptions) >= 200:
+                raise ApiError(400, "BadRequest", "The maximum number of subscriptions (200) has been reached.")
+        self._handshake(body["notificationUrl"])  # outside the lock: the receiver may call back
+        now = self.clock.now()
+        sub_id = uuid.uuid4().hex
+        sub = {"id": sub_id, "subscriptionId": sub_id, "notificationUrl": body["notificationUrl"],
+               "resource": body["resource"], "timestamp": 1, "userId": self.client_id,
+               "lastModifiedDateTime": _iso(now), "clientState": body.get("clientState") or "",
+               "expirationDateTime": _iso(now + timedelta(days=SUBSCRIPTION_DAYS)),
+               "systemCreatedAt": _iso(now), "systemCreatedBy": self.client_id, "systemModifiedAt": _iso(now),
+               "systemModifiedBy": self.client_id, "_expires": now + timedelta(days=SUBSCRIPTION_DAYS), "_ver": 1}
+        with self.store.lock:
+            self.subscriptions[sub_id] = sub
+            return Result(201, {"@odata.context": self.base_url + "$metadata#subscriptions/$entity",
+                                **self.subscription_public(sub)})
+
+    def renew_subscription(self, key: str, headers: dict[str, str], body: Any) -> Result:
+        with self.store.lock:
+            self._purge_expired()
+            sub = self.subscriptions.get(key)
+            if sub is None:
+                raise ApiError(404, "Internal_RecordNotFound", f"The subscription {key} does not exist.")
+            self.api.check_if_match(headers, sub)
+        body = {**{k: sub[k] for k in ("notificationUrl", "resource", "clientState")}, **(body or {})}
+        body = self._check_subscription_body(body)
+        self._handshake(body["notificationUrl"])
+        now = self.clock.now()
+        with self.store.lock:
+            sub.update(notificationUrl=body["notificationUrl"], resource=body["resource"],
+                       clientState=body.get("clientState") or "", lastModifiedDateTime=_iso(now),
+                       systemModifiedAt=_iso(now), expirationDateTime=_iso(now + timedelta(days=SUBSCRIPTION_DAYS)),
+                       _expires=now + timedelta(days=SUBSCRIPTION_DAYS))
+            sub["_ver"] += 1
+            return Result(200, {"@odata.context": self.base_url + "$metadata#subscriptions/$entity",
+                                **self.subscription_public(sub)})
+
+    def _queue_notifications(self, company: Company, txn: Txn) -> None:
+        if not self.subscriptions or not txn.changes:
+            return
+        now = self.clock.now()
+        for table, rec_id, change in txn.changes:
+            _cid, _, entity = table.partition(":")
+            if entity == "purchaseInvoiceLines":
+                line = company.t(entity).get(rec_id)
+                if line is None:
+                    continue
+                entity, rec_id, change = "purchaseInvoices", line["documentId"], "updated"
+            for sub in self.subscriptions.values():
+                path = sub["resource"].split("?")[0].rstrip("/")
+                if path.endswith(f"companies({company.id})/{entity}") and sub["_expires"] > now:
+                    self._pending_notifications.append({
+                        "subscriptionId": sub["subscriptionId"], "clientState": sub["clientState"],
+                        "expirationDateTime": sub["expirationDateTime"], "resource": f"{path}({rec_id})",
+                        "changeType": change, "lastModifiedDateTime": _iso(now), "_url": sub["notificationUrl"]})
+
+    def flush_notifications(self) -> int:
+        """Send the queued notifications now (BC waits 30 s and merges; tests call this instead)."""
+        with self.store.lock:
+            pending, self._pending_notifications = self._pending_notifications, []
+        merged: dict[tuple[str, str, str], dict[str, Any]] = {}
+        for n in pending:
+            merged[(n["_url"], n["subscriptionId"], n["resource"])] = n
+        by_url: dict[str, list[dict[str, Any]]] = {}
+        for n in merged.values():
+            by_url.setdefault(n["_url"], []).append({k: v for k, v in n.items() if k != "_url"})
+        sent = 0
+        for url, items in by_url.items():
+            cid = str(uuid.uuid4())
+            try:
+                resp = requests.post(url, data=jsonutil.dumps({"value": items}).encode(), timeout=5,
+                                     verify=str(self.ca_pem), headers={"Content-Type": "application/json",
+                                                                        "clientRequestId": cid,
+                                                                        "x-ms-correlation-id": cid})
+                status = resp.status_code
+            except requests.RequestException:
+                status = 0
+            self.notifications_sent.append({"url": url, "value": items, "status": status})
+            if status and status < 300:
+                sent += len(items)
+            elif status and status not in (408, 429) and status < 500:
+                with self.store.lock:  # any other 4xx deletes the subscription at once
+                    for item in items:
+                        self.subscriptions.pop(item["subscriptionId"], None)
+        return sent
+
+    # -- request execution ---------------------------------------------------------------------
+    def run(self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body: Any) -> Result:
+        """One API request (not $batch), in its own transaction."""
+        segs = path.strip("/").split("/")
+        if segs and segs[0] == "subscriptions" and method == "POST":
+            return self.create_subscription(body)
+        if segs and segs[0].startswith("subscriptions(") and method in ("PATCH", "PUT"):
+            key = odata.split_segments(segs[0])[0][1] or ""
+            return self.renew_subscription(key, headers, body)
+        with self.store.lock:
+            txn = Txn()
+            try:
+                result = self.api.execute(method, path, query, headers, body, txn, self.base_url)
+            except Exception:
+                txn.rollback()
+                raise
+            self._queue_notifications(self.company, txn)
+            return result
+
+    def run_batch(self, body: Any, headers: dict[str, str]) -> Result:
+        if not isinstance(body, dict) or not isinstance(body.get("requests"), list):
+            raise ApiError(400, "BadRequest", "Invalid Request Body")
+        reqs = body["requests"]
+        if len(reqs) > 100:
+            raise ApiError(400, "BadRequest", "The number of operations in a batch request exceeds the maximum "
+                           "allowed (100).")
+        snapshot = headers.get("isolation", "").lower() == "snapshot"
+        responses: list[dict[str, Any] | None] = [None] * len(reqs)
+        groups: dict[str, list[int]] = {}
+        order: list[list[int]] = []
+        for i, r in enumerate(reqs):
+            group = "__all__" if snapshot else r.get("atomicityGroup")
+            if group is None:
+                order.append([i])
+            elif group in groups:
+                groups[group].append(i)
+            else:
+                groups[group] = [i]
+                order.append(groups[group])
+        for idxs in order:
+            with self.store.lock:
+                txn = Txn()
+                failed_at = None
+                for i in idxs:
+                    responses[i] = self._run_inner(reqs[i], txn, headers)
+                    if responses[i]["status"] >= 400:  # type: ignore[index]
+                        failed_at = i
+                        break
+                if failed_at is not None and (len(idxs) > 1 or reqs[idxs[0]].get("atomicityGroup") or snapshot):
+                    txn.rollback()
+                    for i in idxs:
+                        if i != failed_at:
+                            responses[i] = _inner_error(reqs[i], ApiError(
+                                424, "BadRequest", "The request was not carried out because another request of its "
+                                "atomicity group failed."))
+                else:
+                    self._queue_notifications(self.company, txn)
+        return Result(200, {"responses": responses})
+
+    def _run_inner(self, req: dict[str, Any], txn: Txn, outer: dict[str, str]) -> dict[str, Any]:
+        try:
+            method = str(req.get("method", "GET")).upper()
+            path, query = split_url(str(req.get("url", "")), self.api_root_path)
+            hdrs = {k.lower(): str(v) for k, v in (req.get("headers") or {}).items()}
+            for k in ("companyid", "company"):
+                if k in outer and k not in hdrs:
+                    hdrs[k] = outer[k]
+            if path.strip("/").startswith("subscriptions"):
+                raise ApiError(400, "BadRequest", "Subscriptions cannot be changed inside $batch by the simulator.")
+            result = self.api.execute(method, path, query, hdrs, req.get("body"), txn, self.base_url)
+        except ApiError as exc:
+            return _inner_error(req, exc)
+        out: dict[str, Any] = {"id": req.get("id"), "status": result.status,
+                               "headers": {"content-type": "application/json; odata.metadata=minimal",
+                                           "odata-version": "4.0"}}
+        if result.payload is not None:
+            out["body"] = result.payload
+        return out
+
+
+def _inner_error(req: dict[str, Any], exc: ApiError) -> dict[str, Any]:
+    cid = str(uuid.uuid4())
+    return {"id": req.get("id"), "status": exc.status,
+            "headers": {"content-type": "application/json; odata.metadata=minimal", "odata-version": "4.0"},
+            "body": {"error": {"code": exc.code, "message": f"{exc.message}  CorrelationId:  {cid}."}}}
+
+
+def _iso(dt: datetime) -> str:
+    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class _Handler(JsonHandler):
+    server: SandboxHTTPServer
+
+    @property
+    def sb(self) -> NavSandbox:
+        return self.server.state
+
+    def reply(self, status: int, payload: Any = None, headers: dict[str, str] | None = None,
+              text: str | None = None, cid: str | None = None) -> None:
+        cid = cid or str(uuid.uuid4())
+        hdrs = {"OData-Version": "4.0", "request-id": cid, "ms-correlation-x": cid, **(headers or {})}
+        if not self.close_connection:
+            hdrs.setdefault("Connection", "keep-alive")
+        with self.sb._stats_lock:
+            self.sb.status_counts[status] = self.sb.status_counts.get(status, 0) + 1
+        if text is not None:
+            self.send_text(status, text, headers=hdrs)
+        elif payload is None:
+            self.send_response(status)
+            for k, v in hdrs.items():
+                self.send_header(k, v)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        else:
+            self.send_text(status, jsonutil.dumps(payload), content_type=JSON_CT, headers=hdrs)
+
+    def error(self, exc: ApiError) -> None:
+        cid = str(uuid.uuid4())
+        self.reply(exc.status, {"error": {"code": exc.code, "message": f"{exc.message}  CorrelationId:  {cid}."}},
+                   headers=exc.headers, cid=cid)
+
+    def handle_request(self) -> None:
+        # the stdlib reuses one handler object for every request of a keep-alive connection, and
+        # JsonHandler.body_bytes() caches the body on it: forget the previous request's body
+        self.__dict__.pop("_body", None)
+        sb = self.sb
+        with sb._stats_lock:
+            sb.requests_seen += 1
+        parts = urlsplit(self.path)
+        path = unquote(parts.path)
+        query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        raw = self.body_bytes()
+        # -- Entra ID endpoints (online flavour) ------------------------------------------------
+        if sb.flavour == "online" and (path.startswith(f"/{sb.tenant}/") or path.startswith("/common/")):
+            return self.entra(path, query, raw, headers)
+        root = sb.api_root_path
+        if not path.startswith(root):
+            return self.error(ApiError(404, "BadRequest_NotFound", f"No HTTP resource was found that matches the "
+                                       f"request URI '{sb.host_url}{path}'."))
+        faults = sb.faults.take(self.command, path)
+        delay = sb.faults.latency + sum(f.delay for f in faults if f.kind == "latency")
+        if delay:
+            time.sleep(delay)
+        user = sb.authenticate(headers.get("authorization"))
+        if user is None:
+            code = "Authentication_InvalidCredentials"
+            hdr = {"WWW-Authenticate": f'Bearer authorization_uri="{sb.authority}/oauth2/authorize"'
+                   if sb.flavour == "online" else 'Basic realm="BC"'}
+            return self.error(ApiError(401, code, "The server has rejected the client credentials.", hdr))
+        if sb.rate_limited(user):
+            hdr = {"Retry-After": sb.rate_limit_retry_after} if sb.rate_limit_retry_after else {}
+            calls = sb.rate_limit[0] if sb.rate_limit else 0
+            return self.error(ApiError(429, "Application_TooManyRequests",
+                                       f"Too many requests reached. Maximum ({calls}) per window.", hdr))
+        for f in faults:
+            if f.kind == "drop_before":
+                return self.drop_connection()
+            if f.kind == "status":
+                hdr = {"Retry-After": f.retry_after} if f.retry_after else {}
+                return self.error(ApiError(f.status, "Internal_ServerError" if f.status >= 500 else
+                                           "Application_TooManyRequests", f"Injected fault {f.status}.", hdr))
+        if headers.get("data-access-intent", "").lower() == "readonly" and self.command != "GET":
+            return self.error(ApiError(400, "BadRequest", "Data-Access-Intent ReadOnly is not allowed on writes."))
+        try:
+            body = jsonutil.loads(raw) if raw else None
+        except ValueError:
+            return self.error(ApiError(400, "BadRequest", "Invalid Request Body"))
+        sub_path = path[len(root):]
+        try:
+            if sub_path == "$batch" and self.command == "POST":
+                result = sb.run_batch(body, headers)
+            else:
+                result = sb.run(self.command, sub_path, query, headers, body)
+        except ApiError as exc:
+            if any(f.kind == "drop_after" for f in faults):
+                return self.drop_connection()
+            return self.error(exc)
+        if any(f.kind == "drop_after" for f in faults):
+            log.info("fault: dropping the connection after a committed %s %s", self.command, path)
+            return self.drop_connection()
+        self.reply(result.status, result.payload, result.headers, text=result.text)
+
+    def entra(self, path: str, query: dict[str, str], raw: bytes, headers: dict[str, str]) -> None:
+        sb = self.sb
+        host = sb.host_url
+        if path == "/common/discovery/instance":
+            return self.send_json(200, {"tenant_discovery_endpoint":
+                                        f"{sb.authority}/v2.0/.well-known/openid-configuration",
+                                        "api-version": "1.1", "metadata": []})
+        if path == f"/{sb.tenant}/v2.0/.well-known/openid-configuration":
+            return self.send_json(200, {
+                "token_endpoint": f"{sb.authority}/oauth2/v2.0/token",
+                "authorization_endpoint": f"{sb.authority}/oauth2/v2.0/authorize",
+                "issuer": f"{host}/{sb.tenant}/v2.0", "jwks_uri": f"{sb.authority}/discovery/v2.0/keys",
+                "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
+                "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+                "tenant_region_scope": "NA"})
+        if path == f"/{sb.tenant}/oauth2/v2.0/token" and self.command == "POST":
+            form = {k: v[-1] for k, v in parse_qs(raw.decode("utf-8"), keep_blank_values=True).items()}
+            client_id, secret = form.get("client_id"), form.get("client_secret")
+            auth = headers.get("authorization", "")
+            if auth.lower().startswith("basic "):
+                try:
+                    client_id, _, secret = base64.b64decode(auth[6:]).decode().partition(":")
+                except ValueError:
+                    pass
+            if form.get("grant_type") != "client_credentials":
+                return self.aad_error("unsupported_grant_type", 70003, "The app requested an unsupported grant type.")
+            if client_id != sb.client_id:
+                return self.aad_error("unauthorized_client", 700016, f"Application with identifier '{client_id}' "
+                                      "was not found in the directory.")
+            if not secret or not secrets.compare_digest(secret, sb.client_secret):
+                return self.aad_error("invalid_client", 7000215, "Invalid client secret provided. Ensure the secret "
+                                      "being sent in the request is the client secret value, not the client secret "
+                                      f"ID, for a secret added to app '{client_id}'.", status=401)
+            if form.get("scope") != SCOPE:
+                return self.aad_error("invalid_scope", 70011, "The provided value for the input parameter 'scope' "
+                                      "is not valid.")
+            token, lifetime = sb.issue_token()
+            return self.send_json(200, {"token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime,
+                                        "access_token": token})
+        return self.send_json(404, {"error": "not_found"})
+
+    def aad_error(self, error: str, code: int, text: str, status: int = 400) -> None:
+        trace, corr = str(uuid.uuid4()), str(uuid.uuid4())
+        ts = self.sb.clock.now().strftime("%Y-%m-%d %H:%M:%SZ")
+        self.send_json(status, {"error": error, "error_description": f"AADSTS{code}: {text}\r\nTrace ID: {trace}\r\n"
+                                f"Correlation ID: {corr}\r\nTimestamp: {ts}", "error_codes": [code],
+                                "timestamp": ts, "trace_id": trace, "correlation_id": corr})
+
+
+def run_standalone(port: int, tls_dir: Path, flavour: str = "online", **kw: Any) -> None:
+    """Run the simulator in the foreground (``stnav sandbox nav --port N``) until Ctrl+C."""
+    sb = NavSandbox(Path(tls_dir), flavour=flavour, port=port, **kw).start()
+    print(f"NAV / Business Central simulator ({flavour}) on {sb.host_url}")
+    print(f"  API root (api_url):  {sb.base_url}")
+    print(f"  company id:          {sb.company_id}")
+    if flavour == "online":
+        print(f"  tenant:              {sb.tenant}")
+        print(f"  environment:         {sb.environment}")
+        print(f"  authority:           {sb.authority}")
+        print(f"  client id:           {sb.client_id}")
+        print(f"  client secret:       {sb.client_secret}")
+    else:
+        print(f"  user:                {sb.basic_user}")
+        print(f"  web service key:     {sb.basic_key}")
+    print(f"  CA bundle:           {sb.ca_pem}")
+    print("Press Ctrl+C to stop.")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sb.stop()
+
+
+__all__ = ["NavSandbox", "run_standalone", "etag_for"]
