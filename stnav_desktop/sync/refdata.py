@@ -59,3 +59,36 @@ def last_refresh(profile: Profile) -> dict[str, Any]:
 
     return dict(NavReference.select(NavReference.entity, fn.MAX(NavReference.refreshed_at))
                 .where(NavReference.profile == profile).group_by(NavReference.entity).tuples())
+
+
+def _blocked(value: Any) -> bool:
+    """BC's vendor ``blocked`` is an option (" ", "Payment", "All"); items and accounts use booleans."""
+    if isinstance(value, bool):
+        return value
+    return str(value or "").strip() not in ("", "Payment")
+
+
+def refresh_nav(profile: Profile, source) -> dict[str, int]:
+    """Read vendors, items, G/L accounts, dimension values and journals from NAV (``RefData``) into the
+    cache, each entity in one transaction."""
+    counts = {
+        "vendors": replace(profile, "vendors", (
+            {"key": v["number"], "name": v.get("displayName", ""), "blocked": _blocked(v.get("blocked")),
+             "data": {"id": v.get("id"), "taxRegistrationNumber": v.get("taxRegistrationNumber")}}
+            for v in source.vendors())),
+        "items": replace(profile, "items", (
+            {"key": i["number"], "name": i.get("displayName", ""), "blocked": _blocked(i.get("blocked")),
+             "data": {"id": i.get("id"), "type": i.get("type")}} for i in source.items())),
+        "accounts": replace(profile, "accounts", (
+            {"key": a["number"], "name": a.get("displayName", ""), "blocked": _blocked(a.get("blocked")),
+             "data": {"id": a.get("id"), "directPosting": bool(a.get("directPosting", True)),
+                      "accountType": a.get("accountType"), "category": a.get("category")}}
+            for a in source.accounts() if a.get("accountType", "Posting") == "Posting")),
+        "dimensionValues": replace(profile, "dimensionValues", (
+            {"key": f"{d['code']}:{v['code']}", "name": v.get("displayName", ""), "data": {"id": v.get("id")}}
+            for d in source.dimensions() for v in d.get("dimensionValues") or [])),
+        "journals": replace(profile, "journals", (
+            {"key": j["code"], "name": j.get("displayName", ""), "data": {"id": j.get("id")}}
+            for j in source.journals())),
+    }
+    return counts
