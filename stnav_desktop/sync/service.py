@@ -1,0 +1,200 @@
+"""The sync service for one profile: builds the connectors from the profile's settings and the keychain,
+and offers every action the CLI and the GUI drive (test, pull, reference data, post, reconcile,
+scheduler). Blocking: callers in the GUI run it on a worker thread."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from stnav_desktop import credentials
+from stnav_desktop.connectors.http import ConnectorError
+from stnav_desktop.store import settings
+from stnav_desktop.store.fields import utcnow
+from stnav_desktop.store.models import Batch, Profile, WebhookSubscription
+from stnav_desktop.sync import posting, reconcile, refdata
+
+log = logging.getLogger(__name__)
+
+CheckLine = tuple[str, str, bool, str]  # system, check, ok, message
+
+
+class ConfigurationError(ValueError):
+    pass
+
+
+class PostingLock:
+    """Only one process posts for a given store at a time (a lock file beside the database)."""
+
+    def __init__(self, folder: Path) -> None:
+        from filelock import FileLock
+
+        self.path = folder / "posting.lock"
+        self._lock = FileLock(str(self.path), timeout=0)
+
+    def __enter__(self) -> PostingLock:
+        from filelock import Timeout
+
+        try:
+            self._lock.acquire()
+        except Timeout:
+            raise ConfigurationError("another ml-connector window or `stnav` command is posting for this "
+                                     "database right now; this one will not post (try again when it has finished)"
+                                     ) from None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
+
+
+class SyncService:
+    def __init__(self, profile: Profile | str = "default", *, clock: Callable[[], datetime] = utcnow) -> None:
+        self.profile = settings.get_profile(profile) if isinstance(profile, str) else profile
+        self.clock = clock
+        self._st = None
+        self._nav = None
+        self._lock = threading.Lock()
+
+    # -- connectors ----------------------------------------------------------------------------
+    def value(self, key: str) -> Any:
+        return settings.get(self.profile, key)
+
+    def nav_config(self):
+        from stnav_desktop.connectors.nav import NavConfig
+
+        deployment = self.value("nav.deployment")
+        if deployment == "online" and not (self.value("nav.tenant") and self.value("nav.client_id")):
+            raise ConfigurationError("NAV online needs nav.tenant and nav.client_id (Settings tab or "
+                                     "`stnav profile set nav`)")
+        if deployment == "onprem" and not self.value("nav.api_url"):
+            raise ConfigurationError("NAV on-premises needs nav.api_url (Settings tab or `stnav profile set nav`)")
+        try:
+            return NavConfig(
+                deployment=deployment, company_id=self.value("nav.company_id"), tenant=self.value("nav.tenant"),
+                environment=self.value("nav.environment"), client_id=self.value("nav.client_id"),
+                authority=self.value("nav.authority") or None, api_url=self.value("nav.api_url") or None,
+                auth=self.value("nav.auth") if deployment == "onprem" else "oauth", user=self.value("nav.user"),
+                ca_bundle=self.value("nav.ca_bundle") or None, post_mode=self.value("posting.mode"),
+                journal_batch=self.value("posting.journal_batch"))
+        except ValueError as exc:
+            raise ConfigurationError(f"NAV settings: {exc}") from None
+
+    def nav_secret(self, config) -> str | None:
+        if config.uses_oauth:
+            return credentials.get_secret(self.profile.name, "nav.client_secret")
+        if config.auth == "basic":
+            return credentials.get_secret(self.profile.name, "nav.web_service_key")
+        return None  # Windows authentication: the signed-in user, nothing stored
+
+    def nav_client(self):
+        with self._lock:
+            if self._nav is None:
+                from stnav_desktop.connectors.nav import NavClient
+
+                config = self.nav_config()
+                self._nav = NavClient(config, self.nav_secret(config))
+            return self._nav
+
+    def st_client(self):
+        with self._lock:
+            if self._st is None:
+                from stnav_desktop.sync import st_gateway
+
+                self._st = st_gateway.build_client(self.profile)
+            return self._st
+
+    def nav_gateway(self):
+        from stnav_desktop.sync.nav_gateway import NavGateway
+
+        return NavGateway(self.nav_client())
+
+    # -- actions -------------------------------------------------------------------------------
+    def test_connections(self) -> list[CheckLine]:
+        lines: list[CheckLine] = []
+        for system, build, checks in (("ServiceTitan", self.st_client, "stnav_desktop.connectors.servicetitan"),
+                                      ("NAV", self.nav_client, "stnav_desktop.connectors.nav")):
+            try:
+                client = build()
+                import importlib
+
+                module = importlib.import_module(checks)
+                for check in module.connection_checks(client):
+                    lines.append((system, check.name, check.ok, check.message))
+            except (ConfigurationError, credentials.CredentialError, ConnectorError) as exc:
+                lines.append((system, "configuration", False, str(exc)))
+        return lines
+
+    def refresh_refdata(self) -> dict[str, int]:
+        from stnav_desktop.connectors.nav import RefData
+        from stnav_desktop.sync import st_gateway
+
+        counts = {f"nav.{k}": v for k, v in refdata.refresh_nav(self.profile, RefData(self.nav_client())).items()}
+        counts.update({f"servicetitan.{k}": v for k, v in st_gateway.refresh(self.profile, self.st_client()).items()})
+        from stnav_desktop.sync import mapping
+
+        mapping.refresh_readiness(self.profile)
+        return counts
+
+    def pull(self, cancel: Callable[[], bool] = lambda: False):
+        from stnav_desktop.sync import pull, st_gateway
+
+        return pull.pull(self.profile, st_gateway.Source(self.st_client()), cancel=cancel)
+
+    def post(self, batch: Batch | None = None, *, cancel: Callable[[], bool] = lambda: False,
+             progress: Callable | None = None) -> list[posting.PostResult]:
+        from stnav_desktop.paths import app_paths
+        from stnav_desktop.sync import st_gateway
+
+        with PostingLock(app_paths().data):
+            poster = posting.Poster(self.profile, self.nav_gateway(),
+                                    write_back=st_gateway.WriteBack(self.st_client()), clock=self.clock)
+            return poster.post_batch(batch, cancel=cancel, progress=progress)
+
+    def reconcile(self, month: str) -> reconcile.Report:
+        start, end = reconcile.month_bounds(month)
+        entries = reconcile.normalise_gl(self.nav_gateway().gl_entries_between(start, end))
+        return reconcile.reconcile(self.profile, month, entries)
+
+    def renew_subscriptions(self, now: datetime) -> str:
+        """Renew every NAV webhook subscription that expires within a day (they live 3 days)."""
+        from stnav_desktop.connectors.nav import Subscriptions
+        from stnav_desktop.sync.scheduler import SUBSCRIPTION_RENEW_BEFORE
+
+        due = list(WebhookSubscription.select().where(
+            (WebhookSubscription.profile == self.profile)
+            & (WebhookSubscription.expires_at <= now + SUBSCRIPTION_RENEW_BEFORE)))
+        if not due:
+            return "no subscription due"
+        api = Subscriptions(self.nav_client())
+        renewed = 0
+        for row in due:
+            current = next((s for s in api.list() if s.subscription_id == row.remote_id), None)
+            if current is None:  # expired or deleted in NAV: forget it (a new one is made on demand)
+                WebhookSubscription.delete().where(WebhookSubscription.id == row.id).execute()
+                continue
+            fresh = api.renew(current)
+            row.expires_at, row.etag, row.renewed_at = fresh.expiration, fresh.etag, now
+            row.save()
+            renewed += 1
+        return f"{renewed} subscription(s) renewed"
+
+    def scheduler(self, *, on_event: Callable[[str, str], None] | None = None, tick_seconds: float = 15.0):
+        from stnav_desktop.sync.scheduler import Job, Scheduler, pull_interval
+
+        def pull_job(now):
+            summary = self.pull()
+            return summary.line()
+
+        def retries_job(now):
+            results = self.post(None)
+            return f"{len(results)} document(s) posted or retried" if results else "nothing due"
+
+        jobs = [Job("pull", pull_interval(self.profile), pull_job, business_hours=True),
+                Job("retries", lambda: timedelta(minutes=1), retries_job),
+                Job("subscriptions", lambda: timedelta(hours=1), self.renew_subscriptions),
+                Job("refdata", lambda: timedelta(hours=6), lambda now: f"refreshed {sum(self.refresh_refdata().values())}")]
+        return Scheduler(self.profile, jobs, clock=self.clock, tick_seconds=tick_seconds, on_event=on_event)

@@ -1,0 +1,39 @@
+from decimal import Decimal
+
+import pytest
+
+from stnav_desktop.store.models import DocStatus, StDocument
+from stnav_desktop.sync import corrections, documents, posting
+from stnav_desktop.sync.nav_gateway import NavGateway
+from tests.books.test_books import ledger, nav, setup, stage_and_post  # noqa: F401 - fixtures
+from tests.sync.example import BILL_R1
+
+D = Decimal
+
+
+def test_changed_bill_gets_a_reversal_and_a_corrected_journal_only_when_approved(setup, nav):  # noqa: F811
+    profile, client = setup
+    stage_and_post(profile, client, "journal_only")
+    before = ledger(nav)
+    changed = dict(BILL_R1, shippingAmount="15.00", billAmount="159.72", modifiedOn="2026-10-20T09:00:00Z")
+    assert documents.stage(profile, "inventory_bill", changed).change == "changed_after_posting"
+    doc = StDocument.get(StDocument.st_id == BILL_R1["id"])
+    assert doc.status == DocStatus.CHANGED_AFTER_POSTING
+    # nothing is posted on its own: a pass of the poster leaves NAV alone
+    posting.Poster(profile, NavGateway(client)).post_batch()
+    assert ledger(nav) == before
+    proposal = corrections.propose(doc)
+    assert proposal.kind == "journal"
+    assert proposal.reversal.document_number == "STB7700001-R1"
+    assert proposal.corrected.document_number == "STB7700001-C1"
+    assert any("shippingAmount" == c["field"] for c in proposal.changes)
+    numbers = corrections.approve_and_post(doc, NavGateway(client), actor="controller")
+    assert numbers == ["STB7700001-R1", "STB7700001-C1"]
+    after = ledger(nav)
+    assert after["6210"] - before["6210"] == D("3.00")  # freight 12.00 -> 15.00
+    assert after["2950"] - before["2950"] == D("-3.00")
+    assert sum(after.values()) == 0
+    doc = StDocument.get_by_id(doc.id)
+    assert doc.status == DocStatus.POSTED and doc.version == 2
+    with pytest.raises(corrections.CorrectionError):
+        corrections.propose(doc)  # nothing left to correct
