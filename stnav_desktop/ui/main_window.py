@@ -68,6 +68,11 @@ class MainWindow(QMainWindow):
         outer.setContentsMargins(0, 0, 0, 0)
         self.banner = Banner(central)
         outer.addWidget(self.banner)
+        from stnav_desktop.ui.first_run import FirstRun
+
+        self.first_run = FirstRun(central)
+        self.first_run.connect_requested.connect(lambda: self.tabs.setCurrentIndex(len(TABS) - 1))
+        outer.addWidget(self.first_run)
         self.tabs = QTabWidget(central)
         self.tabs.setObjectName("mainTabs")
         self.tabs.setAccessibleName("Main sections")
@@ -159,6 +164,8 @@ class MainWindow(QMainWindow):
         if self.profile is None:
             return
         values = settings.all_values(self.profile)
+        configured = bool(values["servicetitan.tenant"] or values["nav.company_id"] or values["nav.api_url"])
+        self.first_run.setVisible(not configured)
         self.st_state.setText("ServiceTitan: " + (f"tenant {values['servicetitan.tenant']} "
                                                   f"({values['servicetitan.environment']})"
                                                   if values["servicetitan.tenant"] else "not configured"))

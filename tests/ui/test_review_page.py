@@ -102,3 +102,38 @@ def test_main_window_with_all_tabs(qtbot, store, tmp_path):
     assert window.attention_state.text() == "Needs attention: 0"
     window.notify("3 new documents pulled")
     assert window.banner.isVisible() and "3 new" in window.banner.label.text()
+
+
+def test_first_run_offers_connect_and_demo_until_configured(qtbot, store, tmp_path):
+    from stnav_desktop.store import settings
+    from stnav_desktop.ui.main_window import TABS, MainWindow
+    from stnav_desktop.ui.qt import QSettings
+    from stnav_desktop.ui.tasks import InlineRunner
+
+    profile = settings.get_profile("default")
+    window = MainWindow(QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat), profile=profile,
+                        runner=InlineRunner())
+    qtbot.addWidget(window)
+    window.show()
+    assert window.first_run.isVisible()
+    window.first_run.connect_button.click()
+    assert window.tabs.currentIndex() == len(TABS) - 1
+    settings.set_value(profile, "servicetitan.tenant", "1234567")
+    window.refresh_status()
+    assert not window.first_run.isVisible()
+    assert window.st_state.text().startswith("ServiceTitan: tenant 1234567")
+
+
+def test_unexpected_error_report_is_secret_free(qtbot):
+    from stnav_desktop.redact import register_secret
+    from stnav_desktop.ui.errors import ErrorDialog, report_text
+
+    register_secret("very-secret-value-123")
+    try:
+        raise RuntimeError("token request failed: client_secret=very-secret-value-123")
+    except RuntimeError as exc:
+        text = report_text(type(exc), exc, exc.__traceback__)
+    assert "very-secret-value-123" not in text and "RuntimeError" in text
+    dialog = ErrorDialog("RuntimeError", text)
+    qtbot.addWidget(dialog)
+    assert "very-secret" not in dialog.report.toPlainText()
