@@ -1,23 +1,194 @@
-"""The demo: both simulators with seeded data, a configured profile, then the GUI or a headless cycle.
+"""The demo: both simulators with seeded data in a throw-away STNAV_HOME, a configured profile, then
+either the GUI or a headless run of the whole cycle (pull, suggest and accept mappings, batch, approve,
+post) with a printed summary whose NAV totals are read back from NAV's G/L.
 
-Provisional until the sync engine lands: the GUI opens the main window; headless says what it will do.
+Demo secrets are the simulators' own and live in an in-memory keychain for this process only: the
+demo never writes to the user's real keychain.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import keyring
+import keyring.backend
+
+from stnav_desktop import credentials, runtime
+from stnav_desktop.store import audit, settings
+from stnav_desktop.store.models import DocStatus, MappingKind, Profile, StDocument
+from stnav_desktop.sync import batches, mapping
+from stnav_desktop.sync.service import SyncService
+
+DEMO_SCORE = 80.0  # suggestions at or above this are accepted in the headless demo (a rule a person set)
 
 
-def run_headless(profile: str) -> int:
-    print("ml-connector demo (headless)")
+class DemoKeyring(keyring.backend.KeyringBackend):
+    priority = 1
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._store: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service, username):
+        return self._store.get((service, username))
+
+    def set_password(self, service, username, password):
+        self._store[(service, username)] = password
+
+    def delete_password(self, service, username):
+        self._store.pop((service, username), None)
+
+
+@dataclass
+class Simulators:
+    st: object
+    nav: object
+
+
+@contextlib.contextmanager
+def simulators(folder: Path, *, purchase_orders: int = 60) -> Iterator[Simulators]:
+    from stnav_desktop.sandbox.nav import NavSandbox
+    from stnav_desktop.sandbox.servicetitan import ServiceTitanSandbox
+
+    with ServiceTitanSandbox(folder / "tls", purchase_orders=purchase_orders) as st, \
+            NavSandbox(folder / "tls", flavour="online") as nav:
+        yield Simulators(st, nav)
+
+
+def configure(profile: Profile, sims: Simulators) -> None:
+    """Point the profile at the simulators and put their secrets in the (demo) keychain."""
+    st, nav = sims.st, sims.nav
+    for key, value in {
+        "servicetitan.environment": "integration", "servicetitan.tenant": str(st.tenant),
+        "servicetitan.client_id": st.client_id, "servicetitan.app_key": st.app_key,
+        "servicetitan.auth_url": st.auth_url, "servicetitan.api_url": st.base_url,
+        "servicetitan.ca_bundle": str(st.ca_pem),
+        "nav.deployment": "online", "nav.tenant": nav.tenant, "nav.environment": nav.environment,
+        "nav.company_id": nav.company_id, "nav.client_id": nav.client_id, "nav.authority": nav.authority,
+        "nav.api_url": nav.base_url, "nav.ca_bundle": str(nav.ca_pem),
+        "posting.mode": "post", "posting.post_journal": True,
+    }.items():
+        settings.set_value(profile, key, value)
+    credentials.set_secret(profile.name, "servicetitan.client_secret", st.client_secret)
+    credentials.set_secret(profile.name, "nav.client_secret", nav.client_secret)
+    audit.append("demo.configured", profile=profile.name, detail={"servicetitan": st.base_url, "nav": nav.base_url})
+
+
+def accept_suggestions(profile: Profile, min_score: float = DEMO_SCORE) -> int:
+    accepted = 0
+    for suggestion in mapping.suggest(profile):
+        if suggestion.score >= min_score and suggestion.kind != MappingKind.ITEM:
+            mapping.accept(profile, suggestion, actor="demo")
+            accepted += 1
+    mapping.refresh_readiness(profile)
+    return accepted
+
+
+def run_cycle(profile: Profile, service: SyncService, out=print) -> dict[str, object]:
+    out("connection test:")
+    for system, name, ok, message in service.test_connections():
+        out(f"  {'PASS' if ok else 'FAIL'}  {system}: {name} — {message}")
+    counts = service.refresh_refdata()
+    out("reference data: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+    summary = service.pull()
+    out(f"pull: {summary.line()}")
+    out(f"mappings: {accept_suggestions(profile)} suggestions accepted (score ≥ {DEMO_SCORE:.0f})")
+    try:
+        batch = batches.create_batch(profile, actor="demo-clerk")
+    except batches.BatchError as exc:
+        out(f"batch: {exc}")
+        return {"posted": 0}
+    dropped = batches.approve(batch, actor="demo-controller")
+    out(f"batch {batch.id}: {batch.documents.count()} documents approved"
+        + (f", {len(dropped)} taken out" if dropped else ""))
+    results = service.post(batch)
+    outcomes: dict[str, int] = defaultdict(int)
+    for result in results:
+        outcomes[result.outcome] += 1
+    out("posting: " + ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in sorted(outcomes.items())))
+    return {"posted": outcomes.get("posted", 0) + outcomes.get("already_posted", 0), "outcomes": dict(outcomes)}
+
+
+def territory_totals(profile: Profile, service: SyncService, out=print) -> bool:
+    """ServiceTitan totals of the posted documents against NAV's G/L read back, per territory and month."""
+    months = sorted({d.doc_date.strftime("%Y-%m") for d in StDocument.select().where(
+        (StDocument.profile == profile) & (StDocument.status == DocStatus.POSTED)) if d.doc_date})
+    all_equal = True
+    out(f"{'month':<8} {'territory':<10} {'ServiceTitan':>14} {'NAV (G/L)':>14} {'difference':>11}")
+    grand_st = grand_nav = Decimal("0.00")
+    for month in months:
+        report = service.reconcile(month)
+        posted = [line for line in report.lines if line.nav_document]
+        sums: dict[str, list[Decimal]] = defaultdict(lambda: [Decimal("0.00"), Decimal("0.00")])
+        for line in posted:
+            sums[line.territory][0] += line.st_amount
+            sums[line.territory][1] += line.nav_amount
+        for territory, (st_total, nav_total) in sorted(sums.items()):
+            out(f"{month:<8} {territory:<10} {st_total:>14,.2f} {nav_total:>14,.2f} {st_total - nav_total:>11,.2f}")
+            all_equal &= st_total == nav_total
+            grand_st += st_total
+            grand_nav += nav_total
+        for clearing in report.clearing:
+            if clearing.balance:
+                out(f"         clearing {clearing.po_ref}: {clearing.balance:,.2f} ({clearing.explanation})")
+    out(f"{'total':<19} {grand_st:>14,.2f} {grand_nav:>14,.2f} {grand_st - grand_nav:>11,.2f}")
+    return all_equal
+
+
+def not_posted(profile: Profile, out=print, limit: int = 15) -> None:
+    rows = list(StDocument.select().where((StDocument.profile == profile)
+                                          & (StDocument.status != DocStatus.POSTED)).order_by(StDocument.id))
+    if rows:
+        out(f"not posted ({len(rows)}), with their reasons:")
+    for doc in rows[:limit]:
+        out(f"  {doc.kind:<15} {doc.number:<16} {doc.status:<16} {doc.problem[:110]}")
+    if len(rows) > limit:
+        out(f"  … and {len(rows) - limit} more (`stnav review list`)")
+
+
+def prepare(purchase_orders: int = 60):
+    """Shared by headless and GUI demos: an in-memory keychain, the store, the simulators."""
+    keyring.set_keyring(DemoKeyring())
+    paths = runtime.start()
+    return paths, simulators(paths.data / "sandbox", purchase_orders=purchase_orders)
+
+
+def run_headless(profile_name: str = "default", *, purchase_orders: int = 60) -> int:
+    paths, sims_cm = prepare(purchase_orders)
+    print("ml-connector demo (headless) — simulators with seeded data, nothing real is touched")
     print(f"  home: {os.environ.get('STNAV_HOME')}")
-    print("  will: start the ServiceTitan and NAV simulators, pull purchase orders and bills, suggest and")
-    print("        accept mappings, batch, approve, post, and print the totals posted per territory.")
-    print("  status: the connectors and the sync engine are being built; nothing is pulled yet.")
-    return 0
+    with sims_cm as sims:
+        profile = settings.get_profile(profile_name)
+        configure(profile, sims)
+        service = SyncService(profile)
+        result = run_cycle(profile, service)
+        equal = territory_totals(profile, service)
+        not_posted(profile)
+        verify = audit.verify()
+        print(verify.message())
+        print(f"NAV holds {len(sims.nav.purchase_invoices())} purchase invoices and "
+              f"{len({e['documentNumber'] for e in sims.nav.gl_entries() if e['documentNumber'].startswith('STB')})}"
+              " posted bill journals; bills marked exported in ServiceTitan: "
+              f"{len(sims.st.exported_bill_ids)}")
+        print("RESULT: posted totals equal ServiceTitan to the cent" if equal else
+              "RESULT: DIFFERENCES between ServiceTitan and NAV (see above)")
+        return 0 if equal and verify.ok and result["posted"] else 1
 
 
-def run_gui(profile: str) -> int:
-    from stnav_desktop.ui.app import main
+def run_gui(profile_name: str = "default") -> int:
+    paths, sims_cm = prepare()
+    with sims_cm as sims:
+        profile = settings.get_profile(profile_name)
+        configure(profile, sims)
+        service = SyncService(profile)
+        service.refresh_refdata()
+        service.pull()
+        from stnav_desktop.ui.app import run_window
 
-    return main([])
+        return run_window(profile, service_fn=lambda: service, title_suffix="DEMO (simulators)")

@@ -17,14 +17,11 @@ from stnav_desktop.store import settings
 from stnav_desktop.store.fields import utcnow
 from stnav_desktop.store.models import Batch, Profile, WebhookSubscription
 from stnav_desktop.sync import posting, reconcile, refdata
+from stnav_desktop.sync.st_gateway import ConfigurationError
 
 log = logging.getLogger(__name__)
 
 CheckLine = tuple[str, str, bool, str]  # system, check, ok, message
-
-
-class ConfigurationError(ValueError):
-    pass
 
 
 class PostingLock:
@@ -140,9 +137,9 @@ class SyncService:
         return counts
 
     def pull(self, cancel: Callable[[], bool] = lambda: False):
-        from stnav_desktop.sync import pull, st_gateway
+        from stnav_desktop.sync import pull
 
-        return pull.pull(self.profile, st_gateway.Source(self.st_client()), cancel=cancel)
+        return pull.pull(self.profile, self.st_client(), cancel=cancel)
 
     def post(self, batch: Batch | None = None, *, cancel: Callable[[], bool] = lambda: False,
              progress: Callable | None = None) -> list[posting.PostResult]:

@@ -1,0 +1,183 @@
+"""``stnav connect test``, ``stnav pull``, ``stnav refdata refresh``, ``stnav post``, ``stnav run``,
+``stnav report reconcile`` and ``stnav sandbox servicetitan|nav``: the network-bound actions."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+from pathlib import Path
+
+from stnav_desktop.cli.common import CliError, boot
+from stnav_desktop.store.models import Batch
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    c = sub.add_parser("connect", help="check the connections")
+    cs = c.add_subparsers(dest="connect_command", metavar="ACTION", required=True)
+    ct = cs.add_parser("test", help="one line per check, with the fix for the usual failures")
+    ct.set_defaults(handler=connect_test)
+
+    p = sub.add_parser("pull", help="pull new and changed documents from ServiceTitan")
+    p.set_defaults(handler=pull)
+
+    r = sub.add_parser("refdata", help="NAV and ServiceTitan reference data for pickers and checks")
+    rs = r.add_subparsers(dest="refdata_command", metavar="ACTION", required=True)
+    rr = rs.add_parser("refresh", help="read vendors, items, accounts, dimensions, journals")
+    rr.set_defaults(handler=refdata_refresh)
+
+    po = sub.add_parser("post", help="post approved documents (and due retries) to NAV")
+    po.add_argument("--batch", type=int, default=None)
+    po.set_defaults(handler=post)
+
+    rn = sub.add_parser("run", help="the scheduler, headless: pull, retries, renewals until Ctrl+C")
+    rn.add_argument("--once", action="store_true", help="run what is due once and exit")
+    rn.set_defaults(handler=run)
+
+    rp = sub.add_parser("report", help="reports")
+    rps = rp.add_subparsers(dest="report_command", metavar="REPORT", required=True)
+    rc = rps.add_parser("reconcile", help="ServiceTitan against NAV (read back) for a month")
+    rc.add_argument("--month", required=True, help="YYYY-MM")
+    rc.add_argument("--format", choices=("text", "csv", "xlsx"), default="text")
+    rc.add_argument("--output", type=Path, default=None)
+    rc.set_defaults(handler=report_reconcile)
+
+    sb = sub.add_parser("sandbox", help="run a local simulator in the foreground")
+    sbs = sb.add_subparsers(dest="sandbox_command", metavar="SYSTEM", required=True)
+    for name in ("servicetitan", "nav"):
+        s = sbs.add_parser(name, help=f"the {name} simulator")
+        s.add_argument("--port", type=int, default=0)
+        s.add_argument("--tls-dir", type=Path, default=None)
+        if name == "nav":
+            s.add_argument("--flavour", choices=("online", "onprem", "nav2018"), default="online")
+        s.set_defaults(handler=sandbox, system=name)
+
+
+def _service(args):
+    boot(args)
+    from stnav_desktop.sync.service import SyncService
+
+    return SyncService(args.profile)
+
+
+def _wrap(fn):
+    from stnav_desktop import credentials
+    from stnav_desktop.connectors.http import ConnectorError
+    from stnav_desktop.sync.st_gateway import ConfigurationError
+
+    try:
+        return fn()
+    except (ConfigurationError, credentials.CredentialError, ConnectorError) as exc:
+        raise CliError(str(exc)) from None
+
+
+def connect_test(args) -> int:
+    service = _service(args)
+    lines = service.test_connections()
+    for system, name, ok, message in lines:
+        print(f"{'PASS' if ok else 'FAIL'}  {system}: {name} — {message}")
+    failed = [line for line in lines if not line[2]]
+    if failed:
+        raise CliError(f"{len(failed)} check(s) failed: {failed[0][0]}: {failed[0][1]} — {failed[0][3]}")
+    return 0
+
+
+def pull(args) -> int:
+    service = _service(args)
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
+    try:
+        summary = _wrap(lambda: service.pull(cancel=stop.is_set))
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    print(f"pull: {summary.line()}")
+    return 0
+
+
+def refdata_refresh(args) -> int:
+    service = _service(args)
+    counts = _wrap(service.refresh_refdata)
+    print("reference data: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+    return 0
+
+
+def post(args) -> int:
+    service = _service(args)
+    batch = None
+    if args.batch is not None:
+        batch = Batch.get_or_none((Batch.id == args.batch) & (Batch.profile == service.profile))
+        if batch is None:
+            raise CliError(f"no batch {args.batch}")
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
+
+    def progress(index, total, result):
+        print(f"[{index}/{total}] {result.st_ref:<24} {result.outcome:<16} {result.nav_number:<14} {result.message[:100]}",
+              flush=True)
+
+    try:
+        results = _wrap(lambda: service.post(batch, cancel=stop.is_set, progress=progress))
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    bad = [r for r in results if r.outcome in ("failed", "needs_attention", "not_ready")]
+    print(f"{len(results) - len(bad)} posted or already in NAV, {len(bad)} not posted"
+          + (" (cancelled: what was in flight finished)" if stop.is_set() else ""))
+    return 1 if bad else 0
+
+
+def run(args) -> int:
+    service = _service(args)
+    scheduler = service.scheduler(on_event=lambda job, result: print(f"{job}: {result}", flush=True))
+    if args.once:
+        _wrap(scheduler.tick)
+        return 0
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    scheduler.start()
+    print("scheduler running; Ctrl+C to stop", flush=True)
+    stop.wait()
+    scheduler.stop()
+    return 0
+
+
+def report_reconcile(args) -> int:
+    from stnav_desktop.sync import reconcile
+
+    service = _service(args)
+    try:
+        reconcile.month_bounds(args.month)
+    except ValueError:
+        raise CliError(f"--month {args.month!r}: expected YYYY-MM") from None
+    report = _wrap(lambda: service.reconcile(args.month))
+    if args.format in ("csv", "xlsx"):
+        path = args.output or Path(f"reconcile-{args.month}.{args.format}")
+        reconcile.write(report, path, args.format)
+        print(f"written to {path}")
+        return 0
+    print(f"{'territory':<12} {'ServiceTitan':>14} {'NAV (G/L)':>14} {'difference':>12}")
+    for _month, key, st, nav, diff in report.totals("territory"):
+        print(f"{key:<12} {st:>14,.2f} {nav:>14,.2f} {diff:>12,.2f}")
+    for line in report.differences:
+        print(f"  {line.st_ref:<22} {line.difference:>12,.2f}  {line.explanation}")
+    for c in report.clearing:
+        if c.balance:
+            print(f"  clearing {c.po_ref:<20} {c.balance:>12,.2f}  {c.explanation}")
+    return 0
+
+
+def sandbox(args) -> int:
+    import tempfile
+
+    tls = args.tls_dir or Path(tempfile.mkdtemp(prefix="stnav-sandbox-tls-"))
+    if args.system == "servicetitan":
+        from stnav_desktop.sandbox.servicetitan import run_standalone
+
+        run_standalone(args.port, tls)
+    else:
+        from stnav_desktop.sandbox.nav import run_standalone
+
+        run_standalone(args.port, tls, flavour=args.flavour)
+    return 0
+
+

@@ -1,0 +1,59 @@
+"""Adapts the ServiceTitan connector to the sync layer: the client from the profile and the keychain,
+reference data into the cache, and the "mark exported" write-back."""
+
+from __future__ import annotations
+
+from stnav_desktop import credentials
+from stnav_desktop.connectors.servicetitan import ServiceTitanClient, ServiceTitanConfig
+from stnav_desktop.store import settings
+from stnav_desktop.store.models import Profile
+from stnav_desktop.sync import pull
+
+
+class ConfigurationError(ValueError):
+    pass
+
+
+def config_for(profile: Profile) -> ServiceTitanConfig:
+    values = settings.all_values(profile)
+    missing = [k for k in ("servicetitan.tenant", "servicetitan.client_id", "servicetitan.app_key") if not values[k]]
+    if missing:
+        raise ConfigurationError("ServiceTitan needs " + ", ".join(missing)
+                                 + " (Settings tab or `stnav profile set servicetitan`)")
+    try:
+        return ServiceTitanConfig(
+            tenant=values["servicetitan.tenant"], client_id=values["servicetitan.client_id"],
+            app_key=values["servicetitan.app_key"], environment=values["servicetitan.environment"],
+            auth_url=values["servicetitan.auth_url"] or None, api_url=values["servicetitan.api_url"] or None,
+            ca_bundle=values["servicetitan.ca_bundle"] or None,
+            calls_per_second=int(values["servicetitan.calls_per_second"]))
+    except ValueError as exc:
+        raise ConfigurationError(f"ServiceTitan settings: {exc}") from None
+
+
+def build_client(profile: Profile) -> ServiceTitanClient:
+    config = config_for(profile)
+    return ServiceTitanClient(config, credentials.get_secret(profile.name, "servicetitan.client_secret"))
+
+
+def refresh(profile: Profile, client: ServiceTitanClient) -> dict[str, int]:
+    """ServiceTitan vendors, business units, SKUs and G/L accounts into the cache (names and suggestions)."""
+    counts = {
+        "vendors": pull.store_st_references(profile, "vendors", (v.raw for v in client.vendors())),
+        "businessUnits": pull.store_st_references(profile, "businessUnits", (b.raw for b in client.business_units())),
+        "skus": pull.store_st_references(profile, "skus", (s.raw for s in client.skus())),
+        "glAccounts": pull.store_st_references(profile, "glAccounts", (g.raw for g in client.gl_accounts())),
+    }
+    pull.fill_names(profile)
+    return counts
+
+
+class WriteBack:
+    """Marks posted bills exported in ServiceTitan; returns bill id -> error (None when done)."""
+
+    def __init__(self, client: ServiceTitanClient) -> None:
+        self.client = client
+
+    def mark_bills_exported(self, bill_ids: list[int]) -> dict[int, str | None]:
+        results = self.client.mark_bills_exported(bill_ids)
+        return {r.bill_id: (None if r.success else (r.error or "refused")) for r in results}
