@@ -49,9 +49,11 @@ class PostingLock:
 
 
 class SyncService:
-    def __init__(self, profile: Profile | str = "default", *, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(self, profile: Profile | str = "default", *, clock: Callable[[], datetime] = utcnow,
+                 retry=None) -> None:
         self.profile = settings.get_profile(profile) if isinstance(profile, str) else profile
         self.clock = clock
+        self.retry = retry  # an http.RetryPolicy for both connectors (None: their defaults)
         self._st = None
         self._nav = None
         self._lock = threading.Lock()
@@ -93,7 +95,7 @@ class SyncService:
                 from stnav_desktop.connectors.nav import NavClient
 
                 config = self.nav_config()
-                self._nav = NavClient(config, self.nav_secret(config))
+                self._nav = NavClient(config, self.nav_secret(config), retry=self.retry)
             return self._nav
 
     def st_client(self):
@@ -101,7 +103,7 @@ class SyncService:
             if self._st is None:
                 from stnav_desktop.sync import st_gateway
 
-                self._st = st_gateway.build_client(self.profile)
+                self._st = st_gateway.build_client(self.profile, retry=self.retry)
             return self._st
 
     def nav_gateway(self):

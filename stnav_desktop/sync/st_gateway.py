@@ -14,7 +14,7 @@ class ConfigurationError(ValueError):
     pass
 
 
-def config_for(profile: Profile) -> ServiceTitanConfig:
+def config_for(profile: Profile, retry=None) -> ServiceTitanConfig:
     values = settings.all_values(profile)
     missing = [k for k in ("servicetitan.tenant", "servicetitan.client_id", "servicetitan.app_key") if not values[k]]
     if missing:
@@ -26,13 +26,14 @@ def config_for(profile: Profile) -> ServiceTitanConfig:
             app_key=values["servicetitan.app_key"], environment=values["servicetitan.environment"],
             auth_url=values["servicetitan.auth_url"] or None, api_url=values["servicetitan.api_url"] or None,
             ca_bundle=values["servicetitan.ca_bundle"] or None,
-            calls_per_second=int(values["servicetitan.calls_per_second"]))
+            calls_per_second=int(values["servicetitan.calls_per_second"]),
+            **({"retry": retry} if retry is not None else {}))
     except ValueError as exc:
         raise ConfigurationError(f"ServiceTitan settings: {exc}") from None
 
 
-def build_client(profile: Profile) -> ServiceTitanClient:
-    config = config_for(profile)
+def build_client(profile: Profile, retry=None) -> ServiceTitanClient:
+    config = config_for(profile, retry)
     return ServiceTitanClient(config, credentials.get_secret(profile.name, "servicetitan.client_secret"))
 
 

@@ -3,6 +3,12 @@
 from stnav_desktop.connectors.nav.checks import Check, connection_checks
 from stnav_desktop.connectors.nav.client import BatchRequest, BatchResponse, NavClient
 from stnav_desktop.connectors.nav.config import NavConfig
+from stnav_desktop.connectors.nav.credit_memos import (
+    CreditMemoLineSpec,
+    CreditMemoResult,
+    PurchaseCreditMemos,
+    PurchaseCreditMemoSpec,
+)
 from stnav_desktop.connectors.nav.errors import (
     ConflictError,
     DuplicateDocumentError,
@@ -24,8 +30,10 @@ from stnav_desktop.connectors.nav.refdata import RefData
 from stnav_desktop.connectors.nav.subscriptions import NotificationReceiver, Subscription, Subscriptions
 
 __all__ = [
-    "BatchRequest", "BatchResponse", "Check", "ConflictError", "DuplicateDocumentError", "InvoiceLineSpec",
+    "BatchRequest", "BatchResponse", "Check", "ConflictError", "CreditMemoLineSpec", "CreditMemoResult",
+    "DuplicateDocumentError", "InvoiceLineSpec",
     "InvoiceOutcome", "InvoiceResult", "JournalLineSpec", "Journals", "NavAuthError", "NavClient", "NavConfig",
-    "NavError", "NotificationReceiver", "PurchaseInvoiceSpec", "PurchaseInvoices", "RefData", "SpecError",
+    "NavError", "NotificationReceiver", "PurchaseCreditMemoSpec", "PurchaseCreditMemos", "PurchaseInvoiceSpec",
+    "PurchaseInvoices", "RefData", "SpecError",
     "Subscription", "Subscriptions", "UnsupportedServerError", "connection_checks", "find_gl_entries",
 ]

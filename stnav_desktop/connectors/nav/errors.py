@@ -38,7 +38,7 @@ class ConflictError(NavError):
 
 
 class DuplicateDocumentError(NavError):
-    """BC refused to post: the vendor invoice number is already posted for this vendor."""
+    """BC refused to post: the vendor invoice (or credit memo) number is already posted for this vendor."""
 
 
 class SpecError(ConnectorError):
@@ -64,11 +64,23 @@ _FRIENDLY: list[tuple[re.Pattern[str], str, type[NavError]]] = [
      NavError),
     (re.compile(r"Purchase Invoice (?P<n>.+) already exists for this vendor"),
      "Vendor invoice {n} is already posted for this vendor in NAV.", DuplicateDocumentError),
+    (re.compile(r"Purchase Credit Memo (?P<n>.+) already exists for this vendor"),
+     "Vendor credit memo {n} is already posted for this vendor in NAV.", DuplicateDocumentError),
+    (re.compile(r"Vendor Cr\. Memo No\. must have a value"),
+     "NAV requires the vendor's credit memo number before posting (Ext. Doc. No. Mandatory).", NavError),
+    (re.compile(r"There is no Vendor Ledger Entry within the filter\..*Document No\.: (?P<n>[^,]+), Document Type: "
+                r"Invoice, Vendor No\.: (?P<v>[^,]+)"),
+     "Invoice {n} to be corrected is not an open posted invoice of vendor {v} in NAV (already fully credited or "
+     "paid, or another vendor's invoice).", NavError),
+    (re.compile(r'The "invoiceId" does not match to an Invoice'),
+     "The invoice to be corrected is not a posted invoice in NAV.", NavError),
+    (re.compile(r"The action can be applied to a draft credit memo only"),
+     "This credit memo is already posted in NAV.", NavError),
     (re.compile(r"Posting Date is not within your range of allowed posting dates"),
      "The posting date is outside the posting period NAV allows (General Ledger Setup / User Setup).", NavError),
     (re.compile(r"Document No\. (?P<d>\S+) is out of balance by (?P<a>\S+)"),
      "Journal document {d} does not balance (difference {a}).", NavError),
-    (re.compile(r"The vendor cannot be found"), "The vendor does not exist in NAV.", NavError),
+    (re.compile(r"The (?:buy-from )?vendor cannot be found"), "The vendor does not exist in NAV.", NavError),
     (re.compile(r"The Item does not exist\. Identification fields and values: No\.='(?P<i>[^']*)'"),
      "Item {i} does not exist in NAV.", NavError),
     (re.compile(r"The G/L Account does not exist\. Identification fields and values: No\.='(?P<a>[^']*)'"),
@@ -97,6 +109,11 @@ def friendly(nav_message: str, context: Mapping[str, Any] | None = None) -> tupl
         unknown = context.get("unknown_dimension_values") or []
         if unknown:
             return "; ".join(f"Dimension value {v} does not exist for dimension {d}" for d, v in unknown) + ".", NavError
+    if context and nav_message in ("Item does not exist.", "Account does not exist."):
+        key, word = ("unknown_items", "Item") if nav_message.startswith("Item") else ("unknown_accounts", "G/L account")
+        unknown = context.get(key) or []
+        if unknown:
+            return "; ".join(f"{word} {n} does not exist in NAV" for n in unknown) + ".", NavError
     return nav_message, NavError
 
 

@@ -3,9 +3,10 @@
 Online flavour: Entra ID token endpoint + openid-configuration (msal works unchanged), Bearer tokens;
 on-premises flavour: Basic auth with a web service access key. Companies, vendors, items, accounts,
 dimensions, dimensionValues, journals, journalLines, purchaseInvoices, purchaseInvoiceLines,
-dimensionSetLines, generalLedgerEntries, subscriptions; BC's field names, errors, ETags, paging,
-``$filter`` subset, ``$batch`` with atomicity groups, deep insert, posting with G/L entries, rate
-limiting, webhook handshake/expiry and fault injection. Seeded from ``sandbox/catalog.py``.
+purchaseCreditMemos, purchaseCreditMemoLines, dimensionSetLines, generalLedgerEntries, subscriptions;
+BC's field names, errors, ETags, paging, ``$filter`` subset, ``$batch`` with atomicity groups, deep
+insert, posting with G/L entries (credit memos reverse and apply to the invoice), rate limiting,
+webhook handshake/expiry and fault injection. Seeded from ``sandbox/catalog.py``.
 """
 
 from stnav_desktop.sandbox.nav.faults import Faults

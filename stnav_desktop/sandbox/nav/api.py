@@ -15,10 +15,13 @@ if TYPE_CHECKING:
 
 READ_ONLY_SETS = {"accounts", "dimensions", "dimensionValues", "generalLedgerEntries", "companies", "items"}
 TOP_SETS = {"vendors", "items", "accounts", "dimensions", "dimensionValues", "journals", "journalLines",
-            "purchaseInvoices", "purchaseInvoiceLines", "generalLedgerEntries"}
+            "purchaseInvoices", "purchaseInvoiceLines", "purchaseCreditMemos", "purchaseCreditMemoLines",
+            "generalLedgerEntries"}
 PARENT_TYPES = {"purchaseInvoices": "Purchase Invoice", "purchaseInvoiceLines": "Purchase Invoice Line",
+                "purchaseCreditMemos": "Purchase Credit Memo", "purchaseCreditMemoLines": "Purchase Credit Memo Line",
                 "journalLines": "Journal Line", "generalLedgerEntries": "General Ledger Entry"}
 CHILDREN = {("dimensions", "dimensionValues"), ("purchaseInvoices", "purchaseInvoiceLines"),
+            ("purchaseCreditMemos", "purchaseCreditMemoLines"),
             ("journals", "journalLines")} | {(p, "dimensionSetLines") for p in PARENT_TYPES}
 
 
@@ -61,6 +64,8 @@ class Api:
             return [v for v in c.t("dimensionValues").values() if v["dimensionId"] == parent["id"]]
         if child == "purchaseInvoiceLines":
             return c.invoice_lines(parent["id"])
+        if child == "purchaseCreditMemoLines":
+            return c.credit_memo_lines(parent["id"])
         if child == "journalLines":
             return c.journal_lines(parent["id"])
         raise AssertionError(child)
@@ -73,6 +78,9 @@ class Api:
         if name == "purchaseInvoiceLines" and key is None and len(segs) == 1 and "documentId" not in query.get(
                 "$filter", "") and self._method in ("GET",):
             raise ApiError(400, "Application_DialogException", "You must specify an Id or a Document Id to get the lines.")
+        if name == "purchaseCreditMemoLines" and key is None and len(segs) == 1 and "documentId" not in query.get(
+                "$filter", "") and self._method in ("GET",):
+            raise ApiError(400, "Application_DialogException", "You must specify an id or a Document Id to get the lines.")
         if name == "journalLines" and key is None and len(segs) == 1 and "journalId" not in query.get(
                 "$filter", "") and self._method in ("GET",):
             raise ApiError(400, "Application_DialogException",
@@ -151,6 +159,8 @@ class Api:
             pset, prec = target.parent
             if pset == "purchaseInvoices":
                 c.post_invoice(txn, prec)
+            elif pset == "purchaseCreditMemos":
+                c.post_credit_memo(txn, prec)
             elif pset == "journals":
                 c.post_journal(txn, prec)
             else:
@@ -160,7 +170,8 @@ class Api:
             if target.record is not None:
                 raise ApiError(405, "BadRequest_MethodNotAllowed", "'POST' requests on a single entity are not allowed.")
             rec = self.create(c, target, body, txn)
-            expand = {k: {} for k in ("purchaseInvoiceLines", "dimensionSetLines", "journalLines")
+            expand = {k: {} for k in ("purchaseInvoiceLines", "purchaseCreditMemoLines", "dimensionSetLines",
+                                      "journalLines")
                       if isinstance(body, dict) and k in body}
             return Result(201, {"@odata.context": f"{root_url}$metadata#{target.entity}/$entity",
                                 **self.render(c, target.entity, rec, None, expand)})
@@ -225,6 +236,15 @@ class Api:
                                    "You must specify a document id to create a line.")
                 return c.create_invoice_line(txn, c.invoice(body["documentId"]), body)
             return c.create_invoice_line(txn, parent[1], body)
+        if entity == "purchaseCreditMemos":
+            return c.create_credit_memo(txn, body)
+        if entity == "purchaseCreditMemoLines":
+            if parent is None:
+                if not isinstance(body, dict) or not body.get("documentId"):
+                    raise ApiError(400, "Application_DialogException",
+                                   "You must specify a document id to create a line.")
+                return c.create_credit_memo_line(txn, c.credit_memo(body["documentId"]), body)
+            return c.create_credit_memo_line(txn, parent[1], body)
         if entity == "journalLines":
             if parent is None:
                 if not isinstance(body, dict) or not body.get("journalId"):
@@ -251,6 +271,10 @@ class Api:
             return prec["status"] != "Draft"
         if pset == "purchaseInvoiceLines":
             return c.invoice(prec["documentId"])["status"] != "Draft"
+        if pset == "purchaseCreditMemos":
+            return prec["status"] != "Draft"
+        if pset == "purchaseCreditMemoLines":
+            return c.credit_memo(prec["documentId"])["status"] != "Draft"
         return False
 
     def patch(self, c: Company, target: Target, body: Any, txn: Txn) -> dict[str, Any]:
@@ -260,6 +284,10 @@ class Api:
             return c.patch_invoice(txn, rec, body)
         if target.entity == "purchaseInvoiceLines":
             return c.patch_invoice_line(txn, rec, body)
+        if target.entity == "purchaseCreditMemos":
+            return c.patch_credit_memo(txn, rec, body)
+        if target.entity == "purchaseCreditMemoLines":
+            return c.patch_credit_memo_line(txn, rec, body)
         if target.entity == "journalLines":
             return c.patch_journal_line(txn, rec, body)
         if target.entity == "dimensionSetLines" and target.parent:
@@ -276,6 +304,10 @@ class Api:
             return c.delete_invoice(txn, rec)
         if target.entity == "purchaseInvoiceLines":
             return c.delete_invoice_line(txn, rec)
+        if target.entity == "purchaseCreditMemos":
+            return c.delete_credit_memo(txn, rec)
+        if target.entity == "purchaseCreditMemoLines":
+            return c.delete_credit_memo_line(txn, rec)
         if target.entity == "journalLines":
             return c.delete_journal_line(txn, rec)
         if target.entity == "dimensionSetLines" and target.parent:

@@ -27,8 +27,10 @@ MAX_LEN = {
     "description": 100, "description2": 50, "code": 20, "valueCode": 20, "accountNumber": 20,
     "balancingAccountNumber": 20, "vendorNumber": 20, "lineObjectNumber": 20, "comment": 250,
     "displayName": 100, "currencyCode": 10, "clientState": 2048, "notificationUrl": 250, "resource": 250,
+    "vendorCreditMemoNumber": 35, "invoiceNumber": 20,
 }
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+EMPTY_GUID = "00000000-0000-0000-0000-000000000000"
 GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
@@ -534,7 +536,8 @@ class Company:
             self.add_gl_entry(txn, inv["postingDate"], posted_no, "Invoice", account_no, amount, description, dims)
         self.vendor_ledger.append({"vendorNumber": inv["payToVendorNumber"], "documentType": "Invoice",
                                    "externalDocumentNumber": inv["vendorInvoiceNumber"], "documentNumber": posted_no,
-                                   "reversed": False})
+                                   "reversed": False, "remainingAmount": -total, "open": True,
+                                   "documentId": inv["id"]})
         ledger = self.vendor_ledger
         txn.record(lambda: ledger.pop())
         self.store.update(txn, self.tn("purchaseInvoices"), inv["id"], {
@@ -565,6 +568,317 @@ class Company:
                 "valueCode": value, "valueConsolidationCode": val["consolidationCode"],
                 "valueDisplayName": val["displayName"]}, key=f"{rec['id']}|{dim['id']}")
         return rec
+
+    # -- purchase credit memos -----------------------------------------------------------------
+    # Page 30083 "APIV2 - Purchase Credit Memos" (source table "Purch. Cr. Memo Entity Buffer": drafts AND
+    # posted, key Id kept after posting) and page 30084 "APIV2 - Purch. Cr. Memo Lines". Messages are the
+    # pages' labels; posting follows Purch.-Post for Document Type "Credit Memo".
+    def credit_memo_vendor(self, body: dict[str, Any]) -> dict[str, Any]:
+        vid, vno = body.get("vendorId"), body.get("vendorNumber")
+        if not vid and not vno:
+            raise dialog('A "vendorNumber" or a "vendorId" must be provided.')
+        vendor = self.t("vendors").get(vid) if vid else self.by_field("vendors", "number", vno)
+        if vendor is None:
+            raise dialog("The buy-from vendor cannot be found.")
+        if vid and vno and vendor["number"] != vno:
+            raise dialog("The buy-from vendor values do not match to a Vendor.")
+        return vendor
+
+    def _applies_to(self, body: dict[str, Any]) -> str | None:
+        """``invoiceId`` / ``invoiceNumber`` -> Applies-to Doc. No. (None = not given)."""
+        inv_id, inv_no = body.get("invoiceId"), body.get("invoiceNumber")
+        number = None
+        if inv_id is not None:
+            if inv_id == EMPTY_GUID:
+                number = ""
+            else:
+                inv = self.t("purchaseInvoices").get(inv_id)
+                if inv is None or inv["status"] == "Draft":  # only posted invoices (Purch. Inv. Header)
+                    raise dialog('The "invoiceId" does not match to an Invoice.')
+                number = inv["number"]
+        if inv_no is not None:
+            if number is not None and number and inv_no != number:
+                raise dialog('The "invoiceId" and "invoiceNumber" do not match to a specific Invoice.')
+            number = inv_no
+        return number
+
+    def _invoice_id_for(self, number: str) -> str:
+        if number:
+            for inv in self.t("purchaseInvoices").values():
+                if inv["number"] == number and inv["status"] != "Draft":
+                    return inv["id"]
+        return EMPTY_GUID
+
+    def create_credit_memo(self, txn: Txn, body: Any) -> dict[str, Any]:
+        check_body("purchaseCreditMemos", body, allow=("purchaseCreditMemoLines", "dimensionSetLines"), allow_id=True)
+        body = dict(body)
+        lines = body.pop("purchaseCreditMemoLines", None) or []
+        dims = body.pop("dimensionSetLines", None) or []
+        if not isinstance(lines, list) or not isinstance(dims, list):
+            raise ApiError(400, "BadRequest", "Invalid Request Body")
+        vendor = self.credit_memo_vendor(body)
+        self.check_vendor_blocked(vendor, "create")
+        cm_id = body.pop("id", None) or str(uuid.uuid4())
+        if self.t("purchaseCreditMemos").get(cm_id):
+            raise ApiError(400, "Internal_EntityWithSameKeyExists",
+                           f"The record in table Purch. Cr. Memo Entity Buffer already exists. Identification "
+                           f"fields and values: Id='{cm_id}'")
+        currency = body.get("currencyCode") or LCY
+        if currency not in EXCHANGE:
+            raise dialog('The "currencyCode" does not match to a Currency.')
+        applies_to = self._applies_to(body) or ""
+        posting = body.get("postingDate") or self.today()
+        doc_date = body.get("creditMemoDate") or posting
+        number = f"PCM{self.store.next_in(txn, f'{self.id}:pcm-draft', 1001):05d}"
+        rec = {
+            "id": cm_id, "number": number, "creditMemoDate": doc_date, "postingDate": posting,
+            "dueDate": body.get("dueDate") or doc_date, "vendorId": vendor["id"], "vendorNumber": vendor["number"],
+            "vendorName": vendor["displayName"], "vendorCreditMemoNumber": body.get("vendorCreditMemoNumber") or "",
+            "payToVendorId": vendor["id"], "payToVendorNumber": vendor["number"], "payToName": vendor["displayName"],
+            "buyFromAddressLine1": vendor["addressLine1"], "buyFromAddressLine2": "", "buyFromCity": vendor["city"],
+            "buyFromCountry": vendor["country"], "buyFromState": vendor["state"],
+            "buyFromPostCode": vendor["postalCode"], "payToAddressLine1": vendor["addressLine1"],
+            "payToAddressLine2": "", "payToCity": vendor["city"], "payToCountry": vendor["country"],
+            "payToState": vendor["state"], "payToPostCode": vendor["postalCode"],
+            "shortcutDimension1Code": "", "shortcutDimension2Code": "",
+            "currencyId": EMPTY_GUID, "currencyCode": currency, "paymentTermsId": EMPTY_GUID,
+            "shipmentMethodId": EMPTY_GUID, "purchaser": "", "pricesIncludeTax": False,
+            "discountAmount": Decimal("0"), "discountAppliedBeforeTax": True,
+            "totalAmountExcludingTax": Decimal("0"), "totalTaxAmount": Decimal("0"),
+            "totalAmountIncludingTax": Decimal("0"), "status": "Draft", "lastModifiedDateTime": self.now_iso(),
+            "invoiceId": self._invoice_id_for(applies_to), "invoiceNumber": applies_to,
+            "vendorReturnReasonId": EMPTY_GUID,
+        }
+        for k in ("purchaser", "shortcutDimension1Code", "shortcutDimension2Code"):
+            if body.get(k):
+                rec[k] = body[k]
+        self.store.insert(txn, self.tn("purchaseCreditMemos"), rec)
+        for d in dims:
+            self.add_dim_line(txn, "Purchase Credit Memo", cm_id, d)
+        for line in lines:
+            self.create_credit_memo_line(txn, rec, line)
+        return rec
+
+    def credit_memo(self, cm_id: str) -> dict[str, Any]:
+        rec = self.t("purchaseCreditMemos").get(cm_id)
+        if rec is None:
+            raise dialog("The credit memo cannot be found.")
+        return rec
+
+    def credit_memo_lines(self, cm_id: str) -> list[dict[str, Any]]:
+        lines = [r for r in self.t("purchaseCreditMemoLines").values() if r["documentId"] == cm_id]
+        return sorted(lines, key=lambda r: r["sequence"])
+
+    def _check_credit_memo_draft(self, cm: dict[str, Any]) -> None:
+        if cm["status"] != "Draft":
+            raise dialog("The credit memo has been posted and can no longer be modified.")
+
+    def create_credit_memo_line(self, txn: Txn, cm: dict[str, Any], body: Any) -> dict[str, Any]:
+        check_body("purchaseCreditMemoLines", body, allow=("dimensionSetLines",), allow_id=True)
+        self._check_credit_memo_draft(cm)
+        body = dict(body)
+        dims = body.pop("dimensionSetLines", None) or []
+        if body.get("documentId") and body["documentId"] != cm["id"]:
+            raise dialog('The value for "documentId" cannot be modified.')
+        line_id = body.pop("id", None) or str(uuid.uuid4())
+        if line_id in self.t("purchaseCreditMemoLines"):
+            raise ApiError(400, "Internal_EntityWithSameKeyExists", "The record in table Purch. Inv. Line Aggregate "
+                           "already exists.")
+        existing = self.credit_memo_lines(cm["id"])
+        seq = body.get("sequence") or (max((ln["sequence"] for ln in existing), default=0) + 10000)
+        if any(ln["sequence"] == seq for ln in existing):
+            raise ApiError(400, "Internal_EntityWithSameKeyExists", "The record in table Purch. Inv. Line Aggregate "
+                           "already exists.")
+        if body.get("itemId") and body.get("accountId"):
+            raise dialog('Both "itemId" and "accountId" are specified. Specify only one of them.')
+        line_type = "Item" if body.get("itemId") else "Account" if body.get("accountId") else body.get("lineType")
+        line_type = line_type or "Comment"
+        if line_type not in ("Item", "Account", "Comment"):
+            raise dialog(f"The simulator does not support lineType '{line_type}'.")
+        number, item, account = body.get("lineObjectNumber") or "", None, None
+        if line_type == "Item":
+            item = (self.t("items").get(body["itemId"]) if body.get("itemId")
+                    else self.by_field("items", "number", number))
+            if item is None:
+                raise dialog("Item does not exist.")
+            if item["blocked"]:
+                raise field_error(f"Blocked must be equal to 'No'  in Item: No.={item['number']}. Current value is 'Yes'.")
+            number = item["number"]
+        elif line_type == "Account":
+            account = (self.t("accounts").get(body["accountId"]) if body.get("accountId")
+                       else self.by_field("accounts", "number", number))
+            if account is None:
+                raise dialog("Account does not exist.")
+            self.check_account(account)
+            number = account["number"]
+        quantity = Decimal(body.get("quantity") or 0)
+        unit_cost = Decimal(body["unitCost"]) if body.get("unitCost") is not None else (
+            item["unitCost"] if item else Decimal("0"))
+        discount = Decimal(body.get("discountAmount") or 0)
+        amount = money(quantity * unit_cost) - discount
+        rec = {
+            "id": line_id, "documentId": cm["id"], "sequence": seq,
+            "itemId": item["id"] if item else EMPTY_GUID, "accountId": account["id"] if account else EMPTY_GUID,
+            "lineType": line_type, "lineObjectNumber": number,
+            "description": body.get("description") or (item or account or {}).get("displayName", ""),
+            "unitOfMeasureId": item["baseUnitOfMeasureId"] if item else EMPTY_GUID,
+            "unitOfMeasureCode": item["baseUnitOfMeasureCode"] if item else "",
+            "unitCost": unit_cost, "quantity": quantity, "discountAmount": discount,
+            "discountPercent": Decimal("0"), "discountAppliedBeforeTax": True, "amountExcludingTax": amount,
+            "taxCode": body.get("taxCode") or "", "taxPercent": Decimal("0"), "totalTaxAmount": Decimal("0"),
+            "amountIncludingTax": amount, "invoiceDiscountAllocation": Decimal("0"), "netAmount": amount,
+            "netTaxAmount": Decimal("0"), "netAmountIncludingTax": amount,
+            "itemVariantId": EMPTY_GUID, "locationId": EMPTY_GUID,
+        }
+        self.store.insert(txn, self.tn("purchaseCreditMemoLines"), rec)
+        for code, value in self.dims_of(cm["id"]).items():  # header dimensions copied, line ones override
+            if not any((d.get("code") == code) for d in dims):
+                self.add_dim_line(txn, "Purchase Credit Memo Line", line_id, {"code": code, "valueCode": value})
+        for d in dims:
+            self.add_dim_line(txn, "Purchase Credit Memo Line", line_id, d)
+        self.recompute_credit_memo(txn, cm["id"])
+        return rec
+
+    def patch_credit_memo_line(self, txn: Txn, line: dict[str, Any], body: Any) -> dict[str, Any]:
+        check_body("purchaseCreditMemoLines", body)
+        cm = self.credit_memo(line["documentId"])
+        self._check_credit_memo_draft(cm)
+        if "documentId" in body and body["documentId"] != line["documentId"]:
+            raise dialog('The value for "documentId" cannot be modified.')
+        if "sequence" in body and body["sequence"] != line["sequence"]:
+            raise dialog("The value for sequence cannot be modified. Delete and insert the line again.")
+        if "lineObjectNumber" in body and body["lineObjectNumber"] != line["lineObjectNumber"]:
+            raise dialog('The value for "lineObjectNumber" cannot be modified.')
+        changes = {k: v for k, v in body.items() if k in ("description", "unitCost", "quantity", "discountAmount",
+                                                         "taxCode")}
+        q = Decimal(changes.get("quantity", line["quantity"]))
+        c = Decimal(changes.get("unitCost", line["unitCost"]))
+        disc = Decimal(changes.get("discountAmount", line["discountAmount"]))
+        amount = money(q * c) - disc
+        changes.update({"amountExcludingTax": amount, "amountIncludingTax": amount, "netAmount": amount,
+                        "netAmountIncludingTax": amount})
+        rec = self.store.update(txn, self.tn("purchaseCreditMemoLines"), line["id"], changes)
+        self.recompute_credit_memo(txn, cm["id"])
+        return rec
+
+    def recompute_credit_memo(self, txn: Txn, cm_id: str) -> None:
+        total = sum((ln["amountExcludingTax"] for ln in self.credit_memo_lines(cm_id)), Decimal("0"))
+        self.store.update(txn, self.tn("purchaseCreditMemos"), cm_id, {
+            "totalAmountExcludingTax": total, "totalTaxAmount": Decimal("0"), "totalAmountIncludingTax": total,
+            "lastModifiedDateTime": self.now_iso()})
+
+    def patch_credit_memo(self, txn: Txn, cm: dict[str, Any], body: Any) -> dict[str, Any]:
+        check_body("purchaseCreditMemos", body, allow_id=True)
+        if "id" in body and body["id"] != cm["id"]:
+            raise dialog('The "id" cannot be changed.')
+        self._check_credit_memo_draft(cm)
+        changes = {k: v for k, v in body.items() if k not in ("id", "invoiceId", "invoiceNumber")}
+        if "vendorNumber" in changes or "vendorId" in changes:
+            vendor = self.credit_memo_vendor(changes)
+            self.check_vendor_blocked(vendor, "create")
+            changes.update(vendorId=vendor["id"], vendorNumber=vendor["number"], vendorName=vendor["displayName"],
+                           payToVendorId=vendor["id"], payToVendorNumber=vendor["number"],
+                           payToName=vendor["displayName"])
+        if "currencyCode" in changes and (changes["currencyCode"] or LCY) not in EXCHANGE:
+            raise dialog('The "currencyCode" does not match to a Currency.')
+        applies_to = self._applies_to(body)
+        if applies_to is not None:
+            changes.update(invoiceNumber=applies_to, invoiceId=self._invoice_id_for(applies_to))
+        changes["lastModifiedDateTime"] = self.now_iso()
+        return self.store.update(txn, self.tn("purchaseCreditMemos"), cm["id"], changes)
+
+    def delete_credit_memo(self, txn: Txn, cm: dict[str, Any]) -> None:
+        if cm["status"] != "Draft":
+            raise dialog("You cannot delete a posted credit memo with the simulator.")
+        for line in self.credit_memo_lines(cm["id"]):
+            self.delete_credit_memo_line(txn, line, recompute=False)
+        for d in self.dim_lines(cm["id"]):
+            self.store.delete(txn, self.tn("dimensionSetLines"), f"{cm['id']}|{d['id']}")
+        self.store.delete(txn, self.tn("purchaseCreditMemos"), cm["id"])
+
+    def delete_credit_memo_line(self, txn: Txn, line: dict[str, Any], *, recompute: bool = True) -> None:
+        cm = self.credit_memo(line["documentId"])
+        self._check_credit_memo_draft(cm)
+        for d in self.dim_lines(line["id"]):
+            self.store.delete(txn, self.tn("dimensionSetLines"), f"{line['id']}|{d['id']}")
+        self.store.delete(txn, self.tn("purchaseCreditMemoLines"), line["id"])
+        if recompute:
+            self.recompute_credit_memo(txn, cm["id"])
+
+    def post_credit_memo(self, txn: Txn, cm: dict[str, Any]) -> None:
+        """Purch.-Post for a credit memo: the reverse of ``post_invoice`` (lines credited, payables debited)
+        and, with an Applies-to Doc. No. (``invoiceNumber``), applied to that open posted invoice."""
+        if cm["status"] != "Draft":
+            raise dialog("The action can be applied to a draft credit memo only.")
+        all_lines = self.credit_memo_lines(cm["id"])
+        if not all_lines:
+            raise dialog("Please add at least one line item to the credit memo.")
+        vendor = self.t("vendors")[cm["vendorId"]]
+        self.check_vendor_blocked(vendor, "post")
+        lines = [ln for ln in all_lines if ln["lineType"] != "Comment"]
+        if any(ln["quantity"] == 0 for ln in lines):
+            raise dialog("One or more document lines with a value in the No. field do not have a quantity specified.")
+        if not lines:
+            raise dialog("There is nothing to post.")
+        where = f"Purchase Header: Document Type=Credit Memo, No.={cm['number']}"
+        if self.ext_doc_no_mandatory and not cm["vendorCreditMemoNumber"]:
+            raise field_error(f"Vendor Cr. Memo No. must have a value in {where}. It cannot be zero or empty.")
+        self.check_posting_date(cm["postingDate"], where)
+        if cm["vendorCreditMemoNumber"] and any(
+                v["vendorNumber"] == cm["payToVendorNumber"] and v["externalDocumentNumber"] == cm["vendorCreditMemoNumber"]
+                and v["documentType"] == "Credit Memo" and not v["reversed"] for v in self.vendor_ledger):
+            raise dialog(f"Purchase Credit Memo {cm['vendorCreditMemoNumber']} already exists for this vendor.")
+        applied = None
+        if cm["invoiceNumber"]:
+            applied = next((v for v in self.vendor_ledger if v["documentNumber"] == cm["invoiceNumber"]
+                            and v["documentType"] == "Invoice" and v["vendorNumber"] == cm["payToVendorNumber"]
+                            and v.get("open")), None)
+            if applied is None:  # Gen. Jnl.-Post Line: OldVendLedgEntry.FindFirst() on the Applies-to filter
+                raise dialog(f"There is no Vendor Ledger Entry within the filter.  Filters: Document No.: "
+                             f"{cm['invoiceNumber']}, Document Type: Invoice, Vendor No.: {cm['payToVendorNumber']}, "
+                             "Open: Yes")
+        self.check_dims_on_post(cm["id"])
+        rate = EXCHANGE[cm["currencyCode"] or LCY]
+        postings: list[tuple[str, Decimal, str, dict[str, str]]] = []
+        for ln in lines:
+            self.check_dims_on_post(ln["id"])
+            if ln["lineType"] == "Item":
+                item = self.t("items")[ln["itemId"]]
+                if item["blocked"]:
+                    raise field_error(f"Blocked must be equal to 'No'  in Item: No.={item['number']}. "
+                                      "Current value is 'Yes'.")
+                account_no = catalog.INVENTORY_ACCOUNT_BY_ITEM_GROUP[item["inventoryPostingGroupCode"]]
+            else:
+                account = self.t("accounts")[ln["accountId"]]
+                self.check_account(account)
+                account_no = account["number"]
+            postings.append((account_no, -money(ln["amountExcludingTax"] * rate), ln["description"],
+                             self.dims_of(ln["id"])))
+        posted_no = f"PPCM{self.store.next_in(txn, f'{self.id}:pcm-posted', 109001):06d}"
+        total = -sum((p[1] for p in postings), Decimal("0"))
+        postings.append((catalog.PAYABLES_ACCOUNT, total, f"Credit Memo {posted_no}", self.dims_of(cm["id"])))
+        for account_no, amount, description, dims in postings:
+            self.add_gl_entry(txn, cm["postingDate"], posted_no, "Credit Memo", account_no, amount, description, dims)
+        entry = {"vendorNumber": cm["payToVendorNumber"], "documentType": "Credit Memo",
+                 "externalDocumentNumber": cm["vendorCreditMemoNumber"], "documentNumber": posted_no,
+                 "reversed": False, "remainingAmount": total, "open": total != 0, "documentId": cm["id"]}
+        ledger = self.vendor_ledger
+        ledger.append(entry)
+        txn.record(lambda: ledger.remove(entry))
+        if applied is not None:
+            old = dict(applied)
+            txn.record(lambda: applied.update(old))
+            amount = max(Decimal("0"), min(-applied["remainingAmount"], entry["remainingAmount"]))
+            applied["remainingAmount"] += amount
+            entry["remainingAmount"] -= amount
+            applied["open"] = applied["remainingAmount"] != 0
+            entry["open"] = entry["remainingAmount"] != 0
+            if not applied["open"]:  # PurchInvAggregator: a closed vendor ledger entry shows as Paid
+                self.store.update(txn, self.tn("purchaseInvoices"), applied["documentId"], {
+                    "status": "Paid", "lastModifiedDateTime": self.now_iso()})
+        self.store.update(txn, self.tn("purchaseCreditMemos"), cm["id"], {
+            "number": posted_no, "status": "Open" if entry["open"] else "Paid", "lastModifiedDateTime": self.now_iso()})
+        txn.commit()  # Purch.-Post commits
 
     # -- journals ------------------------------------------------------------------------------
     def journal(self, jid: str) -> dict[str, Any]:

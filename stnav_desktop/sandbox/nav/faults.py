@@ -3,6 +3,7 @@ work, or AFTER the write committed so the client never sees the answer)."""
 
 from __future__ import annotations
 
+import random
 import threading
 from dataclasses import dataclass
 
@@ -29,6 +30,10 @@ class Faults:
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
         self.latency = 0.0  # seconds added to every API request
+        self.error_rate = 0.0  # fraction of API requests answered with ``error_status`` (seeded, repeatable)
+        self.error_status = 503
+        self._rng = random.Random(17)
+        self.injected = 0  # how many random errors were answered
 
     def add(self, kind: str, **kw: object) -> Fault:
         fault = Fault(kind, **kw)  # type: ignore[arg-type]
@@ -52,6 +57,7 @@ class Faults:
         with self._lock:
             self._faults.clear()
             self.latency = 0.0
+            self.error_rate = 0.0
 
     def take(self, method: str, path: str) -> list[Fault]:
         """The faults that apply to this request (each use counts)."""
@@ -63,4 +69,7 @@ class Faults:
                     if f.times > 0:
                         f.times -= 1
                     out.append(f)
+            if self.error_rate and self._rng.random() < self.error_rate:
+                self.injected += 1
+                out.append(Fault("status", status=self.error_status, hits=1))
         return out

@@ -146,6 +146,18 @@ class NavSandbox:
                 out.append(rec)
             return out
 
+    def purchase_credit_memos(self) -> list[dict[str, Any]]:
+        with self.store.lock:
+            c = self.company
+            out = []
+            for cm in c.t("purchaseCreditMemos").values():
+                rec = odata.public(cm)
+                rec["dimensionSetLines"] = [odata.public(d) for d in c.dim_lines(cm["id"])]
+                rec["purchaseCreditMemoLines"] = [{**odata.public(ln), "dimensionSetLines": [
+                    odata.public(d) for d in c.dim_lines(ln["id"])]} for ln in c.credit_memo_lines(cm["id"])]
+                out.append(rec)
+            return out
+
     def journal_lines(self) -> list[dict[str, Any]]:
         with self.store.lock:
             c = self.company
