@@ -103,8 +103,8 @@ def approve_and_post(doc: StDocument, gateway, *, actor: str | None = None) -> l
                 found = gateway.post_journal(found, plan)
             numbers.append(found.number)
     else:
-        found = gateway.find_credit_memo(correction.reversal) or gateway.create_credit_memo(correction.reversal,
-                                                                                          post=True)
+        found = gateway.find_credit_memo(correction.reversal) or gateway.create_credit_memo(
+            correction.reversal, post=True, invoice_number=doc.nav_number)
         numbers.append(found.number)
         found = gateway.find_invoice(correction.corrected) or gateway.create_invoice(correction.corrected, post=True)
         numbers.append(found.number)

@@ -12,6 +12,8 @@ from stnav_desktop.connectors.nav import (
     JournalLineSpec,
     Journals,
     NavClient,
+    PurchaseCreditMemos,
+    PurchaseCreditMemoSpec,
     PurchaseInvoices,
     PurchaseInvoiceSpec,
     find_gl_entries,
@@ -51,6 +53,7 @@ class NavGateway:
         self.client = client
         self.invoices = PurchaseInvoices(client)
         self.journals = Journals(client)
+        self.credit_memos = PurchaseCreditMemos(client)
 
     # -- purchase invoices ---------------------------------------------------------------------
     def _invoice_doc(self, result) -> NavDocument:
@@ -69,6 +72,34 @@ class NavGateway:
 
     def post_invoice(self, found: NavDocument) -> NavDocument:
         return self._invoice_doc(self.invoices.post(found.nav_id))
+
+    # -- purchase credit memos (corrections) -----------------------------------------------------
+    @staticmethod
+    def credit_memo_number(plan: accounting.InvoicePlan) -> str:
+        return f"CM-{plan.vendor_invoice_number}"[:35]
+
+    def _memo_doc(self, result) -> NavDocument:
+        entries = find_gl_entries(self.client, result.number, result.posting_date) if result.posted else []
+        return NavDocument(result.id, result.number, "purchase_credit_memo", result.posted, _gl_summary(entries))
+
+    def find_credit_memo(self, plan: accounting.InvoicePlan) -> NavDocument | None:
+        found = self.credit_memos.find(plan.vendor_number, self.credit_memo_number(plan))
+        if not found:
+            return None
+        best = next((r for r in found if r.posted), found[0])
+        return self._memo_doc(best if best.posted else self.credit_memos.post(best.id))
+
+    def create_credit_memo(self, plan: accounting.InvoicePlan, *, post: bool,
+                           invoice_number: str | None = None) -> NavDocument:
+        """A credit memo for the lines of a posted invoice, applied to that invoice."""
+        spec = PurchaseCreditMemoSpec(
+            vendor_number=plan.vendor_number, vendor_credit_memo_number=self.credit_memo_number(plan),
+            credit_memo_date=plan.posting_date, posting_date=plan.posting_date, invoice_number=invoice_number,
+            dimensions=dict(plan.dimensions),
+            lines=[InvoiceLineSpec(line_type=ln.line_type, line_object_number=ln.number, quantity=ln.quantity,
+                                   direct_unit_cost=ln.unit_cost, description=ln.description,
+                                   dimensions=dict(ln.dimensions)) for ln in plan.lines])
+        return self._memo_doc(self.credit_memos.create(spec, post=post))
 
     # -- journals ------------------------------------------------------------------------------
     def find_journal(self, plan: accounting.JournalPlan) -> NavDocument | None:

@@ -37,3 +37,24 @@ def test_changed_bill_gets_a_reversal_and_a_corrected_journal_only_when_approved
     assert doc.status == DocStatus.POSTED and doc.version == 2
     with pytest.raises(corrections.CorrectionError):
         corrections.propose(doc)  # nothing left to correct
+
+
+def test_changed_po_gets_a_credit_memo_and_a_new_invoice_on_approval(setup, nav):  # noqa: F811
+    from tests.sync.example import PO
+
+    profile, client = setup
+    stage_and_post(profile, client, "invoice_only")
+    before = ledger(nav)
+    changed = dict(PO, shipping=15.00, total=254.54, modifiedOn="2026-10-20T09:00:00Z")
+    assert documents.stage(profile, "purchase_order", changed).change == "changed_after_posting"
+    doc = StDocument.get(StDocument.st_id == PO["id"])
+    proposal = corrections.propose(doc)
+    assert proposal.kind == "credit_memo"
+    assert proposal.corrected.vendor_invoice_number == "ST-PO-10452-001-v2"
+    numbers = corrections.approve_and_post(doc, NavGateway(client), actor="controller")
+    assert len(numbers) == 2
+    after = ledger(nav)
+    # the old invoice is fully reversed and the new one booked: net change = the new freight only
+    assert {k: after.get(k, D(0)) - before.get(k, D(0)) for k in set(after) | set(before)
+            if after.get(k, D(0)) != before.get(k, D(0))} == {"6210": D("3.00"), "5410": D("-3.00")}
+    assert StDocument.get_by_id(doc.id).status == DocStatus.POSTED
