@@ -158,6 +158,23 @@ class SyncService:
         entries = reconcile.normalise_gl(self.nav_gateway().gl_entries_between(start, end))
         return reconcile.reconcile(self.profile, month, entries)
 
+    def subscribe(self, entity_set: str, notification_url: str) -> WebhookSubscription:
+        """Create a NAV webhook subscription (for sites that can expose an HTTPS endpoint) and track its
+        expiry; the clientState is a secret kept in the keychain."""
+        import secrets
+
+        from stnav_desktop.connectors.nav import Subscriptions
+
+        try:
+            state = credentials.get_secret(self.profile.name, "nav.webhook_client_state")
+        except credentials.CredentialNotFound:
+            state = secrets.token_urlsafe(24)
+            credentials.set_secret(self.profile.name, "nav.webhook_client_state", state)
+        sub = Subscriptions(self.nav_client()).create(entity_set, notification_url, state)
+        return WebhookSubscription.create(profile=self.profile, system="nav", remote_id=sub.subscription_id,
+                                          resource=sub.resource, notification_url=notification_url,
+                                          expires_at=sub.expiration, etag=sub.etag)
+
     def renew_subscriptions(self, now: datetime) -> str:
         """Renew every NAV webhook subscription that expires within a day (they live 3 days)."""
         from stnav_desktop.connectors.nav import Subscriptions

@@ -122,7 +122,7 @@ class MainWindow(QMainWindow):
         from stnav_desktop.ui.reports_page import ReportsPage
         from stnav_desktop.ui.review_page import ReviewPage
 
-        review_page = ReviewPage(self.profile, self.tabs)
+        review_page = ReviewPage(self.profile, self.tabs, runner=self.runner, service_fn=self.service_fn)
         mappings_page = MappingsPage(self.profile, self.tabs)
         batches_page = BatchesPage(self.profile, self.runner, self.service_fn, self.tabs)
         reports_page = ReportsPage(self.profile, self.runner, self.service_fn, self.tabs)

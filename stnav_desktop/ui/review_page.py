@@ -35,11 +35,27 @@ class ReviewPage(QWidget):
     changed = Signal()  # mappings or statuses changed: other tabs refresh
     status_message = Signal(str)
 
-    def __init__(self, profile: Profile, parent=None) -> None:
+    def __init__(self, profile: Profile, parent=None, *, runner=None, service_fn=None) -> None:
         super().__init__(parent)
         self.profile = profile
+        self.runner = runner
+        self.service_fn = service_fn
         self.model = ReviewModel(profile, self)
         layout = QVBoxLayout(self)
+        tools = QHBoxLayout()
+        self.pull_button = QPushButton("&Pull now", self)
+        self.pull_button.setShortcut("F5")
+        self.pull_button.setToolTip("Pull new and changed documents from ServiceTitan (F5)")
+        self.refdata_button = QPushButton("Refresh &reference data", self)
+        self.refdata_button.setToolTip("Read NAV vendors, items, accounts and dimension values for the pickers")
+        self.busy_label = QLabel(self)
+        for button in (self.pull_button, self.refdata_button):
+            button.setAccessibleName(button.text().replace("&", ""))
+            tools.addWidget(button)
+        tools.addWidget(self.busy_label, 1)
+        layout.addLayout(tools)
+        self.pull_button.clicked.connect(self.pull_now)
+        self.refdata_button.clicked.connect(self.refresh_refdata)
 
         bar = QHBoxLayout()
         self.search = QLineEdit(self)
@@ -114,6 +130,38 @@ class ReviewPage(QWidget):
         self.batch_selected.clicked.connect(self.create_batch_from_selection)
         self.batch_ready.clicked.connect(lambda: self._create_batch(None))
         self.refresh()
+
+    # -- network actions (on a worker; the window stays responsive) ------------------------------
+    def _run(self, label: str, fn, done) -> None:
+        if self.runner is None or self.service_fn is None:
+            return
+        self.pull_button.setEnabled(False)
+        self.refdata_button.setEnabled(False)
+        self.busy_label.setText(label)
+
+        def finished(result):
+            self.pull_button.setEnabled(True)
+            self.refdata_button.setEnabled(True)
+            self.busy_label.setText(done(result))
+            self.status_message.emit(self.busy_label.text())
+            self.refresh()
+
+        def failed(message):
+            self.pull_button.setEnabled(True)
+            self.refdata_button.setEnabled(True)
+            self.busy_label.setText(f"⚠ {message}")
+            self.status_message.emit(message)
+
+        self.runner.submit(fn, finished, failed)
+
+    def pull_now(self) -> None:
+        self._run("Pulling from ServiceTitan…", lambda: self.service_fn().pull(),
+                  lambda summary: f"Pulled: {summary.line()}")
+
+    def refresh_refdata(self) -> None:
+        self._run("Reading reference data…", lambda: self.service_fn().refresh_refdata(),
+                  lambda counts: "Reference data: " + ", ".join(f"{v} {k.split('.', 1)[1]}" for k, v in
+                                                                counts.items()))
 
     def _combo(self, items: list[str], name: str) -> QComboBox:
         combo = QComboBox(self)
