@@ -321,3 +321,9 @@ def refresh_readiness(profile: Profile, *, documents=None) -> dict[str, int]:
 
 def kind_label(kind: str) -> str:
     return "purchase order" if kind == SourceKind.PURCHASE_ORDER else "inventory bill"
+
+
+def all_mappings(profile: Profile, search: str = "") -> list[Mapping]:
+    text = search.casefold()
+    rows = Mapping.select().where(Mapping.profile == profile).order_by(Mapping.kind, Mapping.source_key)
+    return [m for m in rows if not text or text in f"{m.kind} {m.source_key} {m.source_label} {m.target}".casefold()]

@@ -124,3 +124,8 @@ def distinct_values(profile: Profile, column: str) -> list[str]:
     field_ = {"vendor": StDocument.vendor_name, "territory": StDocument.business_unit_name}[column]
     return [v for (v,) in StDocument.select(field_).where((StDocument.profile == profile) & (field_ != ""))
             .distinct().order_by(field_).tuples()]
+
+
+def document(document_id: int | None) -> StDocument | None:
+    """One staged document (the detail pane's subject), or None."""
+    return StDocument.get_or_none(StDocument.id == document_id) if document_id is not None else None

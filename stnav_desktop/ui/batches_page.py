@@ -45,7 +45,9 @@ class BatchesPage(QWidget):
         self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setStretchLastSection(True)
-        layout.addWidget(self.table)
+        for column, width in enumerate((60, 140, 140, 140, 140, 90)):
+            self.table.setColumnWidth(column, width)
+        layout.addWidget(self.table, 1)
         row = QHBoxLayout()
         self.approve_button = QPushButton("&Approve batch", self)
         self.post_button = QPushButton("&Post", self)
@@ -68,8 +70,11 @@ class BatchesPage(QWidget):
         self.results.setAccessibleName("Posting results")
         self.results.setHorizontalHeaderLabels(["ServiceTitan", "Result", "NAV document", "Message"])
         self.results.horizontalHeader().setStretchLastSection(True)
+        for column, width in enumerate((220, 130, 130)):
+            self.results.setColumnWidth(column, width)
+        self.results.verticalHeader().setDefaultSectionSize(22)
         self.results.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
-        layout.addWidget(self.results)
+        layout.addWidget(self.results, 2)
         self.approve_button.clicked.connect(self.approve_selected)
         self.post_button.clicked.connect(self.post_selected)
         self.cancel_button.clicked.connect(self.cancel)
@@ -83,8 +88,8 @@ class BatchesPage(QWidget):
         self.table.setRowCount(len(self._summaries))
         for r, s in enumerate(self._summaries):
             b = s.batch
-            values = [str(b.id), b.prepared_by, b.prepared_at.isoformat(timespec="minutes"), b.approved_by or "—",
-                      b.approved_at.isoformat(timespec="minutes") if b.approved_at else "—", str(s.documents),
+            values = [str(b.id), b.prepared_by, f"{b.prepared_at.astimezone():%Y-%m-%d %H:%M}", b.approved_by or "—",
+                      f"{b.approved_at.astimezone():%Y-%m-%d %H:%M}" if b.approved_at else "—", str(s.documents),
                       f"{s.total:,.2f} · {b.status} · {s.status_line}"]
             for c, value in enumerate(values):
                 self.table.setItem(r, c, QtWidgets.QTableWidgetItem(value))

@@ -6,9 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from stnav_desktop import __version__
-from stnav_desktop.store import settings
-from stnav_desktop.store.models import DocStatus, Profile
-from stnav_desktop.sync import review
+from stnav_desktop.store.models import Profile
 from stnav_desktop.ui.qt import (
     QAction,
     QByteArray,
@@ -163,29 +161,16 @@ class MainWindow(QMainWindow):
     def refresh_status(self) -> None:
         if self.profile is None:
             return
-        values = settings.all_values(self.profile)
-        configured = bool(values["servicetitan.tenant"] or values["nav.company_id"] or values["nav.api_url"])
-        self.first_run.setVisible(not configured)
-        self.st_state.setText("ServiceTitan: " + (f"tenant {values['servicetitan.tenant']} "
-                                                  f"({values['servicetitan.environment']})"
-                                                  if values["servicetitan.tenant"] else "not configured"))
-        nav = values["nav.company_id"] or values["nav.api_url"]
-        self.nav_state.setText("NAV: " + (f"{values['nav.deployment']} {nav[:24]}" if nav else "not configured"))
-        counts = review.status_counts(self.profile)
-        attention = sum(counts.get(s, 0) for s in (DocStatus.NEEDS_ATTENTION, DocStatus.CHANGED_AFTER_POSTING,
-                                                     DocStatus.FAILED))
-        self.attention_state.setText(f"Needs attention: {attention}")
-        from stnav_desktop.store.models import SchedulerJob
+        from stnav_desktop.sync import status
 
-        job = SchedulerJob.get_or_none((SchedulerJob.profile == self.profile) & (SchedulerJob.name == "pull"))
-        if job and job.last_run_at:
-            self.last_pull.setText(f"Last pull: {job.last_run_at.astimezone():%Y-%m-%d %H:%M}")
-        if not values["schedule.enabled"]:
-            self.schedule_state.setText("Schedule: off")
-        elif job and job.skipped_reason:
-            self.schedule_state.setText(f"Paused: {job.skipped_reason}")
-        elif job and job.next_due_at:
-            self.schedule_state.setText(f"Next run: {job.next_due_at.astimezone():%H:%M}")
+        now = status.summary(self.profile)
+        self.first_run.setVisible(not now.configured)
+        self.st_state.setText(f"ServiceTitan: {now.servicetitan}")
+        self.nav_state.setText(f"NAV: {now.nav}")
+        self.last_pull.setText(f"Last pull: {now.last_pull.astimezone():%Y-%m-%d %H:%M}" if now.last_pull
+                               else "Last pull: never")
+        self.schedule_state.setText(now.schedule)
+        self.attention_state.setText(f"Needs attention: {now.attention}")
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt signature
         self.qsettings.setValue("mainWindow/geometry", self.saveGeometry())

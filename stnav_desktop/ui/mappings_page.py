@@ -63,12 +63,7 @@ class MappingsPage(QWidget):
         self.refresh()
 
     def refresh(self) -> None:
-        text = self.search.text().casefold()
-        from stnav_desktop.store.models import Mapping
-
-        self._rows = [m for m in Mapping.select().where(Mapping.profile == self.profile).order_by(
-            Mapping.kind, Mapping.source_key) if not text or text in
-            f"{m.kind} {m.source_key} {m.source_label} {m.target}".casefold()]
+        self._rows = mapping.all_mappings(self.profile, self.search.text())
         self.table.blockSignals(True)
         self.table.setRowCount(len(self._rows))
         for r, m in enumerate(self._rows):

@@ -19,6 +19,8 @@ class NavPicker(QComboBox):
         completer.setFilterMode(Qt.MatchFlag.MatchContains)
         completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
         self.setCompleter(completer)
+        self.setMinimumWidth(280)
+        completer.popup().setMinimumWidth(360)
 
     def set_choices(self, choices: list[Choice]) -> None:
         self.clear()

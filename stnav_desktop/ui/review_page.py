@@ -94,6 +94,8 @@ class ReviewPage(QWidget):
                                    | QTableView.EditTrigger.SelectedClicked)
         self.table.verticalHeader().setDefaultSectionSize(24)
         self.table.horizontalHeader().setStretchLastSection(True)
+        for column, width in enumerate((110, 125, 90, 190, 90, 170, 105, 95, 185)):
+            self.table.setColumnWidth(column, width)
         self.table.setItemDelegateForColumn(COL_NAV_VENDOR, PickerDelegate(
             lambda: refdata.choices(self.profile, "vendors"), self._commit_vendor, self, name="NAV vendor picker"))
         self.table.setItemDelegateForColumn(COL_DIMENSION, PickerDelegate(
@@ -214,7 +216,7 @@ class ReviewPage(QWidget):
         self.model.set_filter(self.current_filter())
         self._update_count()
         if current_id is not None:
-            self.detail.show_document(StDocument.get_or_none(StDocument.id == current_id))
+            self.detail.show_document(review.document(current_id))
         self.changed.emit()
 
     def _update_count(self) -> None:
@@ -225,7 +227,7 @@ class ReviewPage(QWidget):
 
     def _current_changed(self, current, _previous) -> None:
         row = self.model.data(self.model.index(current.row(), 0), ROW_ROLE) if current.isValid() else None
-        self.detail.show_document(StDocument.get_or_none(StDocument.id == row.id) if row else None)
+        self.detail.show_document(review.document(row.id) if row else None)
 
     def select_row(self, row: int) -> None:
         self.table.selectRow(row)
@@ -440,5 +442,5 @@ class DetailPane(QWidget):
     def _changed(self) -> None:
         mapping.refresh_readiness(self.profile)
         if self.document is not None:
-            self.document = StDocument.get_by_id(self.document.id)
+            self.document = review.document(self.document.id)
         self.changed.emit()

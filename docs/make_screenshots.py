@@ -1,0 +1,96 @@
+"""Screenshots for the README, taken from the real window (offscreen) against the bundled simulators:
+the review grid, the mapping picker open, and the posting result.
+
+Run: .venv/bin/python docs/make_screenshots.py   (writes docs/screenshots/*.png)
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ["STNAV_HOME"] = tempfile.mkdtemp(prefix="stnav-shots-")
+OUT = Path(__file__).resolve().parent / "screenshots"
+
+
+def main() -> int:
+    from stnav_desktop.store import settings
+    from stnav_desktop.store.models import DocStatus, StDocument
+    from stnav_desktop.sync import demo, review
+    from stnav_desktop.sync.service import SyncService
+    from stnav_desktop.ui.main_window import MainWindow
+    from stnav_desktop.ui.qt import QApplication, QSettings, QtGui
+    from stnav_desktop.ui.tasks import InlineRunner
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setStyle("Fusion")
+    _paths, sims_cm = demo.prepare()
+    with sims_cm as sims:
+        profile = settings.get_profile("default")
+        demo.configure(profile, sims)
+        service = SyncService(profile)
+        service.refresh_refdata()
+        service.pull()
+        window = MainWindow(QSettings(str(Path(os.environ["STNAV_HOME"]) / "ui.ini"), QSettings.Format.IniFormat),
+                            profile=profile, runner=InlineRunner(), service_fn=lambda: service)
+        window.resize(1500, 900)
+        window.show()
+        app.processEvents()
+        page = window.pages["review"]
+        page.status_filter.setCurrentIndex(next(i for i, (_, s) in enumerate(
+            [("", [])] + [(label, [status]) for status, label in review.STATUS_LABELS.items()])
+            if s == [DocStatus.NEEDS_MAPPING]))
+        app.processEvents()
+        from stnav_desktop.sync import mapping
+
+        suggested = {s.source_key for s in mapping.suggest(profile) if s.kind == "vendor"}
+        target = next((r for r in range(page.model.rowCount())
+                       if str(page.model.row_at(r).vendor_st_id) in suggested
+                       and page.model.row_at(r).kind == "purchase_order"), 0)
+        page.select_row(target)
+        app.processEvents()
+        window.grab().save(str(OUT / "review-grid.png"))
+
+        # the vendor picker with its completer popup open (typing part of a name)
+        picker = page.detail.vendor_picker
+        picker.setFocus()
+        picker.lineEdit().setText("")
+        picker.completer().setCompletionPrefix("supply")
+        picker.completer().complete()
+        app.processEvents()
+        shot = window.grab()
+        popup = picker.completer().popup()
+        if popup.isVisible():
+            painter = QtGui.QPainter(shot)
+            origin = window.mapFromGlobal(popup.mapToGlobal(popup.rect().topLeft()))
+            painter.drawPixmap(origin, popup.grab())
+            painter.end()
+        shot.save(str(OUT / "mapping-picker.png"))
+        popup.hide()
+
+        # accept suggestions, batch, approve, post: the result list
+        demo.accept_suggestions(profile)
+        page.refresh()
+        page.status_filter.setCurrentIndex(0)
+        page._create_batch(None)
+        batches_page = window.pages["batches"]
+        window.tabs.setCurrentIndex(2)
+        batches_page.refresh()
+        batches_page.table.selectRow(0)
+        batches_page.approve_selected()
+        batches_page.table.selectRow(0)
+        batches_page.post_selected()
+        app.processEvents()
+        window.grab().save(str(OUT / "posting-result.png"))
+        posted = StDocument.select().where(StDocument.status == DocStatus.POSTED).count()
+        print(f"screenshots written to {OUT} ({posted} documents posted in the run)")
+        window.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

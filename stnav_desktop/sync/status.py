@@ -1,0 +1,48 @@
+"""What the status bar shows, in one query-side function (widgets never touch the store)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from peewee import fn
+
+from stnav_desktop.store import settings
+from stnav_desktop.store.models import DocStatus, Profile, SchedulerJob, SyncWatermark
+from stnav_desktop.sync import review
+
+
+@dataclass
+class Status:
+    configured: bool
+    servicetitan: str
+    nav: str
+    last_pull: datetime | None
+    schedule: str
+    attention: int
+
+
+def summary(profile: Profile) -> Status:
+    values = settings.all_values(profile)
+    configured = bool(values["servicetitan.tenant"] or values["nav.company_id"] or values["nav.api_url"])
+    st = (f"tenant {values['servicetitan.tenant']} ({values['servicetitan.environment']})"
+          if values["servicetitan.tenant"] else "not configured")
+    nav_target = values["nav.company_id"] or values["nav.api_url"]
+    nav = f"{values['nav.deployment']} {nav_target[:24]}" if nav_target else "not configured"
+    last_pull = SyncWatermark.select(fn.MAX(SyncWatermark.updated_at)).where(
+        SyncWatermark.profile == profile).scalar()
+    if isinstance(last_pull, str):
+        last_pull = datetime.fromisoformat(last_pull)
+    job = SchedulerJob.get_or_none((SchedulerJob.profile == profile) & (SchedulerJob.name == "pull"))
+    if not values["schedule.enabled"]:
+        schedule = "Schedule: off"
+    elif job and job.skipped_reason:
+        schedule = f"Paused: {job.skipped_reason}"
+    elif job and job.next_due_at:
+        schedule = f"Next run: {job.next_due_at.astimezone():%H:%M}"
+    else:
+        schedule = f"Schedule: every {values['schedule.interval_minutes']} min"
+    counts = review.status_counts(profile)
+    attention = sum(counts.get(s, 0) for s in (DocStatus.NEEDS_ATTENTION, DocStatus.CHANGED_AFTER_POSTING,
+                                                 DocStatus.FAILED))
+    return Status(configured, st, nav, last_pull, schedule, attention)
