@@ -13,7 +13,6 @@ import logging
 import math
 import re
 import secrets
-import socket
 import threading
 import time
 import uuid
@@ -143,15 +142,6 @@ def problem(status: int, title: str, errors: dict[str, list[str]] | None = None,
 
 class ServiceTitanHandler(JsonHandler):
     state: SimState
-
-    def setup(self) -> None:
-        super().setup()
-        # headers and body go out in two writes: without TCP_NODELAY, Nagle + delayed ACK add ~40 ms
-        # to every keep-alive answer
-        try:
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        except OSError:
-            pass
 
     def handle_request(self) -> None:
         self.state = self.server.state
