@@ -1,7 +1,7 @@
 """Screenshots for the README, taken from the real window (offscreen) against the bundled simulators:
 the review grid, the mapping picker open, and the posting result.
 
-Run: .venv/bin/python docs/make_screenshots.py   (writes docs/screenshots/*.png)
+Run: .venv/bin/python docs/make_screenshots.py   (writes resources/screenshots/*.png)
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["STNAV_HOME"] = tempfile.mkdtemp(prefix="stnav-shots-")
-OUT = Path(__file__).resolve().parent / "screenshots"
+OUT = Path(__file__).resolve().parents[1] / "resources" / "screenshots"
 
 
 def main() -> int:

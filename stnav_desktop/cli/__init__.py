@@ -11,13 +11,21 @@ import sys
 from collections.abc import Sequence
 
 from stnav_desktop import __version__
-from stnav_desktop.cli import audit_cmd, credentials_cmd, demo_cmd, profile_cmd, review_cmd
+from stnav_desktop.cli import (
+    audit_cmd,
+    credentials_cmd,
+    demo_cmd,
+    profile_cmd,
+    review_cmd,
+    support_cmd,
+    sync_cmd,
+)
 from stnav_desktop.cli.common import CliError
 from stnav_desktop.redact import redact
 
 log = logging.getLogger("stnav_desktop.cli")
 
-COMMANDS = [audit_cmd, credentials_cmd, profile_cmd, review_cmd, demo_cmd]
+COMMANDS = [audit_cmd, credentials_cmd, profile_cmd, sync_cmd, review_cmd, demo_cmd, support_cmd]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"stnav {__version__}")
     parser.add_argument("--profile", default="default", help="connection profile (default: %(default)s)")
     parser.add_argument("--verbose", "-v", action="store_true", help="log debug detail to the log file")
+    parser.add_argument("--self-test", action="store_true", help="check this installation and exit 0 or 1")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in COMMANDS:
         module.register(sub)
@@ -37,6 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.self_test:
+        from stnav_desktop import selftest
+
+        return selftest.main()
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2

@@ -58,6 +58,12 @@ class SyncService:
         self._nav = None
         self._lock = threading.Lock()
 
+    def reset(self) -> None:
+        """Forget the built connectors (settings or secrets changed)."""
+        with self._lock:
+            self._st = None
+            self._nav = None
+
     # -- connectors ----------------------------------------------------------------------------
     def value(self, key: str) -> Any:
         return settings.get(self.profile, key)

@@ -1,12 +1,18 @@
-"""``stnav-desktop``: the GUI entry point (qasync event loop over Qt)."""
+"""``stnav-desktop``: the GUI entry point (qasync event loop over Qt). The scheduler runs on its own
+thread, so a stuck GUI task can never stop polling; its news reaches the window by a Qt signal."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import sys
+from collections.abc import Callable
 
 from stnav_desktop import APP_NAME, runtime
-from stnav_desktop.ui.qt import QApplication
+from stnav_desktop.ui.qt import QApplication, QObject, Signal
+
+log = logging.getLogger(__name__)
 
 
 def make_app(argv: list[str] | None = None) -> QApplication:
@@ -14,24 +20,83 @@ def make_app(argv: list[str] | None = None) -> QApplication:
     app.setApplicationName(APP_NAME)
     app.setOrganizationName(APP_NAME)
     app.setApplicationDisplayName("ml-connector")
+    from importlib import resources
+
+    from stnav_desktop.ui.qt import QIcon
+
+    icon = resources.files("stnav_desktop") / "resources" / "icon.png"
+    if icon.is_file():
+        app.setWindowIcon(QIcon(str(icon)))
     return app
 
 
+class _SchedulerRelay(QObject):
+    event = Signal(str, str)
+
+
 def main(argv: list[str] | None = None) -> int:
+    if "--self-test" in (sys.argv[1:] if argv is None else argv[1:]):
+        from stnav_desktop import selftest
+
+        return selftest.main()
+    runtime.start()
+    from stnav_desktop.store import settings
+    from stnav_desktop.sync.service import SyncService
+
+    profile = settings.get_profile(os.environ.get("STNAV_PROFILE", "default"))
+    service: list[SyncService] = []
+
+    def service_fn() -> SyncService:
+        if not service:
+            service.append(SyncService(profile))
+        return service[0]
+
+    return run_window(profile, service_fn=service_fn)
+
+
+def run_window(profile, *, service_fn: Callable, title_suffix: str = "") -> int:
     import qasync
 
+    from stnav_desktop.store import settings
+    from stnav_desktop.ui.errors import install_excepthook
     from stnav_desktop.ui.main_window import MainWindow
 
-    runtime.start()
-    app = make_app(argv)
+    app = make_app()
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
-    window = MainWindow()
+    window = MainWindow(profile=profile, service_fn=service_fn)
+    if title_suffix:
+        window.setWindowTitle(f"{window.windowTitle()} — {title_suffix}")
+    install_excepthook(lambda: window)
+    relay = _SchedulerRelay()
+    scheduler = None
+
+    def on_event(job: str, result: str) -> None:
+        if job == "pull" and "review" in window.pages:
+            window.pages["review"].refresh()
+        if job == "pull" and not result.startswith("nothing new"):
+            window.notify(f"Scheduled pull: {result}")
+        elif result.startswith("failed"):
+            window.notify(f"Scheduled {job} {result}")
+        window.refresh_status()
+
+    relay.event.connect(on_event)
+    values = settings.all_values(profile)
+    if values["schedule.enabled"] and values["servicetitan.tenant"]:
+        try:
+            scheduler = service_fn().scheduler(on_event=lambda job, result: relay.event.emit(job, result))
+            scheduler.start()
+        except Exception as exc:  # not configured yet: the window says so; nothing runs in the background
+            log.warning("scheduler not started: %s", exc)
+            window.notify(f"Background schedule not started: {exc}")
     window.show()
     closed = asyncio.Event()
     app.aboutToQuit.connect(closed.set)
     with loop:
         loop.run_until_complete(closed.wait())
+    if scheduler is not None:
+        scheduler.stop(timeout=10)
+    window.runner.shutdown()
     return 0
 
 

@@ -139,13 +139,37 @@ class MainWindow(QMainWindow):
         self.tabs.currentChanged.connect(self._tab_changed)
 
     def _settings_page(self) -> QWidget:
-        try:
-            from stnav_desktop.ui.settings_page import SettingsPage
-        except ImportError:
-            page = QWidget(self.tabs)
-            QVBoxLayout(page).addWidget(QLabel("Settings: use `stnav profile set …` for now.", page))
-            return page
-        return SettingsPage(self.profile, self.tabs)
+        """Connection and posting settings (generic, with IT locks) beside the secrets and the
+        connection test."""
+        from stnav_desktop.ui.connections_page import ConnectionsPanel
+        from stnav_desktop.ui.qt import QtWidgets
+        from stnav_desktop.ui.settings_page import SettingsPage
+
+        page = QtWidgets.QSplitter(self.tabs)
+        page.setObjectName("settingsTab")
+        self.settings_page = SettingsPage(self.profile, page)
+        self.connections = ConnectionsPanel(self.profile, self.runner, self._fresh_service, page)
+        page.addWidget(self.settings_page)
+        page.addWidget(self.connections)
+        page.setStretchFactor(0, 3)
+        page.setStretchFactor(1, 2)
+        self.settings_page.saved.connect(lambda _changes: self._settings_saved())
+        for widget in (self.settings_page, self.connections):
+            widget.status_message.connect(lambda text: self.statusBar().showMessage(text, 15000))
+        page.refresh = lambda: (self.connections.refresh(),)
+        return page
+
+    def _fresh_service(self):
+        """After settings change the connectors must be rebuilt from them."""
+        service = self.service_fn()
+        if hasattr(service, "reset"):
+            service.reset()
+        return service
+
+    def _settings_saved(self) -> None:
+        self.refresh_status()
+        if "review" in self.pages:
+            self.pages["review"].refresh()
 
     def _tab_changed(self, index: int) -> None:
         page = self.tabs.widget(index)
