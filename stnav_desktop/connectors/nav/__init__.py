@@ -28,6 +28,7 @@ from stnav_desktop.connectors.nav.purchase_invoices import (
 )
 from stnav_desktop.connectors.nav.refdata import RefData
 from stnav_desktop.connectors.nav.subscriptions import NotificationReceiver, Subscription, Subscriptions
+from stnav_desktop.connectors.nav.vendors import NavVendor, Vendors, VendorSpec
 
 __all__ = [
     "BatchRequest", "BatchResponse", "Check", "ConflictError", "CreditMemoLineSpec", "CreditMemoResult",
@@ -36,4 +37,5 @@ __all__ = [
     "NavError", "NotificationReceiver", "PurchaseCreditMemoSpec", "PurchaseCreditMemos", "PurchaseInvoiceSpec",
     "PurchaseInvoices", "RefData", "SpecError",
     "Subscription", "Subscriptions", "UnsupportedServerError", "connection_checks", "find_gl_entries",
+    "NavVendor", "VendorSpec", "Vendors",
 ]

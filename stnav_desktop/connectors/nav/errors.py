@@ -90,6 +90,9 @@ _FRIENDLY: list[tuple[re.Pattern[str], str, type[NavError]]] = [
     (re.compile(r"Another user has already changed the record"),
      "Someone changed this record in NAV since it was read; it was re-read.", ConflictError),
     (re.compile(r"There is nothing to post"), "There is nothing to post in NAV.", NavError),
+    (re.compile(r"Vendor Posting Group must have a value"),
+     "The vendor has no Vendor Posting Group in NAV (set it on the vendor card, or give the company a vendor "
+     "template for new vendors), so NAV cannot post its documents.", NavError),
 ]
 
 

@@ -254,6 +254,8 @@ class Api:
             return c.create_journal_line(txn, parent[1], body)
         if entity == "journals":
             return c.create_journal(txn, body)
+        if entity == "vendors":
+            return c.create_vendor(txn, body)
         if entity == "dimensionSetLines":
             if parent is None:
                 raise ApiError(400, "Application_DialogException",

@@ -42,7 +42,25 @@ def money(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def check_body(entity: str, body: Any, *, allow: tuple[str, ...] = (), allow_id: bool = False) -> dict[str, Any]:
+# Vendor table field lengths (BaseApp table 23 Vendor; the v1.0 OpenAPI file BCOAS1.0.yaml gives the same
+# maxLength values: number 20, displayName 100, city 30, state 30, postalCode 20, countryLetterCode 10,
+# phoneNumber 30, email 80, website 80, taxRegistrationNumber 20 (VAT Registration No.); street 152 = Address 100
+# + Address 2 50 + separator)
+VENDOR_MAX_LEN = {
+    **MAX_LEN, "addressLine1": 100, "addressLine2": 50, "city": 30, "state": 30, "country": 10, "postalCode": 20,
+    "phoneNumber": 30, "email": 80, "website": 80, "taxRegistrationNumber": 20, "irs1099Code": 10,
+}
+# The catalog does not flag these (the AL page has no Editable=false on them) but BC refuses them on POST
+# ("balance" and "lastModifiedDateTime" are read-only controls: MicrosoftDocs/dynamics365smb-devitpro-pb#2390)
+VENDOR_COMPUTED = ("balance", "lastModifiedDateTime")
+VENDOR_BLOCKED = (" ", "Payment", "All")
+COUNTRIES = ("US", "CA", "MX", "GB", "DE", "FR")  # Country/Region table of the simulated company
+# Vendor Posting Group -> Payables Account (Vendor Posting Group table)
+VENDOR_POSTING_GROUPS = {"DOMESTIC": catalog.PAYABLES_ACCOUNT}
+
+
+def check_body(entity: str, body: Any, *, allow: tuple[str, ...] = (), allow_id: bool = False,
+               lengths: dict[str, int] | None = None, read_only: tuple[str, ...] = ()) -> dict[str, Any]:
     """Unknown properties, read-only properties, types and lengths, as the OData layer checks them."""
     if not isinstance(body, dict):
         raise ApiError(400, "BadRequest", "Invalid Request Body")
@@ -57,8 +75,8 @@ def check_body(entity: str, body: Any, *, allow: tuple[str, ...] = (), allow_id:
             raise ApiError(400, "BadRequest",
                            f"The property '{name}' does not exist on type '{type_name}'. Make sure to only use "
                            "property names that are defined by the type.")
-        doc_type, read_only = fields[name]
-        if read_only and not (name == "id" and allow_id):
+        doc_type, is_read_only = fields[name]
+        if (is_read_only or name in read_only) and not (name == "id" and allow_id):
             raise ApiError(400, "BadRequest_InvalidOperation", f"Control '{name}' is read-only.")
         if value is None:
             continue
@@ -82,7 +100,7 @@ def check_body(entity: str, body: Any, *, allow: tuple[str, ...] = (), allow_id:
         if doc_type in ("string",) or doc_type.startswith("NAV."):
             if not isinstance(value, str):
                 raise ApiError(400, "BadRequest", f"Cannot convert the literal '{value}' to the expected type 'Edm.String'.")
-            limit = MAX_LEN.get(name)
+            limit = (lengths or MAX_LEN).get(name)
             if limit and len(value) > limit:
                 raise ApiError(400, "Application_StringExceededLength",
                                f"The length of the string is {len(value)}, but it must be less than or equal to "
@@ -100,6 +118,10 @@ class Company:
         self.allow_posting_from: date | None = None
         self.allow_posting_to: date | None = None
         self.vendor_ledger: list[dict[str, Any]] = []
+        # what a vendor created through the API gets from the vendor template (Vendor Templ. / config
+        # template for the API): Vendor Posting Group; None = no template, posting then fails like BC's TestField
+        self.vendor_template_posting_group: str | None = "DOMESTIC"
+        self.vendor_nos_manual = True  # No. Series "Manual Nos." of Purchases & Payables Setup "Vendor Nos."
         self._seed()
 
     # -- tables --------------------------------------------------------------------------------
@@ -131,7 +153,7 @@ class Company:
                 "currencyId": "00000000-0000-0000-0000-000000000000", "currencyCode": "",
                 "irs1099Code": "", "paymentTermsId": "00000000-0000-0000-0000-000000000000",
                 "paymentMethodId": "00000000-0000-0000-0000-000000000000", "taxLiable": False,
-                "blocked": "All" if blocked else " ", "balance": Decimal("0")})
+                "blocked": "All" if blocked else " ", "balance": Decimal("0"), "_postingGroup": "DOMESTIC"})
         for (_sku, kind, _code, name, cost, number, _cat) in catalog.SKUS:
             if number is None:
                 continue
@@ -195,6 +217,67 @@ class Company:
         if vendor["blocked"] == "All":
             raise dialog(f"You cannot {verb} this type of document when Vendor {vendor['number']} is blocked "
                          "with type All")
+
+    def payables_account(self, vendor: dict[str, Any], where: str) -> str:
+        """Purch.-Post: TestField(Vendor Posting Group) on the header, then the group's Payables Account."""
+        group = vendor.get("_postingGroup") or ""
+        if not group:
+            raise field_error(f"Vendor Posting Group must have a value in {where}. It cannot be zero or empty.")
+        return VENDOR_POSTING_GROUPS[group]
+
+    # -- vendors (page 30010 "APIV2 - Vendors", table 23 Vendor) ----------------------------------
+    def create_vendor(self, txn: Txn, body: Any) -> dict[str, Any]:
+        """OnInsertRecord of the API page: a given No. that already exists -> Rec.Insert() fails with the
+        duplicate-key error; a blank No. comes from the "Vendor Nos." series (Vendor.OnInsert); then the
+        vendor template (ProcessNewRecordFromAPI) sets the posting groups. Code fields are upper-cased."""
+        check_body("vendors", body, allow_id=True, lengths=VENDOR_MAX_LEN, read_only=VENDOR_COMPUTED)
+        body = {k: v for k, v in body.items() if not k.startswith("@odata.") and v is not None}
+        vendor_id = (body.pop("id", None) or str(uuid.uuid4())).lower()
+        if vendor_id in self.t("vendors"):
+            raise ApiError(400, "Internal_EntityWithSameKeyExists", "The record in table Vendor already exists. "
+                           f"Identification fields and values: SystemId='{{{vendor_id.upper()}}}'")
+        number = (body.get("number") or "").upper()
+        if number and not self.vendor_nos_manual:
+            raise dialog("You may not enter numbers manually. If you want to enter numbers manually, please "
+                         "activate Manual Nos. in No. Series V.")
+        if not number:
+            number = f"V{self.store.next_in(txn, f'{self.id}:vendor-nos', 7) * 10000}"
+        if self.by_field("vendors", "number", number) is not None:
+            raise ApiError(400, "Internal_EntityWithSameKeyExists", "The record in table Vendor already exists. "
+                           f"Identification fields and values: No.='{number}'")
+        blocked = body.get("blocked", " ")
+        if blocked not in VENDOR_BLOCKED:
+            raise ApiError(400, "BadRequest", f"Cannot convert the literal '{blocked}' to the expected type "
+                           "'Microsoft.NAV.vendorBlocked'.")
+        country = (body.get("country") or "").upper()
+        if country and country not in COUNTRIES:
+            raise ApiError(400, "Internal_InvalidTableRelation", f"The field Country/Region Code of table Vendor "
+                           f"contains a value ({country}) that cannot be found in the related table (Country/Region).")
+        email = body.get("email") or ""
+        if email and not re.fullmatch(r"[^@\s;,]+@[^@\s;,]+\.[^@\s;,]+", email):
+            raise dialog(f'The email address "{email}" is not valid.')
+        currency = (body.get("currencyCode") or "").upper()
+        if currency == LCY:
+            currency = ""
+        if currency and currency not in EXCHANGE:
+            raise dialog('The "currencyCode" does not match to a Currency.')
+        for field, label in (("paymentTermsId", "Payment Terms"), ("paymentMethodId", "Payment Method")):
+            if body.get(field, EMPTY_GUID) != EMPTY_GUID:  # the simulated company has neither table filled
+                raise dialog(f'The "{field}" does not match to a {label}.')
+        rec = {
+            "id": vendor_id, "number": number, "displayName": body.get("displayName", ""),
+            "addressLine1": body.get("addressLine1", ""), "addressLine2": body.get("addressLine2", ""),
+            "city": body.get("city", ""), "state": body.get("state", ""), "country": country,
+            "postalCode": (body.get("postalCode") or "").upper(), "phoneNumber": body.get("phoneNumber", ""),
+            "email": email, "website": body.get("website", ""),
+            "taxRegistrationNumber": body.get("taxRegistrationNumber", ""),
+            "currencyId": sid("currency", currency) if currency else EMPTY_GUID, "currencyCode": currency,
+            "irs1099Code": (body.get("irs1099Code") or "").upper(), "paymentTermsId": EMPTY_GUID,
+            "paymentMethodId": EMPTY_GUID, "taxLiable": bool(body.get("taxLiable", False)), "blocked": blocked,
+            "balance": Decimal("0"), "lastModifiedDateTime": self.now_iso(),
+            "_postingGroup": self.vendor_template_posting_group or "",
+        }
+        return self.store.insert(txn, self.tn("vendors"), rec)
 
     def check_account(self, account: dict[str, Any]) -> None:
         if account["accountType"] != "Posting":
@@ -510,6 +593,7 @@ class Company:
         if self.ext_doc_no_mandatory and not inv["vendorInvoiceNumber"]:
             raise field_error(f"Vendor Invoice No. must have a value in Purchase Header: Document Type=Invoice, "
                               f"No.={inv['number']}. It cannot be zero or empty.")
+        payables = self.payables_account(vendor, f"Purchase Header: Document Type=Invoice, No.={inv['number']}")
         self.check_posting_date(inv["postingDate"], f"Purchase Header: Document Type=Invoice, No.={inv['number']}")
         if inv["vendorInvoiceNumber"] and any(
                 v["vendorNumber"] == inv["payToVendorNumber"] and v["externalDocumentNumber"] == inv["vendorInvoiceNumber"]
@@ -531,7 +615,7 @@ class Company:
                              self.dims_of(ln["id"])))
         posted_no = str(self.store.next_in(txn, f"{self.id}:pi-posted", 108001))
         total = sum((p[1] for p in postings), Decimal("0"))
-        postings.append((catalog.PAYABLES_ACCOUNT, -total, f"Invoice {posted_no}", self.dims_of(inv["id"])))
+        postings.append((payables, -total, f"Invoice {posted_no}", self.dims_of(inv["id"])))
         for account_no, amount, description, dims in postings:
             self.add_gl_entry(txn, inv["postingDate"], posted_no, "Invoice", account_no, amount, description, dims)
         self.vendor_ledger.append({"vendorNumber": inv["payToVendorNumber"], "documentType": "Invoice",
@@ -823,6 +907,7 @@ class Company:
         where = f"Purchase Header: Document Type=Credit Memo, No.={cm['number']}"
         if self.ext_doc_no_mandatory and not cm["vendorCreditMemoNumber"]:
             raise field_error(f"Vendor Cr. Memo No. must have a value in {where}. It cannot be zero or empty.")
+        payables = self.payables_account(vendor, where)
         self.check_posting_date(cm["postingDate"], where)
         if cm["vendorCreditMemoNumber"] and any(
                 v["vendorNumber"] == cm["payToVendorNumber"] and v["externalDocumentNumber"] == cm["vendorCreditMemoNumber"]
@@ -856,7 +941,7 @@ class Company:
                              self.dims_of(ln["id"])))
         posted_no = f"PPCM{self.store.next_in(txn, f'{self.id}:pcm-posted', 109001):06d}"
         total = -sum((p[1] for p in postings), Decimal("0"))
-        postings.append((catalog.PAYABLES_ACCOUNT, total, f"Credit Memo {posted_no}", self.dims_of(cm["id"])))
+        postings.append((payables, total, f"Credit Memo {posted_no}", self.dims_of(cm["id"])))
         for account_no, amount, description, dims in postings:
             self.add_gl_entry(txn, cm["postingDate"], posted_no, "Credit Memo", account_no, amount, description, dims)
         entry = {"vendorNumber": cm["payToVendorNumber"], "documentType": "Credit Memo",

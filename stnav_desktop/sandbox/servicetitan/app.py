@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from stnav_desktop.sandbox.server import JsonHandler
+from stnav_desktop.sandbox.servicetitan import vendors as vendor_api
 from stnav_desktop.sandbox.servicetitan.data import Collection, Dataset, iso
 from stnav_desktop.sandbox.servicetitan.faults import Faults
 
@@ -233,6 +234,11 @@ class ServiceTitanHandler(JsonHandler):
             status, payload = self._route(module, rest, query, entry.body)
         except BadRequest as exc:
             status, payload = 400, problem(400, exc.title, exc.errors)
+        if status == 200 and self.command != "GET" and st.faults.take_drop_after_write():
+            entry.status = -1  # the write happened; the client never sees the answer
+            entry.response = payload if st.record_bodies else None
+            self.drop_connection()
+            return
         self._reply(entry, status, payload)
 
     def _reply(self, entry: Logged, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
@@ -260,6 +266,8 @@ class ServiceTitanHandler(JsonHandler):
         }
         if method == "POST" and (module, rest) == ("accounting", "inventory-bills/markasexported"):
             return self._mark_exported(body)
+        if method == "POST" and (module, rest) == ("inventory", "vendors"):
+            return self._create_vendor(body)
         if method != "GET":
             return 405, problem(405, "Method not allowed.")
         if (module, rest) in exports:
@@ -274,8 +282,20 @@ class ServiceTitanHandler(JsonHandler):
             rec = coll.records.get(int(tail))
             if rec is None:
                 return 404, problem(404, f"{coll.name} with id {tail} was not found.")
+            if coll is d.vendors:
+                rec = vendor_api.with_external(rec, d.vendor_external, _one(q, "externalDataApplicationGuid"))
             return 200, rec
         return 404, problem(404, "Resource not found.")
+
+    def _create_vendor(self, body: Any) -> tuple[int, Any]:
+        if body == "<invalid json>":
+            raise BadRequest({"request": ["The request body is not valid JSON."]})
+        errors = vendor_api.validate_create(body)
+        if errors:
+            raise BadRequest(errors)
+        st = self.state
+        new_id = vendor_api.create(st.data.vendors, st.data.vendor_external, body, st.clock.now())
+        return 200, {"id": new_id}
 
     def _mark_exported(self, body: Any) -> tuple[int, Any]:
         ids = body.get("inventoryBillIds") if isinstance(body, dict) else None
@@ -348,6 +368,13 @@ class ServiceTitanHandler(JsonHandler):
             if job_ids:
                 wanted = {int(j) for j in job_ids}
                 rows = [r for r in rows if r.get("jobId") in wanted]
+        if coll.name == "vendors":
+            guid = _one(q, "externalDataApplicationGuid")
+            if guid:
+                ext = self.state.data.vendor_external
+                rows = [vendor_api.with_external(r, ext, guid) for r in rows]
+                rows = [r for r in rows if vendor_api.matches_external(r, _one(q, "externalDataKey"),
+                                                                       _multi(q, "externalDataValues"))]
         if coll.name == "inventory-bills":
             statuses = _multi(q, "syncStatuses")
             if statuses:

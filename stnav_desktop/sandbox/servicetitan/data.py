@@ -124,6 +124,7 @@ class Dataset:
         self.now = now
         self.rng = random.Random(seed)
         self.vendors = Collection("vendors")
+        self.vendor_external: dict[int, dict[str, list[dict[str, str]]]] = {}  # id -> app GUID -> [{key, value}]
         self.materials = Collection("materials")
         self.equipment = Collection("equipment")
         self.services = Collection("services")

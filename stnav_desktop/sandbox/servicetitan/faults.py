@@ -17,11 +17,20 @@ class Faults:
     retry_after: int = 1  # Retry-After seconds on injected and real 429s
     fail_next: list[int] = field(default_factory=list)  # exact statuses for the next calls (500, 429, 0=drop)
     drop_after_calls: int | None = None  # drop the connection of the Nth API call from now (1 = next)
+    drop_after_write: int = 0  # the next N writes (POST/PATCH) are CARRIED OUT, then the answer is dropped
     seed: int = 11
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
         self._lock = threading.Lock()
+
+    def take_drop_after_write(self) -> bool:
+        """True if this (successful) write's answer is to be dropped."""
+        with self._lock:
+            if self.drop_after_write > 0:
+                self.drop_after_write -= 1
+                return True
+            return False
 
     def draw(self) -> str | int | None:
         """What to do with this API call: None (serve), "drop", or an HTTP status to answer."""
