@@ -42,6 +42,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     rc.add_argument("--output", type=Path, default=None)
     rc.set_defaults(handler=report_reconcile)
 
+    v = sub.add_parser("vendor", help="create a missing vendor on the other side (and map it)")
+    vs = v.add_subparsers(dest="vendor_command", metavar="ACTION", required=True)
+    vn = vs.add_parser("create-in-nav", help="a NAV vendor from a ServiceTitan vendor (name, address)")
+    vn.add_argument("st_vendor_id", type=int)
+    vn.add_argument("--tax-id", default="", help="ServiceTitan keeps no tax id: give it here")
+    vn.add_argument("--number", default=None, help="NAV vendor number (default: NAV's number series)")
+    vn.set_defaults(handler=vendor_to_nav)
+    vt = vs.add_parser("create-in-servicetitan", help="a ServiceTitan vendor from a NAV vendor")
+    vt.add_argument("nav_number")
+    vt.set_defaults(handler=vendor_to_st)
+
     sb = sub.add_parser("sandbox", help="run a local simulator in the foreground")
     sbs = sb.add_subparsers(dest="sandbox_command", metavar="SYSTEM", required=True)
     for name in ("servicetitan", "nav"):
@@ -163,6 +174,31 @@ def report_reconcile(args) -> int:
     for c in report.clearing:
         if c.balance:
             print(f"  clearing {c.po_ref:<20} {c.balance:>12,.2f}  {c.explanation}")
+    return 0
+
+
+def vendor_to_nav(args) -> int:
+    from stnav_desktop.sync.vendors import VendorError
+
+    service = _service(args)
+    try:
+        created = _wrap(lambda: service.create_nav_vendor(args.st_vendor_id, tax_id=args.tax_id, number=args.number))
+    except VendorError as exc:
+        raise CliError(str(exc)) from None
+    print(f"NAV vendor {created.number} ({created.display_name}) {'created' if created.created else 'already existed'}"
+          f"; ServiceTitan vendor {args.st_vendor_id} mapped to it")
+    return 0
+
+
+def vendor_to_st(args) -> int:
+    from stnav_desktop.sync.vendors import VendorError
+
+    service = _service(args)
+    try:
+        created = _wrap(lambda: service.create_st_vendor(args.nav_number))
+    except VendorError as exc:
+        raise CliError(str(exc)) from None
+    print(f"ServiceTitan vendor {created.id} ({created.name}) ready; mapped to NAV vendor {args.nav_number}")
     return 0
 
 

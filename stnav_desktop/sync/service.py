@@ -159,6 +159,16 @@ class SyncService:
                                     write_back=st_gateway.WriteBack(self.st_client()), clock=self.clock)
             return poster.post_batch(batch, cancel=cancel, progress=progress)
 
+    def create_nav_vendor(self, st_vendor_id: int, *, tax_id: str = "", number: str | None = None):
+        from stnav_desktop.sync import vendors
+
+        return vendors.create_nav_vendor(self.profile, self.nav_client(), st_vendor_id, tax_id=tax_id, number=number)
+
+    def create_st_vendor(self, nav_number: str):
+        from stnav_desktop.sync import vendors
+
+        return vendors.create_st_vendor(self.profile, self.st_client(), self.nav_client(), nav_number)
+
     def reconcile(self, month: str) -> reconcile.Report:
         start, end = reconcile.month_bounds(month)
         entries = reconcile.normalise_gl(self.nav_gateway().gl_entries_between(start, end))

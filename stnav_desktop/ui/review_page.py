@@ -100,7 +100,7 @@ class ReviewPage(QWidget):
             lambda: refdata.choices(self.profile, "vendors"), self._commit_vendor, self, name="NAV vendor picker"))
         self.table.setItemDelegateForColumn(COL_DIMENSION, PickerDelegate(
             self._dimension_choices, self._commit_dimension, self, name="Dimension value picker"))
-        self.detail = DetailPane(profile, split)
+        self.detail = DetailPane(profile, split, runner=runner, service_fn=service_fn)
         self.detail.changed.connect(self.refresh)
         split.addWidget(self.table)
         split.addWidget(self.detail)
@@ -277,9 +277,11 @@ class DetailPane(QWidget):
 
     changed = Signal()
 
-    def __init__(self, profile: Profile, parent=None) -> None:
+    def __init__(self, profile: Profile, parent=None, *, runner=None, service_fn=None) -> None:
         super().__init__(parent)
         self.profile = profile
+        self.runner = runner
+        self.service_fn = service_fn
         self.document: StDocument | None = None
         outer = QHBoxLayout(self)
         left = QVBoxLayout()
@@ -297,8 +299,10 @@ class DetailPane(QWidget):
         self.vendor_suggestion = QPushButton(self)
         self.vendor_suggestion.setObjectName("vendorSuggestion")
         self.vendor_suggestion.setVisible(False)
+        self.vendor_create = QPushButton("Create in NAV…", self)
+        self.vendor_create.setToolTip("Create this ServiceTitan vendor in NAV (name and address) and map it")
         row = QHBoxLayout()
-        for widget in (self.vendor_picker, self.vendor_apply, self.vendor_suggestion):
+        for widget in (self.vendor_picker, self.vendor_apply, self.vendor_suggestion, self.vendor_create):
             row.addWidget(widget)
         form.addRow("NAV vendor", row)
         self.dim_picker = NavPicker([], self, accessible_name="Territory dimension value")
@@ -340,6 +344,7 @@ class DetailPane(QWidget):
         self.dim_apply.clicked.connect(self._apply_dimension)
         self.vendor_suggestion.clicked.connect(lambda: self._accept(self.vendor_suggestion))
         self.dim_suggestion.clicked.connect(lambda: self._accept(self.dim_suggestion))
+        self.vendor_create.clicked.connect(self._create_vendor)
         self.reject_button.clicked.connect(self._reject)
         self.reopen_button.clicked.connect(self._reopen)
         self.setEnabled(False)
@@ -380,6 +385,8 @@ class DetailPane(QWidget):
                 button.setText(f"Accept suggestion: {suggestion.target} {suggestion.target_label} "
                                f"({suggestion.score:.0f}%)")
                 button.setAccessibleName(f"Accept suggested mapping {suggestion.target}")
+        unmapped_vendor = bool(doc.vendor_st_id) and str(doc.vendor_st_id) not in current.get(MappingKind.VENDOR, {})
+        self.vendor_create.setVisible(unmapped_vendor and self.service_fn is not None)
         lines = preview.source_lines(doc)
         self.lines.setRowCount(len(lines))
         for r, line in enumerate(lines):
@@ -425,6 +432,30 @@ class DetailPane(QWidget):
         if suggestion is not None:
             mapping.accept(self.profile, suggestion)
             self._changed()
+
+    def _create_vendor(self, tax_id: str | None = None) -> None:
+        if self.document is None or self.runner is None:
+            return
+        if tax_id is None:
+            tax_id, ok = QtWidgets.QInputDialog.getText(
+                self, "Create vendor in NAV", f"Tax id for {self.document.vendor_name} (ServiceTitan has none; "
+                "leave empty to add it in NAV later):")
+            if not ok:
+                return
+        st_id = self.document.vendor_st_id
+        self.vendor_create.setEnabled(False)
+
+        def done(created):
+            self.vendor_create.setEnabled(True)
+            self.problem.setText(f"NAV vendor {created.number} ({created.display_name}) "
+                                 f"{'created' if created.created else 'found'} and mapped.")
+            self._changed()
+
+        def failed(message):
+            self.vendor_create.setEnabled(True)
+            self.problem.setText(f"Could not create the vendor in NAV: {message}")
+
+        self.runner.submit(lambda: self.service_fn().create_nav_vendor(st_id, tax_id=tax_id.strip()), done, failed)
 
     def _reject(self) -> None:
         if self.document is None:
