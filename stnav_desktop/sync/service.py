@@ -169,6 +169,11 @@ class SyncService:
 
         return vendors.create_st_vendor(self.profile, self.st_client(), self.nav_client(), nav_number)
 
+    def companies(self) -> list[dict[str, str]]:
+        """The companies NAV offers (for the company picker): id and name."""
+        return [{"id": c.get("id", ""), "name": c.get("displayName") or c.get("name", "")}
+                for c in self.nav_client().companies()]
+
     def reconcile(self, month: str) -> reconcile.Report:
         start, end = reconcile.month_bounds(month)
         entries = reconcile.normalise_gl(self.nav_gateway().gl_entries_between(start, end))
@@ -214,6 +219,22 @@ class SyncService:
             renewed += 1
         return f"{renewed} subscription(s) renewed"
 
+    def refresh_tokens(self, now: datetime) -> str:
+        """Keep both OAuth tokens fresh ahead of expiry (each provider refreshes only when its token is
+        close to expiring), so a scheduled pull or post never starts with a stale token."""
+        done = []
+        for name, build in (("ServiceTitan", self.st_client), ("NAV", self.nav_client)):
+            try:
+                client = build()
+            except (ConfigurationError, credentials.CredentialError) as exc:
+                done.append(f"{name}: {exc}")
+                continue
+            provider = getattr(client, "auth", None) or getattr(getattr(client, "http", None), "auth", None)
+            if hasattr(provider, "token"):
+                provider.token()
+                done.append(f"{name} token fresh")
+        return "; ".join(done) or "no OAuth connection"
+
     def scheduler(self, *, on_event: Callable[[str, str], None] | None = None, tick_seconds: float = 15.0):
         from stnav_desktop.sync.scheduler import Job, Scheduler, pull_interval
 
@@ -228,5 +249,6 @@ class SyncService:
         jobs = [Job("pull", pull_interval(self.profile), pull_job, business_hours=True),
                 Job("retries", lambda: timedelta(minutes=1), retries_job),
                 Job("subscriptions", lambda: timedelta(hours=1), self.renew_subscriptions),
+                Job("tokens", lambda: timedelta(minutes=5), self.refresh_tokens),
                 Job("refdata", lambda: timedelta(hours=6), lambda now: f"refreshed {sum(self.refresh_refdata().values())}")]
         return Scheduler(self.profile, jobs, clock=self.clock, tick_seconds=tick_seconds, on_event=on_event)

@@ -21,6 +21,7 @@ from stnav_desktop.ui.qt import (
 
 class ConnectionsPanel(QWidget):
     status_message = Signal(str)
+    company_chosen = Signal(str)
 
     def __init__(self, profile: Profile, runner, service_fn, parent=None) -> None:
         super().__init__(parent)
@@ -49,6 +50,19 @@ class ConnectionsPanel(QWidget):
         self.keychain_note = QLabel(self)
         self.keychain_note.setWordWrap(True)
         layout.addWidget(self.keychain_note)
+        company_row = QHBoxLayout()
+        self.load_companies = QPushButton("Load companies from NAV", self)
+        self.load_companies.setToolTip("Uses the NAV settings and secret above; pick the company to post to")
+        self.company_picker = QtWidgets.QComboBox(self)
+        self.company_picker.setAccessibleName("NAV company")
+        self.company_picker.setEnabled(False)
+        self.use_company = QPushButton("Use this company", self)
+        self.use_company.setEnabled(False)
+        for widget in (self.load_companies, self.company_picker, self.use_company):
+            company_row.addWidget(widget)
+        layout.addLayout(company_row)
+        self.load_companies.clicked.connect(self.fetch_companies)
+        self.use_company.clicked.connect(self.choose_company)
         test_row = QHBoxLayout()
         self.test_button = QPushButton("&Test connection", self)
         self.test_button.setAccessibleName("Test connection")
@@ -89,6 +103,27 @@ class ConnectionsPanel(QWidget):
 
         self.runner.submit(work, lambda s: (self._show_status(s), self.status_message.emit(
             f"{len(values)} secret(s) stored in the keychain")), self._keychain_error)
+
+    def fetch_companies(self) -> None:
+        def done(companies):
+            self.company_picker.clear()
+            for company in companies:
+                self.company_picker.addItem(f"{company['name']}  ({company['id']})", company["id"])
+            self.company_picker.setEnabled(bool(companies))
+            self.use_company.setEnabled(bool(companies))
+            self.status_message.emit(f"{len(companies)} companies in NAV")
+
+        self.runner.submit(lambda: self.service_fn().companies(), done,
+                           lambda message: self.status_message.emit(f"Could not load companies: {message}"))
+
+    def choose_company(self) -> None:
+        from stnav_desktop.store import settings
+
+        company_id = self.company_picker.currentData()
+        if company_id:
+            settings.set_value(self.profile, "nav.company_id", company_id)
+            self.company_chosen.emit(company_id)
+            self.status_message.emit(f"Posting to company {self.company_picker.currentText()}")
 
     def test(self) -> None:
         self.results.setPlainText("Testing…")

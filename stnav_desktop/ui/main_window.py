@@ -154,6 +154,7 @@ class MainWindow(QMainWindow):
         page.setStretchFactor(0, 3)
         page.setStretchFactor(1, 2)
         self.settings_page.saved.connect(lambda _changes: self._settings_saved())
+        self.connections.company_chosen.connect(lambda _id: (self.settings_page.refresh(), self._settings_saved()))
         for widget in (self.settings_page, self.connections):
             widget.status_message.connect(lambda text: self.statusBar().showMessage(text, 15000))
         page.refresh = lambda: (self.connections.refresh(),)

@@ -42,13 +42,12 @@ def test_full_flow_through_the_window(qtbot, store, systems, tmp_path, memory_ke
         "servicetitan.auth_url": st.auth_url, "servicetitan.api_url": st.base_url,
         "servicetitan.ca_bundle": st.ca_pem,
         "nav.deployment": "online", "nav.tenant": nav.tenant, "nav.environment": nav.environment,
-        "nav.company_id": nav.company_id, "nav.client_id": nav.client_id, "nav.authority": nav.authority,
+        "nav.client_id": nav.client_id, "nav.authority": nav.authority,
         "nav.api_url": nav.base_url, "nav.ca_bundle": nav.ca_pem,
         "posting.mode": "post", "posting.post_journal": True,
     }.items():
         set_field(page, key, value)
     page.save_button.click()
-    assert settings.get(profile, "nav.company_id") == nav.company_id
     assert not window.first_run.isVisible()
 
     # 2. secrets go to the keychain only, shown as stored, never echoed back
@@ -59,6 +58,14 @@ def test_full_flow_through_the_window(qtbot, store, systems, tmp_path, memory_ke
     assert memory_keyring.store[("ml-connector", "default:nav.client_secret")] == nav.client_secret
     assert panel.fields["nav.client_secret"][1].text() == "stored"
     assert panel.fields["nav.client_secret"][0].text() == ""
+
+    # the company picker, loaded from NAV
+    panel.load_companies.click()
+    assert panel.company_picker.count() >= 1
+    panel.company_picker.setCurrentIndex(panel.company_picker.findData(nav.company_id))
+    panel.use_company.click()
+    assert settings.get(profile, "nav.company_id") == nav.company_id
+    assert page.fields["nav.company_id"].editor.text() == nav.company_id
 
     # 3. test connection: a clear line per check, all passing
     panel.test_button.click()
