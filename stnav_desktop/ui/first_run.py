@@ -33,4 +33,15 @@ class FirstRun(QWidget):
 
     def open_demo(self) -> None:
         # a separate process with its own temporary STNAV_HOME: demo data never touches this database
-        subprocess.Popen([sys.executable, "-m", "stnav_desktop", "demo"], close_fds=True)
+        subprocess.Popen(demo_command(), close_fds=True)
+
+
+def demo_command() -> list[str]:
+    """``stnav demo`` from a source install, or the bundled console executable beside a frozen one."""
+    if getattr(sys, "frozen", False):
+        from pathlib import Path
+
+        folder = Path(sys.executable).parent
+        exe = folder / ("stnav.exe" if sys.platform == "win32" else "stnav")
+        return [str(exe), "demo"]
+    return [sys.executable, "-m", "stnav_desktop", "demo"]
