@@ -32,6 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     rn = sub.add_parser("run", help="the scheduler, headless: pull, retries, renewals until Ctrl+C")
     rn.add_argument("--once", action="store_true", help="run what is due once and exit")
+    rn.add_argument("--webhook-port", type=int, default=None,
+                    help="also receive ServiceTitan webhooks on this loopback port (pull when they arrive)")
     rn.set_defaults(handler=run)
 
     rp = sub.add_parser("report", help="reports")
@@ -145,10 +147,16 @@ def run(args) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    receiver = None
+    if args.webhook_port is not None:
+        receiver = _wrap(lambda: service.webhook_receiver(scheduler, args.webhook_port)).start()
+        print(f"receiving ServiceTitan webhooks on {receiver.url}", flush=True)
     scheduler.start()
     print("scheduler running; Ctrl+C to stop", flush=True)
     stop.wait()
     scheduler.stop()
+    if receiver is not None:
+        receiver.stop()
     return 0
 
 

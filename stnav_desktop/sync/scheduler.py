@@ -84,6 +84,7 @@ class Scheduler:
         self.on_event = on_event
         self._last_tick: datetime | None = None
         self._stop = threading.Event()
+        self._stop_wait = threading.Event()  # set to cut the sleep between ticks short
         self._thread: threading.Thread | None = None
         self.paused_reason = ""
 
@@ -94,6 +95,14 @@ class Scheduler:
 
     def next_due(self, name: str) -> datetime | None:
         return self._row(name).next_due_at
+
+    def run_soon(self, name: str, reason: str = "") -> None:
+        """Make a job due now (a webhook said something changed) and wake the thread."""
+        row = self._row(name)
+        row.next_due_at = self.clock()
+        row.save()
+        audit.append("scheduler.requested", profile=self.profile.name, detail={"job": name, "reason": reason})
+        self._stop_wait.set()
 
     def status(self) -> dict[str, dict[str, object]]:
         return {name: {"last_run": r.last_run_at, "next_due": r.next_due_at, "result": r.last_result,
@@ -157,11 +166,13 @@ class Scheduler:
                 self.tick()
             except Exception:
                 log.exception("scheduler tick failed")
-            self._stop.wait(self.tick_seconds)
+            self._stop_wait.wait(self.tick_seconds)
+            self._stop_wait.clear()
         db.close()
 
     def stop(self, timeout: float = 30.0) -> None:
         self._stop.set()
+        self._stop_wait.set()
         if self._thread:
             self._thread.join(timeout)
 

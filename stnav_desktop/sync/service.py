@@ -235,6 +235,19 @@ class SyncService:
                 done.append(f"{name} token fresh")
         return "; ".join(done) or "no OAuth connection"
 
+    def webhook_receiver(self, scheduler, port: int):
+        """The optional ServiceTitan webhook receiver (loopback; a tunnel or reverse proxy in front):
+        job.*, invoice.* and purchasing events make the next pull due now. Polling stays the default."""
+        from stnav_desktop.connectors.servicetitan import WebhookReceiver
+
+        try:
+            secret = credentials.get_secret(self.profile.name, "servicetitan.webhook_secret")
+        except credentials.CredentialNotFound:
+            raise ConfigurationError("store the ServiceTitan webhook signing key first: "
+                                     "stnav credentials set default servicetitan.webhook_secret") from None
+        return WebhookReceiver(lambda event: scheduler.run_soon("pull", f"webhook {event.event_type}"),
+                               secret=secret, port=port)
+
     def scheduler(self, *, on_event: Callable[[str, str], None] | None = None, tick_seconds: float = 15.0):
         from stnav_desktop.sync.scheduler import Job, Scheduler, pull_interval
 
