@@ -12,13 +12,19 @@ from decimal import Decimal
 from typing import Any
 
 from stnav_desktop.connectors.http import ConnectorError, TransportError
-from stnav_desktop.connectors.nav import odata
-from stnav_desktop.connectors.nav.client import BatchRequest, NavClient
+from stnav_desktop.connectors.nav.client import BatchRequest
+from stnav_desktop.connectors.nav.documents import LINE_TYPES as LINE_TYPES  # re-exported
+from stnav_desktop.connectors.nav.documents import (
+    PurchaseDocumentsBase,
+    deep_insert_body,
+    header_problems,
+    line_problems,
+    raise_problems,
+    result_fields,
+)
 from stnav_desktop.connectors.nav.errors import SpecError
 
 log = logging.getLogger(__name__)
-
-LINE_TYPES = ("Item", "Account")
 
 
 @dataclass
@@ -43,27 +49,15 @@ class PurchaseInvoiceSpec:
     due_date: date | None = None
 
     def validate(self) -> None:
-        problems = []
-        if not self.vendor_number:
-            problems.append("vendor number is empty")
-        if not self.vendor_invoice_number:
-            problems.append("vendor invoice number is empty")
-        elif len(self.vendor_invoice_number) > 35:
-            problems.append(f"vendor invoice number {self.vendor_invoice_number!r} is longer than 35 characters")
+        problems = header_problems(self.vendor_number, self.vendor_invoice_number, "vendor invoice number")
         if not self.lines:
             problems.append("the invoice has no lines")
-        for i, ln in enumerate(self.lines, 1):
-            if ln.line_type not in LINE_TYPES:
-                problems.append(f"line {i}: line type must be Item or Account, not {ln.line_type!r}")
-            if not isinstance(ln.quantity, Decimal) or not isinstance(ln.direct_unit_cost, Decimal):
-                problems.append(f"line {i}: quantity and unit cost must be Decimal")
-            elif ln.quantity == 0:
-                problems.append(f"line {i}: quantity is zero")
-            if ln.description and len(ln.description) > 100:
-                problems.append(f"line {i}: description is longer than 100 characters")
-        if problems:
-            raise SpecError(f"Purchase invoice {self.vendor_invoice_number} for vendor {self.vendor_number}: "
-                            + "; ".join(problems) + ".")
+        problems += line_problems(self.lines, _invoice_amount_problem)
+        raise_problems(f"Purchase invoice {self.vendor_invoice_number} for vendor {self.vendor_number}", problems)
+
+
+def _invoice_amount_problem(ln: InvoiceLineSpec) -> str | None:
+    return "quantity is zero" if ln.quantity == 0 else None
 
 
 @dataclass
@@ -86,13 +80,7 @@ class InvoiceResult:
 
     @classmethod
     def from_api(cls, rec: Mapping[str, Any], *, created: bool = False) -> InvoiceResult:
-        return cls(id=rec["id"], number=rec["number"], status=rec["status"], vendor_number=rec["vendorNumber"],
-                   vendor_invoice_number=rec.get("vendorInvoiceNumber") or "",
-                   posting_date=odata.parse_date(rec["postingDate"]),
-                   total_amount_excluding_tax=Decimal(rec["totalAmountExcludingTax"]),
-                   total_tax_amount=Decimal(rec["totalTaxAmount"]),
-                   total_amount_including_tax=Decimal(rec["totalAmountIncludingTax"]),
-                   etag=rec.get("@odata.etag", ""), created=created)
+        return cls(**result_fields(rec), vendor_invoice_number=rec.get("vendorInvoiceNumber") or "", created=created)
 
 
 @dataclass
@@ -102,112 +90,58 @@ class InvoiceOutcome:
     error: ConnectorError | None = None
 
 
-def _dims(d: Mapping[str, str]) -> list[dict[str, str]]:
-    return [{"code": k, "valueCode": v} for k, v in d.items()]
-
-
 def build_invoice_body(spec: PurchaseInvoiceSpec) -> dict[str, Any]:
     """The deep-insert body with BC's field names."""
     spec.validate()
-    body: dict[str, Any] = {"vendorNumber": spec.vendor_number, "vendorInvoiceNumber": spec.vendor_invoice_number,
-                            "invoiceDate": spec.invoice_date, "postingDate": spec.posting_date}
-    if spec.due_date:
-        body["dueDate"] = spec.due_date
-    if spec.currency_code:
-        body["currencyCode"] = spec.currency_code
-    if spec.dimensions:
-        body["dimensionSetLines"] = _dims(spec.dimensions)
-    lines = []
-    for ln in spec.lines:
-        line: dict[str, Any] = {"lineType": ln.line_type, "lineObjectNumber": ln.line_object_number,
-                                "quantity": ln.quantity, "unitCost": ln.direct_unit_cost}
-        if ln.description:
-            line["description"] = ln.description
-        if ln.dimensions:
-            line["dimensionSetLines"] = _dims(ln.dimensions)
-        lines.append(line)
-    body["purchaseInvoiceLines"] = lines
-    return body
+    header = {"vendorNumber": spec.vendor_number, "vendorInvoiceNumber": spec.vendor_invoice_number,
+              "invoiceDate": spec.invoice_date, "postingDate": spec.posting_date}
+    return deep_insert_body(header, spec, "purchaseInvoiceLines")
 
 
-class PurchaseInvoices:
-    def __init__(self, client: NavClient) -> None:
-        self.client = client
-        self._dim_values: dict[str, set[str]] | None = None
+class PurchaseInvoices(PurchaseDocumentsBase):
+    entity_set = "purchaseInvoices"
+    vendor_document_property = "vendorInvoiceNumber"
+    result_class = InvoiceResult
+    logger = log
 
     # -- context for clerk-readable errors -----------------------------------------------------
     def _context(self, spec: PurchaseInvoiceSpec) -> dict[str, Any]:
         try:
-            if self._dim_values is None:
-                dims = self.client.get(self.client.cpath("dimensions"), params={"$expand": "dimensionValues"})
-                self._dim_values = {d["code"]: {v["code"] for v in d.get("dimensionValues", [])}
-                                    for d in dims.get("value", [])}
+            return {"unknown_dimension_values": self._unknown_dimension_values(spec)}
         except ConnectorError:
             return {}
-        pairs = list(spec.dimensions.items()) + [p for ln in spec.lines for p in ln.dimensions.items()]
-        unknown = sorted({(d, v) for d, v in pairs if v not in self._dim_values.get(d, set())})
-        return {"unknown_dimension_values": unknown}
 
     def _what(self, spec: PurchaseInvoiceSpec) -> str:
         return f"Purchase invoice {spec.vendor_invoice_number} (vendor {spec.vendor_number})"
 
     # -- reads ---------------------------------------------------------------------------------
     def get(self, invoice_id: str) -> InvoiceResult:
-        return InvoiceResult.from_api(self.client.get(self.client.cpath(f"purchaseInvoices({odata.guid_key(invoice_id)})")))
+        return self._get(invoice_id)
 
     def find(self, vendor_number: str, vendor_invoice_number: str) -> list[InvoiceResult]:
         """Drafts AND posted invoices (the aggregate holds both) with this vendor + vendor invoice number.
         BC only checks duplicates when posting, so a draft duplicate must be caught here."""
-        flt = odata.eq_filter(vendorNumber=vendor_number, vendorInvoiceNumber=vendor_invoice_number)
-        recs = self.client.iter(self.client.cpath("purchaseInvoices"), {"$filter": flt})
-        return [InvoiceResult.from_api(r) for r in recs
-                if r["vendorNumber"] == vendor_number and r.get("vendorInvoiceNumber") == vendor_invoice_number]
+        return self._find(vendor_number, vendor_invoice_number)
 
     # -- writes --------------------------------------------------------------------------------
     def create(self, spec: PurchaseInvoiceSpec, *, post: bool | None = None) -> InvoiceResult:
         """One atomic request (deep insert). Raises ``TransportError`` if the outcome is unknown: use
         ``ensure`` for the exactly-once path."""
-        body = build_invoice_body(spec)
-        try:
-            rec = self.client.post(self.client.cpath("purchaseInvoices"), body)
-        except ConnectorError as exc:
-            raise self._explain(exc, spec) from None
-        result = InvoiceResult.from_api(rec, created=True)
-        if self._want_post(post):
-            result = self.post(result.id, created=True)
-        return result
+        return self._create(spec, build_invoice_body(spec), post)
 
     def ensure(self, spec: PurchaseInvoiceSpec, *, post: bool | None = None) -> InvoiceResult:
         """Exactly once: find (vendor, vendor invoice no.) first; create only if absent; if the create's
         outcome is unknown (connection dropped after sending), look again before trying once more."""
-        spec.validate()
-        existing = self.find(spec.vendor_number, spec.vendor_invoice_number)
-        if not existing:
-            try:
-                return self.create(spec, post=post)
-            except TransportError:
-                log.warning("%s: outcome unknown after a transport error; reading back", self._what(spec))
-                existing = self.find(spec.vendor_number, spec.vendor_invoice_number)
-                if not existing:
-                    return self.create(spec, post=post)
-        found = _prefer(existing)
-        if self._want_post(post) and not found.posted:
-            return self.post(found.id)
-        return found
+        return self._ensure(spec, spec.vendor_invoice_number, post)
 
     def post(self, invoice_id: str, *, created: bool = False) -> InvoiceResult:
-        path = self.client.cpath(f"purchaseInvoices({odata.guid_key(invoice_id)})")
-        try:
-            self.client.action(path + "/Microsoft.NAV.post")
-        except TransportError:
-            current = InvoiceResult.from_api(self.client.get(path))
-            if not current.posted:
-                raise
-        rec = self.client.get(path)
-        return InvoiceResult.from_api(rec, created=created)
+        return self._post(invoice_id, created=created)
+
+    def _post_for(self, invoice_id: str, spec: PurchaseInvoiceSpec, *, created: bool = False) -> InvoiceResult:
+        return self.post(invoice_id, created=created)  # posting errors are not explained with the spec
 
     def delete_draft(self, invoice_id: str, etag: str) -> None:
-        self.client.delete(self.client.cpath(f"purchaseInvoices({odata.guid_key(invoice_id)})"), etag)
+        self._delete_draft(invoice_id, etag)
 
     def create_many(self, specs: list[PurchaseInvoiceSpec], *, post: bool | None = None) -> list[InvoiceOutcome]:
         """Many invoices in ``$batch`` calls of up to 100; each invoice is its own atomicity group, so one
@@ -222,7 +156,7 @@ class PurchaseInvoices:
             except SpecError as exc:
                 outcomes[i].error = exc
                 continue
-            reqs.append(BatchRequest("POST", self.client.cpath("purchaseInvoices"), body, id=str(i),
+            reqs.append(BatchRequest("POST", self._collection_path(), body, id=str(i),
                                      atomicity_group=f"inv{i}"))
         for resp in self.client.batch(reqs):
             o = outcomes[int(resp.id or 0)]
@@ -248,9 +182,6 @@ class PurchaseInvoices:
                     o.result = InvoiceResult.from_api(resp.body, created=True)
         return outcomes
 
-    def _want_post(self, post: bool | None) -> bool:
-        return self.client.config.post_mode == "post" if post is None else post
-
     def _explain(self, exc: ConnectorError, spec: PurchaseInvoiceSpec) -> ConnectorError:
         nav_message = getattr(exc, "nav_message", "")
         if "does not match to a Dimension" in nav_message:
@@ -263,8 +194,3 @@ class PurchaseInvoices:
         new = type(exc)(f"{self._what(spec)}: {exc}", nav_message=nav_message, status=exc.status, code=exc.code,
                         correlation_id=exc.correlation_id, details=exc.details, retryable=exc.retryable)
         return new
-
-
-def _prefer(found: list[InvoiceResult]) -> InvoiceResult:
-    posted = [f for f in found if f.posted]
-    return (posted or found)[0]

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from stnav_desktop.sandbox.nav import odata
-from stnav_desktop.sandbox.nav.company import Company
+from stnav_desktop.sandbox.nav.company import CREDIT_MEMO, INVOICE, Company, PurchaseDocType
 from stnav_desktop.sandbox.nav.store import ApiError, Txn, etag_for
 
 if TYPE_CHECKING:
@@ -23,6 +23,14 @@ PARENT_TYPES = {"purchaseInvoices": "Purchase Invoice", "purchaseInvoiceLines": 
 CHILDREN = {("dimensions", "dimensionValues"), ("purchaseInvoices", "purchaseInvoiceLines"),
             ("purchaseCreditMemos", "purchaseCreditMemoLines"),
             ("journals", "journalLines")} | {(p, "dimensionSetLines") for p in PARENT_TYPES}
+DOCUMENT_SETS: dict[str, PurchaseDocType] = {"purchaseInvoices": INVOICE, "purchaseCreditMemos": CREDIT_MEMO}
+LINE_SETS: dict[str, PurchaseDocType] = {"purchaseInvoiceLines": INVOICE, "purchaseCreditMemoLines": CREDIT_MEMO}
+# line sets that cannot be read on their own: (the filter property they need, BC's message without it)
+LINES_NEED_PARENT = {
+    "purchaseInvoiceLines": ("documentId", "You must specify an Id or a Document Id to get the lines."),
+    "purchaseCreditMemoLines": ("documentId", "You must specify an id or a Document Id to get the lines."),
+    "journalLines": ("journalId", "You must specify a journal batch ID or a journal ID to get a journal line."),
+}
 
 
 class Result:
@@ -62,10 +70,8 @@ class Api:
             return c.dim_lines(parent["id"])
         if child == "dimensionValues":
             return [v for v in c.t("dimensionValues").values() if v["dimensionId"] == parent["id"]]
-        if child == "purchaseInvoiceLines":
-            return c.invoice_lines(parent["id"])
-        if child == "purchaseCreditMemoLines":
-            return c.credit_memo_lines(parent["id"])
+        if child in LINE_SETS:
+            return c.document_lines(LINE_SETS[child], parent["id"])
         if child == "journalLines":
             return c.journal_lines(parent["id"])
         raise AssertionError(child)
@@ -75,16 +81,10 @@ class Api:
         if name not in TOP_SETS:
             raise ApiError(404, "BadRequest_NotFound", f"No HTTP resource was found that matches the request URI "
                            f"'{name}'.")
-        if name == "purchaseInvoiceLines" and key is None and len(segs) == 1 and "documentId" not in query.get(
-                "$filter", "") and self._method in ("GET",):
-            raise ApiError(400, "Application_DialogException", "You must specify an Id or a Document Id to get the lines.")
-        if name == "purchaseCreditMemoLines" and key is None and len(segs) == 1 and "documentId" not in query.get(
-                "$filter", "") and self._method in ("GET",):
-            raise ApiError(400, "Application_DialogException", "You must specify an id or a Document Id to get the lines.")
-        if name == "journalLines" and key is None and len(segs) == 1 and "journalId" not in query.get(
-                "$filter", "") and self._method in ("GET",):
-            raise ApiError(400, "Application_DialogException",
-                           "You must specify a journal batch ID or a journal ID to get a journal line.")
+        if name in LINES_NEED_PARENT and key is None and len(segs) == 1 and self._method in ("GET",):
+            prop, message = LINES_NEED_PARENT[name]
+            if prop not in query.get("$filter", ""):
+                raise ApiError(400, "Application_DialogException", message)
         records = list(c.t(name).values())
         target = Target(name, records=records)
         for i, (seg, skey) in enumerate(segs):
@@ -157,14 +157,11 @@ class Api:
         if target.entity == "Microsoft.NAV.post" and method == "POST":
             assert target.parent is not None
             pset, prec = target.parent
-            if pset == "purchaseInvoices":
-                c.post_invoice(txn, prec)
-            elif pset == "purchaseCreditMemos":
-                c.post_credit_memo(txn, prec)
-            elif pset == "journals":
-                c.post_journal(txn, prec)
-            else:
+            posters = {"purchaseInvoices": c.post_invoice, "purchaseCreditMemos": c.post_credit_memo,
+                       "journals": c.post_journal}
+            if pset not in posters:
                 raise ApiError(400, "BadRequest_MethodNotImplemented", "Entity does not support bound actions.")
+            posters[pset](txn, prec)
             return Result(204)
         if method == "POST":
             if target.record is not None:
@@ -229,29 +226,17 @@ class Api:
         parent = target.parent
         if entity == "purchaseInvoices":
             return c.create_invoice(txn, body)
-        if entity == "purchaseInvoiceLines":
-            if parent is None:
-                if not isinstance(body, dict) or not body.get("documentId"):
-                    raise ApiError(400, "Application_DialogException",
-                                   "You must specify a document id to create a line.")
-                return c.create_invoice_line(txn, c.invoice(body["documentId"]), body)
-            return c.create_invoice_line(txn, parent[1], body)
         if entity == "purchaseCreditMemos":
             return c.create_credit_memo(txn, body)
-        if entity == "purchaseCreditMemoLines":
-            if parent is None:
-                if not isinstance(body, dict) or not body.get("documentId"):
-                    raise ApiError(400, "Application_DialogException",
-                                   "You must specify a document id to create a line.")
-                return c.create_credit_memo_line(txn, c.credit_memo(body["documentId"]), body)
-            return c.create_credit_memo_line(txn, parent[1], body)
+        if entity in LINE_SETS:
+            kind = LINE_SETS[entity]
+            doc = parent[1] if parent is not None else c.document(kind, _parent_key(
+                body, "documentId", "You must specify a document id to create a line."))
+            return c.create_document_line(txn, kind, doc, body)
         if entity == "journalLines":
-            if parent is None:
-                if not isinstance(body, dict) or not body.get("journalId"):
-                    raise ApiError(400, "Application_DialogException",
-                                   "You must specify a journal batch ID or a journal ID to create a journal line.")
-                return c.create_journal_line(txn, c.journal(body["journalId"]), body)
-            return c.create_journal_line(txn, parent[1], body)
+            journal = parent[1] if parent is not None else c.journal(_parent_key(
+                body, "journalId", "You must specify a journal batch ID or a journal ID to create a journal line."))
+            return c.create_journal_line(txn, journal, body)
         if entity == "journals":
             return c.create_journal(txn, body)
         if entity == "vendors":
@@ -269,29 +254,21 @@ class Api:
     def _read_only_parent(self, c: Company, pset: str, prec: dict[str, Any]) -> bool:
         if pset == "generalLedgerEntries":
             return True
-        if pset == "purchaseInvoices":
+        if pset in DOCUMENT_SETS:
             return prec["status"] != "Draft"
-        if pset == "purchaseInvoiceLines":
-            return c.invoice(prec["documentId"])["status"] != "Draft"
-        if pset == "purchaseCreditMemos":
-            return prec["status"] != "Draft"
-        if pset == "purchaseCreditMemoLines":
-            return c.credit_memo(prec["documentId"])["status"] != "Draft"
+        if pset in LINE_SETS:
+            return c.document(LINE_SETS[pset], prec["documentId"])["status"] != "Draft"
         return False
 
     def patch(self, c: Company, target: Target, body: Any, txn: Txn) -> dict[str, Any]:
         rec = target.record
         assert rec is not None
-        if target.entity == "purchaseInvoices":
-            return c.patch_invoice(txn, rec, body)
-        if target.entity == "purchaseInvoiceLines":
-            return c.patch_invoice_line(txn, rec, body)
-        if target.entity == "purchaseCreditMemos":
-            return c.patch_credit_memo(txn, rec, body)
-        if target.entity == "purchaseCreditMemoLines":
-            return c.patch_credit_memo_line(txn, rec, body)
-        if target.entity == "journalLines":
-            return c.patch_journal_line(txn, rec, body)
+        patchers = {"purchaseInvoices": c.patch_invoice, "purchaseCreditMemos": c.patch_credit_memo,
+                    "journalLines": c.patch_journal_line}
+        if target.entity in patchers:
+            return patchers[target.entity](txn, rec, body)
+        if target.entity in LINE_SETS:
+            return c.patch_document_line(txn, LINE_SETS[target.entity], rec, body)
         if target.entity == "dimensionSetLines" and target.parent:
             pset, prec = target.parent
             return c.patch_dim_line(txn, prec["id"], rec["id"], body if isinstance(body, dict) else {},
@@ -302,14 +279,10 @@ class Api:
     def delete(self, c: Company, target: Target, txn: Txn) -> None:
         rec = target.record
         assert rec is not None
-        if target.entity == "purchaseInvoices":
-            return c.delete_invoice(txn, rec)
-        if target.entity == "purchaseInvoiceLines":
-            return c.delete_invoice_line(txn, rec)
-        if target.entity == "purchaseCreditMemos":
-            return c.delete_credit_memo(txn, rec)
-        if target.entity == "purchaseCreditMemoLines":
-            return c.delete_credit_memo_line(txn, rec)
+        if target.entity in DOCUMENT_SETS:
+            return c.delete_document(txn, DOCUMENT_SETS[target.entity], rec)
+        if target.entity in LINE_SETS:
+            return c.delete_document_line(txn, LINE_SETS[target.entity], rec)
         if target.entity == "journalLines":
             return c.delete_journal_line(txn, rec)
         if target.entity == "dimensionSetLines" and target.parent:
@@ -321,6 +294,13 @@ class Api:
             return None
         raise ApiError(405, "BadRequest_MethodNotAllowed", f"'DELETE' requests for '{target.entity}' of EdmType "
                        "'Entity' are not allowed within Dynamics 365 Business Central OData web services.")
+
+
+def _parent_key(body: Any, prop: str, message: str) -> str:
+    """The parent's id a line body names when the line is created outside its parent's URL."""
+    if not isinstance(body, dict) or not body.get(prop):
+        raise ApiError(400, "Application_DialogException", message)
+    return body[prop]
 
 
 def split_url(url: str, api_root_path: str) -> tuple[str, dict[str, str]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -57,6 +58,62 @@ VENDOR_BLOCKED = (" ", "Payment", "All")
 COUNTRIES = ("US", "CA", "MX", "GB", "DE", "FR")  # Country/Region table of the simulated company
 # Vendor Posting Group -> Payables Account (Vendor Posting Group table)
 VENDOR_POSTING_GROUPS = {"DOMESTIC": catalog.PAYABLES_ACCOUNT}
+
+
+@dataclass(frozen=True)
+class PurchaseDocType:
+    """What differs between the two purchase documents the simulator keeps: tables, BC's captions and
+    messages (each page has its own labels) and the few rules that are not the same."""
+
+    table: str  # entity set of the headers; ``lines_table`` is also the deep-insert property
+    lines_table: str
+    record_caption: str  # the source table, in "The record in table ... already exists."
+    dim_parent_type: str  # parentType of the header's / a line's dimension set lines
+    line_dim_parent_type: str
+    posted_message: str  # a change to a posted document or its lines
+    delete_posted_message: str
+    sequence_locked_message: str
+    line_object_locked_message: str
+    unique_sequence: bool  # a new line's sequence must not be taken
+    missing_number_is_record_error: bool  # unknown lineObjectNumber: Internal_RecordNotFound, not a dialog
+
+
+INVOICE = PurchaseDocType(
+    table="purchaseInvoices", lines_table="purchaseInvoiceLines", record_caption="Purch. Inv. Entity Aggregate",
+    dim_parent_type="Purchase Invoice", line_dim_parent_type="Purchase Invoice Line",
+    posted_message="The invoice has been posted and can no longer be modified.",
+    delete_posted_message="You cannot delete a posted invoice with the simulator.",
+    sequence_locked_message='The value for "sequence" cannot be modified. Delete and insert the line again.',
+    line_object_locked_message='You cannot change the "lineObjectNumber" of a line. Delete and insert the line again.',
+    unique_sequence=False, missing_number_is_record_error=True)
+CREDIT_MEMO = PurchaseDocType(
+    table="purchaseCreditMemos", lines_table="purchaseCreditMemoLines", record_caption="Purch. Cr. Memo Entity Buffer",
+    dim_parent_type="Purchase Credit Memo", line_dim_parent_type="Purchase Credit Memo Line",
+    posted_message="The credit memo has been posted and can no longer be modified.",
+    delete_posted_message="You cannot delete a posted credit memo with the simulator.",
+    sequence_locked_message="The value for sequence cannot be modified. Delete and insert the line again.",
+    line_object_locked_message='The value for "lineObjectNumber" cannot be modified.',
+    unique_sequence=True, missing_number_is_record_error=False)
+
+# lineType -> (table, id property, dialog when the id is unknown, table caption when the number is unknown)
+LINE_OBJECTS = {"Item": ("items", "itemId", "Item does not exist.", "Item"),
+                "Account": ("accounts", "accountId", "Account does not exist.", "G/L Account")}
+
+
+def in_field_order(entity: str, values: dict[str, Any]) -> dict[str, Any]:
+    """A record with exactly the entity's fields, in the order of ``FIELDS[entity]`` (values for fields the
+    entity does not have are left out)."""
+    return {name: values[name] for name in FIELDS[entity]}
+
+
+def line_amount(quantity: Decimal, unit_cost: Decimal, discount: Decimal) -> Decimal:
+    return money(quantity * unit_cost) - discount
+
+
+def line_amount_fields(amount: Decimal) -> dict[str, Decimal]:
+    """A document line's amounts (the simulator has no tax)."""
+    return {"amountExcludingTax": amount, "amountIncludingTax": amount, "netAmount": amount,
+            "netAmountIncludingTax": amount}
 
 
 def check_body(entity: str, body: Any, *, allow: tuple[str, ...] = (), allow_id: bool = False,
@@ -372,56 +429,265 @@ class Company:
             if value is None or value.get("_blocked"):
                 raise dialog(f"Dimension Value {line['code']} - {line['valueCode']} is blocked.")
 
-    # -- purchase invoices ---------------------------------------------------------------------
-    def create_invoice(self, txn: Txn, body: Any) -> dict[str, Any]:
-        check_body("purchaseInvoices", body, allow=("purchaseInvoiceLines", "dimensionSetLines"), allow_id=True)
+    # -- purchase documents: what invoices and credit memos share --------------------------------
+    def document(self, kind: PurchaseDocType, doc_id: str) -> dict[str, Any]:
+        """The invoice or credit memo header (each answers a missing id in its own way)."""
+        return self.invoice(doc_id) if kind is INVOICE else self.credit_memo(doc_id)
+
+    def document_lines(self, kind: PurchaseDocType, doc_id: str) -> list[dict[str, Any]]:
+        lines = [r for r in self.t(kind.lines_table).values() if r["documentId"] == doc_id]
+        return sorted(lines, key=lambda r: r["sequence"])
+
+    def _check_draft(self, kind: PurchaseDocType, doc: dict[str, Any]) -> None:
+        if doc["status"] != "Draft":
+            raise dialog(kind.posted_message)
+
+    def _document_body(self, kind: PurchaseDocType, body: Any) -> tuple[dict[str, Any], list[Any], list[Any]]:
+        """A deep-insert body checked and split into (header properties, lines, header dimension set lines)."""
+        check_body(kind.table, body, allow=(kind.lines_table, "dimensionSetLines"), allow_id=True)
         body = dict(body)
-        lines = body.pop("purchaseInvoiceLines", None) or []
+        lines = body.pop(kind.lines_table, None) or []
         dims = body.pop("dimensionSetLines", None) or []
         if not isinstance(lines, list) or not isinstance(dims, list):
             raise ApiError(400, "BadRequest", "Invalid Request Body")
+        return body, lines, dims
+
+    def _new_document_id(self, kind: PurchaseDocType, body: dict[str, Any]) -> str:
+        doc_id = body.pop("id", None) or str(uuid.uuid4())
+        if self.t(kind.table).get(doc_id):
+            raise ApiError(400, "Internal_EntityWithSameKeyExists",
+                           f"The record in table {kind.record_caption} already exists. Identification "
+                           f"fields and values: Id='{doc_id}'")
+        return doc_id
+
+    @staticmethod
+    def _vendor_ids(vendor: dict[str, Any]) -> dict[str, Any]:
+        """Buy-from and pay-to vendor of a purchase header (set again when the vendor changes)."""
+        return {"vendorId": vendor["id"], "vendorNumber": vendor["number"], "vendorName": vendor["displayName"],
+                "payToVendorId": vendor["id"], "payToVendorNumber": vendor["number"], "payToName": vendor["displayName"]}
+
+    @staticmethod
+    def _vendor_addresses(vendor: dict[str, Any]) -> dict[str, Any]:
+        return {"buyFromAddressLine1": vendor["addressLine1"], "buyFromAddressLine2": "", "buyFromCity": vendor["city"],
+                "buyFromCountry": vendor["country"], "buyFromState": vendor["state"],
+                "buyFromPostCode": vendor["postalCode"], "payToAddressLine1": vendor["addressLine1"],
+                "payToAddressLine2": "", "payToCity": vendor["city"], "payToCountry": vendor["country"],
+                "payToState": vendor["state"], "payToPostCode": vendor["postalCode"]}
+
+    def _new_draft(self, kind: PurchaseDocType, vendor: dict[str, Any], own: dict[str, Any]) -> dict[str, Any]:
+        """A new draft header: the vendor's fields, empty amounts, then ``own`` (the document's own fields)."""
+        values = {
+            **self._vendor_ids(vendor), **self._vendor_addresses(vendor),
+            "shortcutDimension1Code": "", "shortcutDimension2Code": "", "currencyId": EMPTY_GUID, "purchaser": "",
+            "pricesIncludeTax": False, "discountAmount": Decimal("0"), "discountAppliedBeforeTax": True,
+            "totalAmountExcludingTax": Decimal("0"), "totalTaxAmount": Decimal("0"),
+            "totalAmountIncludingTax": Decimal("0"), "status": "Draft", "lastModifiedDateTime": self.now_iso(),
+            **own,
+        }
+        return in_field_order(kind.table, values)
+
+    def _insert_document(self, txn: Txn, kind: PurchaseDocType, rec: dict[str, Any], dims: list[Any],
+                         lines: list[Any]) -> dict[str, Any]:
+        self.store.insert(txn, self.tn(kind.table), rec)
+        for d in dims:
+            self.add_dim_line(txn, kind.dim_parent_type, rec["id"], d)
+        for line in lines:
+            self.create_document_line(txn, kind, rec, line)
+        return rec
+
+    def create_document_line(self, txn: Txn, kind: PurchaseDocType, doc: dict[str, Any], body: Any) -> dict[str, Any]:
+        check_body(kind.lines_table, body, allow=("dimensionSetLines",), allow_id=True)
+        self._check_draft(kind, doc)
+        body = dict(body)
+        dims = body.pop("dimensionSetLines", None) or []
+        if body.get("documentId") and body["documentId"] != doc["id"]:
+            raise dialog('The value for "documentId" cannot be modified.')
+        line_id = body.pop("id", None) or str(uuid.uuid4())
+        if line_id in self.t(kind.lines_table):
+            raise ApiError(400, "Internal_EntityWithSameKeyExists", "The record in table Purch. Inv. Line Aggregate "
+                           "already exists.")
+        existing = self.document_lines(kind, doc["id"])
+        seq = body.get("sequence") or (max((ln["sequence"] for ln in existing), default=0) + 10000)
+        if kind.unique_sequence and any(ln["sequence"] == seq for ln in existing):
+            raise ApiError(400, "Internal_EntityWithSameKeyExists", "The record in table Purch. Inv. Line Aggregate "
+                           "already exists.")
+        if body.get("itemId") and body.get("accountId"):
+            raise dialog('Both "itemId" and "accountId" are specified. Specify only one of them.')
+        line_type = "Item" if body.get("itemId") else "Account" if body.get("accountId") else body.get("lineType")
+        line_type = line_type or "Comment"
+        if line_type not in ("Item", "Account", "Comment"):
+            raise dialog(f"The simulator does not support lineType '{line_type}'.")
+        number, item, account = body.get("lineObjectNumber") or "", None, None
+        if line_type == "Item":
+            item = self._line_object(kind, body, line_type, number)
+            if item["blocked"]:
+                raise field_error(f"Blocked must be equal to 'No'  in Item: No.={item['number']}. Current value is 'Yes'.")
+            number = item["number"]
+        elif line_type == "Account":
+            account = self._line_object(kind, body, line_type, number)
+            self.check_account(account)
+            number = account["number"]
+        quantity = Decimal(body.get("quantity") or 0)
+        unit_cost = Decimal(body["unitCost"]) if body.get("unitCost") is not None else (
+            item["unitCost"] if item else Decimal("0"))
+        discount = Decimal(body.get("discountAmount") or 0)
+        amount = line_amount(quantity, unit_cost, discount)
+        rec = in_field_order(kind.lines_table, {
+            "id": line_id, "documentId": doc["id"], "sequence": seq,
+            "itemId": item["id"] if item else EMPTY_GUID, "accountId": account["id"] if account else EMPTY_GUID,
+            "lineType": line_type, "lineObjectNumber": number,
+            "description": body.get("description") or (item or account or {}).get("displayName", ""),
+            "description2": body.get("description2") or "",
+            "unitOfMeasureId": item["baseUnitOfMeasureId"] if item else EMPTY_GUID,
+            "unitOfMeasureCode": item["baseUnitOfMeasureCode"] if item else "",
+            "unitCost": unit_cost, "quantity": quantity, "discountAmount": discount,
+            "discountPercent": Decimal("0"), "discountAppliedBeforeTax": True, "taxCode": body.get("taxCode") or "",
+            "taxPercent": Decimal("0"), "totalTaxAmount": Decimal("0"), "invoiceDiscountAllocation": Decimal("0"),
+            "netTaxAmount": Decimal("0"), **line_amount_fields(amount),
+            "expectedReceiptDate": doc["postingDate"], "itemVariantId": EMPTY_GUID, "locationId": EMPTY_GUID,
+        })
+        self.store.insert(txn, self.tn(kind.lines_table), rec)
+        # BC copies the header's dimensions onto a new line (line dimensions override per dimension)
+        for code, value in self.dims_of(doc["id"]).items():
+            if not any((d.get("code") == code) for d in dims):
+                self.add_dim_line(txn, kind.line_dim_parent_type, line_id, {"code": code, "valueCode": value})
+        for d in dims:
+            self.add_dim_line(txn, kind.line_dim_parent_type, line_id, d)
+        self.recompute_document(txn, kind, doc["id"])
+        return rec
+
+    def _line_object(self, kind: PurchaseDocType, body: dict[str, Any], line_type: str, number: str) -> dict[str, Any]:
+        """The line's item or G/L account, by ``itemId`` / ``accountId`` or else by ``lineObjectNumber``."""
+        table, id_field, missing, caption = LINE_OBJECTS[line_type]
+        if body.get(id_field):
+            rec = self.t(table).get(body[id_field])
+        else:
+            rec = self.by_field(table, "number", number)
+            if rec is None and kind.missing_number_is_record_error:
+                raise ApiError(400, "Internal_RecordNotFound", f"The {caption} does not exist. Identification "
+                               f"fields and values: No.='{number}'")
+        if rec is None:
+            raise dialog(missing)
+        return rec
+
+    def patch_document_line(self, txn: Txn, kind: PurchaseDocType, line: dict[str, Any], body: Any) -> dict[str, Any]:
+        check_body(kind.lines_table, body)
+        doc = self.document(kind, line["documentId"])
+        self._check_draft(kind, doc)
+        if "documentId" in body and body["documentId"] != line["documentId"]:
+            raise dialog('The value for "documentId" cannot be modified.')
+        if "sequence" in body and body["sequence"] != line["sequence"]:
+            raise dialog(kind.sequence_locked_message)
+        if "lineObjectNumber" in body and body["lineObjectNumber"] != line["lineObjectNumber"]:
+            raise dialog(kind.line_object_locked_message)
+        # description2 exists on invoice lines only; check_body has refused it on credit memo lines
+        changes = {k: v for k, v in body.items() if k in ("description", "description2", "unitCost", "quantity",
+                                                         "discountAmount", "taxCode")}
+        q = Decimal(changes.get("quantity", line["quantity"]))
+        c = Decimal(changes.get("unitCost", line["unitCost"]))
+        disc = Decimal(changes.get("discountAmount", line["discountAmount"]))
+        changes.update(line_amount_fields(line_amount(q, c, disc)))
+        rec = self.store.update(txn, self.tn(kind.lines_table), line["id"], changes)
+        self.recompute_document(txn, kind, doc["id"])
+        return rec
+
+    def recompute_document(self, txn: Txn, kind: PurchaseDocType, doc_id: str) -> None:
+        total = sum((ln["amountExcludingTax"] for ln in self.document_lines(kind, doc_id)), Decimal("0"))
+        self.store.update(txn, self.tn(kind.table), doc_id, {
+            "totalAmountExcludingTax": total, "totalTaxAmount": Decimal("0"), "totalAmountIncludingTax": total,
+            "lastModifiedDateTime": self.now_iso()})
+
+    def _delete_dim_lines(self, txn: Txn, parent_id: str) -> None:
+        for d in self.dim_lines(parent_id):
+            self.store.delete(txn, self.tn("dimensionSetLines"), f"{parent_id}|{d['id']}")
+
+    def delete_document(self, txn: Txn, kind: PurchaseDocType, doc: dict[str, Any]) -> None:
+        if doc["status"] != "Draft":
+            raise dialog(kind.delete_posted_message)
+        for line in self.document_lines(kind, doc["id"]):
+            self.delete_document_line(txn, kind, line, recompute=False)
+        self._delete_dim_lines(txn, doc["id"])
+        self.store.delete(txn, self.tn(kind.table), doc["id"])
+
+    def delete_document_line(self, txn: Txn, kind: PurchaseDocType, line: dict[str, Any], *,
+                             recompute: bool = True) -> None:
+        doc = self.document(kind, line["documentId"])
+        self._check_draft(kind, doc)
+        self._delete_dim_lines(txn, line["id"])
+        self.store.delete(txn, self.tn(kind.lines_table), line["id"])
+        if recompute:
+            self.recompute_document(txn, kind, doc["id"])
+
+    # -- posting a purchase document (Purch.-Post) ----------------------------------------------
+    @staticmethod
+    def _lines_to_post(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        lines = [ln for ln in lines if ln["lineType"] != "Comment"]
+        if any(ln["quantity"] == 0 for ln in lines):
+            raise dialog("One or more document lines with a value in the No. field do not have a quantity specified.")
+        if not lines:
+            raise dialog("There is nothing to post.")
+        return lines
+
+    def _check_not_posted_before(self, document_type: str, vendor_number: str, vendor_document_number: str) -> None:
+        """The vendor's own document number may be posted once per vendor and document type."""
+        if vendor_document_number and any(
+                v["vendorNumber"] == vendor_number and v["externalDocumentNumber"] == vendor_document_number
+                and v["documentType"] == document_type and not v["reversed"] for v in self.vendor_ledger):
+            raise dialog(f"Purchase {document_type} {vendor_document_number} already exists for this vendor.")
+
+    def _line_postings(self, lines: list[dict[str, Any]], rate: Decimal, *, credit: bool,
+                       check_blocked_items: bool) -> list[tuple[str, Decimal, str, dict[str, str]]]:
+        """(G/L account, amount in LCY, description, dimensions) per line; ``credit`` posts the lines as credits."""
+        postings: list[tuple[str, Decimal, str, dict[str, str]]] = []
+        for ln in lines:
+            self.check_dims_on_post(ln["id"])
+            if ln["lineType"] == "Item":
+                item = self.t("items")[ln["itemId"]]
+                if check_blocked_items and item["blocked"]:
+                    raise field_error(f"Blocked must be equal to 'No'  in Item: No.={item['number']}. "
+                                      "Current value is 'Yes'.")
+                account_no = catalog.INVENTORY_ACCOUNT_BY_ITEM_GROUP[item["inventoryPostingGroupCode"]]
+            else:
+                account = self.t("accounts")[ln["accountId"]]
+                self.check_account(account)
+                account_no = account["number"]
+            amount = money(ln["amountExcludingTax"] * rate)
+            postings.append((account_no, -amount if credit else amount, ln["description"], self.dims_of(ln["id"])))
+        return postings
+
+    def _post_to_gl(self, txn: Txn, doc: dict[str, Any], document_type: str, posted_no: str, payables: str,
+                    postings: list[tuple[str, Decimal, str, dict[str, str]]]) -> Decimal:
+        """G/L entries for the lines and the balancing payables entry; returns the payables amount."""
+        payable = -sum((p[1] for p in postings), Decimal("0"))
+        postings.append((payables, payable, f"{document_type} {posted_no}", self.dims_of(doc["id"])))
+        for account_no, amount, description, dims in postings:
+            self.add_gl_entry(txn, doc["postingDate"], posted_no, document_type, account_no, amount, description, dims)
+        return payable
+
+    # -- purchase invoices ---------------------------------------------------------------------
+    def create_invoice(self, txn: Txn, body: Any) -> dict[str, Any]:
+        body, lines, dims = self._document_body(INVOICE, body)
         vendor = self.vendor(body)
         self.check_vendor_blocked(vendor, "create")
-        inv_id = body.pop("id", None) or str(uuid.uuid4())
-        if self.t("purchaseInvoices").get(inv_id):
-            raise ApiError(400, "Internal_EntityWithSameKeyExists",
-                           f"The record in table Purch. Inv. Entity Aggregate already exists. Identification "
-                           f"fields and values: Id='{inv_id}'")
+        inv_id = self._new_document_id(INVOICE, body)
         currency = body.get("currencyCode") or LCY
         if currency not in EXCHANGE:
             raise dialog("The currency values do not match to a specific Currency.")
         posting = body.get("postingDate") or self.today()
         invoice_date = body.get("invoiceDate") or posting
         number = str(self.store.next_in(txn, f"{self.id}:pi-draft", 1001))
-        rec = {
+        rec = self._new_draft(INVOICE, vendor, {
             "id": inv_id, "number": number, "postingDate": posting, "invoiceDate": invoice_date,
             "dueDate": body.get("dueDate") or invoice_date,
-            "vendorInvoiceNumber": body.get("vendorInvoiceNumber") or "",
-            "vendorId": vendor["id"], "vendorNumber": vendor["number"], "vendorName": vendor["displayName"],
-            "payToName": vendor["displayName"], "payToContact": "", "payToVendorId": vendor["id"],
-            "payToVendorNumber": vendor["number"], "shipToName": "", "shipToContact": "",
-            "buyFromAddressLine1": vendor["addressLine1"], "buyFromAddressLine2": "", "buyFromCity": vendor["city"],
-            "buyFromCountry": vendor["country"], "buyFromState": vendor["state"],
-            "buyFromPostCode": vendor["postalCode"], "shipToAddressLine1": "", "shipToAddressLine2": "",
+            "vendorInvoiceNumber": body.get("vendorInvoiceNumber") or "", "payToContact": "",
+            "shipToName": "", "shipToContact": "", "shipToAddressLine1": "", "shipToAddressLine2": "",
             "shipToCity": "", "shipToCountry": "", "shipToState": "", "shipToPostCode": "",
-            "payToAddressLine1": vendor["addressLine1"], "payToAddressLine2": "", "payToCity": vendor["city"],
-            "payToCountry": vendor["country"], "payToState": vendor["state"], "payToPostCode": vendor["postalCode"],
-            "shortcutDimension1Code": "", "shortcutDimension2Code": "",
-            "currencyId": "00000000-0000-0000-0000-000000000000", "currencyCode": currency,
-            "orderId": "00000000-0000-0000-0000-000000000000", "orderNumber": "", "purchaser": "",
-            "pricesIncludeTax": False, "discountAmount": Decimal("0"), "discountAppliedBeforeTax": True,
-            "totalAmountExcludingTax": Decimal("0"), "totalTaxAmount": Decimal("0"),
-            "totalAmountIncludingTax": Decimal("0"), "status": "Draft", "lastModifiedDateTime": self.now_iso(),
-        }
+            "currencyCode": currency, "orderId": EMPTY_GUID, "orderNumber": "",
+        })
         for k in ("shipToName", "shipToContact", "purchaser", "shortcutDimension1Code", "shortcutDimension2Code"):
             if body.get(k):
                 rec[k] = body[k]
-        self.store.insert(txn, self.tn("purchaseInvoices"), rec)
-        for d in dims:
-            self.add_dim_line(txn, "Purchase Invoice", inv_id, d)
-        for line in lines:
-            self.create_invoice_line(txn, rec, line)
-        return rec
+        return self._insert_document(txn, INVOICE, rec, dims, lines)
 
     def invoice(self, inv_id: str) -> dict[str, Any]:
         rec = self.t("purchaseInvoices").get(inv_id)
@@ -431,196 +697,56 @@ class Company:
         return rec
 
     def invoice_lines(self, inv_id: str) -> list[dict[str, Any]]:
-        lines = [r for r in self.t("purchaseInvoiceLines").values() if r["documentId"] == inv_id]
-        return sorted(lines, key=lambda r: r["sequence"])
+        return self.document_lines(INVOICE, inv_id)
 
     def create_invoice_line(self, txn: Txn, inv: dict[str, Any], body: Any) -> dict[str, Any]:
-        check_body("purchaseInvoiceLines", body, allow=("dimensionSetLines",), allow_id=True)
-        if inv["status"] != "Draft":
-            raise dialog("The invoice has been posted and can no longer be modified.")
-        body = dict(body)
-        dims = body.pop("dimensionSetLines", None) or []
-        if body.get("documentId") and body["documentId"] != inv["id"]:
-            raise dialog('The value for "documentId" cannot be modified.')
-        line_id = body.pop("id", None) or str(uuid.uuid4())
-        if line_id in self.t("purchaseInvoiceLines"):
-            raise ApiError(400, "Internal_EntityWithSameKeyExists", "The record in table Purch. Inv. Line Aggregate "
-                           "already exists.")
-        seq = body.get("sequence") or (max((ln["sequence"] for ln in self.invoice_lines(inv["id"])), default=0) + 10000)
-        line_type = body.get("lineType")
-        if body.get("itemId") and body.get("accountId"):
-            raise dialog('Both "itemId" and "accountId" are specified. Specify only one of them.')
-        if body.get("itemId"):
-            line_type = "Item"
-        if body.get("accountId"):
-            line_type = "Account"
-        line_type = line_type or "Comment"
-        if line_type not in ("Item", "Account", "Comment"):
-            raise dialog(f"The simulator does not support lineType '{line_type}'.")
-        number, item, account = body.get("lineObjectNumber") or "", None, None
-        if line_type == "Item":
-            if body.get("itemId"):
-                item = self.t("items").get(body["itemId"])
-                if item is None:
-                    raise dialog("Item does not exist.")
-            else:
-                item = self.by_field("items", "number", number)
-                if item is None:
-                    raise ApiError(400, "Internal_RecordNotFound", f"The Item does not exist. Identification "
-                                   f"fields and values: No.='{number}'")
-            if item["blocked"]:
-                raise field_error(f"Blocked must be equal to 'No'  in Item: No.={item['number']}. Current value is 'Yes'.")
-            number = item["number"]
-        elif line_type == "Account":
-            if body.get("accountId"):
-                account = self.t("accounts").get(body["accountId"])
-                if account is None:
-                    raise dialog("Account does not exist.")
-            else:
-                account = self.by_field("accounts", "number", number)
-                if account is None:
-                    raise ApiError(400, "Internal_RecordNotFound", f"The G/L Account does not exist. "
-                                   f"Identification fields and values: No.='{number}'")
-            self.check_account(account)
-            number = account["number"]
-        quantity = Decimal(body.get("quantity") or 0)
-        unit_cost = Decimal(body["unitCost"]) if body.get("unitCost") is not None else (
-            item["unitCost"] if item else Decimal("0"))
-        discount = Decimal(body.get("discountAmount") or 0)
-        amount = money(quantity * unit_cost) - discount
-        rec = {
-            "id": line_id, "documentId": inv["id"], "sequence": seq,
-            "itemId": item["id"] if item else "00000000-0000-0000-0000-000000000000",
-            "accountId": account["id"] if account else "00000000-0000-0000-0000-000000000000",
-            "lineType": line_type, "lineObjectNumber": number,
-            "description": body.get("description") or (item or account or {}).get("displayName", ""),
-            "description2": body.get("description2") or "",
-            "unitOfMeasureId": item["baseUnitOfMeasureId"] if item else "00000000-0000-0000-0000-000000000000",
-            "unitOfMeasureCode": item["baseUnitOfMeasureCode"] if item else "",
-            "unitCost": unit_cost, "quantity": quantity, "discountAmount": discount,
-            "discountPercent": Decimal("0"), "discountAppliedBeforeTax": True, "amountExcludingTax": amount,
-            "taxCode": body.get("taxCode") or "", "taxPercent": Decimal("0"), "totalTaxAmount": Decimal("0"),
-            "amountIncludingTax": amount, "invoiceDiscountAllocation": Decimal("0"), "netAmount": amount,
-            "netTaxAmount": Decimal("0"), "netAmountIncludingTax": amount,
-            "expectedReceiptDate": inv["postingDate"],
-            "itemVariantId": "00000000-0000-0000-0000-000000000000",
-            "locationId": "00000000-0000-0000-0000-000000000000",
-        }
-        self.store.insert(txn, self.tn("purchaseInvoiceLines"), rec)
-        # BC copies the header's dimensions onto a new line (line dimensions override per dimension)
-        for code, value in self.dims_of(inv["id"]).items():
-            if not any((d.get("code") == code) for d in dims):
-                self.add_dim_line(txn, "Purchase Invoice Line", line_id, {"code": code, "valueCode": value})
-        for d in dims:
-            self.add_dim_line(txn, "Purchase Invoice Line", line_id, d)
-        self.recompute(txn, inv["id"])
-        return rec
+        return self.create_document_line(txn, INVOICE, inv, body)
 
     def patch_invoice_line(self, txn: Txn, line: dict[str, Any], body: Any) -> dict[str, Any]:
-        check_body("purchaseInvoiceLines", body)
-        inv = self.invoice(line["documentId"])
-        if inv["status"] != "Draft":
-            raise dialog("The invoice has been posted and can no longer be modified.")
-        if "documentId" in body and body["documentId"] != line["documentId"]:
-            raise dialog('The value for "documentId" cannot be modified.')
-        if "sequence" in body and body["sequence"] != line["sequence"]:
-            raise dialog('The value for "sequence" cannot be modified. Delete and insert the line again.')
-        if "lineObjectNumber" in body and body["lineObjectNumber"] != line["lineObjectNumber"]:
-            raise dialog('You cannot change the "lineObjectNumber" of a line. Delete and insert the line again.')
-        changes = {k: v for k, v in body.items() if k in ("description", "description2", "unitCost", "quantity",
-                                                         "discountAmount", "taxCode")}
-        q = Decimal(changes.get("quantity", line["quantity"]))
-        c = Decimal(changes.get("unitCost", line["unitCost"]))
-        disc = Decimal(changes.get("discountAmount", line["discountAmount"]))
-        amount = money(q * c) - disc
-        changes.update({"amountExcludingTax": amount, "amountIncludingTax": amount, "netAmount": amount,
-                        "netAmountIncludingTax": amount})
-        rec = self.store.update(txn, self.tn("purchaseInvoiceLines"), line["id"], changes)
-        self.recompute(txn, inv["id"])
-        return rec
+        return self.patch_document_line(txn, INVOICE, line, body)
 
     def recompute(self, txn: Txn, inv_id: str) -> None:
-        total = sum((ln["amountExcludingTax"] for ln in self.invoice_lines(inv_id)), Decimal("0"))
-        self.store.update(txn, self.tn("purchaseInvoices"), inv_id, {
-            "totalAmountExcludingTax": total, "totalTaxAmount": Decimal("0"), "totalAmountIncludingTax": total,
-            "lastModifiedDateTime": self.now_iso()})
+        self.recompute_document(txn, INVOICE, inv_id)
 
     def patch_invoice(self, txn: Txn, inv: dict[str, Any], body: Any) -> dict[str, Any]:
         check_body("purchaseInvoices", body, allow_id=True)
         if "id" in body and body["id"] != inv["id"]:
             raise dialog('The "id" cannot be changed.')
-        if inv["status"] != "Draft":
-            raise dialog("The invoice has been posted and can no longer be modified.")
+        self._check_draft(INVOICE, inv)
         changes = {k: v for k, v in body.items() if k != "id"}
         if "vendorNumber" in changes or "vendorId" in changes:
             vendor = self.vendor(changes)
             self.check_vendor_blocked(vendor, "create")
-            changes.update(vendorId=vendor["id"], vendorNumber=vendor["number"], vendorName=vendor["displayName"],
-                           payToVendorId=vendor["id"], payToVendorNumber=vendor["number"],
-                           payToName=vendor["displayName"])
+            changes.update(self._vendor_ids(vendor))
         changes["lastModifiedDateTime"] = self.now_iso()
         return self.store.update(txn, self.tn("purchaseInvoices"), inv["id"], changes)
 
     def delete_invoice(self, txn: Txn, inv: dict[str, Any]) -> None:
-        if inv["status"] != "Draft":
-            raise dialog("You cannot delete a posted invoice with the simulator.")
-        for line in self.invoice_lines(inv["id"]):
-            self.delete_invoice_line(txn, line, recompute=False)
-        for d in self.dim_lines(inv["id"]):
-            self.store.delete(txn, self.tn("dimensionSetLines"), f"{inv['id']}|{d['id']}")
-        self.store.delete(txn, self.tn("purchaseInvoices"), inv["id"])
+        self.delete_document(txn, INVOICE, inv)
 
     def delete_invoice_line(self, txn: Txn, line: dict[str, Any], *, recompute: bool = True) -> None:
-        inv = self.invoice(line["documentId"])
-        if inv["status"] != "Draft":
-            raise dialog("The invoice has been posted and can no longer be modified.")
-        for d in self.dim_lines(line["id"]):
-            self.store.delete(txn, self.tn("dimensionSetLines"), f"{line['id']}|{d['id']}")
-        self.store.delete(txn, self.tn("purchaseInvoiceLines"), line["id"])
-        if recompute:
-            self.recompute(txn, inv["id"])
+        self.delete_document_line(txn, INVOICE, line, recompute=recompute)
 
     def post_invoice(self, txn: Txn, inv: dict[str, Any]) -> None:
         if inv["status"] != "Draft":
             raise dialog("The action can be applied to a draft invoice only.")
         vendor = self.t("vendors")[inv["vendorId"]]
         self.check_vendor_blocked(vendor, "post")
-        lines = [ln for ln in self.invoice_lines(inv["id"]) if ln["lineType"] != "Comment"]
-        if any(ln["quantity"] == 0 for ln in lines):
-            raise dialog("One or more document lines with a value in the No. field do not have a quantity specified.")
-        if not lines:
-            raise dialog("There is nothing to post.")
+        lines = self._lines_to_post(self.invoice_lines(inv["id"]))
+        where = f"Purchase Header: Document Type=Invoice, No.={inv['number']}"
         if self.ext_doc_no_mandatory and not inv["vendorInvoiceNumber"]:
-            raise field_error(f"Vendor Invoice No. must have a value in Purchase Header: Document Type=Invoice, "
-                              f"No.={inv['number']}. It cannot be zero or empty.")
-        payables = self.payables_account(vendor, f"Purchase Header: Document Type=Invoice, No.={inv['number']}")
-        self.check_posting_date(inv["postingDate"], f"Purchase Header: Document Type=Invoice, No.={inv['number']}")
-        if inv["vendorInvoiceNumber"] and any(
-                v["vendorNumber"] == inv["payToVendorNumber"] and v["externalDocumentNumber"] == inv["vendorInvoiceNumber"]
-                and v["documentType"] == "Invoice" and not v["reversed"] for v in self.vendor_ledger):
-            raise dialog(f"Purchase Invoice {inv['vendorInvoiceNumber']} already exists for this vendor.")
+            raise field_error(f"Vendor Invoice No. must have a value in {where}. It cannot be zero or empty.")
+        payables = self.payables_account(vendor, where)
+        self.check_posting_date(inv["postingDate"], where)
+        self._check_not_posted_before("Invoice", inv["payToVendorNumber"], inv["vendorInvoiceNumber"])
         self.check_dims_on_post(inv["id"])
         rate = EXCHANGE[inv["currencyCode"] or LCY]
-        postings: list[tuple[str, Decimal, str, dict[str, str]]] = []
-        for ln in lines:
-            self.check_dims_on_post(ln["id"])
-            if ln["lineType"] == "Item":
-                item = self.t("items")[ln["itemId"]]
-                account_no = catalog.INVENTORY_ACCOUNT_BY_ITEM_GROUP[item["inventoryPostingGroupCode"]]
-            else:
-                account = self.t("accounts")[ln["accountId"]]
-                self.check_account(account)
-                account_no = account["number"]
-            postings.append((account_no, money(ln["amountExcludingTax"] * rate), ln["description"],
-                             self.dims_of(ln["id"])))
+        postings = self._line_postings(lines, rate, credit=False, check_blocked_items=False)
         posted_no = str(self.store.next_in(txn, f"{self.id}:pi-posted", 108001))
-        total = sum((p[1] for p in postings), Decimal("0"))
-        postings.append((payables, -total, f"Invoice {posted_no}", self.dims_of(inv["id"])))
-        for account_no, amount, description, dims in postings:
-            self.add_gl_entry(txn, inv["postingDate"], posted_no, "Invoice", account_no, amount, description, dims)
+        payable = self._post_to_gl(txn, inv, "Invoice", posted_no, payables, postings)
         self.vendor_ledger.append({"vendorNumber": inv["payToVendorNumber"], "documentType": "Invoice",
                                    "externalDocumentNumber": inv["vendorInvoiceNumber"], "documentNumber": posted_no,
-                                   "reversed": False, "remainingAmount": -total, "open": True,
+                                   "reversed": False, "remainingAmount": payable, "open": True,
                                    "documentId": inv["id"]})
         ledger = self.vendor_ledger
         txn.record(lambda: ledger.pop())
@@ -694,19 +820,10 @@ class Company:
         return EMPTY_GUID
 
     def create_credit_memo(self, txn: Txn, body: Any) -> dict[str, Any]:
-        check_body("purchaseCreditMemos", body, allow=("purchaseCreditMemoLines", "dimensionSetLines"), allow_id=True)
-        body = dict(body)
-        lines = body.pop("purchaseCreditMemoLines", None) or []
-        dims = body.pop("dimensionSetLines", None) or []
-        if not isinstance(lines, list) or not isinstance(dims, list):
-            raise ApiError(400, "BadRequest", "Invalid Request Body")
+        body, lines, dims = self._document_body(CREDIT_MEMO, body)
         vendor = self.credit_memo_vendor(body)
         self.check_vendor_blocked(vendor, "create")
-        cm_id = body.pop("id", None) or str(uuid.uuid4())
-        if self.t("purchaseCreditMemos").get(cm_id):
-            raise ApiError(400, "Internal_EntityWithSameKeyExists",
-                           f"The record in table Purch. Cr. Memo Entity Buffer already exists. Identification "
-                           f"fields and values: Id='{cm_id}'")
+        cm_id = self._new_document_id(CREDIT_MEMO, body)
         currency = body.get("currencyCode") or LCY
         if currency not in EXCHANGE:
             raise dialog('The "currencyCode" does not match to a Currency.')
@@ -714,34 +831,18 @@ class Company:
         posting = body.get("postingDate") or self.today()
         doc_date = body.get("creditMemoDate") or posting
         number = f"PCM{self.store.next_in(txn, f'{self.id}:pcm-draft', 1001):05d}"
-        rec = {
+        rec = self._new_draft(CREDIT_MEMO, vendor, {
             "id": cm_id, "number": number, "creditMemoDate": doc_date, "postingDate": posting,
-            "dueDate": body.get("dueDate") or doc_date, "vendorId": vendor["id"], "vendorNumber": vendor["number"],
-            "vendorName": vendor["displayName"], "vendorCreditMemoNumber": body.get("vendorCreditMemoNumber") or "",
-            "payToVendorId": vendor["id"], "payToVendorNumber": vendor["number"], "payToName": vendor["displayName"],
-            "buyFromAddressLine1": vendor["addressLine1"], "buyFromAddressLine2": "", "buyFromCity": vendor["city"],
-            "buyFromCountry": vendor["country"], "buyFromState": vendor["state"],
-            "buyFromPostCode": vendor["postalCode"], "payToAddressLine1": vendor["addressLine1"],
-            "payToAddressLine2": "", "payToCity": vendor["city"], "payToCountry": vendor["country"],
-            "payToState": vendor["state"], "payToPostCode": vendor["postalCode"],
-            "shortcutDimension1Code": "", "shortcutDimension2Code": "",
-            "currencyId": EMPTY_GUID, "currencyCode": currency, "paymentTermsId": EMPTY_GUID,
-            "shipmentMethodId": EMPTY_GUID, "purchaser": "", "pricesIncludeTax": False,
-            "discountAmount": Decimal("0"), "discountAppliedBeforeTax": True,
-            "totalAmountExcludingTax": Decimal("0"), "totalTaxAmount": Decimal("0"),
-            "totalAmountIncludingTax": Decimal("0"), "status": "Draft", "lastModifiedDateTime": self.now_iso(),
+            "dueDate": body.get("dueDate") or doc_date,
+            "vendorCreditMemoNumber": body.get("vendorCreditMemoNumber") or "",
+            "currencyCode": currency, "paymentTermsId": EMPTY_GUID, "shipmentMethodId": EMPTY_GUID,
             "invoiceId": self._invoice_id_for(applies_to), "invoiceNumber": applies_to,
             "vendorReturnReasonId": EMPTY_GUID,
-        }
+        })
         for k in ("purchaser", "shortcutDimension1Code", "shortcutDimension2Code"):
             if body.get(k):
                 rec[k] = body[k]
-        self.store.insert(txn, self.tn("purchaseCreditMemos"), rec)
-        for d in dims:
-            self.add_dim_line(txn, "Purchase Credit Memo", cm_id, d)
-        for line in lines:
-            self.create_credit_memo_line(txn, rec, line)
-        return rec
+        return self._insert_document(txn, CREDIT_MEMO, rec, dims, lines)
 
     def credit_memo(self, cm_id: str) -> dict[str, Any]:
         rec = self.t("purchaseCreditMemos").get(cm_id)
@@ -750,119 +851,27 @@ class Company:
         return rec
 
     def credit_memo_lines(self, cm_id: str) -> list[dict[str, Any]]:
-        lines = [r for r in self.t("purchaseCreditMemoLines").values() if r["documentId"] == cm_id]
-        return sorted(lines, key=lambda r: r["sequence"])
-
-    def _check_credit_memo_draft(self, cm: dict[str, Any]) -> None:
-        if cm["status"] != "Draft":
-            raise dialog("The credit memo has been posted and can no longer be modified.")
+        return self.document_lines(CREDIT_MEMO, cm_id)
 
     def create_credit_memo_line(self, txn: Txn, cm: dict[str, Any], body: Any) -> dict[str, Any]:
-        check_body("purchaseCreditMemoLines", body, allow=("dimensionSetLines",), allow_id=True)
-        self._check_credit_memo_draft(cm)
-        body = dict(body)
-        dims = body.pop("dimensionSetLines", None) or []
-        if body.get("documentId") and body["documentId"] != cm["id"]:
-            raise dialog('The value for "documentId" cannot be modified.')
-        line_id = body.pop("id", None) or str(uuid.uuid4())
-        if line_id in self.t("purchaseCreditMemoLines"):
-            raise ApiError(400, "Internal_EntityWithSameKeyExists", "The record in table Purch. Inv. Line Aggregate "
-                           "already exists.")
-        existing = self.credit_memo_lines(cm["id"])
-        seq = body.get("sequence") or (max((ln["sequence"] for ln in existing), default=0) + 10000)
-        if any(ln["sequence"] == seq for ln in existing):
-            raise ApiError(400, "Internal_EntityWithSameKeyExists", "The record in table Purch. Inv. Line Aggregate "
-                           "already exists.")
-        if body.get("itemId") and body.get("accountId"):
-            raise dialog('Both "itemId" and "accountId" are specified. Specify only one of them.')
-        line_type = "Item" if body.get("itemId") else "Account" if body.get("accountId") else body.get("lineType")
-        line_type = line_type or "Comment"
-        if line_type not in ("Item", "Account", "Comment"):
-            raise dialog(f"The simulator does not support lineType '{line_type}'.")
-        number, item, account = body.get("lineObjectNumber") or "", None, None
-        if line_type == "Item":
-            item = (self.t("items").get(body["itemId"]) if body.get("itemId")
-                    else self.by_field("items", "number", number))
-            if item is None:
-                raise dialog("Item does not exist.")
-            if item["blocked"]:
-                raise field_error(f"Blocked must be equal to 'No'  in Item: No.={item['number']}. Current value is 'Yes'.")
-            number = item["number"]
-        elif line_type == "Account":
-            account = (self.t("accounts").get(body["accountId"]) if body.get("accountId")
-                       else self.by_field("accounts", "number", number))
-            if account is None:
-                raise dialog("Account does not exist.")
-            self.check_account(account)
-            number = account["number"]
-        quantity = Decimal(body.get("quantity") or 0)
-        unit_cost = Decimal(body["unitCost"]) if body.get("unitCost") is not None else (
-            item["unitCost"] if item else Decimal("0"))
-        discount = Decimal(body.get("discountAmount") or 0)
-        amount = money(quantity * unit_cost) - discount
-        rec = {
-            "id": line_id, "documentId": cm["id"], "sequence": seq,
-            "itemId": item["id"] if item else EMPTY_GUID, "accountId": account["id"] if account else EMPTY_GUID,
-            "lineType": line_type, "lineObjectNumber": number,
-            "description": body.get("description") or (item or account or {}).get("displayName", ""),
-            "unitOfMeasureId": item["baseUnitOfMeasureId"] if item else EMPTY_GUID,
-            "unitOfMeasureCode": item["baseUnitOfMeasureCode"] if item else "",
-            "unitCost": unit_cost, "quantity": quantity, "discountAmount": discount,
-            "discountPercent": Decimal("0"), "discountAppliedBeforeTax": True, "amountExcludingTax": amount,
-            "taxCode": body.get("taxCode") or "", "taxPercent": Decimal("0"), "totalTaxAmount": Decimal("0"),
-            "amountIncludingTax": amount, "invoiceDiscountAllocation": Decimal("0"), "netAmount": amount,
-            "netTaxAmount": Decimal("0"), "netAmountIncludingTax": amount,
-            "itemVariantId": EMPTY_GUID, "locationId": EMPTY_GUID,
-        }
-        self.store.insert(txn, self.tn("purchaseCreditMemoLines"), rec)
-        for code, value in self.dims_of(cm["id"]).items():  # header dimensions copied, line ones override
-            if not any((d.get("code") == code) for d in dims):
-                self.add_dim_line(txn, "Purchase Credit Memo Line", line_id, {"code": code, "valueCode": value})
-        for d in dims:
-            self.add_dim_line(txn, "Purchase Credit Memo Line", line_id, d)
-        self.recompute_credit_memo(txn, cm["id"])
-        return rec
+        return self.create_document_line(txn, CREDIT_MEMO, cm, body)
 
     def patch_credit_memo_line(self, txn: Txn, line: dict[str, Any], body: Any) -> dict[str, Any]:
-        check_body("purchaseCreditMemoLines", body)
-        cm = self.credit_memo(line["documentId"])
-        self._check_credit_memo_draft(cm)
-        if "documentId" in body and body["documentId"] != line["documentId"]:
-            raise dialog('The value for "documentId" cannot be modified.')
-        if "sequence" in body and body["sequence"] != line["sequence"]:
-            raise dialog("The value for sequence cannot be modified. Delete and insert the line again.")
-        if "lineObjectNumber" in body and body["lineObjectNumber"] != line["lineObjectNumber"]:
-            raise dialog('The value for "lineObjectNumber" cannot be modified.')
-        changes = {k: v for k, v in body.items() if k in ("description", "unitCost", "quantity", "discountAmount",
-                                                         "taxCode")}
-        q = Decimal(changes.get("quantity", line["quantity"]))
-        c = Decimal(changes.get("unitCost", line["unitCost"]))
-        disc = Decimal(changes.get("discountAmount", line["discountAmount"]))
-        amount = money(q * c) - disc
-        changes.update({"amountExcludingTax": amount, "amountIncludingTax": amount, "netAmount": amount,
-                        "netAmountIncludingTax": amount})
-        rec = self.store.update(txn, self.tn("purchaseCreditMemoLines"), line["id"], changes)
-        self.recompute_credit_memo(txn, cm["id"])
-        return rec
+        return self.patch_document_line(txn, CREDIT_MEMO, line, body)
 
     def recompute_credit_memo(self, txn: Txn, cm_id: str) -> None:
-        total = sum((ln["amountExcludingTax"] for ln in self.credit_memo_lines(cm_id)), Decimal("0"))
-        self.store.update(txn, self.tn("purchaseCreditMemos"), cm_id, {
-            "totalAmountExcludingTax": total, "totalTaxAmount": Decimal("0"), "totalAmountIncludingTax": total,
-            "lastModifiedDateTime": self.now_iso()})
+        self.recompute_document(txn, CREDIT_MEMO, cm_id)
 
     def patch_credit_memo(self, txn: Txn, cm: dict[str, Any], body: Any) -> dict[str, Any]:
         check_body("purchaseCreditMemos", body, allow_id=True)
         if "id" in body and body["id"] != cm["id"]:
             raise dialog('The "id" cannot be changed.')
-        self._check_credit_memo_draft(cm)
+        self._check_draft(CREDIT_MEMO, cm)
         changes = {k: v for k, v in body.items() if k not in ("id", "invoiceId", "invoiceNumber")}
         if "vendorNumber" in changes or "vendorId" in changes:
             vendor = self.credit_memo_vendor(changes)
             self.check_vendor_blocked(vendor, "create")
-            changes.update(vendorId=vendor["id"], vendorNumber=vendor["number"], vendorName=vendor["displayName"],
-                           payToVendorId=vendor["id"], payToVendorNumber=vendor["number"],
-                           payToName=vendor["displayName"])
+            changes.update(self._vendor_ids(vendor))
         if "currencyCode" in changes and (changes["currencyCode"] or LCY) not in EXCHANGE:
             raise dialog('The "currencyCode" does not match to a Currency.')
         applies_to = self._applies_to(body)
@@ -872,22 +881,10 @@ class Company:
         return self.store.update(txn, self.tn("purchaseCreditMemos"), cm["id"], changes)
 
     def delete_credit_memo(self, txn: Txn, cm: dict[str, Any]) -> None:
-        if cm["status"] != "Draft":
-            raise dialog("You cannot delete a posted credit memo with the simulator.")
-        for line in self.credit_memo_lines(cm["id"]):
-            self.delete_credit_memo_line(txn, line, recompute=False)
-        for d in self.dim_lines(cm["id"]):
-            self.store.delete(txn, self.tn("dimensionSetLines"), f"{cm['id']}|{d['id']}")
-        self.store.delete(txn, self.tn("purchaseCreditMemos"), cm["id"])
+        self.delete_document(txn, CREDIT_MEMO, cm)
 
     def delete_credit_memo_line(self, txn: Txn, line: dict[str, Any], *, recompute: bool = True) -> None:
-        cm = self.credit_memo(line["documentId"])
-        self._check_credit_memo_draft(cm)
-        for d in self.dim_lines(line["id"]):
-            self.store.delete(txn, self.tn("dimensionSetLines"), f"{line['id']}|{d['id']}")
-        self.store.delete(txn, self.tn("purchaseCreditMemoLines"), line["id"])
-        if recompute:
-            self.recompute_credit_memo(txn, cm["id"])
+        self.delete_document_line(txn, CREDIT_MEMO, line, recompute=recompute)
 
     def post_credit_memo(self, txn: Txn, cm: dict[str, Any]) -> None:
         """Purch.-Post for a credit memo: the reverse of ``post_invoice`` (lines credited, payables debited)
@@ -899,20 +896,13 @@ class Company:
             raise dialog("Please add at least one line item to the credit memo.")
         vendor = self.t("vendors")[cm["vendorId"]]
         self.check_vendor_blocked(vendor, "post")
-        lines = [ln for ln in all_lines if ln["lineType"] != "Comment"]
-        if any(ln["quantity"] == 0 for ln in lines):
-            raise dialog("One or more document lines with a value in the No. field do not have a quantity specified.")
-        if not lines:
-            raise dialog("There is nothing to post.")
+        lines = self._lines_to_post(all_lines)
         where = f"Purchase Header: Document Type=Credit Memo, No.={cm['number']}"
         if self.ext_doc_no_mandatory and not cm["vendorCreditMemoNumber"]:
             raise field_error(f"Vendor Cr. Memo No. must have a value in {where}. It cannot be zero or empty.")
         payables = self.payables_account(vendor, where)
         self.check_posting_date(cm["postingDate"], where)
-        if cm["vendorCreditMemoNumber"] and any(
-                v["vendorNumber"] == cm["payToVendorNumber"] and v["externalDocumentNumber"] == cm["vendorCreditMemoNumber"]
-                and v["documentType"] == "Credit Memo" and not v["reversed"] for v in self.vendor_ledger):
-            raise dialog(f"Purchase Credit Memo {cm['vendorCreditMemoNumber']} already exists for this vendor.")
+        self._check_not_posted_before("Credit Memo", cm["payToVendorNumber"], cm["vendorCreditMemoNumber"])
         applied = None
         if cm["invoiceNumber"]:
             applied = next((v for v in self.vendor_ledger if v["documentNumber"] == cm["invoiceNumber"]
@@ -924,26 +914,9 @@ class Company:
                              "Open: Yes")
         self.check_dims_on_post(cm["id"])
         rate = EXCHANGE[cm["currencyCode"] or LCY]
-        postings: list[tuple[str, Decimal, str, dict[str, str]]] = []
-        for ln in lines:
-            self.check_dims_on_post(ln["id"])
-            if ln["lineType"] == "Item":
-                item = self.t("items")[ln["itemId"]]
-                if item["blocked"]:
-                    raise field_error(f"Blocked must be equal to 'No'  in Item: No.={item['number']}. "
-                                      "Current value is 'Yes'.")
-                account_no = catalog.INVENTORY_ACCOUNT_BY_ITEM_GROUP[item["inventoryPostingGroupCode"]]
-            else:
-                account = self.t("accounts")[ln["accountId"]]
-                self.check_account(account)
-                account_no = account["number"]
-            postings.append((account_no, -money(ln["amountExcludingTax"] * rate), ln["description"],
-                             self.dims_of(ln["id"])))
+        postings = self._line_postings(lines, rate, credit=True, check_blocked_items=True)
         posted_no = f"PPCM{self.store.next_in(txn, f'{self.id}:pcm-posted', 109001):06d}"
-        total = -sum((p[1] for p in postings), Decimal("0"))
-        postings.append((payables, total, f"Credit Memo {posted_no}", self.dims_of(cm["id"])))
-        for account_no, amount, description, dims in postings:
-            self.add_gl_entry(txn, cm["postingDate"], posted_no, "Credit Memo", account_no, amount, description, dims)
+        total = self._post_to_gl(txn, cm, "Credit Memo", posted_no, payables, postings)
         entry = {"vendorNumber": cm["payToVendorNumber"], "documentType": "Credit Memo",
                  "externalDocumentNumber": cm["vendorCreditMemoNumber"], "documentNumber": posted_no,
                  "reversed": False, "remainingAmount": total, "open": total != 0, "documentId": cm["id"]}
@@ -1073,8 +1046,7 @@ class Company:
         return self.store.update(txn, self.tn("journalLines"), line["id"], changes)
 
     def delete_journal_line(self, txn: Txn, line: dict[str, Any]) -> None:
-        for d in self.dim_lines(line["id"]):
-            self.store.delete(txn, self.tn("dimensionSetLines"), f"{line['id']}|{d['id']}")
+        self._delete_dim_lines(txn, line["id"])
         self.store.delete(txn, self.tn("journalLines"), line["id"])
 
     def post_journal(self, txn: Txn, journal: dict[str, Any]) -> None:

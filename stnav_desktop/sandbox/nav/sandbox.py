@@ -20,7 +20,7 @@ import requests
 from stnav_desktop.sandbox.clock import Clock
 from stnav_desktop.sandbox.nav import jsonutil, odata
 from stnav_desktop.sandbox.nav.api import Api, Result, split_url
-from stnav_desktop.sandbox.nav.company import Company, check_body
+from stnav_desktop.sandbox.nav.company import CREDIT_MEMO, INVOICE, Company, PurchaseDocType, check_body
 from stnav_desktop.sandbox.nav.faults import Faults
 from stnav_desktop.sandbox.nav.store import ApiError, Store, Txn, etag_for
 from stnav_desktop.sandbox.server import JsonHandler, SandboxHTTPServer, make_server
@@ -135,26 +135,21 @@ class NavSandbox:
             self.tokens.clear()
 
     def purchase_invoices(self) -> list[dict[str, Any]]:
-        with self.store.lock:
-            c = self.company
-            out = []
-            for inv in c.t("purchaseInvoices").values():
-                rec = odata.public(inv)
-                rec["dimensionSetLines"] = [odata.public(d) for d in c.dim_lines(inv["id"])]
-                rec["purchaseInvoiceLines"] = [{**odata.public(ln), "dimensionSetLines": [
-                    odata.public(d) for d in c.dim_lines(ln["id"])]} for ln in c.invoice_lines(inv["id"])]
-                out.append(rec)
-            return out
+        return self._purchase_documents(INVOICE)
 
     def purchase_credit_memos(self) -> list[dict[str, Any]]:
+        return self._purchase_documents(CREDIT_MEMO)
+
+    def _purchase_documents(self, kind: PurchaseDocType) -> list[dict[str, Any]]:
+        """Every header of ``kind`` with its dimension set lines and its lines (each with theirs)."""
         with self.store.lock:
             c = self.company
             out = []
-            for cm in c.t("purchaseCreditMemos").values():
-                rec = odata.public(cm)
-                rec["dimensionSetLines"] = [odata.public(d) for d in c.dim_lines(cm["id"])]
-                rec["purchaseCreditMemoLines"] = [{**odata.public(ln), "dimensionSetLines": [
-                    odata.public(d) for d in c.dim_lines(ln["id"])]} for ln in c.credit_memo_lines(cm["id"])]
+            for doc in c.t(kind.table).values():
+                rec = odata.public(doc)
+                rec["dimensionSetLines"] = [odata.public(d) for d in c.dim_lines(doc["id"])]
+                rec[kind.lines_table] = [{**odata.public(ln), "dimensionSetLines": [
+                    odata.public(d) for d in c.dim_lines(ln["id"])]} for ln in c.document_lines(kind, doc["id"])]
                 out.append(rec)
             return out
 
