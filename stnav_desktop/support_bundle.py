@@ -84,24 +84,9 @@ def register_keychain_secrets(profiles: list[str]) -> dict[str, Any]:
 
 
 def _settings(profiles: list[str]) -> dict[str, Any]:
-    dep = deploy.current()
-    out: dict[str, Any] = {}
-    for name in profiles:
-        profile = settings.get_profile(name)
-        stored = {row.key for row in profile.settings}
-        values: dict[str, Any] = {}
-        for setting in settings.SETTINGS:
-            if setting.key in dep.locked:
-                origin = "locked by IT"
-            elif setting.key in stored:
-                origin = "set"
-            elif setting.key in dep.values:
-                origin = "preset by IT"
-            else:
-                origin = "default"
-            values[setting.key] = {"value": settings.get(profile, setting.key), "origin": origin}
-        out[name] = values
-    return out
+    deploy.current()  # an invalid deployment file is reported, not silently skipped
+    return {name: {key: {"value": value, "origin": origin}
+                   for key, (value, origin) in settings.origins(name).items()} for name in profiles}
 
 
 def _deployment() -> dict[str, Any]:

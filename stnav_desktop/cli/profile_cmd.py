@@ -84,18 +84,7 @@ def show(args: argparse.Namespace) -> int:
         dep = deploy.current()
     except deploy.DeployError as exc:
         raise CliError(str(exc)) from None
-    profile = settings.get_profile(args.profile)
-    stored = {row.key for row in profile.settings}
     print(f"profile {args.profile}" + (f" (deployment file: {dep.source})" if dep.source else ""))
-    for setting in settings.SETTINGS:
-        value = settings.get(profile, setting.key)
-        if setting.key in dep.locked:
-            origin = "locked by IT"
-        elif setting.key in stored:
-            origin = "set"
-        elif setting.key in dep.values:
-            origin = "preset by IT"
-        else:
-            origin = "default"
-        print(f"  {setting.key:<36} {str(value):<40} [{origin}]")
+    for key, (value, origin) in settings.origins(args.profile).items():
+        print(f"  {key:<36} {str(value):<40} [{origin}]")
     return 0

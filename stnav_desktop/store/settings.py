@@ -204,6 +204,25 @@ def all_values(profile: Profile | str) -> dict[str, Any]:
     return {s.key: get(profile, s.key) for s in SETTINGS}
 
 
+def origins(profile: Profile | str) -> dict[str, tuple[Any, str]]:
+    """Every setting's value and where it comes from: locked by IT, set, preset by IT, or default."""
+    dep = _deployment()
+    prof = get_profile(profile) if isinstance(profile, str) else profile
+    stored = {row.key for row in prof.settings}
+    out = {}
+    for setting in SETTINGS:
+        if setting.key in dep.locked:
+            origin = "locked by IT"
+        elif setting.key in stored:
+            origin = "set"
+        elif setting.key in dep.values:
+            origin = "preset by IT"
+        else:
+            origin = "default"
+        out[setting.key] = (get(prof, setting.key), origin)
+    return out
+
+
 def set_value(profile: Profile | str, key: str, raw: Any) -> Any:
     setting = declared(key)
     if key in locked_keys():

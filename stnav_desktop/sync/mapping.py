@@ -241,31 +241,24 @@ def plan_context(profile: Profile, *, validate: bool = True) -> accounting.PlanC
         _parse_date(values["posting.allow_to"])
     have_refs = any(nav[e] for e in ("vendors", "accounts"))
 
-    def check_vendor(number: str) -> str | None:
-        ref = nav["vendors"].get(number)
+    def check(entity: str, label: str, number: str) -> str | None:
+        ref = nav[entity].get(number)
         if ref is None:
-            return f"NAV vendor {number} does not exist (refresh reference data?)"
+            return f"{label} {number} does not exist in NAV"
         if ref.blocked:
-            return f"NAV vendor {number} ({ref.name}) is blocked"
+            return f"{label} {number} ({ref.name}) is blocked"
+        if entity == "accounts" and not (ref.data or {}).get("directPosting", True):
+            return f"{label} {number} ({ref.name}) does not allow direct posting"
         return None
+
+    def check_vendor(number: str) -> str | None:
+        return check("vendors", "NAV vendor", number)
 
     def check_account(number: str) -> str | None:
-        ref = nav["accounts"].get(number)
-        if ref is None:
-            return f"G/L account {number} does not exist in NAV"
-        if ref.blocked:
-            return f"G/L account {number} ({ref.name}) is blocked"
-        if not (ref.data or {}).get("directPosting", True):
-            return f"G/L account {number} ({ref.name}) does not allow direct posting"
-        return None
+        return check("accounts", "G/L account", number)
 
     def check_item(number: str) -> str | None:
-        ref = nav["items"].get(number)
-        if ref is None:
-            return f"NAV item {number} does not exist"
-        if ref.blocked:
-            return f"NAV item {number} ({ref.name}) is blocked"
-        return None
+        return check("items", "NAV item", number)
 
     def check_dimension(code: str, value: str) -> str | None:
         ref = nav["dimensionValues"].get(f"{code}:{value}")
