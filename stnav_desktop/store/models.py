@@ -118,6 +118,8 @@ class StDocument(BaseModel):
     status = CharField(default=DocStatus.NEEDS_MAPPING)
     problem = TextField(default="")  # why it is not ready / why it failed, in plain words
     source_problems = JsonField(null=True)  # data problems found while parsing the ServiceTitan record
+    # a newer ServiceTitan version that arrived while a NAV write was unsettled: applied after settling
+    pending_raw = JsonField(null=True)
     batch = ForeignKeyField(Batch, backref="documents", null=True, on_delete="SET NULL")
     posted_hash = CharField(null=True)  # content hash of the version that was posted
     posted_version = IntegerField(null=True)

@@ -137,6 +137,16 @@ def header(kind: str, raw: dict[str, Any]) -> tuple[Header, list[str]]:
         purchase_order_st_id=raw.get("purchaseOrderId")), problems
 
 
+def apply_pending(doc: StDocument) -> StageResult | None:
+    """After a NAV write is settled: stage the version that arrived meanwhile (a posted document then
+    becomes changed-after-posting with the difference; an unposted one simply takes the new content)."""
+    if doc.pending_raw is None:
+        return None
+    raw, doc.pending_raw = doc.pending_raw, None
+    doc.save()
+    return stage(doc.profile, doc.kind, raw, list(doc.source_problems or []))
+
+
 @dataclass
 class StageResult:
     document: StDocument
@@ -187,9 +197,16 @@ def stage(profile: Profile, kind: str, raw: dict[str, Any], problems: list[str] 
                 audit.append("document.changed_again", st_ref=lifecycle.st_ref(doc), profile=profile.name,
                              detail={"changes": changes, "new_payload_hash": digest, "new_payload": raw})
             return StageResult(doc, "changed_after_posting")
-        # an attempt whose outcome is unknown must be settled against NAV before anything else moves
+        # an attempt whose outcome is unknown must be settled against NAV before anything else moves:
+        # keep the payload being posted, park the new one, and decide once NAV has answered
         in_flight = doc.status == DocStatus.POSTING or doc.attempts.where(
             PostingAttempt.state == AttemptState.PENDING).exists()
+        if in_flight:
+            doc.pending_raw = raw
+            doc.save()
+            audit.append("document.changed_while_posting", st_ref=lifecycle.st_ref(doc), profile=profile.name,
+                         detail={"changes": changes, "new_payload_hash": digest})
+            return StageResult(doc, "updated")
         for key, value in columns.items():
             setattr(doc, key, value)
         doc.raw = raw
@@ -200,7 +217,7 @@ def stage(profile: Profile, kind: str, raw: dict[str, Any], problems: list[str] 
         doc.save()
         audit.append("document.updated", st_ref=lifecycle.st_ref(doc), profile=profile.name,
                      detail={"version": doc.version, "changes": changes})
-        if doc.status in (DocStatus.APPROVED, DocStatus.FAILED, DocStatus.NEEDS_ATTENTION) and not in_flight:
+        if doc.status in (DocStatus.APPROVED, DocStatus.FAILED, DocStatus.NEEDS_ATTENTION):
             # an approval covered the old content: the new content needs a fresh review
             lifecycle.transition(doc, DocStatus.READY, reason="changed in ServiceTitan since approval",
                                  batch=None)

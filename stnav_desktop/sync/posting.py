@@ -33,7 +33,7 @@ from stnav_desktop.store.models import (
     SourceKind,
     StDocument,
 )
-from stnav_desktop.sync import accounting, lifecycle, mapping, retry
+from stnav_desktop.sync import accounting, documents, lifecycle, mapping, retry
 
 log = logging.getLogger(__name__)
 
@@ -238,6 +238,8 @@ class Poster:
             self._posted(doc, None, found, already=True)
         elif doc.status == DocStatus.POSTING:
             lifecycle.transition(doc, DocStatus.APPROVED, reason="earlier attempt never reached NAV; will post again")
+        if not found:
+            documents.apply_pending(doc)  # not in NAV: the newer content replaces the old before posting
 
     def _posted(self, doc: StDocument, attempt: PostingAttempt | None, found: NavDocument, *,
                 already: bool = False) -> None:
@@ -259,6 +261,7 @@ class Poster:
                             "posted_in_nav": found.posted, "already_in_nav": already,
                             "gl_entries": [e.get("entryNumber") for e in found.gl_entries],
                             "gl": found.gl_entries})
+        documents.apply_pending(doc)
 
     def _failed(self, doc: StDocument, attempt: PostingAttempt | None, exc: ConnectorError, *,
                 unknown: bool = False) -> PostResult:

@@ -145,3 +145,25 @@ def test_mapping_change_after_approval_sends_nothing(staged, profile):
     assert po.outcome == "not_ready" and "not mapped to a NAV vendor" in po.message
     assert reload(staged[0]).status == DocStatus.NEEDS_MAPPING
     assert len(nav.invoices) == 0
+
+
+def test_change_arriving_while_a_write_is_unsettled_is_not_hidden(staged, profile):
+    approve_all(profile)
+    nav = FakeNav()
+    nav.drop_after_write = 1  # the invoice reaches NAV but the answer is lost
+    po = reload(staged[0])
+    poster = posting.Poster(profile, nav, rng=random.Random(3))
+    poster.post_document(po)
+    po = reload(po)
+    assert po.status == DocStatus.FAILED
+    # meanwhile ServiceTitan changed the PO
+    changed = dict(PO, shipping=15.00, total=254.54, modifiedOn="2026-10-20T08:00:00Z")
+    documents.stage(profile, "purchase_order", changed)
+    po = reload(po)
+    # the payload being posted is kept; the new one waits until NAV has answered
+    assert documents.to_decimal(po.raw["shipping"]) == 12 and documents.to_decimal(po.pending_raw["shipping"]) == 15
+    posting.Poster(profile, nav).settle_unknown()
+    po = reload(po)
+    # NAV had the old version: it is posted, and the newer one is flagged for a correction, not hidden
+    assert po.status == DocStatus.CHANGED_AFTER_POSTING and "shipping" in po.problem
+    assert len(nav.invoices) == 1 and po.pending_raw is None
