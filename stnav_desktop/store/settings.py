@@ -135,8 +135,9 @@ SETTINGS: list[Setting] = [
     Setting("posting.freight_account", "6210", "str", "Freight G/L account"),
     Setting("posting.other_account", "6220", "str", "Other charges G/L account"),
     Setting("posting.default_expense_account", "6110", "str", "Default G/L account for unmapped bill lines"),
-    Setting("posting.postable_po_statuses", ["Received", "Exported"], "list",
-            "Postable PO statuses", "Canceled is never postable.",
+    Setting("posting.postable_po_statuses", ["Received"], "list",
+            "Postable PO statuses", "Canceled is never postable. Add Exported only if no other tool has "
+            "exported purchase orders to NAV before: an Exported PO may already be in the books.",
             choices=tuple(s for s in PO_STATUSES if s != "Canceled")),
     Setting("posting.date_rule", "document_date", "choice", "Posting date",
             choices=("document_date", "receipt_date", "posting_day")),

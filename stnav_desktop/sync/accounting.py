@@ -109,7 +109,7 @@ class PlanContext:
     other_account: str = "6220"
     default_expense_account: str = "6110"
     territory_dimension: str = "TERRITORY"
-    postable_po_statuses: tuple[str, ...] = ("Received", "Exported")
+    postable_po_statuses: tuple[str, ...] = ("Received",)
     date_rule: str = "document_date"
     allow_from: date | None = None
     allow_to: date | None = None

@@ -58,6 +58,9 @@ def to_datetime(value: Any) -> datetime | None:
 
 def content_hash(raw: dict[str, Any]) -> str:
     stable = {k: v for k, v in raw.items() if k not in VOLATILE}
+    if stable.get("status") == "Exported":
+        # a received PO becomes "Exported" once its bills are exported (ours included): same content
+        stable["status"] = "Received"
     text = json.dumps(stable, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 

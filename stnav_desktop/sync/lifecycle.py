@@ -46,7 +46,7 @@ def transition(doc: StDocument, new: str, *, reason: str = "", actor: str | None
     with db.atomic():
         doc.status = new
         doc.problem = reason if new in (S.NEEDS_MAPPING, S.FAILED, S.NEEDS_ATTENTION, S.SKIPPED,
-                                        S.CHANGED_AFTER_POSTING) else ""
+                                        S.CHANGED_AFTER_POSTING, S.REJECTED) else ""
         for key, value in fields.items():
             setattr(doc, key, value)
         doc.updated_at = utcnow()
