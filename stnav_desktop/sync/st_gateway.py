@@ -50,11 +50,19 @@ def refresh(profile: Profile, client: ServiceTitanClient) -> dict[str, int]:
 
 
 class WriteBack:
-    """Marks posted bills exported in ServiceTitan; returns bill id -> error (None when done)."""
+    """Marks posted bills exported in ServiceTitan; returns bill id -> error (None when done). The client
+    is built on first use, so a ServiceTitan problem never stops posting to NAV: it shows on the bills
+    and is retried on the next run."""
 
-    def __init__(self, client: ServiceTitanClient) -> None:
-        self.client = client
+    def __init__(self, client_fn) -> None:
+        self.client_fn = client_fn
 
     def mark_bills_exported(self, bill_ids: list[int]) -> dict[int, str | None]:
-        results = self.client.mark_bills_exported(bill_ids)
+        from stnav_desktop.connectors.http import ConnectorError
+
+        try:
+            client = self.client_fn()
+        except (ConfigurationError, credentials.CredentialError) as exc:
+            raise ConnectorError(f"ServiceTitan is not reachable for the write-back: {exc}") from None
+        results = client.mark_bills_exported(bill_ids)
         return {r.bill_id: (None if r.success else (r.error or "refused")) for r in results}

@@ -366,8 +366,9 @@ class DetailPane(QWidget):
         self.title.setText(f"<b>{kind} {doc.number}</b> · {doc.vendor_name or doc.vendor_st_id} · "
                            f"{doc.business_unit_name or doc.business_unit_st_id} · {total} · "
                            f"{review.STATUS_LABELS.get(doc.status, doc.status)}")
-        self.problem.setText(doc.problem or "")
-        self.problem.setStyleSheet("color: #b71c1c" if doc.problem else "")
+        problem = "\n".join(p for p in (doc.problem, doc.st_export_error) if p)
+        self.problem.setText(problem)
+        self.problem.setStyleSheet("color: #b71c1c" if problem else "")
         current = mapping.mappings_dict(self.profile)
         self.vendor_picker.set_choices(refdata.choices(self.profile, "vendors"))
         self.vendor_picker.select_key(current.get(MappingKind.VENDOR, {}).get(str(doc.vendor_st_id), ("",))[0])

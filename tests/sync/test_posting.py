@@ -167,3 +167,28 @@ def test_change_arriving_while_a_write_is_unsettled_is_not_hidden(staged, profil
     # NAV had the old version: it is posted, and the newer one is flagged for a correction, not hidden
     assert po.status == DocStatus.CHANGED_AFTER_POSTING and "shipping" in po.problem
     assert len(nav.invoices) == 1 and po.pending_raw is None
+
+
+def test_write_back_failure_is_shown_and_retried(staged, profile):
+    from stnav_desktop.connectors.http import HttpError
+
+    class FlakyServiceTitan:
+        def __init__(self):
+            self.calls = []
+
+        def mark_bills_exported(self, ids):
+            self.calls.append(list(ids))
+            if len(self.calls) == 1:
+                raise HttpError("HTTP 503: service unavailable", status=503, retryable=True)
+            return {i: None for i in ids}
+
+    approve_all(profile)
+    st = FlakyServiceTitan()
+    posting.Poster(profile, FakeNav(), write_back=st).post_batch()
+    bills = [reload(d) for d in staged[1:]]
+    assert all(b.status == DocStatus.POSTED and b.st_exported_at is None for b in bills)
+    assert all("marking exported in ServiceTitan failed (will retry)" in b.st_export_error for b in bills)
+    posting.Poster(profile, FakeNav(), write_back=st).post_batch()  # the next run retries the write-back
+    bills = [reload(d) for d in staged[1:]]
+    assert all(b.st_exported_at is not None and b.st_export_error == "" for b in bills)
+    assert sorted(st.calls[1]) == sorted(b.st_id for b in bills)
