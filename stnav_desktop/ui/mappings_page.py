@@ -38,6 +38,25 @@ class MappingsPage(QWidget):
         for w in (self.search, self.import_button, self.export_button, self.delete_button):
             top.addWidget(w)
         layout.addLayout(top)
+        add = QHBoxLayout()
+        self.add_kind = QtWidgets.QComboBox(self)
+        self.add_kind.addItems(sorted(mapping.KINDS))
+        self.add_kind.setAccessibleName("Mapping kind")
+        self.add_key = QLineEdit(self)
+        self.add_key.setPlaceholderText("ServiceTitan id, or a rule: sku_type:Material, business_unit:1001")
+        self.add_key.setAccessibleName("ServiceTitan key")
+        self.add_target = QLineEdit(self)
+        self.add_target.setPlaceholderText("NAV number (vendor, item, G/L account, dimension value)")
+        self.add_target.setAccessibleName("NAV target")
+        self.add_type = QtWidgets.QComboBox(self)
+        self.add_type.addItems(["", "Item", "Account", "TERRITORY"])
+        self.add_type.setEditable(True)
+        self.add_type.setAccessibleName("Target type")
+        self.add_button = QPushButton("Add mapping", self)
+        for w in (self.add_kind, self.add_key, self.add_target, self.add_type, self.add_button):
+            add.addWidget(w)
+        layout.addLayout(add)
+        self.add_button.clicked.connect(self._add)
         self.table = QtWidgets.QTableWidget(0, 5, self)
         self.table.setObjectName("mappingsTable")
         self.table.setAccessibleName("Mappings")
@@ -83,6 +102,19 @@ class MappingsPage(QWidget):
             button.setAccessibleName(f"Accept {s.target} for {s.source_label}")
             button.clicked.connect(lambda _=False, s=s: self._accept(s))
             self.suggestions.setCellWidget(r, 4, button)
+
+    def _add(self) -> None:
+        try:
+            mapping.set_mapping(self.profile, self.add_kind.currentText(), self.add_key.text(), self.add_target.text(),
+                                target_type=self.add_type.currentText().strip())
+        except mapping.MappingError as exc:
+            QtWidgets.QMessageBox.warning(self, "Add mapping", str(exc))
+            return
+        self.add_key.clear()
+        self.add_target.clear()
+        mapping.refresh_readiness(self.profile)
+        self.refresh()
+        self.changed.emit()
 
     def _accept(self, suggestion) -> None:
         mapping.accept(self.profile, suggestion)

@@ -137,3 +137,27 @@ def test_unexpected_error_report_is_secret_free(qtbot):
     dialog = ErrorDialog("RuntimeError", text)
     qtbot.addWidget(dialog)
     assert "very-secret" not in dialog.report.toPlainText()
+
+
+def test_mappings_tab_adds_a_gl_rule_and_names_a_bad_one(qtbot, store, monkeypatch):
+    from stnav_desktop.store import settings
+    from stnav_desktop.ui.mappings_page import MappingsPage
+    from stnav_desktop.ui.qt import QtWidgets
+
+    profile = settings.get_profile("default")
+    page = MappingsPage(profile)
+    qtbot.addWidget(page)
+    page.add_kind.setCurrentText("gl_rule")
+    page.add_key.setText("sku_type:Equipment")
+    page.add_target.setText("6130")
+    page.add_button.click()
+    assert Mapping.get(Mapping.kind == "gl_rule").target == "6130"
+    assert page.table.rowCount() == 1
+    warnings = []
+    monkeypatch.setattr(QtWidgets.QMessageBox, "warning", lambda *a: warnings.append(a[2]))
+    page.add_kind.setCurrentText("item")
+    page.add_key.setText("3001")
+    page.add_target.setText("1000")
+    page.add_type.setCurrentText("")
+    page.add_button.click()
+    assert warnings == ["item mapping for 3001: target_type must be Item or Account, not ''"]
