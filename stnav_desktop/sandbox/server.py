@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from stnav_desktop.sandbox import jsonutil
 from stnav_desktop.sandbox.tls import SandboxTLS, ensure_tls
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,8 @@ class JsonHandler(BaseHTTPRequestHandler):
 
     def send_json(self, status: int, payload: Any, headers: dict[str, str] | None = None,
                   content_type: str = "application/json; charset=utf-8") -> None:
-        body = b"" if payload is None else json.dumps(payload, default=str).encode("utf-8")
+        # Decimal goes out as a JSON number with its exact text, as the real services send amounts
+        body = b"" if payload is None else jsonutil.dumps(payload).encode("utf-8")
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))

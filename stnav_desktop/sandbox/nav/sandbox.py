@@ -17,8 +17,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import requests
 
+from stnav_desktop.sandbox import jsonutil
 from stnav_desktop.sandbox.clock import Clock
-from stnav_desktop.sandbox.nav import jsonutil, odata
+from stnav_desktop.sandbox.nav import odata
 from stnav_desktop.sandbox.nav.api import Api, Result, split_url
 from stnav_desktop.sandbox.nav.company import CREDIT_MEMO, INVOICE, Company, PurchaseDocType, check_body
 from stnav_desktop.sandbox.nav.faults import Faults

@@ -39,9 +39,9 @@ def iso(dt: datetime, digits: int = 3) -> str:
     return f"{base}.{frac}Z"
 
 
-def money(d: Decimal) -> float:
-    """Wire form of a decimal JSON number. Two-decimal values round-trip exactly through float repr."""
-    return float(d.quantize(CENT))
+def money(d: Decimal) -> Decimal:
+    """Wire form of a decimal JSON number (written as an exact JSON number by the sandbox server)."""
+    return d.quantize(CENT)
 
 
 def mstr(d: Decimal) -> str:
@@ -259,7 +259,7 @@ class Dataset:
             items.append({
                 "id": self._next_item, "skuId": sku[0], "description": f"<p>{sku[3]}</p>", "createdOn": stamp,
                 "modifiedOn": stamp, "skuName": sku[3], "skuCode": sku[2], "skuType": sku[1],
-                "vendorPartNumber": f"VP-{sku[2]}", "quantity": float(qty), "quantityReceived": float(qrec),
+                "vendorPartNumber": f"VP-{sku[2]}", "quantity": Decimal(qty), "quantityReceived": Decimal(qrec),
                 "cost": money(cost), "total": money(total), "serialNumbers": [],
                 "status": "Received" if qrec == qty else ("PartiallyReceived" if qrec else "Pending"),
                 "chargeable": True, "budgetCodeId": None})
