@@ -52,6 +52,14 @@ def stnav_home(tmp_path, monkeypatch):
 
 
 @pytest.fixture
+def deploy_file(tmp_path, monkeypatch):
+    """A machine-wide deployment file (deploy.toml) the test writes."""
+    path = tmp_path / "deploy.toml"
+    monkeypatch.setenv("STNAV_DEPLOY_FILE", str(path))
+    return path
+
+
+@pytest.fixture
 def store(stnav_home):
     """A fresh, migrated SQLite database in this test's STNAV_HOME."""
     from stnav_desktop.paths import app_paths

@@ -17,13 +17,6 @@ keys = ["servicetitan.tenant"]
 """
 
 
-@pytest.fixture
-def deploy_file(tmp_path, monkeypatch):
-    path = tmp_path / "deploy.toml"
-    monkeypatch.setenv("STNAV_DEPLOY_FILE", str(path))
-    return path
-
-
 def test_presets_and_locks(store, deploy_file, capsys):
     deploy_file.write_text(GOOD)
     assert settings.get("default", "servicetitan.tenant") == "1234567"

@@ -17,13 +17,6 @@ keys = ["servicetitan.tenant"]
 
 
 @pytest.fixture
-def deploy_file(tmp_path, monkeypatch):
-    path = tmp_path / "deploy.toml"
-    monkeypatch.setenv("STNAV_DEPLOY_FILE", str(path))
-    return path
-
-
-@pytest.fixture
 def page(qtbot, store):
     def make():
         widget = SettingsPage(settings.get_profile("default"))
