@@ -66,7 +66,7 @@ def approve(batch: Batch, *, actor: str | None = None) -> list[str]:
                     doc.batch = None
                     doc.save()
                 continue
-            lifecycle.transition(doc, DocStatus.APPROVED, actor=actor, detail={"batch": batch.id})
+            lifecycle.transition(doc, DocStatus.APPROVED, actor=actor, detail={"batch": batch.id}, retry_count=0)
         batch.status = "approved"
         batch.approved_by = actor
         batch.approved_at = utcnow()

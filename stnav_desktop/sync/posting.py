@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from stnav_desktop.connectors.http import ConnectorError, TransportError
+from stnav_desktop.redact import redact
 from stnav_desktop.store import audit, settings
 from stnav_desktop.store.db import db
 from stnav_desktop.store.fields import utcnow
@@ -118,7 +119,12 @@ class Poster:
             if cancel():
                 log.info("posting cancelled after %s of %s documents", index - 1, len(docs))
                 break
-            result = self.post_document(doc)
+            try:
+                result = self.post_document(doc)
+            except Exception as exc:  # one bad document never stops the rest of the batch
+                log.exception("posting %s failed unexpectedly", lifecycle.st_ref(doc))
+                result = PostResult(doc.id, lifecycle.st_ref(doc), "failed", f"unexpected error: {redact(exc)}")
+                # an attempt left pending is settled against NAV on the next run; nothing is guessed
             results.append(result)
             if progress:
                 progress(index, len(docs), result)
@@ -166,7 +172,10 @@ class Poster:
         except ConnectorError as exc:
             return self._failed(doc, None, exc)
         if found is not None:
-            found = self._complete(found, plan)
+            try:
+                found = self._complete(found, plan)
+            except ConnectorError as exc:  # e.g. a draft found in NAV that NAV now refuses to post
+                return self._failed(doc, None, exc)
             self._posted(doc, None, found, already=True)
             return PostResult(doc.id, ref, "already_posted", "found in NAV; not sent again", found.number)
         with db.atomic():
@@ -267,7 +276,8 @@ class Poster:
                 unknown: bool = False) -> PostResult:
         ref = lifecycle.st_ref(doc)
         message = str(exc)
-        attempts_made = doc.attempts.count()
+        # failures since the document was (re)approved, whether or not a write was attempted
+        attempts_made = (doc.retry_count or 0) + 1
         retryable = unknown or exc.retryable
         exhausted = attempts_made >= self.options.max_attempts
         with db.atomic():
@@ -359,6 +369,7 @@ def replay(profile: Profile, *, document_ids: Iterable[int] | None = None, batch
         query = query.where(StDocument.batch == batch)
     count = 0
     for doc in query:
-        lifecycle.transition(doc, DocStatus.APPROVED, actor=actor, reason="replay requested", next_retry_at=None)
+        lifecycle.transition(doc, DocStatus.APPROVED, actor=actor, reason="replay requested", next_retry_at=None,
+                             retry_count=0)
         count += 1
     return count

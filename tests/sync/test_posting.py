@@ -192,3 +192,45 @@ def test_write_back_failure_is_shown_and_retried(staged, profile):
     bills = [reload(d) for d in staged[1:]]
     assert all(b.st_exported_at is not None and b.st_export_error == "" for b in bills)
     assert sorted(st.calls[1]) == sorted(b.st_id for b in bills)
+
+
+def test_a_failing_lookup_counts_toward_needs_attention(staged, profile):
+    settings.set_value(profile, "retry.max_attempts", 2)
+    approve_all(profile)
+    now = [utcnow()]
+
+    class LookupDown(FakeNav):
+        def find_journal(self, plan):
+            raise busy()
+
+    nav = LookupDown()
+    poster = posting.Poster(profile, nav, clock=lambda: now[0], rng=random.Random(5))
+    for _ in range(3):
+        poster.post_batch()
+        now[0] += timedelta(hours=3)
+    bills = [reload(d) for d in staged[1:]]
+    assert all(b.status == DocStatus.NEEDS_ATTENTION and "gave up after 2 attempts" in b.problem for b in bills)
+    assert nav.writes <= 1  # only the PO could be written; no bill was sent blind
+
+
+def test_an_unexpected_error_in_one_document_does_not_stop_the_batch(staged, profile):
+    approve_all(profile)
+
+    class BrokenOnce(FakeNav):
+        broken = True
+
+        def create_journal(self, plan, *, post):
+            if plan.document_number == "STB7700001" and self.broken:
+                self.broken = False
+                raise RuntimeError("bug in one document")
+            return super().create_journal(plan, post=post)
+
+    nav = BrokenOnce()
+    first = posting.Poster(profile, nav).post_batch()
+    assert {r.st_ref: r.outcome for r in first} == {
+        "BILL-10452-001-R1": "failed", "BILL-10452-001-R2": "posted", "PO-10452-001": "posted"}
+    assert next(r for r in first if r.outcome == "failed").message == "unexpected error: bug in one document"
+    # its attempt stayed pending; the next run settles it against NAV (absent) and posts it once
+    posting.Poster(profile, nav).post_batch()
+    assert reload(staged[1]).status == DocStatus.POSTED
+    assert sorted(nav.journals) == ["STB7700001", "STB7700002"]
