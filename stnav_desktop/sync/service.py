@@ -156,7 +156,8 @@ class SyncService:
 
         with PostingLock(app_paths().data):
             poster = posting.Poster(self.profile, self.nav_gateway(),
-                                    write_back=st_gateway.WriteBack(self.st_client), clock=self.clock)
+                                    write_back=st_gateway.WriteBack(self.st_client), clock=self.clock,
+                                    chunk_size=posting.CHUNK_SIZE)
             return poster.post_batch(batch, cancel=cancel, progress=progress)
 
     def create_nav_vendor(self, st_vendor_id: int, *, tax_id: str = "", number: str | None = None):

@@ -70,7 +70,8 @@ def test_fault_run_ends_posted_or_needs_attention_never_doubled(store, systems):
     assert posted_bills == set(journals)
     # nothing lost: every approved document is accounted for; and the faults really happened
     assert len(docs) == len(approved)
-    assert sims.nav.faults.injected >= 20
+    # posting in $batch chunks makes few NAV requests, so few of them draw a fault; some must have
+    assert sims.nav.faults.injected >= 1
     # replay of what needs attention finishes the job once the faults stop
     sims.nav.faults.clear()
     sims.st.set_faults(error_rate=0.0, burst_429=0)

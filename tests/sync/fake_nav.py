@@ -59,6 +59,31 @@ class FakeNav:
         self.journals[plan.document_number]["posted"] = True
         return NavDocument(found.nav_id, found.number, found.kind, True)
 
+    # -- several documents at once (chunked posting): each document on its own, like atomicity groups --
+    def find_many(self, plans):
+        out = []
+        for plan in plans:
+            try:
+                out.append(self.find_invoice(plan) if isinstance(plan, InvoicePlan) else self.find_journal(plan))
+            except Exception as exc:
+                out.append(exc)
+        return out
+
+    def create_invoices(self, plans, *, post: bool):
+        return self._each(plans, lambda plan: self.create_invoice(plan, post=post))
+
+    def create_journals(self, plans, *, post: bool):
+        return self._each(plans, lambda plan: self.create_journal(plan, post=post))
+
+    def _each(self, plans, write):
+        out = []
+        for plan in plans:
+            try:
+                out.append(write(plan))
+            except Exception as exc:
+                out.append(exc)
+        return out
+
 
 def refused(message="Vendor V10000 is blocked"):
     return HttpError(message, status=400, code="Application_DialogException", retryable=False)

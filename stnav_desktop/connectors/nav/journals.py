@@ -10,7 +10,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from stnav_desktop.connectors.http import TransportError
+from stnav_desktop.connectors.http import ConnectorError, TransportError
 from stnav_desktop.connectors.nav import odata
 from stnav_desktop.connectors.nav.client import BatchRequest, NavClient
 from stnav_desktop.connectors.nav.errors import SpecError
@@ -88,6 +88,41 @@ class Journals:
         if bad:
             raise self.client.batch_error(bad[0], what=f"Journal document {lines[0].document_number}")
         return [r.body for r in responses]
+
+    def create_lines_many(self, documents: list[list[JournalLineSpec]], journal: str | None = None
+                          ) -> list[list[dict[str, Any]] | ConnectorError]:
+        """Several journal documents in ``$batch`` calls: each document's lines are ONE atomicity group (all
+        or nothing for that document; one bad document fails alone). Per document: the created lines, or the
+        error. A ``TransportError`` for a whole call is raised (outcome unknown: read back before writing)."""
+        jid = self.journal_id(journal)
+        path = self.client.cpath(f"journals({jid})/journalLines")
+        out: list[list[dict[str, Any]] | ConnectorError] = [[] for _ in documents]
+        reqs: list[BatchRequest] = []
+        owner: dict[str, int] = {}
+        for d, lines in enumerate(documents):
+            try:
+                if not lines:
+                    raise SpecError("A journal document needs at least one line.")
+                if len(lines) > 100:
+                    raise SpecError("A journal document can hold at most 100 lines per atomic request.")
+                bodies = [ln.body() for ln in lines]
+            except SpecError as exc:
+                out[d] = exc
+                continue
+            for i, body in enumerate(bodies):
+                rid = f"d{d}l{i}"
+                owner[rid] = d
+                reqs.append(BatchRequest("POST", path, body, id=rid, atomicity_group=f"doc{d}"))
+        by_doc: dict[int, list[Any]] = {}
+        for resp in self.client.batch(reqs):
+            by_doc.setdefault(owner[str(resp.id)], []).append(resp)
+        for d, responses in by_doc.items():
+            bad = [r for r in responses if not r.ok and r.status != 424] or [r for r in responses if not r.ok]
+            if bad:
+                out[d] = self.client.batch_error(bad[0], what=f"Journal document {documents[d][0].document_number}")
+            else:
+                out[d] = [r.body for r in responses]
+        return out
 
     def ensure_lines(self, lines: list[JournalLineSpec], journal: str | None = None) -> tuple[str, list[dict[str, Any]]]:
         """Exactly once per document: ("posted", G/L entries) if already posted, ("existing", lines) if the
