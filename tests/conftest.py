@@ -60,6 +60,15 @@ def deploy_file(tmp_path, monkeypatch):
 
 
 @pytest.fixture
+def nav(tmp_path):
+    """An on-premises NAV simulator (Basic auth) for tests that post through the real connector."""
+    from stnav_desktop.sandbox.nav import NavSandbox
+
+    with NavSandbox(tmp_path / "tls", flavour="onprem") as sb:
+        yield sb
+
+
+@pytest.fixture
 def store(stnav_home):
     """A fresh, migrated SQLite database in this test's STNAV_HOME."""
     from stnav_desktop.paths import app_paths

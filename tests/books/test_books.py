@@ -6,7 +6,6 @@ from decimal import Decimal
 import pytest
 
 from stnav_desktop.connectors.nav import NavClient, RefData
-from stnav_desktop.sandbox.nav import NavSandbox
 from stnav_desktop.store import settings
 from stnav_desktop.store.models import DocStatus, StDocument
 from stnav_desktop.sync import batches, documents, mapping, posting, reconcile, refdata
@@ -15,12 +14,6 @@ from tests.nav.conftest import FAST_RETRY, onprem_config
 from tests.sync.example import BILL_R1, BILL_R2, MAPPINGS, PO
 
 D = Decimal
-
-
-@pytest.fixture
-def nav(tmp_path):
-    with NavSandbox(tmp_path / "tls", flavour="onprem") as sb:
-        yield sb
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import pytest
 from stnav_desktop.store.models import DocStatus, StDocument
 from stnav_desktop.sync import corrections, documents, posting
 from stnav_desktop.sync.nav_gateway import NavGateway
-from tests.books.test_books import ledger, nav, setup, stage_and_post  # noqa: F401 - fixtures
+from tests.books.test_books import ledger, setup, stage_and_post  # noqa: F401 - fixture
 from tests.sync.example import BILL_R1
 
 D = Decimal

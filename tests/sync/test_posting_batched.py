@@ -12,7 +12,6 @@ import pytest
 
 from stnav_desktop.connectors.http import CallCounter
 from stnav_desktop.connectors.nav import NavClient, RefData
-from stnav_desktop.sandbox.nav import NavSandbox
 from stnav_desktop.store import audit, settings
 from stnav_desktop.store.fields import utcnow
 from stnav_desktop.store.models import AttemptState, DocStatus, PostingAttempt, StDocument
@@ -22,12 +21,6 @@ from tests.nav.conftest import FAST_RETRY, onprem_config
 
 from .example import BILL_R1, BILL_R2, MAPPINGS, PO
 from .fake_nav import FakeNav
-
-
-@pytest.fixture
-def nav(tmp_path):
-    with NavSandbox(tmp_path / "tls", flavour="onprem") as sb:
-        yield sb
 
 
 @pytest.fixture
