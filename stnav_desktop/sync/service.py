@@ -13,6 +13,8 @@ from typing import Any
 
 from stnav_desktop import credentials
 from stnav_desktop.connectors.http import ConnectorError
+from stnav_desktop.connectors.nav.books import NavBooks
+from stnav_desktop.connectors.nav.bulk import ApiBooks
 from stnav_desktop.store import settings
 from stnav_desktop.store.fields import utcnow
 from stnav_desktop.store.models import Batch, Profile, WebhookSubscription
@@ -112,10 +114,9 @@ class SyncService:
                 self._st = st_gateway.build_client(self.profile, retry=self.retry)
             return self._st
 
-    def nav_gateway(self):
-        from stnav_desktop.sync.nav_gateway import NavGateway
-
-        return NavGateway(self.nav_client())
+    def nav_books(self) -> NavBooks:
+        """The NAV back end posting and reconciliation talk to (API v2.0)."""
+        return ApiBooks(self.nav_client())
 
     # -- actions -------------------------------------------------------------------------------
     def test_connections(self) -> list[CheckLine]:
@@ -155,9 +156,8 @@ class SyncService:
         from stnav_desktop.sync import st_gateway
 
         with PostingLock(app_paths().data):
-            poster = posting.Poster(self.profile, self.nav_gateway(),
-                                    write_back=st_gateway.WriteBack(self.st_client), clock=self.clock,
-                                    chunk_size=posting.CHUNK_SIZE)
+            poster = posting.Poster(self.profile, self.nav_books(),
+                                    write_back=st_gateway.WriteBack(self.st_client), clock=self.clock)
             return poster.post_batch(batch, cancel=cancel, progress=progress)
 
     def create_nav_vendor(self, st_vendor_id: int, *, tax_id: str = "", number: str | None = None):
@@ -177,8 +177,7 @@ class SyncService:
 
     def reconcile(self, month: str) -> reconcile.Report:
         start, end = reconcile.month_bounds(month)
-        entries = reconcile.normalise_gl(self.nav_gateway().gl_entries_between(start, end))
-        return reconcile.reconcile(self.profile, month, entries)
+        return reconcile.reconcile(self.profile, month, self.nav_books().gl_entries_between(start, end))
 
     def subscribe(self, entity_set: str, notification_url: str) -> WebhookSubscription:
         """Create a NAV webhook subscription (for sites that can expose an HTTPS endpoint) and track its
