@@ -20,7 +20,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
@@ -222,9 +222,10 @@ class Poster:
     def _post_chunk(self, docs: list[StDocument]) -> list[PostResult]:
         results: dict[int, PostResult] = {}
         planned: list[tuple[StDocument, accounting.Plan]] = []
+        ctx = self._context()
         for doc in docs:
             try:
-                plan = self._plan(doc)
+                plan = self._plan(doc, ctx)
             except Exception as exc:  # one bad document never stops the rest
                 results[doc.id] = self._unexpected(doc, exc)
                 continue
@@ -344,11 +345,15 @@ class Poster:
         except Exception as exc:
             return self._unexpected(doc, exc)
 
-    def _plan(self, doc: StDocument) -> accounting.Plan | PostResult:
+    def _context(self, *, validate: bool = True) -> accounting.PlanContext:
+        """Settings, mappings and NAV reference data, read once per chunk; "today" is the poster's clock's."""
+        return replace(mapping.plan_context(self.profile, validate=validate), today=self.clock().date())
+
+    def _plan(self, doc: StDocument, ctx: accounting.PlanContext) -> accounting.Plan | PostResult:
         """The accounting plan, or the result when there is nothing to send (skipped / back to review)."""
         ref = lifecycle.st_ref(doc)
         try:
-            plan = accounting.plan_document(doc.kind, doc.raw, mapping.plan_context(self.profile))
+            plan = accounting.plan_document(doc.kind, doc.raw, ctx)
             if isinstance(plan, accounting.JournalPlan):
                 plan.check_balanced()
         except accounting.NotPostable as exc:
@@ -365,7 +370,7 @@ class Poster:
     def _plans(self, docs: Iterable[StDocument], *, validate: bool) -> list[tuple[StDocument, accounting.Plan]]:
         """Plans of documents already sent (settling, follow-up): the payload as it was sent, mappings as
         they are, no reference validation (a vendor blocked since must not hide what NAV holds)."""
-        ctx = mapping.plan_context(self.profile, validate=validate)
+        ctx = self._context(validate=validate)
         out = []
         for doc in docs:
             try:

@@ -14,7 +14,7 @@ from typing import Any
 from stnav_desktop import credentials
 from stnav_desktop.connectors.http import ConnectorError
 from stnav_desktop.connectors.nav.books import NavBooks
-from stnav_desktop.connectors.nav.bulk import ApiBooks
+from stnav_desktop.connectors.nav.bulk import ApiBooks, ReadRetry
 from stnav_desktop.store import settings
 from stnav_desktop.store.fields import utcnow
 from stnav_desktop.store.models import Batch, Profile, WebhookSubscription
@@ -116,7 +116,8 @@ class SyncService:
 
     def nav_books(self) -> NavBooks:
         """The NAV back end posting and reconciliation talk to (API v2.0)."""
-        return ApiBooks(self.nav_client())
+        read_retry = ReadRetry(base=self.retry.backoff_factor, cap=self.retry.backoff_max) if self.retry else None
+        return ApiBooks(self.nav_client(), read_retry=read_retry)
 
     # -- actions -------------------------------------------------------------------------------
     def test_connections(self) -> list[CheckLine]:
