@@ -172,7 +172,7 @@ class Poster:
         # a document left in POSTING without a pending attempt (killed between the two commits)
         for doc in StDocument.select().where((StDocument.profile == self.profile)
                                              & (StDocument.status == DocStatus.POSTING)):
-            if not doc.attempts.where(PostingAttempt.state == AttemptState.PENDING).exists():
+            if not _attempts(doc).where(PostingAttempt.state == AttemptState.PENDING).exists():
                 lifecycle.transition(doc, DocStatus.APPROVED, reason="interrupted before sending; will post again")
         return settled
 
@@ -288,7 +288,7 @@ class Poster:
                 out.append(PostResult(doc.id, lifecycle.st_ref(doc),
                                       Outcome.ALREADY_IN_NAV if found.posted else Outcome.DRAFT,
                                       "confirmed in NAV after a lost answer", found.number))
-            elif doc.status == DocStatus.APPROVED and doc.attempts.count() < self.options.max_attempts:
+            elif doc.status == DocStatus.APPROVED and _attempts(doc).count() < self.options.max_attempts:
                 resend.append(doc)
             else:
                 out.append(PostResult(doc.id, lifecycle.st_ref(doc), Outcome.FAILED,
@@ -322,7 +322,7 @@ class Poster:
         with db.atomic():
             for doc, plan in to_write:
                 attempt = PostingAttempt.create(
-                    document=doc, idempotency_key=idempotency_key(doc), attempt_no=doc.attempts.count() + 1,
+                    document=doc, idempotency_key=idempotency_key(doc), attempt_no=_attempts(doc).count() + 1,
                     operation=plan.operation, request_summary=plan.summary())
                 lifecycle.transition(doc, DocStatus.POSTING, actor=self.actor,
                                      detail={"attempt": attempt.attempt_no, "key": attempt.idempotency_key})
@@ -371,7 +371,7 @@ class Poster:
         """Plans of documents already sent (settling, follow-up): the payload as it was sent, mappings as
         they are, no reference validation (a vendor blocked since must not hide what NAV holds)."""
         ctx = self._context(validate=validate)
-        out = []
+        out: list[tuple[StDocument, accounting.Plan]] = []
         for doc in docs:
             try:
                 out.append((doc, accounting.plan_document(doc.kind, doc.raw, ctx)))
@@ -399,7 +399,7 @@ class Poster:
         return out
 
     def _settle(self, doc: StDocument, found: NavDocument | None) -> None:
-        attempts = list(doc.attempts.where(PostingAttempt.state == AttemptState.PENDING))
+        attempts = list(_attempts(doc).where(PostingAttempt.state == AttemptState.PENDING))
         with db.atomic():
             for attempt in attempts:
                 attempt.state = AttemptState.SETTLED_FOUND if found else AttemptState.SETTLED_ABSENT
@@ -546,6 +546,11 @@ class Poster:
                                  profile=self.profile.name, detail={"error": error})
 
 
+def _attempts(doc: StDocument) -> Any:
+    """The document's posting attempts (a query)."""
+    return PostingAttempt.select().where(PostingAttempt.document == doc)
+
+
 def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
@@ -553,7 +558,7 @@ def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
 
 def _by_kind(items: list[tuple[StDocument, accounting.Plan]]) -> list[list[tuple[StDocument, accounting.Plan]]]:
     """Group by plan kind, in write order (bills' journals first)."""
-    groups: dict[type, list[tuple[StDocument, accounting.Plan]]] = {}
+    groups: dict[Any, list[tuple[StDocument, accounting.Plan]]] = {}
     for doc, plan in items:
         groups.setdefault(type(plan), []).append((doc, plan))
     return [groups[k] for k in sorted(groups, key=lambda k: k.write_order)]

@@ -19,6 +19,7 @@ from stnav_desktop.store import settings
 from stnav_desktop.store.fields import utcnow
 from stnav_desktop.store.models import Batch, Profile, WebhookSubscription
 from stnav_desktop.sync import posting, reconcile, refdata
+from stnav_desktop.sync.scheduler import JobNews
 from stnav_desktop.sync.st_gateway import ConfigurationError
 
 log = logging.getLogger(__name__)
@@ -249,16 +250,20 @@ class SyncService:
         return WebhookReceiver(lambda event: scheduler.run_soon("pull", f"webhook {event.event_type}"),
                                secret=secret, port=port)
 
-    def scheduler(self, *, on_event: Callable[[str, str], None] | None = None, tick_seconds: float = 15.0):
+    def scheduler(self, *, on_event: Callable[[JobNews], None] | None = None, tick_seconds: float = 15.0):
         from stnav_desktop.sync.scheduler import Job, Scheduler, pull_interval
 
         def pull_job(now):
             summary = self.pull()
-            return summary.line()
+            return JobNews("pull", True, summary.line(), new_for_review=bool(
+                summary.counts.get("new") or summary.counts.get("updated")
+                or summary.counts.get("changed_after_posting")))
 
         def retries_job(now):
             results = self.post(None)
-            return f"{len(results)} document(s) posted or retried" if results else "nothing due"
+            bad = sum(1 for r in results if r.outcome.bad)
+            return JobNews("retries", True, f"{len(results)} document(s) posted or retried" if results
+                           else "nothing due", needs_attention=bad)
 
         jobs = [Job("pull", pull_interval(self.profile), pull_job, business_hours=True),
                 Job("retries", lambda: timedelta(minutes=1), retries_job),

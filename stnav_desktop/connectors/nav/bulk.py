@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -132,7 +133,7 @@ class ApiBooks:
                 records = list(body["value"]) if "value" in body else [body]  # a collection, or one record
                 link = body.get("@odata.nextLink")
                 while link:  # rare for these small look-ups
-                    page = self.read_retry.run("a look-up page", lambda link=link: self.client.get(link))
+                    page = self.read_retry.run("a look-up page", partial(self.client.get, link))
                     records.extend(page.get("value", []))
                     link = page.get("@odata.nextLink")
                 out[i] = records
@@ -167,6 +168,7 @@ class ApiBooks:
                 self._gl_query(key.document_number)]
 
     def _purchase_document(self, key: InvoiceKey | CreditMemoKey, records: list[dict[str, Any]]) -> NavDocument | None:
+        found: list[InvoiceResult] | list[CreditMemoResult]
         if isinstance(key, InvoiceKey):
             found = [InvoiceResult.from_api(r) for r in records if r.get("vendorNumber") == key.vendor_number
                      and r.get("vendorInvoiceNumber") == key.vendor_invoice_number]
@@ -319,11 +321,12 @@ class ApiBooks:
         [found] = self.find_documents([JournalKey(doc.document_number)])
         if found is not None and (isinstance(found, ConnectorError) or found.posted):
             return found
-        lines: list[dict[str, Any]] | ConnectorError = []
+        lines: list[dict[str, Any]] = []
         if found is None:
-            lines = self.journals.create_lines_many([doc.lines])[0]
-            if isinstance(lines, ConnectorError):
-                return lines
+            created = self.journals.create_lines_many([doc.lines])[0]
+            if isinstance(created, ConnectorError):
+                return created
+            lines = created
         try:
             self.journals.post()
         except ConnectorError as exc:
