@@ -107,8 +107,17 @@ class CreditMemoResult:
                    created=created)
 
 
-def build_credit_memo_body(spec: PurchaseCreditMemoSpec) -> dict[str, Any]:
-    """The deep-insert body with BC's field names."""
+@dataclass
+class CreditMemoOutcome:
+    spec: PurchaseCreditMemoSpec
+    result: CreditMemoResult | None = None
+    error: ConnectorError | None = None
+
+
+def build_credit_memo_body(spec: PurchaseCreditMemoSpec, vendor_defaults: Mapping[str, str] | None = None, *,
+                           line_dimensions: bool = True) -> dict[str, Any]:
+    """The deep-insert body with BC's field names; each dimension once, where BC does not already put it
+    (``vendor_defaults``: the vendor's default dimensions, which BC puts on the header)."""
     spec.validate()
     header: dict[str, Any] = {"vendorNumber": spec.vendor_number,
                               "vendorCreditMemoNumber": spec.vendor_credit_memo_number,
@@ -117,14 +126,21 @@ def build_credit_memo_body(spec: PurchaseCreditMemoSpec) -> dict[str, Any]:
         header["invoiceId"] = odata.guid_key(spec.invoice_id)
     if spec.invoice_number:
         header["invoiceNumber"] = spec.invoice_number
-    return deep_insert_body(header, spec, "purchaseCreditMemoLines")
+    return deep_insert_body(header, spec, "purchaseCreditMemoLines", vendor_defaults,
+                            line_dimensions=line_dimensions)
 
 
 class PurchaseCreditMemos(PurchaseDocumentsBase):
     entity_set = "purchaseCreditMemos"
+    lines_property = "purchaseCreditMemoLines"
     vendor_document_property = "vendorCreditMemoNumber"
     result_class = CreditMemoResult
+    outcome_class = CreditMemoOutcome
     logger = log
+
+    def _body(self, spec: PurchaseCreditMemoSpec, vendor_defaults: Mapping[str, str], *,
+              line_dimensions: bool = True) -> dict[str, Any]:
+        return build_credit_memo_body(spec, vendor_defaults, line_dimensions=line_dimensions)
 
     # -- reads ---------------------------------------------------------------------------------
     def get(self, credit_memo_id: str) -> CreditMemoResult:
@@ -137,9 +153,15 @@ class PurchaseCreditMemos(PurchaseDocumentsBase):
 
     # -- writes --------------------------------------------------------------------------------
     def create(self, spec: PurchaseCreditMemoSpec, *, post: bool | None = None) -> CreditMemoResult:
-        """One atomic request (deep insert). Raises ``TransportError`` if the outcome is unknown: use
-        ``ensure`` for the exactly-once path."""
-        return self._create(spec, build_credit_memo_body(spec), post)
+        """One atomic request (deep insert), then the dimension sets read back and set right (else the draft is
+        deleted: ``DimensionCheckError``), then posting if wanted. Raises ``TransportError`` if the outcome is
+        unknown: use ``ensure`` for the exactly-once path."""
+        return self._create(spec, post)
+
+    def create_many(self, specs: list[PurchaseCreditMemoSpec], *, post: bool | None = None
+                    ) -> list[CreditMemoOutcome]:
+        """Many credit memos in ``$batch`` calls, like ``PurchaseInvoices.create_many``."""
+        return self._create_many(specs, post)
 
     def ensure(self, spec: PurchaseCreditMemoSpec, *, post: bool | None = None) -> CreditMemoResult:
         """Exactly once: find (vendor, vendor credit memo no.) first; create only if absent; if the create's
