@@ -185,25 +185,9 @@ class PurchaseCreditMemos(PurchaseDocumentsBase):
         text = f"Purchase credit memo {spec.vendor_credit_memo_number} (vendor {spec.vendor_number}"
         return text + (f", correcting invoice {spec.invoice_number})" if spec.invoice_number else ")")
 
-    def _context(self, spec: PurchaseCreditMemoSpec, nav_message: str) -> dict[str, Any]:
-        """Which of the spec's dimension values / items / accounts NAV does not know (error path only)."""
-        ctx: dict[str, Any] = {}
-        try:
-            if "does not match to a Dimension" in nav_message:
-                ctx["unknown_dimension_values"] = self._unknown_dimension_values(spec)
-            for msg, line_type, entity, key in (("Item does not exist.", "Item", "items", "unknown_items"),
-                                                ("Account does not exist.", "Account", "accounts", "unknown_accounts")):
-                if nav_message == msg:
-                    numbers = sorted({ln.line_object_number for ln in spec.lines if ln.line_type == line_type})
-                    ctx[key] = [n for n in numbers if not self.client.get(
-                        self.client.cpath(entity), params={"$filter": odata.eq_filter(number=n)}).get("value")]
-        except ConnectorError:
-            return ctx
-        return ctx
-
     def _explain(self, exc: ConnectorError, spec: PurchaseCreditMemoSpec) -> ConnectorError:
         nav_message = getattr(exc, "nav_message", "")
         if isinstance(exc, TransportError) or not nav_message:
             return exc
         return error_from_parts(exc.status or 400, exc.details, {"request-id": exc.correlation_id or ""},
-                                context=self._context(spec, nav_message), what=self._what(spec))
+                                context=self._error_context(spec, nav_message), what=self._what(spec))

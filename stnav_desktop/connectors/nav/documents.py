@@ -554,6 +554,22 @@ class PurchaseDocumentsBase:
     def _delete_draft(self, document_id: str, etag: str) -> None:
         self.client.delete(self._record_path(document_id), etag)
 
+    def _error_context(self, spec: Any, nav_message: str) -> dict[str, Any]:
+        """Which of the spec's dimension values / items / accounts NAV does not know (error path only)."""
+        ctx: dict[str, Any] = {}
+        try:
+            if "does not match to a Dimension" in nav_message:
+                ctx["unknown_dimension_values"] = self._unknown_dimension_values(spec)
+            for msg, line_type, entity, key in (("Item does not exist.", "Item", "items", "unknown_items"),
+                                                ("Account does not exist.", "Account", "accounts", "unknown_accounts")):
+                if nav_message == msg:
+                    numbers = sorted({ln.line_object_number for ln in spec.lines if ln.line_type == line_type})
+                    ctx[key] = [n for n in numbers if not self.client.get(
+                        self.client.cpath(entity), params={"$filter": odata.eq_filter(number=n)}).get("value")]
+        except ConnectorError:
+            return ctx
+        return ctx
+
     def _unknown_dimension_values(self, spec: DocumentSpec) -> list[tuple[str, str]]:
         """The spec's (dimension, value) pairs NAV does not know; reads the dimensions once (may raise
         ``ConnectorError``)."""

@@ -21,6 +21,7 @@ from stnav_desktop.connectors.nav.documents import (
     raise_problems,
     result_fields,
 )
+from stnav_desktop.connectors.nav.errors import error_from_parts
 
 log = logging.getLogger(__name__)
 
@@ -110,13 +111,6 @@ class PurchaseInvoices(PurchaseDocumentsBase):
               line_dimensions: bool = True) -> dict[str, Any]:
         return build_invoice_body(spec, vendor_defaults, line_dimensions=line_dimensions)
 
-    # -- context for clerk-readable errors -----------------------------------------------------
-    def _context(self, spec: PurchaseInvoiceSpec) -> dict[str, Any]:
-        try:
-            return {"unknown_dimension_values": self._unknown_dimension_values(spec)}
-        except ConnectorError:
-            return {}
-
     def _what(self, spec: PurchaseInvoiceSpec) -> str:
         return f"Purchase invoice {spec.vendor_invoice_number} (vendor {spec.vendor_number})"
 
@@ -159,13 +153,7 @@ class PurchaseInvoices(PurchaseDocumentsBase):
 
     def _explain(self, exc: ConnectorError, spec: PurchaseInvoiceSpec) -> ConnectorError:
         nav_message = getattr(exc, "nav_message", "")
-        if "does not match to a Dimension" in nav_message:
-            from stnav_desktop.connectors.nav.errors import error_from_parts
-
-            return error_from_parts(exc.status or 400, exc.details, {"request-id": exc.correlation_id or ""},
-                                    context=self._context(spec), what=self._what(spec))
         if isinstance(exc, TransportError) or not nav_message:
             return exc
-        new = type(exc)(f"{self._what(spec)}: {exc}", nav_message=nav_message, status=exc.status, code=exc.code,
-                        correlation_id=exc.correlation_id, details=exc.details, retryable=exc.retryable)
-        return new
+        return error_from_parts(exc.status or 400, exc.details, {"request-id": exc.correlation_id or ""},
+                                context=self._error_context(spec, nav_message), what=self._what(spec))

@@ -88,6 +88,10 @@ class Api:
 
     def resolve(self, c: Company, segs: list[tuple[str, str | None]], query: dict[str, str]) -> Target:
         name, key = segs[0]
+        if name == "dimensionSetLines":  # APIV2DimensionSetLines.Page.al OnFindRecord / OnInsertRecord without parent
+            raise ApiError(400, "Application_DialogException", "You must get to the parent first to create a "
+                           "dimension set line." if self._method == "POST" else "You must get to the parent first "
+                           "to get to the dimension set line.")
         if name not in TOP_SETS:
             raise ApiError(404, "BadRequest_NotFound", f"No HTTP resource was found that matches the request URI "
                            f"'{name}'.")

@@ -91,8 +91,8 @@ class PurchaseDocType:
     delete_posted_message: str
     sequence_locked_message: str
     line_object_locked_message: str
-    unique_sequence: bool  # a new line's sequence must not be taken
-    missing_number_is_record_error: bool  # unknown lineObjectNumber: Internal_RecordNotFound, not a dialog
+    duplicate_sequence_message: str  # a new line whose sequence is taken (PropagateInsertLine)
+    uom_only_for_items: bool  # unitOfMeasureId/Code on a non-item line -> CanOnlySetUOMForTypeItemErr
 
 
 INVOICE = PurchaseDocType(
@@ -100,17 +100,23 @@ INVOICE = PurchaseDocType(
     dim_parent_type="Purchase Invoice", line_dim_parent_type="Purchase Invoice Line",
     posted_message="The invoice has been posted and can no longer be modified.",
     delete_posted_message="You cannot delete a posted invoice with the simulator.",
-    sequence_locked_message='The value for "sequence" cannot be modified. Delete and insert the line again.',
-    line_object_locked_message='You cannot change the "lineObjectNumber" of a line. Delete and insert the line again.',
-    unique_sequence=False, missing_number_is_record_error=True)
+    # labels of APIV2PurchaseInvoiceLines.Page.al (CannotChangeLineNoErr, CannotChangeLineObjectNoErr) and of
+    # codeunit 5529 "Purch. Inv. Aggregator" (CannotModifyPostedInvioceErr, CannotInsertALineThatAlreadyExistsErr)
+    sequence_locked_message="The value for sequence cannot be modified. Delete and insert the line again.",
+    line_object_locked_message='The value for "lineObjectNumber" cannot be modified.',
+    duplicate_sequence_message="You cannot insert a line with a duplicate sequence number.",
+    uom_only_for_items=True)
 CREDIT_MEMO = PurchaseDocType(
     table="purchaseCreditMemos", lines_table="purchaseCreditMemoLines", record_caption="Purch. Cr. Memo Entity Buffer",
     dim_parent_type="Purchase Credit Memo", line_dim_parent_type="Purchase Credit Memo Line",
     posted_message="The credit memo has been posted and can no longer be modified.",
     delete_posted_message="You cannot delete a posted credit memo with the simulator.",
+    # labels of APIV2PurchCrMemoLines.Page.al and codeunit 5511 "Graph Mgt - Purch. Cr. Memo" (its duplicate line
+    # label has BC's double space); its unitOfMeasure fields do not call VerifyCanUpdateUOM
     sequence_locked_message="The value for sequence cannot be modified. Delete and insert the line again.",
     line_object_locked_message='The value for "lineObjectNumber" cannot be modified.',
-    unique_sequence=True, missing_number_is_record_error=False)
+    duplicate_sequence_message="You cannot insert the line because  line already exists.",
+    uom_only_for_items=False)
 
 # lineType -> (table, id property, dialog when the id is unknown, table caption when the number is unknown)
 LINE_OBJECTS = {"Item": ("items", "itemId", "Item does not exist.", "Item"),
@@ -606,15 +612,19 @@ class Company:
                            "already exists.")
         existing = self.document_lines(kind, doc["id"])
         seq = body.get("sequence") or (max((ln["sequence"] for ln in existing), default=0) + 10000)
-        if kind.unique_sequence and any(ln["sequence"] == seq for ln in existing):
-            raise ApiError(400, "Internal_EntityWithSameKeyExists", "The record in table Purch. Inv. Line Aggregate "
-                           "already exists.")
+        if any(ln["sequence"] == seq for ln in existing):  # PropagateInsertLine: PurchaseLine.Get(...) -> Error
+            raise dialog(kind.duplicate_sequence_message)
         if body.get("itemId") and body.get("accountId"):
             raise dialog('Both "itemId" and "accountId" are specified. Specify only one of them.')
         line_type = "Item" if body.get("itemId") else "Account" if body.get("accountId") else body.get("lineType")
         line_type = line_type or "Comment"
         if line_type not in ("Item", "Account", "Comment"):
             raise dialog(f"The simulator does not support lineType '{line_type}'.")
+        if kind.uom_only_for_items and line_type != "Item" and (body.get("unitOfMeasureId") or
+                                                                  body.get("unitOfMeasureCode")):
+            # APIV2PurchaseInvoiceLines.Page.al unitOfMeasureId/Code OnValidate -> Purch. Inv. Aggregator
+            # VerifyCanUpdateUOM: CanOnlySetUOMForTypeItemErr
+            raise dialog("Unit of Measure can be set only for lines with type Item.")
         number, item, account = body.get("lineObjectNumber") or "", None, None
         if line_type == "Item":
             item = self._line_object(kind, body, line_type, number)
@@ -660,14 +670,11 @@ class Company:
 
     def _line_object(self, kind: PurchaseDocType, body: dict[str, Any], line_type: str, number: str) -> dict[str, Any]:
         """The line's item or G/L account, by ``itemId`` / ``accountId`` or else by ``lineObjectNumber``."""
-        table, id_field, missing, caption = LINE_OBJECTS[line_type]
+        table, id_field, missing, _caption = LINE_OBJECTS[line_type]
         if body.get(id_field):
             rec = self.t(table).get(body[id_field])
         else:
             rec = self.by_field(table, "number", number)
-            if rec is None and kind.missing_number_is_record_error:
-                raise ApiError(400, "Internal_RecordNotFound", f"The {caption} does not exist. Identification "
-                               f"fields and values: No.='{number}'")
         if rec is None:
             raise dialog(missing)
         return rec
@@ -773,8 +780,8 @@ class Company:
         self.check_vendor_blocked(vendor, "create")
         inv_id = self._new_document_id(INVOICE, body)
         currency = body.get("currencyCode") or LCY
-        if currency not in EXCHANGE:
-            raise dialog("The currency values do not match to a specific Currency.")
+        if currency not in EXCHANGE:  # APIV2PurchaseInvoices.Page.al currencyCode: CurrencyCodeDoesNotMatchACurrencyErr
+            raise dialog('The "currencyCode" does not match to a Currency.')
         posting = body.get("postingDate") or self.today()
         invoice_date = body.get("invoiceDate") or posting
         number = str(self.store.next_in(txn, f"{self.id}:pi-draft", 1001))
