@@ -115,7 +115,7 @@ class CreditMemoOutcome:
 
 
 def build_credit_memo_body(spec: PurchaseCreditMemoSpec, vendor_defaults: Mapping[str, str] | None = None, *,
-                           line_dimensions: bool = True) -> dict[str, Any]:
+                           with_dimensions: bool = True) -> dict[str, Any]:
     """The deep-insert body with BC's field names; each dimension once, where BC does not already put it
     (``vendor_defaults``: the vendor's default dimensions, which BC puts on the header)."""
     spec.validate()
@@ -127,7 +127,7 @@ def build_credit_memo_body(spec: PurchaseCreditMemoSpec, vendor_defaults: Mappin
     if spec.invoice_number:
         header["invoiceNumber"] = spec.invoice_number
     return deep_insert_body(header, spec, "purchaseCreditMemoLines", vendor_defaults,
-                            line_dimensions=line_dimensions)
+                            with_dimensions=with_dimensions)
 
 
 class PurchaseCreditMemos(PurchaseDocumentsBase):
@@ -139,8 +139,8 @@ class PurchaseCreditMemos(PurchaseDocumentsBase):
     logger = log
 
     def _body(self, spec: PurchaseCreditMemoSpec, vendor_defaults: Mapping[str, str], *,
-              line_dimensions: bool = True) -> dict[str, Any]:
-        return build_credit_memo_body(spec, vendor_defaults, line_dimensions=line_dimensions)
+              with_dimensions: bool = True) -> dict[str, Any]:
+        return build_credit_memo_body(spec, vendor_defaults, with_dimensions=with_dimensions)
 
     # -- reads ---------------------------------------------------------------------------------
     def get(self, credit_memo_id: str) -> CreditMemoResult:

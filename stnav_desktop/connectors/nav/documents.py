@@ -99,7 +99,7 @@ def line_dimensions_to_send(spec: DocumentSpec, line: InvoiceLineSpec,
 
 
 def line_bodies(lines: Sequence[InvoiceLineSpec], spec: DocumentSpec | None = None,
-                vendor_defaults: Mapping[str, str] | None = None, *, line_dimensions: bool = True
+                vendor_defaults: Mapping[str, str] | None = None, *, with_dimensions: bool = True
                 ) -> list[dict[str, Any]]:
     bodies = []
     for ln in lines:
@@ -108,34 +108,35 @@ def line_bodies(lines: Sequence[InvoiceLineSpec], spec: DocumentSpec | None = No
         if ln.description:
             line["description"] = ln.description
         dims = line_dimensions_to_send(spec, ln, vendor_defaults or {}) if spec is not None else ln.dimensions
-        if dims and line_dimensions:
+        if dims and with_dimensions:
             line["dimensionSetLines"] = dimension_set_lines(dims)
         bodies.append(line)
     return bodies
 
 
 def deep_insert_body(header: dict[str, Any], spec: DocumentSpec, lines_property: str,
-                     vendor_defaults: Mapping[str, str] | None = None, *, line_dimensions: bool = True
+                     vendor_defaults: Mapping[str, str] | None = None, *, with_dimensions: bool = True
                      ) -> dict[str, Any]:
     """``header`` (the document's own fields), then due date, currency, the header dimensions the vendor's
-    defaults do not give, and the lines with the dimensions they do not inherit. ``line_dimensions=False`` leaves
-    the lines' dimensions out (they are then set after the create: an item's or G/L account's default dimensions
-    cannot all be read through the API, and a line dimension that repeats one fails the whole deep insert)."""
+    defaults do not give, and the lines with the dimensions they do not inherit. ``with_dimensions=False`` leaves
+    every dimension out (they are then set after the create: a G/L account's default dimensions cannot be read
+    through the API, a vendor's may not have been read, and one repeated dimension fails the whole deep insert)."""
     defaults = vendor_defaults or {}
     body = dict(header)
     if spec.due_date:
         body["dueDate"] = spec.due_date
     if spec.currency_code:
         body["currencyCode"] = spec.currency_code
-    header_dims = header_dimensions_to_send(spec, defaults)
+    header_dims = header_dimensions_to_send(spec, defaults) if with_dimensions else {}
     if header_dims:
         body["dimensionSetLines"] = dimension_set_lines(header_dims)
-    body[lines_property] = line_bodies(spec.lines, spec, defaults, line_dimensions=line_dimensions)
+    body[lines_property] = line_bodies(spec.lines, spec, defaults, with_dimensions=with_dimensions)
     return body
 
 
-def has_line_dimensions(body: Mapping[str, Any], lines_property: str) -> bool:
-    return any(ln.get("dimensionSetLines") for ln in body.get(lines_property) or [])
+def has_dimensions(body: Mapping[str, Any], lines_property: str) -> bool:
+    return bool(body.get("dimensionSetLines")) or any(ln.get("dimensionSetLines")
+                                                      for ln in body.get(lines_property) or [])
 
 
 def is_already_exists(exc: ConnectorError) -> bool:
@@ -229,7 +230,7 @@ class PurchaseDocumentsBase:
     def find(self, vendor_number: str, document_number: str) -> list[Any]:
         raise NotImplementedError
 
-    def _body(self, spec: Any, vendor_defaults: Mapping[str, str], *, line_dimensions: bool = True
+    def _body(self, spec: Any, vendor_defaults: Mapping[str, str], *, with_dimensions: bool = True
               ) -> dict[str, Any]:
         raise NotImplementedError
 
@@ -430,9 +431,8 @@ class PurchaseDocumentsBase:
 
     def _create(self, spec: Any, post: bool | None) -> Any:
         """Deep insert with each dimension sent once, then the dimension sets read back and set right, then
-        (if wanted) posted. A line dimension that repeats a default dimension NAV does not show through the API
-        (a G/L account's) makes BC refuse the whole body: it is sent once more without line dimensions, which are
-        then set after the create."""
+        (if wanted) posted. A dimension that repeats a default NAV does not show through the API (a G/L account's)
+        makes BC refuse the whole body: it is sent once more without dimensions, which are then set after."""
         spec.validate()
         body = self._body(spec, self.vendor_default_dimensions(spec.vendor_number))
         try:
@@ -440,9 +440,9 @@ class PurchaseDocumentsBase:
         except TransportError:
             raise
         except ConnectorError as exc:
-            if not (is_already_exists(exc) and has_line_dimensions(body, self.lines_property)):
+            if not (is_already_exists(exc) and has_dimensions(body, self.lines_property)):
                 raise self._explain(exc, spec) from None
-            body = self._body(spec, self._defaults_for(spec.vendor_number), line_dimensions=False)
+            body = self._body(spec, self._defaults_for(spec.vendor_number), with_dimensions=False)
             try:
                 rec = self.client.post(self._collection_path(), body)
             except TransportError:
@@ -482,7 +482,7 @@ class PurchaseDocumentsBase:
     def _create_many(self, specs: Sequence[Any], post: bool | None) -> list[Any]:
         """Many documents in ``$batch`` calls of up to 100, each its own atomicity group (one bad document fails
         alone and leaves nothing behind): vendors' default dimensions read in one batch, the deep inserts in one,
-        (only if BC refused repeated line dimensions) those sent again without line dimensions in one, the
+        (only if BC refused a repeated dimension) those sent again without dimensions in one, the
         dimension sets read back in one and fixed in one (``verify_dimensions_many``), then posting in one and
         the results read in one. Not exactly-once by itself: ``find``/``ensure`` settle earlier unknown outcomes."""
         outcomes = [self.outcome_class(s) for s in specs]
@@ -496,9 +496,9 @@ class PurchaseDocumentsBase:
         self._load_vendor_defaults([specs[i].vendor_number for i in valid])
         bodies = {i: self._body(specs[i], self._defaults_for(specs[i].vendor_number)) for i in valid}
         self._send_creates(outcomes, bodies)
-        again = {i: self._body(specs[i], self._defaults_for(specs[i].vendor_number), line_dimensions=False)
+        again = {i: self._body(specs[i], self._defaults_for(specs[i].vendor_number), with_dimensions=False)
                  for i in valid if outcomes[i].error is not None and is_already_exists(outcomes[i].error)
-                 and has_line_dimensions(bodies[i], self.lines_property)}
+                 and has_dimensions(bodies[i], self.lines_property)}
         if again:
             for i in again:
                 outcomes[i].error = None

@@ -90,13 +90,13 @@ class InvoiceOutcome:
 
 
 def build_invoice_body(spec: PurchaseInvoiceSpec, vendor_defaults: Mapping[str, str] | None = None, *,
-                       line_dimensions: bool = True) -> dict[str, Any]:
+                       with_dimensions: bool = True) -> dict[str, Any]:
     """The deep-insert body with BC's field names; each dimension once, where BC does not already put it
     (``vendor_defaults``: the vendor's default dimensions, which BC puts on the header)."""
     spec.validate()
     header = {"vendorNumber": spec.vendor_number, "vendorInvoiceNumber": spec.vendor_invoice_number,
               "invoiceDate": spec.invoice_date, "postingDate": spec.posting_date}
-    return deep_insert_body(header, spec, "purchaseInvoiceLines", vendor_defaults, line_dimensions=line_dimensions)
+    return deep_insert_body(header, spec, "purchaseInvoiceLines", vendor_defaults, with_dimensions=with_dimensions)
 
 
 class PurchaseInvoices(PurchaseDocumentsBase):
@@ -108,8 +108,8 @@ class PurchaseInvoices(PurchaseDocumentsBase):
     logger = log
 
     def _body(self, spec: PurchaseInvoiceSpec, vendor_defaults: Mapping[str, str], *,
-              line_dimensions: bool = True) -> dict[str, Any]:
-        return build_invoice_body(spec, vendor_defaults, line_dimensions=line_dimensions)
+              with_dimensions: bool = True) -> dict[str, Any]:
+        return build_invoice_body(spec, vendor_defaults, with_dimensions=with_dimensions)
 
     def _what(self, spec: PurchaseInvoiceSpec) -> str:
         return f"Purchase invoice {spec.vendor_invoice_number} (vendor {spec.vendor_number})"
