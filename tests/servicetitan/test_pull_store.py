@@ -8,9 +8,8 @@ import json
 
 import pytest
 
-from stnav_desktop import credentials
 from stnav_desktop.cli import main
-from stnav_desktop.store import audit, settings
+from stnav_desktop.store import audit
 from stnav_desktop.store.models import AuditEvent, DocStatus, SourceKind, StDocument, SyncWatermark
 from stnav_desktop.sync import pull, review
 from stnav_desktop.sync.service import SyncService
@@ -18,22 +17,9 @@ from stnav_desktop.sync.service import SyncService
 SURROGATE_SUMMARY = "Parts for job \ud83d cut emoji \ud800"
 
 
-def configure(profile, sandbox) -> None:
-    for key, value in {
-        "servicetitan.environment": "integration", "servicetitan.tenant": str(sandbox.tenant),
-        "servicetitan.client_id": sandbox.client_id, "servicetitan.app_key": sandbox.app_key,
-        "servicetitan.auth_url": sandbox.auth_url, "servicetitan.api_url": sandbox.base_url,
-        "servicetitan.ca_bundle": str(sandbox.ca_pem),
-    }.items():
-        settings.set_value(profile, key, value)
-    credentials.set_secret(profile.name, "servicetitan.client_secret", sandbox.client_secret)
-
-
 @pytest.fixture
-def profile(store, sandbox):
-    row = settings.get_profile("default")
-    configure(row, sandbox)
-    return row
+def profile(st_profile):
+    return st_profile
 
 
 def doc(kind: str, st_id: int) -> StDocument:
