@@ -10,10 +10,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any, Protocol
-
-from peewee import Value
 
 from stnav_desktop.store import audit
 from stnav_desktop.store.db import db
@@ -24,9 +24,6 @@ from stnav_desktop.sync import documents, holds, mapping
 log = logging.getLogger(__name__)
 
 
-def SQL_RAW(text: str) -> Value:  # noqa: N802
-    """A JSON column value already serialised by ``documents.prepare`` (not serialised a second time)."""
-    return Value(text, converter=False)
 
 
 class Record(Protocol):
@@ -140,7 +137,7 @@ class _PageStager:
                 self.summary.changed_ids.append(result.document.id)
                 self.restaged.append(result.document.id)
         if inserts:
-            StDocument.insert_many(inserts).execute()
+            _insert_documents(inserts)
         if touched:
             table = StDocument._meta.table_name
             db.cursor().executemany(f"UPDATE {table} SET modified_on = ?, raw = ? WHERE id = ?", touched)
@@ -170,19 +167,58 @@ class _PageStager:
                                 columns["st_active"], status)
             if holds.held_status(status, hold_reason, ""):
                 status, reason = DocStatus.HELD, hold_reason
+        # one event per document, named by its reference like every other event of its history
+        # (``stnav audit show PO-10452-001``), with the readiness verdict it was stored with
         ref = f"{'PO' if kind == SourceKind.PURCHASE_ORDER else 'BILL'}-{columns['number'] or item.st_id}"
         events.append({"action": "document.pulled", "st_ref": ref,
                        "detail": {"st_id": item.st_id, "kind": kind, "modifiedOn": item.raw.get("modifiedOn"),
-                                  "total": columns["total"], "problems": item.problems}})
-        if status != DocStatus.NEEDS_MAPPING or reason:
-            # the readiness verdict, as lifecycle.transition records it
-            events.append({"action": f"document.{status}", "st_ref": ref,
-                           "detail": {"from": DocStatus.NEEDS_MAPPING, "to": status, "reason": reason,
-                                      "version": 1}})
+                                  "total": columns["total"], "problems": item.problems, "status": status,
+                                  "reason": reason}})
         return {**columns, "profile": self.profile.id, "kind": kind, "st_id": item.st_id,
-                "raw": SQL_RAW(item.raw_text), "content_hash": item.digest, "source_problems": problems,
+                "raw": item.raw_text, "content_hash": item.digest, "source_problems": problems,
                 "status": status, "problem": reason if status != DocStatus.READY else "",
                 "hold_reason": hold_reason, "first_seen_at": now, "updated_at": now}
+
+
+_MISSING = object()
+
+
+def _insert_documents(rows: list[dict[str, Any]]) -> None:
+    """Multi-row INSERTs of new documents (as many rows per statement as SQLite's 32,766 bound variables
+    allow), converting only the columns that vary; the model's defaults are converted once."""
+    fields = StDocument._meta.sorted_fields
+    fields = [f for f in fields if f.name != "id"]
+    raw_text = {"raw"}  # already JSON text (documents.prepare)
+    json_fields = {"source_problems"}
+    converters = {f.name: f.db_value for f in fields}
+    varying = set().union(*rows)
+    defaults, constants = {}, {}
+    for f in fields:
+        default = f.db_value(f.default() if callable(f.default) else f.default)
+        (defaults if f.name in varying else constants)[f.name] = default
+    names = [f.name for f in fields]
+    columns = ", ".join(f.column_name for f in fields)
+    per = max(1, 32_000 // len(fields))
+    table = StDocument._meta.table_name
+    for start in range(0, len(rows), per):
+        chunk = rows[start:start + per]
+        values: list[Any] = []
+        for row in chunk:
+            for name in names:
+                if name in constants:
+                    values.append(constants[name])
+                    continue
+                value = row.get(name, _MISSING)
+                if value is _MISSING:
+                    values.append(defaults[name])
+                elif value is None or name in raw_text:
+                    values.append(value)
+                elif name in json_fields or isinstance(value, (datetime, Decimal, bool)):
+                    values.append(converters[name](value))
+                else:
+                    values.append(value)
+        marks = ",".join(["(" + ",".join("?" * len(names)) + ")"] * len(chunk))
+        db.execute_sql(f"INSERT INTO {table} ({columns}) VALUES {marks}", values)
 
 
 def pull(profile: Profile, source: StSource, *, streams: Iterable[str] = tuple(STREAMS),
