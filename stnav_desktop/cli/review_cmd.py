@@ -8,8 +8,8 @@ from pathlib import Path
 
 from stnav_desktop.cli.common import CliError, boot
 from stnav_desktop.store import settings
-from stnav_desktop.store.models import Batch, StDocument
-from stnav_desktop.sync import batches, mapping, posting, review
+from stnav_desktop.store.models import Batch, DocStatus, StDocument
+from stnav_desktop.sync import batches, holds, mapping, posting, review
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,6 +23,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     rj.add_argument("document", help="ServiceTitan number")
     rj.add_argument("--reason", required=True)
     rj.set_defaults(handler=review_reject)
+    rl = s.add_parser("release", help="release a held bill to be booked (audited; a reason is required)")
+    rl.add_argument("document", help="ServiceTitan number (reference) or ServiceTitan id of the held bill")
+    rl.add_argument("--reason", required=True, help="why it may be booked despite the hold")
+    rl.set_defaults(handler=review_release)
 
     b = sub.add_parser("batch", help="batches and approval")
     bs = b.add_subparsers(dest="batch_command", metavar="ACTION", required=True)
@@ -95,6 +99,31 @@ def review_reject(args) -> int:
     except (batches.BatchError, ValueError) as exc:
         raise CliError(str(exc)) from None
     print(f"{args.document} rejected")
+    return 0
+
+
+def review_release(args) -> int:
+    profile = _profile(args)
+    key = args.document.strip()
+    matches = StDocument.select().where((StDocument.profile == profile) & (
+        (StDocument.number == key) | (StDocument.st_id == (int(key) if key.isdigit() else -1))))
+    docs = list(matches)
+    held = [d for d in docs if d.status == DocStatus.HELD]
+    if not docs:
+        raise CliError(f"no document numbered {key!r}")
+    if not held:
+        raise CliError(f"{key} is not held ({', '.join(sorted({d.status for d in docs}))})")
+    if len(held) > 1:
+        ids = ", ".join(str(d.st_id) for d in held)
+        raise CliError(f"{len(held)} held documents are numbered {key!r}: give the ServiceTitan id ({ids})")
+    doc = held[0]
+    held_for = doc.hold_reason
+    try:
+        holds.release(doc, args.reason)
+    except holds.HoldError as exc:
+        raise CliError(str(exc)) from None
+    print(f"{key} released (was held: {held_for}); now {review.STATUS_LABELS.get(doc.status, doc.status)}"
+          + (f": {doc.problem}" if doc.problem else ""))
     return 0
 
 

@@ -81,6 +81,42 @@ def append(action: str, *, st_ref: str = "", nav_ref: str = "", detail: Any = No
     return event
 
 
+def append_many(events: list[dict[str, Any]], *, actor: str | None = None, profile: str = "") -> int:
+    """Append many events in order with one read of the head, the chain computed in memory, one
+    multi-row INSERT (per 3,000 events: SQLite's bound-variable limit) and one head update; the same
+    rows ``append`` would write one by one. Each event is a dict with ``action`` and optionally
+    ``st_ref``, ``nav_ref``, ``detail``, ``actor``, ``profile``. Joins an enclosing transaction."""
+    if not events:
+        return 0
+    default_actor = actor or current_actor()
+    table = AuditEvent._meta.table_name
+    columns = "(seq, ts, actor, action, profile_name, st_ref, nav_ref, detail, prev_hash, hash)"
+    with db.atomic():
+        row = db.execute_sql("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
+        if row is None:
+            AuditHead.insert(id=1, seq=0, hash="").execute()
+            row = (0, "")
+        seq, prev = row[0], row[1] or GENESIS
+        ts_text = datetime.now(UTC).isoformat(timespec="microseconds")
+        values: list[Any] = []
+        for event in events:
+            seq += 1
+            who = event.get("actor") or default_actor
+            where = event.get("profile", profile) or ""
+            st_ref, nav_ref = event.get("st_ref") or "", event.get("nav_ref") or ""
+            detail_text = canonical_detail(event.get("detail"))
+            digest = event_hash(seq, ts_text, who, event["action"], where, st_ref, nav_ref, detail_text, prev)
+            values.extend((seq, ts_text, who, event["action"], where, st_ref, nav_ref, detail_text, prev, digest))
+            prev = digest
+        per = 3000
+        for start in range(0, len(events), per):
+            chunk = values[start * 10:(start + per) * 10]
+            marks = ",".join(["(?,?,?,?,?,?,?,?,?,?)"] * (len(chunk) // 10))
+            db.execute_sql(f"INSERT INTO {table} {columns} VALUES {marks}", chunk)
+        db.execute_sql("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", (seq, prev))
+    return len(events)
+
+
 @dataclass
 class VerifyResult:
     ok: bool

@@ -45,6 +45,7 @@ class DocStatus(StrEnum):
     REJECTED = "rejected"
     CHANGED_AFTER_POSTING = "changed_after_posting"
     SKIPPED = "skipped"  # not postable under the profile's rules (e.g. a Canceled PO)
+    HELD = "held"  # must not be booked (deleted in ServiceTitan, orphaned, duplicate) until a person releases it
 
 
 class MappingKind(StrEnum):
@@ -132,6 +133,12 @@ class StDocument(BaseModel):
     st_export_error = TextField(default="")
     retry_count = IntegerField(default=0)
     next_retry_at = UtcDateTimeField(null=True)
+    # bills: ``active`` of the export feed (false = deleted in ServiceTitan)
+    st_active = BooleanField(default=True)
+    # why it must not be booked, in words ("" = nothing holds it); and the hold a person released
+    # (audited): a release covers exactly that reason, a new reason holds the document again
+    hold_reason = TextField(default="")
+    hold_released = TextField(default="")
     first_seen_at = UtcDateTimeField(default=utcnow)
     updated_at = UtcDateTimeField(default=utcnow)
 
