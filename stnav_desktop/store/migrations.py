@@ -27,9 +27,21 @@ def _v1_initial(db: SqliteDatabase) -> None:
     db.execute_sql("INSERT OR IGNORE INTO audit_head (id, seq, hash) VALUES (1, 0, '')")
 
 
+def _add_column(db: SqliteDatabase, table: str, column: str, definition: str) -> None:
+    if column not in {c.name for c in db.get_columns(table)}:
+        db.execute_sql(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+
+
+def _v3_audit_mac(db: SqliteDatabase) -> None:
+    """Keyed MACs on audit events and the head (store/audit.py); older events stay verifiable by hash."""
+    _add_column(db, "audit_event", "mac", "VARCHAR(255) NOT NULL DEFAULT ''")
+    _add_column(db, "audit_head", "mac", "VARCHAR(255) NOT NULL DEFAULT ''")
+
+
 # (version, description, step). Append only; never edit a released step.
 LADDER: list[tuple[int, str, Callable[[SqliteDatabase], None]]] = [
     (1, "initial schema", _v1_initial),
+    (3, "audit log sealed with a keyed MAC", _v3_audit_mac),
 ]
 LATEST = LADDER[-1][0]
 
