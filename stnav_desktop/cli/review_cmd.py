@@ -163,19 +163,30 @@ def map_suggest(args) -> int:
 def map_import(args) -> int:
     profile = _profile(args)
     try:
-        result = mapping.import_csv(profile, args.file.read_text(encoding="utf-8-sig"))
-    except (OSError, mapping.MappingError) as exc:
-        raise CliError(str(exc)) from None
-    mapping.refresh_readiness(profile)
-    print(f"{result.imported} mappings imported")
-    for error in result.errors:
-        print(f"  not imported: {error}")
-    return 1 if result.errors else 0
+        if args.file.is_dir():
+            raise CliError(f"{args.file}: is a folder; give the CSV file")
+        result = mapping.import_csv_bytes(profile, args.file.read_bytes())
+    except OSError as exc:
+        raise CliError(f"{args.file}: cannot be read ({exc.strerror or exc})") from None
+    except mapping.MappingError as exc:
+        raise CliError(f"{args.file}: {exc}; nothing was imported") from None
+    if result.errors:
+        for error in result.errors[1:]:
+            print(f"  {args.file}: {error}")
+        raise CliError(f"{args.file}: {result.errors[0]}"
+                       + (f" (and {len(result.errors) - 1} more, listed above)" if len(result.errors) > 1 else "")
+                       + "; nothing was imported")
+    counts = mapping.refresh_readiness(profile)  # once, after the whole import
+    print(f"{result.imported} mappings imported; " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
+    return 0
 
 
 def map_export(args) -> int:
     profile = _profile(args)
-    args.file.write_text(mapping.export_csv(profile), encoding="utf-8")
+    try:
+        args.file.write_text(mapping.export_csv(profile), encoding="utf-8-sig", newline="")
+    except OSError as exc:
+        raise CliError(f"{args.file}: cannot be written ({exc.strerror or exc})") from None
     print(f"mappings written to {args.file}")
     return 0
 
