@@ -44,10 +44,17 @@ def _v2_holds(db: SqliteDatabase) -> None:
     _add_missing_columns(db, models.StDocument, ["st_active", "hold_reason", "hold_released"])
 
 
+def _v3_audit_mac(db: SqliteDatabase) -> None:
+    """Keyed MACs on audit events and the head (store/audit.py); older events stay verifiable by hash."""
+    _add_missing_columns(db, models.AuditEvent, ["mac"])
+    _add_missing_columns(db, models.AuditHead, ["mac"])
+
+
 # (version, description, step). Append only; never edit a released step.
 LADDER: list[tuple[int, str, Callable[[SqliteDatabase], None]]] = [
     (1, "initial schema", _v1_initial),
     (2, "held bills: st_active, hold_reason, hold_released", _v2_holds),
+    (3, "audit log sealed with a keyed MAC", _v3_audit_mac),
 ]
 LATEST = LADDER[-1][0]
 

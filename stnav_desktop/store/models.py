@@ -8,6 +8,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from peewee import (
+    SQL,
     AutoField,
     BooleanField,
     CharField,
@@ -271,6 +272,9 @@ class AuditEvent(BaseModel):
     detail = TextField(default="{}")  # canonical JSON text, hashed as stored
     prev_hash = CharField()
     hash = CharField()
+    # HMAC of seq and hash with this database's audit key (OS keychain); a SQL default too, so plain inserts
+    # (migration v1's head row, older code) still work
+    mac = CharField(default="", constraints=[SQL("DEFAULT ''")])
 
     def save(self, *args, **kwargs):
         if not kwargs.get("force_insert"):
@@ -295,6 +299,7 @@ class AuditHead(BaseModel):
     id = IntegerField(primary_key=True, default=1)
     seq = IntegerField(default=0)
     hash = CharField(default="")
+    mac = CharField(default="", constraints=[SQL("DEFAULT ''")])  # keyed MAC: a reset head cannot be forged
 
 
 ALL_MODELS = [
