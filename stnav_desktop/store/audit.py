@@ -150,7 +150,9 @@ def append_many(events: list[dict[str, Any]], *, actor: str | None = None, profi
         return 0
     default_actor = actor or current_actor()
     table = AuditEvent._meta.table_name
-    columns = "(seq, ts, actor, action, profile_name, st_ref, nav_ref, detail, prev_hash, hash)"
+    columns = "(seq, ts, actor, action, profile_name, st_ref, nav_ref, detail, prev_hash, hash, mac)"
+    width = 11
+    key = _key(create=True)  # before taking the write lock, as in ``append``
     with db.atomic():
         row = db.execute_sql("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
         if row is None:
@@ -166,14 +168,15 @@ def append_many(events: list[dict[str, Any]], *, actor: str | None = None, profi
             st_ref, nav_ref = event.get("st_ref") or "", event.get("nav_ref") or ""
             detail_text = canonical_detail(event.get("detail"))
             digest = event_hash(seq, ts_text, who, event["action"], where, st_ref, nav_ref, detail_text, prev)
-            values.extend((seq, ts_text, who, event["action"], where, st_ref, nav_ref, detail_text, prev, digest))
+            values.extend((seq, ts_text, who, event["action"], where, st_ref, nav_ref, detail_text, prev, digest,
+                           event_mac(key, seq, digest) if key else ""))
             prev = digest
-        per = 3000
+        per = 2900  # rows per INSERT: under SQLite's 32,766 bound variables
         for start in range(0, len(events), per):
-            chunk = values[start * 10:(start + per) * 10]
-            marks = ",".join(["(?,?,?,?,?,?,?,?,?,?)"] * (len(chunk) // 10))
+            chunk = values[start * width:(start + per) * width]
+            marks = ",".join(["(" + ",".join("?" * width) + ")"] * (len(chunk) // width))
             db.execute_sql(f"INSERT INTO {table} {columns} VALUES {marks}", chunk)
-        db.execute_sql("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", (seq, prev))
+        seal_head(seq, prev, key)
     return len(events)
 
 
