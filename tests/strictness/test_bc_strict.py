@@ -186,6 +186,10 @@ CASES = [
     Case("invoice in an unknown currency", "APIV2PurchaseInvoices.Page.al CurrencyCodeDoesNotMatchACurrencyErr",
          "POST", "purchaseInvoices", invoice(currencyCode="XYZ"), 400, "Application_DialogException",
          'The "currencyCode" does not match to a Currency.', nothing_created=("purchaseInvoices",)),
+    Case("shortcut dimension 1 value that does not exist", "APIV2PurchaseInvoices.Page.al shortcutDimension1Code "
+         "-> BaseApp DimensionManagement ValidateDimValueCode Text003", "POST", "purchaseInvoices",
+         invoice(shortcutDimension1Code="XYZ"), 400, "Application_DialogException",
+         "XYZ is not an available Code for that dimension.", nothing_created=("purchaseInvoices",)),
     Case("vendor invoice number longer than Code[35]", "BaseApp table 38 Purchase Header, Vendor Invoice No. "
          "Code[35] (platform length check)", "POST", "purchaseInvoices", invoice(number="X" * 36), 400,
          "Application_StringExceededLength", "The length of the string is 36, but it must be less than or equal to 35 "
@@ -300,6 +304,20 @@ def test_lines_inherit_header_vendor_and_object_defaults(nav_onprem):
     # the header's DEPARTMENT wins over the item's / account's default (no Default Dimension Priorities)
     assert [dims(ln) for ln in inv["purchaseInvoiceLines"]] == [{"DEPARTMENT": "SERVICE", "TERRITORY": "EAST"}] * 3
     assert rec["id"] == inv["id"]
+
+
+def test_header_shortcut_dimensions_follow_its_set(nav_onprem):
+    """UpdateGlobalDimFromDimSetID: shortcutDimension1Code / 2Code show the set's Global Dimension 1 / 2 values
+    (TERRITORY / DEPARTMENT in G/L Setup); a shortcut given on create replaces the vendor default's value, and the
+    first value it is the beginning of is taken (ValidateDimValueCode)."""
+    sb = nav_onprem
+    rec = ok(call(sb, "POST", "purchaseInvoices", invoice(vendor="V30000", shortcutDimension1Code="nor")))
+    assert rec["shortcutDimension1Code"] == "NORTH" and rec["shortcutDimension2Code"] == ""
+    dims = ok(call(sb, "GET", f"purchaseInvoices({rec['id']})/dimensionSetLines"))["value"]
+    assert [(d["code"], d["valueCode"]) for d in dims] == [("TERRITORY", "NORTH")]
+    ok(call(sb, "POST", f"purchaseInvoices({rec['id']})/dimensionSetLines", {"code": "DEPARTMENT", "valueCode": "ADMIN"}))
+    got = ok(call(sb, "GET", f"purchaseInvoices({rec['id']})"))
+    assert (got["shortcutDimension1Code"], got["shortcutDimension2Code"]) == ("NORTH", "ADMIN")
 
 
 # -- the connector against the strict simulator (issue #12 item 1) -------------------------------------

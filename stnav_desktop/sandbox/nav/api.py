@@ -304,7 +304,7 @@ class Api:
             if self._read_only_parent(c, pset, prec):
                 raise ApiError(400, "Application_DialogException", f"Parent with ID {prec['id']} does not exist or "
                                f"dimension set lines are read only for parent type {PARENT_TYPES[pset]}.")
-            c.store.delete(txn, c.tn("dimensionSetLines"), f"{prec['id']}|{rec['id']}")
+            c.delete_dim_line(txn, prec["id"], rec["id"])
             return None
         raise ApiError(405, "BadRequest_MethodNotAllowed", f"'DELETE' requests for '{target.entity}' of EdmType "
                        "'Entity' are not allowed within Dynamics 365 Business Central OData web services.")
