@@ -108,6 +108,14 @@ def narrow_posting_period(sb: NavSandbox) -> dict[str, str]:
     return {**ids, "number": number}
 
 
+def journal_id(sb: NavSandbox) -> str:
+    return next(j["id"] for j in sb.company.t("journals").values() if j["code"] == "STNAV")
+
+
+def account_id(sb: NavSandbox, number: str) -> str:
+    return next(a["id"] for a in sb.company.t("accounts").values() if a["number"] == number)
+
+
 @dataclass
 class Case:
     name: str
@@ -152,8 +160,28 @@ CASES = [
          {"accountNumber": "6130", "amount": 5, "documentNumber": "J-1", "postingDate": DAY.isoformat(),
           "dimensionSetLines": [{"code": "DEPARTMENT", "valueCode": "SERVICE"}]}, 400,
          "Application_DialogException", ALREADY,
-         setup=lambda sb: {"journal": next(j["id"] for j in sb.company.t("journals").values() if j["code"] == "STNAV")},
+         setup=lambda sb: {"journal": journal_id(sb)},
          nothing_created=("journalLines",)),
+    # -- journal lines (page 30049 APIV2JournalLines.Page.al) ----------------------------------------------
+    Case("journal line of an unknown account number", "APIV2JournalLines.Page.al UpdateAccountIdForGLAccount "
+         "AccountNumberDoesNotMatchAnAccountErr", "POST", "journals({journal})/journalLines",
+         {"accountNumber": "9999", "amount": 5}, 400, "Application_DialogException",
+         'The "accountNumber" does not match to an Account.', setup=lambda sb: {"journal": journal_id(sb)},
+         nothing_created=("journalLines",)),
+    Case("journal line whose accountId and accountNumber disagree", "APIV2JournalLines.Page.al "
+         "AccountValuesDontMatchErr", "POST", "journals({journal})/journalLines",
+         {"accountId": "{acc6110}", "accountNumber": "6120", "amount": 5}, 400, "Application_DialogException",
+         "The account values do not match to a specific Account.",
+         setup=lambda sb: {"journal": journal_id(sb), "acc6110": account_id(sb, "6110")},
+         nothing_created=("journalLines",)),
+    Case("journal line that names its journal", "APIV2JournalLines.Page.al journalDisplayName CannotEditBatchNameErr",
+         "POST", "journals({journal})/journalLines", {"journalDisplayName": "STNAV", "accountNumber": "6110",
+                                                    "amount": 5}, 400, "Application_DialogException",
+         "The Journal Batch Display Name isn't editable.", setup=lambda sb: {"journal": journal_id(sb)},
+         nothing_created=("journalLines",)),
+    Case("journal lines read without a journal", "APIV2JournalLines.Page.al CheckFilters FiltersNotSpecifiedErr",
+         "GET", "journalLines", None, 400, "Application_DialogException",
+         "You must specify a journal batch ID or a journal ID to get a journal line."),
     # -- the other labels of page 30022 ---------------------------------------------------------------
     Case("dimension set line without id or code", f"{DIM_LINES} IdOrCodeShouldBeFilledErr", "POST",
          "purchaseInvoices({inv})/dimensionSetLines", {"valueCode": "NORTH"}, 400, "Application_DialogException",
@@ -250,7 +278,9 @@ def test_sandbox_refuses_like_bc(nav_onprem, case: Case):
     sb = nav_onprem
     subs = case.setup(sb) if case.setup else {}
     before = {t: len(sb.company.t(t)) for t in case.nothing_created}
-    resp = call(sb, case.method, case.path.format(**subs), case.body)
+    body = ({k: v.format(**subs) if isinstance(v, str) else v for k, v in case.body.items()}
+            if isinstance(case.body, dict) else case.body)
+    resp = call(sb, case.method, case.path.format(**subs), body)
     assert resp.status_code == case.status, (case.source, resp.text)
     error = resp.json()["error"]
     assert error["code"] == case.code, case.source

@@ -1128,7 +1128,7 @@ class Company:
         dims = body.pop("dimensionSetLines", None) or []
         if body.get("journalId") and body["journalId"] != journal["id"]:
             raise dialog("The Journal Batch Id isn't editable.")
-        if body.get("journalDisplayName") and body["journalDisplayName"] != journal["code"]:
+        if "journalDisplayName" in body:  # APIV2JournalLines.Page.al journalDisplayName OnValidate: always an error
             raise dialog("The Journal Batch Display Name isn't editable.")
         line_id = body.pop("id", None) or str(uuid.uuid4())
         if line_id in self.t("journalLines"):
@@ -1184,9 +1184,14 @@ class Company:
     def _journal_account(self, aid: str | None, number: str | None, what: str) -> dict[str, Any] | None:
         if not aid and not number:
             return None
+        # APIV2JournalLines.Page.al: accountId / balancingAccountId OnValidate (AccountIdDoesNotMatchAnAccountErr,
+        # BalAccountIdDoesNotMatchAnAccountErr), accountNumber -> UpdateAccountIdForGLAccount
+        # (AccountNumberDoesNotMatchAnAccountErr; AccountValuesDontMatchErr when it is not the accountId's account)
         account = self.t("accounts").get(aid) if aid else self.by_field("accounts", "number", number)
         if account is None:
             raise dialog(f'The "{what}{"Id" if aid else "Number"}" does not match to an Account.')
+        if aid and number and account["number"] != number and what == "account":
+            raise dialog("The account values do not match to a specific Account.")
         self.check_account(account)
         return account
 
