@@ -524,3 +524,14 @@ def test_gl_setup_and_accounting_periods_read_as_typed_values(client, nav_onprem
     nov = period_of(periods, DAY)
     assert nov is not None and nov.starting_date == date(2026, 11, 1) and not nov.closed
     assert period_of(periods, date(2024, 6, 1)) is None
+
+
+def test_transient_error_on_a_dimension_fix_keeps_the_draft_and_ensure_finishes_it(client, nav_onprem):
+    """A 503 on the PATCH of an inherited dimension is no refusal: the draft is kept (outcome unknown), and the
+    exactly-once path finds it, sets its dimensions and posts it, once."""
+    spec = inv_spec("ST-PO-10", vendor="V30000", lines=[InvoiceLineSpec("Item", "1000", D("1"), D("8.75"), "F")])
+    nav_onprem.faults.fail(503, times=1, method="PATCH", path_contains="dimensionSetLines")
+    res = PurchaseInvoices(client).ensure(spec, post=True)
+    assert res.posted
+    [inv] = nav_onprem.purchase_invoices()
+    assert sets(inv, "purchaseInvoiceLines") == ({"TERRITORY": "NORTH"}, [{"TERRITORY": "NORTH"}])

@@ -339,6 +339,9 @@ class PurchaseDocumentsBase:
             except TransportError:
                 raise
             except ConnectorError as exc:
+                if exc.retryable:  # 429 / 5xx after the client's retries: nothing refused, the outcome is open
+                    raise TransportError(f"{self._what(spec)}: draft {number} created; setting dimension {fix.code} "
+                                         f"of {fix.where} failed for now ({exc})") from None
                 raise self._fail_dimensions(spec, document_id, number, self._fix_refused(spec, fix, exc),
                                             exc) from None
             problem = fix_problem(fix, answer)
@@ -396,7 +399,12 @@ class PurchaseDocumentsBase:
                 if resp is None:
                     continue
                 if not resp.ok and resp.status != 424:  # 424: another request of the group failed
-                    failed[k] = self._fix_refused(items[k][1], fix, self.client.batch_error(resp))
+                    err = self.client.batch_error(resp)
+                    if err.retryable:  # 429 / 5xx: nothing was refused, the group was rolled back: check again
+                        out[k] = TransportError(f"{self._what(items[k][1])}: created as a draft; setting its "
+                                                f"dimensions failed for now ({err})")
+                    else:
+                        failed[k] = self._fix_refused(items[k][1], fix, err)
                     break
                 problem = fix_problem(fix, resp.body) if resp.ok else None
                 if problem:
