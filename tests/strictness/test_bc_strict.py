@@ -535,3 +535,13 @@ def test_transient_error_on_a_dimension_fix_keeps_the_draft_and_ensure_finishes_
     assert res.posted
     [inv] = nav_onprem.purchase_invoices()
     assert sets(inv, "purchaseInvoiceLines") == ({"TERRITORY": "NORTH"}, [{"TERRITORY": "NORTH"}])
+
+
+def test_posted_invoice_dimensions_can_change_but_its_gl_entries_keep_theirs(nav_onprem):
+    """SaveDimensions modifies a posted invoice's Purch. Inv. Header set (APIV2DimensionSetLines.Page.al); the G/L
+    entries were written at posting and do not change."""
+    sb = nav_onprem
+    ids = posted(sb)
+    ok(call(sb, "PATCH", f"purchaseInvoices({ids['inv']})/dimensionSetLines({ids['territory']})", {"valueCode": "WEST"}))
+    assert ok(call(sb, "GET", f"purchaseInvoices({ids['inv']})"))["shortcutDimension1Code"] == "WEST"
+    assert {d["valueCode"] for e in sb.gl_entries() for d in e["dimensionSetLines"]} == {"NORTH"}

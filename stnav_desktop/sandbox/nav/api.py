@@ -266,13 +266,11 @@ class Api:
                        "are not allowed within Dynamics 365 Business Central OData web services.")
 
     def _read_only_parent(self, c: Company, pset: str, prec: dict[str, Any]) -> bool:
-        if pset == "generalLedgerEntries":
-            return True
-        if pset in DOCUMENT_SETS:
-            return prec["status"] != "Draft"
-        if pset in LINE_SETS:
-            return c.document(LINE_SETS[pset], prec["documentId"])["status"] != "Draft"
-        return False
+        """APIV2DimensionSetLines.Page.al SaveDimensions has no case for a General Ledger Entry (its set is read
+        only: ParentDoesNotExistOrReadOnlyErr), but it does modify a POSTED purchase invoice's / credit memo's
+        header and lines (Purch. Inv. Header / Purch. Inv. Line, Purch. Cr. Memo Hdr. / Line "Dimension Set ID"):
+        the document's set changes, its G/L entries keep theirs."""
+        return pset == "generalLedgerEntries"
 
     def patch(self, c: Company, target: Target, body: Any, txn: Txn) -> dict[str, Any]:
         rec = target.record
