@@ -476,8 +476,8 @@ class Company:
         if vid and vcode and value["code"] != vcode:
             raise dialog('The values of the "dimensionCode" field and the "dimensionId" field do not refer to '
                          "the same Dimension Value.")
-        if value.get("_blocked"):
-            raise dialog(f"Dimension Value {dim['code']} - {value['code']} is blocked.")
+        # no Blocked check here: page 30022, table 5489 "Dimension Set Entry Buffer" and DimensionManagement
+        # GetDimensionSetID accept a blocked value; posting refuses it (check_dims_on_post)
         return value
 
     def patch_dim_line(self, txn: Txn, parent_id: str, dim_id: str, body: dict[str, Any],
@@ -505,6 +505,7 @@ class Company:
         self._sync_global_dims(txn, rec["parentType"], parent_id)
 
     def check_dims_on_post(self, parent_id: str) -> None:
+        """Posting checks the set's values: DimensionManagement DimValueBlockedErr '%1 %2 - %3 is blocked.'"""
         for line in self.dim_lines(parent_id):
             value = self.t("dimensionValues").get(line["valueId"])
             if value is None or value.get("_blocked"):
