@@ -287,6 +287,8 @@ class PurchaseDocumentsBase:
     def _dimension_fixes(self, spec: Any, rec: Mapping[str, Any]) -> list[DimensionFix]:
         """What to send so the document read back as ``rec`` carries what ``spec`` asks (raises
         ``DimensionCheckError`` if its lines are not the spec's lines)."""
+        if self.result_class.from_api(rec).posted:  # booked: its G/L entries keep the dimensions they were posted with
+            return []
         header_path = self._record_path(rec["id"])
         fixes = _fixes_for(spec.dimensions, rec.get("dimensionSetLines") or [], header_path, "the header")
         lines = sorted(rec.get(self.lines_property) or [], key=lambda r: r.get("sequence") or 0)
