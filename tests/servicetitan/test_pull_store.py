@@ -84,3 +84,19 @@ def test_pulled_document_traced_end_to_end_in_audit(profile, sandbox, capsys):
     assert main(["audit", "show", ref]) == 0
     assert "document.pulled" in capsys.readouterr().out
     assert pull.PullSummary  # the summary type stays importable for the UI
+
+
+def test_names_filled_when_reference_data_arrives_after_the_pull(profile, sandbox):
+    service = SyncService(profile)
+    service.pull()
+    po = doc(SourceKind.PURCHASE_ORDER, sandbox.purchase_order_ids()[0])
+    assert po.vendor_name == ""  # purchase orders carry the vendor id only; the cache was empty
+    from stnav_desktop.sync import st_gateway
+
+    st_gateway.refresh(profile, service.st_client())
+    po = doc(SourceKind.PURCHASE_ORDER, po.st_id)
+    assert po.vendor_name and po.business_unit_name
+    # and a pull after the reference data names new documents as it stores them
+    new_id = sandbox.add_purchase_orders(1)[0]
+    service.pull()
+    assert doc(SourceKind.PURCHASE_ORDER, new_id).vendor_name
