@@ -170,8 +170,7 @@ class _PageStager:
         # one event per document, named by its reference like every other event of its history
         # (``stnav audit show PO-10452-001``), with the readiness verdict it was stored with
         ref = f"{'PO' if kind == SourceKind.PURCHASE_ORDER else 'BILL'}-{columns['number'] or item.st_id}"
-        detail = {"st_id": item.st_id, "modifiedOn": item.raw.get("modifiedOn"), "total": columns["total"],
-                  "status": status}
+        detail = {"st_id": item.st_id, "total": columns["total"], "status": status}
         if reason:
             detail["reason"] = reason
         if item.problems:

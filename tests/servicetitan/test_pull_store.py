@@ -100,3 +100,23 @@ def test_names_filled_when_reference_data_arrives_after_the_pull(profile, sandbo
     new_id = sandbox.add_purchase_orders(1)[0]
     service.pull()
     assert doc(SourceKind.PURCHASE_ORDER, new_id).vendor_name
+
+
+def test_entries_the_parser_cannot_read_never_stop_the_page(profile, sandbox, monkeypatch):
+    po_id = sandbox.purchase_order_ids()[2]
+    sandbox.edit_purchase_order(po_id, customFields=5)  # a shape the parser does not anticipate
+    feed = sandbox.data.purchase_orders.feed
+
+    def with_garbage(after, limit):
+        rows, last, more = feed(after, limit)
+        return ([None, "oops", *rows] if after == -1 else rows), last, more  # not JSON objects at all
+
+    monkeypatch.setattr(sandbox.data.purchase_orders, "feed", with_garbage)
+    summary = SyncService(profile).pull()
+    assert summary.counts["new"] == 60 + len(sandbox.bill_ids()) and summary.counts["unreadable"] == 2
+    po = doc(SourceKind.PURCHASE_ORDER, po_id)
+    assert any("could not be read (TypeError" in p for p in po.source_problems)
+    assert po.status in (DocStatus.NEEDS_MAPPING, DocStatus.SKIPPED) and po.problem
+    unreadable = AuditEvent.select().where(AuditEvent.action == "document.unreadable").count()
+    assert unreadable == 2
+    assert SyncWatermark.get(SyncWatermark.stream == "export/purchase-orders").token
