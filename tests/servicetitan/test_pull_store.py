@@ -120,3 +120,20 @@ def test_entries_the_parser_cannot_read_never_stop_the_page(profile, sandbox, mo
     unreadable = AuditEvent.select().where(AuditEvent.action == "document.unreadable").count()
     assert unreadable == 2
     assert SyncWatermark.get(SyncWatermark.stream == "export/purchase-orders").token
+
+
+def test_every_seeded_hazard_lands_named_and_nothing_else_is_lost(profile, sandbox):
+    SyncService(profile).pull()
+    bad = sandbox.bad_records
+    bills = bad["inventory_bills"]
+    sep = doc(SourceKind.INVENTORY_BILL, bills["amount_with_separators"])
+    assert sep.total is None and any("billAmount" in p and "," in p and "is not a number" in p
+                                     for p in sep.source_problems)
+    assert sep.status != DocStatus.READY
+    nulls = doc(SourceKind.INVENTORY_BILL, bills["nulls"])
+    assert nulls.doc_date is None and nulls.raw["summary"] is None  # stored as sent
+    for kind, ids in ((SourceKind.PURCHASE_ORDER, bad["purchase_orders"]), (SourceKind.INVENTORY_BILL, bills)):
+        for name, st_id in ids.items():
+            d = doc(kind, st_id)
+            assert d.status != DocStatus.READY or not d.source_problems, name
+    assert StDocument.select().count() == 60 + len(sandbox.bill_ids())
