@@ -161,12 +161,32 @@ def append_many(events: list[dict[str, Any]], *, actor: str | None = None, profi
         seq, prev = row[0], row[1] or GENESIS
         ts_text = datetime.now(UTC).isoformat(timespec="microseconds")
         values: list[Any] = []
+        # redaction works member by member, so a member value repeated across the batch (a status, the
+        # same "vendor not mapped" reason) is redacted once: same text as canonical_detail, far cheaper
+        memo: dict[Any, Any] = {}
+
+        def redacted(detail: Any) -> Any:
+            if not isinstance(detail, dict):
+                return redact_mapping(detail or {})
+            out = {}
+            for key, value in detail.items():
+                memo_key = (key, type(value), tuple((type(v), v) for v in value) if isinstance(value, list)
+                            else value)  # the types too: 1, True and Decimal("1") are equal keys
+                try:
+                    out[key] = memo[memo_key]
+                except KeyError:
+                    out[key] = memo[memo_key] = redact_mapping({key: value})[key]
+                except TypeError:  # not hashable
+                    out[key] = redact_mapping({key: value})[key]
+            return out
+
         for event in events:
             seq += 1
             who = event.get("actor") or default_actor
             where = event.get("profile", profile) or ""
             st_ref, nav_ref = event.get("st_ref") or "", event.get("nav_ref") or ""
-            detail_text = canonical_detail(event.get("detail"))
+            detail_text = json.dumps(redacted(event.get("detail")), sort_keys=True, separators=(",", ":"),
+                                     default=_default, ensure_ascii=False)
             digest = event_hash(seq, ts_text, who, event["action"], where, st_ref, nav_ref, detail_text, prev)
             values.extend((seq, ts_text, who, event["action"], where, st_ref, nav_ref, detail_text, prev, digest,
                            event_mac(key, seq, digest) if key else ""))
