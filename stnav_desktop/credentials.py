@@ -139,9 +139,8 @@ def check_secret_value(field: str, value: str) -> None:
 def _audit_change(action: str, profile: str, field: str) -> None:
     """Every credential change is an audit event: which profile and field, who and when; never the value."""
     from stnav_desktop.store import audit
-    from stnav_desktop.store.db import db
 
-    if db.database is None:  # no database open (a bare library call): nothing to record into
+    if not audit.store_open():  # no database open (a bare library call): nothing to record into
         log.warning("%s for profile %s field %s not audited: no database open", action, profile, field)
         return
     audit.append(action, profile=profile, detail={"field": field, "label": SECRET_FIELDS[field]})

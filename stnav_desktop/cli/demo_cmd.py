@@ -44,7 +44,6 @@ def _forget_audit_key() -> None:
     """The throw-away database's audit key must not stay behind in the user's keychain."""
     from stnav_desktop import credentials
     from stnav_desktop.store import audit
-    from stnav_desktop.store.db import db
 
-    if db.database is not None:
+    if audit.store_open():
         credentials.forget_audit_key(audit.database_id())
