@@ -16,7 +16,7 @@ from stnav_desktop.store import audit
 from stnav_desktop.store.db import db
 from stnav_desktop.store.fields import utcnow
 from stnav_desktop.store.models import Profile, SourceKind, StDocument, StReference, SyncWatermark
-from stnav_desktop.sync import documents, mapping
+from stnav_desktop.sync import documents, lifecycle, mapping
 
 log = logging.getLogger(__name__)
 
@@ -71,11 +71,13 @@ def watermark(profile: Profile, stream: str) -> SyncWatermark:
 def pull(profile: Profile, source: StSource, *, streams: Iterable[str] = tuple(STREAMS),
          cancel: Callable[[], bool] = lambda: False) -> PullSummary:
     summary = PullSummary()
+    contexts: list = []  # the readiness context, built once per pull on the first page that needs it
     for stream in streams:
         kind, method = STREAMS[stream]
         mark = watermark(profile, stream)
         for page in getattr(source, method)(mark.token):
             with db.atomic():
+                page_ids = []
                 for record in page.records:
                     result = documents.stage(profile, kind, dict(record.raw), list(record.problems or []))
                     summary.add(result.change)
@@ -83,6 +85,9 @@ def pull(profile: Profile, source: StSource, *, streams: Iterable[str] = tuple(S
                         summary.with_problems += 1
                     if result.change in ("new", "updated"):
                         summary.changed_ids.append(result.document.id)
+                        page_ids.append(result.document.id)
+                # names and readiness land with the rows: a pull killed after this commit leaves none unevaluated
+                _evaluate_page(profile, page_ids, contexts)
                 # the token is stored with the rows it covers, never before
                 if page.continue_from:
                     mark.token = page.continue_from
@@ -94,14 +99,22 @@ def pull(profile: Profile, source: StSource, *, streams: Iterable[str] = tuple(S
                 break
         if summary.cancelled:
             break
-    if summary.changed_ids:
-        fill_names(profile)
-        mapping.refresh_readiness(profile, documents=StDocument.select().where(
-            StDocument.id.in_(summary.changed_ids) & StDocument.status.in_(list(mapping.REEVALUATE))))
     audit.append("pull.finished", profile=profile.name, detail={"pages": summary.pages, **summary.counts,
                                                                  "with_problems": summary.with_problems,
                                                                  "cancelled": summary.cancelled})
     return summary
+
+
+def _evaluate_page(profile: Profile, ids: list[int], contexts: list) -> None:
+    if not ids:
+        return
+    fill_names(profile, ids)
+    if not contexts:
+        contexts.append(mapping.plan_context(profile))
+    for doc in StDocument.select().where(StDocument.id.in_(ids) & StDocument.status.in_(list(mapping.REEVALUATE))):
+        status, reason = mapping.evaluate(doc, contexts[0])
+        if status != doc.status or reason != doc.problem:
+            lifecycle.transition(doc, status, reason=reason)
 
 
 def st_names(profile: Profile) -> dict[str, dict[int, str]]:
@@ -112,14 +125,17 @@ def st_names(profile: Profile) -> dict[str, dict[int, str]]:
     return out
 
 
-def fill_names(profile: Profile) -> None:
+def fill_names(profile: Profile, ids: list[int] | None = None) -> None:
     """Purchase orders carry vendor and business unit ids only: fill the grid's name columns from the
-    cached ServiceTitan reference data."""
+    cached ServiceTitan reference data (for the documents ``ids``, or every one missing a name)."""
     names = st_names(profile)
     vendors, units = names.get("vendors", {}), names.get("businessUnits", {})
+    query = StDocument.select().where((StDocument.profile == profile) & (
+        (StDocument.vendor_name == "") | (StDocument.business_unit_name == "")))
+    if ids is not None:
+        query = query.where(StDocument.id.in_(ids))
     with db.atomic():
-        for doc in StDocument.select().where((StDocument.profile == profile) & (
-                (StDocument.vendor_name == "") | (StDocument.business_unit_name == ""))):
+        for doc in query:
             changed = False
             if not doc.vendor_name and doc.vendor_st_id in vendors:
                 doc.vendor_name, changed = vendors[doc.vendor_st_id][:200], True
