@@ -38,7 +38,9 @@ def boot(args: argparse.Namespace, *, console: bool = True) -> None:
     except DatabaseProblem as exc:
         raise CliError(str(exc)) from None
     from stnav_desktop import deploy
+    from stnav_desktop.store import audit
 
+    audit.sealing_key(create=False)  # one keychain call now, not later while holding the write lock
     try:  # a broken deployment file stops every command up front, before anything is written
         deploy.current()
     except deploy.DeployError as exc:
