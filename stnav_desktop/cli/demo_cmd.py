@@ -25,11 +25,25 @@ def has_display() -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    if "STNAV_HOME" not in os.environ:
+    throwaway = "STNAV_HOME" not in os.environ
+    if throwaway:
         os.environ["STNAV_HOME"] = tempfile.mkdtemp(prefix="stnav-demo-")
     from stnav_desktop.sync import demo
 
     headless = args.headless or not has_display()
-    if headless:
-        return demo.run_headless(args.profile)
-    return demo.run_gui(args.profile)
+    try:
+        if headless:
+            return demo.run_headless(args.profile)
+        return demo.run_gui(args.profile)
+    finally:
+        if throwaway and not args.keep:
+            _forget_audit_key()
+
+
+def _forget_audit_key() -> None:
+    """The throw-away database's audit key must not stay behind in the user's keychain."""
+    from stnav_desktop import credentials
+    from stnav_desktop.store import audit
+
+    if audit.store_open():
+        credentials.forget_audit_key(audit.database_id())

@@ -233,7 +233,7 @@ def map_set(args) -> int:
 
 def replay(args) -> int:
     profile = _profile(args)
-    if args.document:
+    if args.document is not None:  # "" is a document number that does not exist, not "everything"
         count = posting.replay(profile, document_ids=[_find(profile, args.document).id])
     elif args.batch is not None:  # batch 0 is a batch number that does not exist, not "every batch"
         batch = Batch.get_or_none((Batch.id == args.batch) & (Batch.profile == profile))

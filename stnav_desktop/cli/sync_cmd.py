@@ -40,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     rp = sub.add_parser("report", help="reports")
     rps = rp.add_subparsers(dest="report_command", metavar="REPORT", required=True)
     rc = rps.add_parser("reconcile", help="ServiceTitan against NAV (read back) for a month")
-    rc.add_argument("--month", required=True, help="YYYY-MM")
+    rc.add_argument("--month", required=True, type=_month, help="YYYY-MM")
     rc.add_argument("--format", choices=("text", "csv", "xlsx"), default="text")
     rc.add_argument("--output", type=Path, default=None)
     rc.set_defaults(handler=report_reconcile)
@@ -65,6 +65,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         if name == "nav":
             s.add_argument("--flavour", choices=("online", "onprem", "nav2018"), default="online")
         s.set_defaults(handler=sandbox, system=name)
+
+
+def _month(text: str) -> str:
+    import re
+
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", text.strip()):
+        raise argparse.ArgumentTypeError(f"expected a month like 2026-10 (YYYY-MM), not {text!r}")
+    return text.strip()
 
 
 def _service(args):

@@ -74,18 +74,45 @@ ANCHOR_RE = re.compile(r"stnav:(\d{1,12}):([0-9a-f]{16})\b")
 GUARD_TRIGGERS = ("audit_event_no_update", "audit_event_no_delete")
 
 
+def _bound():
+    """The database behind ``db`` (a peewee ``DatabaseProxy`` is looked through), or None when unbound."""
+    target = getattr(db, "obj", db) if not isinstance(db, SqliteDatabase) else db
+    try:
+        return target if target is not None and target.database else None
+    except AttributeError:  # an uninitialised proxy
+        return None
+
+
+def store_open() -> bool:
+    return _bound() is not None
+
+
+def _is_sqlite() -> bool:
+    return isinstance(_bound(), SqliteDatabase)
+
+
 def database_id() -> str:
-    """Which database file (or server database) the audit key belongs to."""
-    name = str(db.database or "")
-    if name and name != ":memory:" and isinstance(db, SqliteDatabase):
+    """Which database file the audit key belongs to."""
+    bound = _bound()
+    name = str(bound.database if bound is not None else "")
+    if name and name != ":memory:" and isinstance(bound, SqliteDatabase):
         name = str(Path(name).resolve())
     return hashlib.sha256(name.encode("utf-8")).hexdigest()[:16]
 
 
-def _key(*, create: bool) -> bytes | None:
+def sealing_key(*, create: bool = True) -> bytes | None:
+    """The key that seals this database's events (None: unsealed). Fetch it BEFORE opening a write
+    transaction (a keychain call can wait for an unlock prompt). Only a SQLite file on this PC is sealed: a
+    server database shared by several PCs would need one key shared by all of them, which no OS keychain
+    gives, so it stays hash-chained and anchored only."""
+    if not _is_sqlite():
+        return None
     from stnav_desktop import credentials
 
     return credentials.audit_key(database_id(), create=create)
+
+
+_key = sealing_key
 
 
 def event_mac(key: bytes, seq: int, digest: str) -> str:
@@ -98,7 +125,8 @@ def head_mac(key: bytes, seq: int, digest: str) -> str:
 
 def seal_head(seq: int, digest: str, key: bytes | None) -> None:
     """Write the head (last sequence number and hash) with its MAC. Any code that appends events in bulk
-    must end with this, inside its transaction."""
+    must give each event ``mac=event_mac(key, seq, hash)`` (empty when the key is None) and end with this,
+    inside its transaction, ``key`` being ``sealing_key()`` fetched before the transaction."""
     AuditHead.update(seq=seq, hash=digest, mac=head_mac(key, seq, digest) if key else "").where(
         AuditHead.id == 1).execute()
 
@@ -220,7 +248,7 @@ class VerifyResult:
 
 
 def _guards_missing() -> list[str]:
-    if not isinstance(db, SqliteDatabase):
+    if not _is_sqlite():
         return []
     present = {r[0] for r in db.execute_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
     return [name for name in GUARD_TRIGGERS if name not in present]

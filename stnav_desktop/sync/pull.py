@@ -242,7 +242,15 @@ def pull(profile: Profile, source: StSource, *, streams: Iterable[str] = tuple(S
         mark = watermark(profile, stream)
         for page in getattr(source, method)(mark.token):
             with db.atomic():
+                restaged_before = len(stager.restaged)
                 stager.stage_page(kind, list(page.records))
+                # rows changed through documents.stage are evaluated with the page too: a pull killed after
+                # this commit leaves no stored document unevaluated (new rows were decided in memory)
+                page_restaged = stager.restaged[restaged_before:]
+                if page_restaged:
+                    fill_names(profile)
+                    mapping.refresh_readiness(profile, documents=StDocument.select().where(
+                        StDocument.id.in_(page_restaged) & StDocument.status.in_(list(mapping.REEVALUATE))))
                 # the token is stored with the rows it covers, never before
                 if page.continue_from:
                     mark.token = page.continue_from
@@ -255,10 +263,6 @@ def pull(profile: Profile, source: StSource, *, streams: Iterable[str] = tuple(S
                 break
         if summary.cancelled:
             break
-    if stager.restaged:
-        fill_names(profile)
-        mapping.refresh_readiness(profile, documents=StDocument.select().where(
-            StDocument.id.in_(stager.restaged) & StDocument.status.in_(list(mapping.REEVALUATE))))
     # held bills whose reason went away (their PO arrived, reactivated) and changed bills: holds re-checked
     holds.reevaluate(profile, stager.restaged)
     audit.append("pull.finished", profile=profile.name, detail={"pages": summary.pages, **summary.counts,
