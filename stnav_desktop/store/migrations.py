@@ -46,8 +46,11 @@ def _v2_holds(db: SqliteDatabase) -> None:
 
 def _v3_audit_mac(db: SqliteDatabase) -> None:
     """Keyed MACs on audit events and the head (store/audit.py); older events stay verifiable by hash."""
-    _add_missing_columns(db, models.AuditEvent, ["mac"])
-    _add_missing_columns(db, models.AuditHead, ["mac"])
+    # audit_event refuses UPDATEs (append-only triggers), and peewee's migrator back-fills a NOT NULL column
+    # with an UPDATE: add the column with a SQL default instead
+    for table in ("audit_event", "audit_head"):
+        if "mac" not in {c.name for c in db.get_columns(table)}:
+            db.execute_sql(f"ALTER TABLE {table} ADD COLUMN mac VARCHAR(255) NOT NULL DEFAULT ''")
 
 
 # (version, description, step). Append only; never edit a released step.
