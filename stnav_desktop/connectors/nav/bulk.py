@@ -25,6 +25,7 @@ from stnav_desktop.connectors.nav.books import (
     CreditMemoKey,
     DocKind,
     DocumentKey,
+    DraftSpec,
     Found,
     GLEntry,
     InvoiceKey,
@@ -238,6 +239,25 @@ class ApiBooks:
             else:
                 doc.gl_entries = [gl_entry(e) for e in entries]
 
+    def _check_draft_dimensions(self, docs: Sequence[NavDocument], specs: Sequence[DraftSpec | None],
+                                out: list[Outcome]) -> set[int]:
+        """Indexes of the purchase drafts that may be posted (dimensions as their spec asks, or no spec)."""
+        ok: set[int] = set()
+        sets = {DocKind.PURCHASE_INVOICE: self.invoices, DocKind.PURCHASE_CREDIT_MEMO: self.credit_memos}
+        for kind, documents in sets.items():
+            items = [(k, d) for k, d in enumerate(docs) if d.kind == kind and not d.posted]
+            with_spec = [(k, d) for k, d in items if specs[k] is not None]
+            ok.update(k for k, d in items if specs[k] is None)
+            if not with_spec:
+                continue
+            verdicts = documents.verify_dimensions_many([(d.nav_id, specs[k]) for k, d in with_spec])
+            for (k, _), verdict in zip(with_spec, verdicts, strict=True):
+                if verdict is None:
+                    ok.add(k)
+                else:
+                    out[k] = verdict
+        return ok
+
     def gl_entries_between(self, start: date, end: date) -> list[GLEntry]:
         flt = f"postingDate ge {start.isoformat()} and postingDate lt {end.isoformat()}"
         return self.read_retry.run("reading G/L entries", lambda: [
@@ -353,11 +373,16 @@ class ApiBooks:
         out: list[Outcome] = [TransportError("not read back yet")]
         return self._journals_posted([doc], [0], out)[0]
 
-    def post_documents(self, docs: Sequence[NavDocument]) -> list[Outcome]:
+    def post_documents(self, docs: Sequence[NavDocument], specs: Sequence[DraftSpec | None] | None = None
+                       ) -> list[Outcome]:
         """Post drafts found earlier: purchase documents by their bound action (one ``$batch``), journal lines
-        by posting the journal batch once. Each is read back: posted = done, whatever the answer was."""
+        by posting the journal batch once. A purchase draft with a spec has its dimensions checked (and set
+        right) first; one that cannot be is deleted and reported, never posted. Each is read back: posted =
+        done, whatever the answer was."""
         out: list[Outcome] = [TransportError("not posted yet")] * len(docs)
-        purchases = [(k, d) for k, d in enumerate(docs) if d.kind != DocKind.JOURNAL and not d.posted]
+        checked = self._check_draft_dimensions(docs, specs or [None] * len(docs), out)
+        purchases = [(k, d) for k, d in enumerate(docs) if d.kind != DocKind.JOURNAL and not d.posted
+                     and k in checked]
         journals = [k for k, d in enumerate(docs) if d.kind == DocKind.JOURNAL and not d.posted]
         for k, d in enumerate(docs):
             if d.posted:
