@@ -128,8 +128,12 @@ def post(args) -> int:
         print(f"[{index}/{total}] {result.st_ref:<24} {result.outcome:<16} {result.nav_number:<14} {result.message[:100]}",
               flush=True)
 
+    from stnav_desktop.sync.batches import BatchError
+
     try:
         results = _wrap(lambda: service.post(batch, cancel=stop.is_set, progress=progress))
+    except BatchError as exc:  # e.g. "approve batch 3 first": refused, nothing sent, exit 1
+        raise CliError(str(exc)) from None
     finally:
         signal.signal(signal.SIGINT, previous)
     bad = [r for r in results if r.outcome in ("failed", "needs_attention", "not_ready")]

@@ -27,9 +27,22 @@ def _v1_initial(db: SqliteDatabase) -> None:
     db.execute_sql("INSERT OR IGNORE INTO audit_head (id, seq, hash) VALUES (1, 0, '')")
 
 
+def _v4_reopen_stranded_batches(db: SqliteDatabase) -> None:
+    """Before v4, posting a batch nobody had approved marked it done and stranded its ready documents
+    (they could neither be approved nor put in a new batch). Such batches go back to waiting for approval;
+    a done batch still holding approved or failed documents goes back to approved. Idempotent."""
+    db.execute_sql("""UPDATE batch SET status = 'prepared' WHERE status = 'done' AND approved_by IS NULL
+                      AND id IN (SELECT batch_id FROM st_document WHERE batch_id IS NOT NULL
+                                 AND status IN ('ready', 'approved', 'failed', 'posting'))""")
+    db.execute_sql("""UPDATE batch SET status = 'approved' WHERE status = 'done' AND approved_by IS NOT NULL
+                      AND id IN (SELECT batch_id FROM st_document WHERE batch_id IS NOT NULL
+                                 AND status IN ('approved', 'failed', 'posting'))""")
+
+
 # (version, description, step). Append only; never edit a released step.
 LADDER: list[tuple[int, str, Callable[[SqliteDatabase], None]]] = [
     (1, "initial schema", _v1_initial),
+    (4, "reopen batches closed before anything in them was posted", _v4_reopen_stranded_batches),
 ]
 LATEST = LADDER[-1][0]
 

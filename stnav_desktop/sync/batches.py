@@ -5,6 +5,8 @@ the approver must differ from the preparer. Rejected documents keep their reason
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
 
 from stnav_desktop.store import audit, settings
 from stnav_desktop.store.db import db
@@ -15,6 +17,17 @@ from stnav_desktop.sync import lifecycle, mapping
 
 class BatchError(ValueError):
     pass
+
+
+# Batch.status values. A batch is DONE only when every document in it reached a final state.
+PREPARED, APPROVED, DONE = "prepared", "approved", "done"
+BATCH_STATUS_LABELS = {PREPARED: "waiting for approval", APPROVED: "approved", "posting": "posting",
+                       DONE: "done"}
+# states a document cannot leave by posting again: the batch has nothing more to do for it
+FINAL_STATES = frozenset({DocStatus.POSTED, DocStatus.SKIPPED, DocStatus.REJECTED,
+                          DocStatus.CHANGED_AFTER_POSTING})
+# states ``stnav post`` / the Post button acts on
+POSTABLE_STATES = frozenset({DocStatus.APPROVED, DocStatus.FAILED, DocStatus.POSTING})
 
 
 def create_batch(profile: Profile, document_ids: Iterable[int] | None = None, *, actor: str | None = None,
@@ -90,6 +103,103 @@ def reopen(doc: StDocument, *, actor: str | None = None) -> StDocument:
     return doc
 
 
+def require_postable(batch: Batch) -> None:
+    """Posting a batch is refused unless it was approved and still has something to post."""
+    if batch.status == PREPARED:
+        raise BatchError(f"approve batch {batch.id} first: it was prepared by {batch.prepared_by} and "
+                         "nobody has approved it yet")
+    if batch.status == DONE:
+        raise BatchError(f"batch {batch.id} is done: every document in it reached a final state")
+    if not left_to_post(batch):
+        raise BatchError(f"batch {batch.id} has nothing left to post"
+                         + (" (replay the documents that need attention first)" if needs_attention(batch) else ""))
+
+
+def left_to_post(batch: Batch) -> int:
+    return StDocument.select().where((StDocument.batch == batch)
+                                     & StDocument.status.in_(list(POSTABLE_STATES))).count()
+
+
+def needs_attention(batch: Batch) -> int:
+    return StDocument.select().where((StDocument.batch == batch)
+                                     & (StDocument.status == DocStatus.NEEDS_ATTENTION)).count()
+
+
+def is_complete(batch: Batch) -> bool:
+    """Every document of the batch reached a final state (and the batch holds at least one)."""
+    docs = StDocument.select(StDocument.status).where(StDocument.batch == batch)
+    statuses = [d.status for d in docs]
+    return bool(statuses) and all(s in FINAL_STATES for s in statuses)
+
+
+def close_if_done(batch: Batch, *, profile_name: str | None = None) -> bool:
+    """After a posting run: mark the batch done when every document in it reached a final state. An
+    unapproved batch is never closed (the bug this guards against: posting a prepared batch closed it
+    and stranded its ready documents)."""
+    batch = Batch.get_by_id(batch.id)  # the current row: another window may have changed it
+    if batch.status in (PREPARED, DONE) or not is_complete(batch):
+        return False
+    with db.atomic():
+        batch.status = DONE
+        batch.save()
+        audit.append("batch.done", profile=profile_name or batch.profile.name, nav_ref=f"batch {batch.id}",
+                     detail={"batch": batch.id})
+    return True
+
+
+def reopen_batch(batch: Batch, *, actor: str | None = None) -> int:
+    """Send a batch back for approval: its approved (not yet posted) documents return to ready and the
+    approval is cleared, so it must be approved again; posted documents stay posted. For a batch closed
+    while it still held unposted documents, or an approval given by mistake. Returns how many documents
+    go back to approval."""
+    actor = actor or audit.current_actor()
+    batch = Batch.get_by_id(batch.id)
+    docs = list(StDocument.select().where(StDocument.batch == batch))
+    waiting = [d for d in docs if d.status in (DocStatus.READY, DocStatus.APPROVED, DocStatus.FAILED,
+                                               DocStatus.NEEDS_ATTENTION)]
+    busy = [d for d in docs if d.status == DocStatus.POSTING]
+    if busy:
+        raise BatchError(f"batch {batch.id} is being posted ({lifecycle.st_ref(busy[0])} is in flight); "
+                         "reopen it when posting has finished")
+    if not waiting:
+        raise BatchError(f"batch {batch.id} has nothing to reopen: every document in it reached a final state")
+    with db.atomic():
+        for doc in waiting:
+            if doc.status != DocStatus.READY:
+                lifecycle.transition(doc, DocStatus.READY, reason=f"batch {batch.id} reopened", actor=actor,
+                                     retry_count=0, next_retry_at=None)
+        batch.status = PREPARED
+        batch.approved_by = None
+        batch.approved_at = None
+        batch.save()
+        audit.append("batch.reopened", profile=batch.profile.name, actor=actor, nav_ref=f"batch {batch.id}",
+                     detail={"batch": batch.id, "documents": [lifecycle.st_ref(d) for d in waiting]})
+    mapping.refresh_readiness(batch.profile, documents=waiting)
+    return len(waiting)
+
+
+def reopen_document(doc: StDocument, *, actor: str | None = None) -> StDocument:
+    """``stnav review reopen DOC``: a rejected document goes back to the mapping check; a document that
+    is ready, approved or needs attention leaves its batch and goes back to the mapping check too (so it
+    can be put in a new batch). Posted documents cannot be reopened: correct them with a credit memo."""
+    actor = actor or audit.current_actor()
+    if doc.status == DocStatus.REJECTED:
+        return reopen(doc, actor=actor)
+    if doc.status in (DocStatus.POSTED, DocStatus.CHANGED_AFTER_POSTING):
+        raise BatchError(f"{lifecycle.st_ref(doc)} is posted in NAV ({doc.nav_number or 'number unknown'}); "
+                         "correct it with a credit memo instead")
+    if doc.status == DocStatus.POSTING:
+        raise BatchError(f"{lifecycle.st_ref(doc)} is being posted right now; wait for the result")
+    if doc.status in (DocStatus.NEEDS_MAPPING, DocStatus.SKIPPED) and doc.batch_id is None:
+        mapping.refresh_readiness(doc.profile, documents=[doc])
+        return doc
+    old_batch = doc.batch_id
+    lifecycle.transition(doc, DocStatus.NEEDS_MAPPING, reason="reopened", actor=actor, batch=None,
+                         retry_count=0, next_retry_at=None, detail={"batch": old_batch})
+    mapping.refresh_readiness(doc.profile, documents=[doc])
+    return doc
+
+
 class BatchSummary:
     def __init__(self, batch: Batch, documents: int, total, by_status: dict[str, int]) -> None:
         self.batch = batch
@@ -99,13 +209,29 @@ class BatchSummary:
         self.by_status = by_status
 
     @property
+    def status_label(self) -> str:
+        return BATCH_STATUS_LABELS.get(self.batch.status, self.batch.status)
+
+    @property
+    def left_to_post(self) -> int:
+        return sum(n for s, n in self.by_status.items() if s in POSTABLE_STATES)
+
+    @property
+    def can_approve(self) -> bool:
+        return self.batch.status == PREPARED and self.documents > 0
+
+    @property
+    def can_post(self) -> bool:
+        return self.batch.status == APPROVED and self.left_to_post > 0
+
+    @property
     def status_line(self) -> str:
-        return ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in sorted(self.by_status.items()))
+        from stnav_desktop.sync.review import STATUS_LABELS
+
+        return ", ".join(f"{n} {STATUS_LABELS.get(s, s).lower()}" for s, n in sorted(self.by_status.items()))
 
 
 def list_batches(profile: Profile, limit: int = 200) -> list[BatchSummary]:
-    from decimal import Decimal
-
     out = []
     for batch in Batch.select().where(Batch.profile == profile).order_by(Batch.id.desc()).limit(limit):
         docs = list(StDocument.select(StDocument.status, StDocument.total).where(StDocument.batch == batch))
@@ -115,3 +241,72 @@ def list_batches(profile: Profile, limit: int = 200) -> list[BatchSummary]:
         total = sum((d.total or Decimal(0) for d in docs), Decimal("0.00"))
         out.append(BatchSummary(batch, len(docs), total, by_status))
     return out
+
+
+@dataclass
+class BatchLine:
+    """One document of a batch as the batch view shows it: before approval what will be posted, after
+    posting the result (NAV number, or why not) — it stays with the batch."""
+    document_id: int
+    st_ref: str
+    date: str
+    vendor: str
+    amount: Decimal | None
+    status: str  # in words
+    nav_number: str
+    message: str
+    final: bool
+    status_key: str = field(default="", repr=False)
+
+
+@dataclass
+class BatchView:
+    batch: Batch
+    lines: list[BatchLine]
+
+    @property
+    def count(self) -> int:
+        return len(self.lines)
+
+    @property
+    def total(self) -> Decimal:
+        return sum((ln.amount or Decimal(0) for ln in self.lines), Decimal("0.00"))
+
+    @property
+    def left_to_post(self) -> int:
+        return sum(1 for ln in self.lines if ln.status_key in POSTABLE_STATES)
+
+    @property
+    def postable_total(self) -> Decimal:
+        return sum((ln.amount or Decimal(0) for ln in self.lines
+                    if ln.status_key in POSTABLE_STATES | {DocStatus.READY}),
+                   Decimal("0.00"))
+
+    @property
+    def status_label(self) -> str:
+        return BATCH_STATUS_LABELS.get(self.batch.status, self.batch.status)
+
+
+def inspect(batch: Batch) -> BatchView:
+    """A batch's documents with count, total and (after posting) each document's result."""
+    from stnav_desktop.store.models import PostingAttempt
+    from stnav_desktop.sync.review import STATUS_LABELS
+
+    batch = Batch.get_by_id(batch.id)
+    docs = list(StDocument.select().where(StDocument.batch == batch).order_by(StDocument.kind, StDocument.number))
+    last_error: dict[int, str] = {}
+    if docs:
+        for attempt in (PostingAttempt.select(PostingAttempt.document, PostingAttempt.error)
+                        .where(PostingAttempt.document.in_([d.id for d in docs]) & (PostingAttempt.error != ""))
+                        .order_by(PostingAttempt.id)):
+            last_error[attempt.document_id] = attempt.error
+    lines = []
+    for d in docs:
+        message = d.problem or (last_error.get(d.id, "") if d.status != DocStatus.POSTED else "")
+        if d.status == DocStatus.POSTED and not message:
+            message = "posted in NAV"
+        line = BatchLine(d.id, lifecycle.st_ref(d), d.doc_date.date().isoformat() if d.doc_date else "",
+                         d.vendor_name, d.total, STATUS_LABELS.get(d.status, d.status), d.nav_number or "", message,
+                         d.status in FINAL_STATES, d.status)
+        lines.append(line)
+    return BatchView(batch, lines)

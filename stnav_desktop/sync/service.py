@@ -152,8 +152,10 @@ class SyncService:
     def post(self, batch: Batch | None = None, *, cancel: Callable[[], bool] = lambda: False,
              progress: Callable | None = None) -> list[posting.PostResult]:
         from stnav_desktop.paths import app_paths
-        from stnav_desktop.sync import st_gateway
+        from stnav_desktop.sync import batches, st_gateway
 
+        if batch is not None:  # an unapproved (or finished) batch is refused before anything is sent
+            batches.require_postable(batch)
         with PostingLock(app_paths().data):
             poster = posting.Poster(self.profile, self.nav_gateway(),
                                     write_back=st_gateway.WriteBack(self.st_client), clock=self.clock,

@@ -1,0 +1,74 @@
+"""The batch rules: an unapproved batch is never posted nor closed; a batch is done only when every
+document in it reached a final state; reopen (batch and document) for the cases that need it."""
+
+from __future__ import annotations
+
+import pytest
+
+from stnav_desktop.store.models import Batch, DocStatus, StDocument
+from stnav_desktop.sync import batches, posting
+
+from .fake_nav import FakeNav
+
+
+def test_post_of_a_prepared_batch_is_refused_and_changes_nothing(staged, profile):
+    batch = batches.create_batch(profile, actor="clerk")
+    with pytest.raises(batches.BatchError, match=f"approve batch {batch.id} first"):
+        batches.require_postable(batch)
+    # even the poster itself (scheduler path, a direct call) never closes an unapproved batch
+    posting.Poster(profile, FakeNav()).post_batch(batch)
+    assert Batch.get_by_id(batch.id).status == "prepared"
+    assert {d.status for d in StDocument.select()} == {DocStatus.READY}
+    batches.approve(batch, actor="controller")  # still approvable
+
+
+def test_batch_is_done_only_when_every_document_is_final(staged, profile):
+    batch = batches.create_batch(profile, actor="clerk")
+    batches.approve(batch, actor="controller")
+    doc = StDocument.select().where(StDocument.batch == batch).first()
+    from stnav_desktop.sync import lifecycle
+
+    lifecycle.transition(doc, DocStatus.POSTING)
+    lifecycle.transition(doc, DocStatus.NEEDS_ATTENTION, reason="NAV refused it")
+    for other in StDocument.select().where((StDocument.batch == batch) & (StDocument.id != doc.id)):
+        lifecycle.transition(other, DocStatus.POSTING)
+        lifecycle.transition(other, DocStatus.POSTED)
+    assert not batches.close_if_done(batch)
+    assert Batch.get_by_id(batch.id).status == "approved"
+    with pytest.raises(batches.BatchError, match="nothing left to post.*replay"):
+        batches.require_postable(batch)
+    posting.replay(profile, batch=batch)
+    batches.require_postable(Batch.get_by_id(batch.id))
+
+
+def test_reopen_batch_and_document(staged, profile):
+    batch = batches.create_batch(profile, actor="clerk")
+    batches.approve(batch, actor="controller")
+    assert batches.reopen_batch(batch, actor="controller") == len(staged)
+    fresh = Batch.get_by_id(batch.id)
+    assert fresh.status == "prepared" and fresh.approved_by is None
+    doc = StDocument.get_by_id(staged[0].id)
+    batches.reopen_document(doc, actor="clerk")
+    doc = StDocument.get_by_id(doc.id)
+    assert doc.batch_id is None and doc.status == DocStatus.READY  # out of the batch, checked again
+    # it can go in a new batch
+    assert batches.create_batch(profile, [doc.id], actor="clerk").documents.count() == 1
+
+
+def test_inspect_shows_documents_count_and_total(staged, profile):
+    batch = batches.create_batch(profile, actor="clerk")
+    view = batches.inspect(batch)
+    assert view.count == len(staged)
+    assert view.total == sum(d.total for d in staged)
+    assert view.status_label == "waiting for approval"
+
+
+def test_migration_v4_gives_back_batches_stranded_by_the_old_bug(staged, profile):
+    from stnav_desktop.store import migrations
+    from stnav_desktop.store.db import db
+
+    batch = batches.create_batch(profile, actor="clerk")
+    Batch.update(status="done").where(Batch.id == batch.id).execute()  # what posting a prepared batch did
+    migrations._v4_reopen_stranded_batches(db)
+    assert Batch.get_by_id(batch.id).status == "prepared"
+    batches.approve(Batch.get_by_id(batch.id), actor="controller")
