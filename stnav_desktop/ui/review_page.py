@@ -344,7 +344,8 @@ class DetailPane(QWidget):
         self.dim_apply.clicked.connect(self._apply_dimension)
         self.vendor_suggestion.clicked.connect(lambda: self._accept(self.vendor_suggestion))
         self.dim_suggestion.clicked.connect(lambda: self._accept(self.dim_suggestion))
-        self.vendor_create.clicked.connect(self._create_vendor)
+        # clicked(bool) would pass its `checked` flag as the tax id: ask for the tax id instead
+        self.vendor_create.clicked.connect(lambda _checked=False: self._create_vendor())
         self.reject_button.clicked.connect(self._reject)
         self.reopen_button.clicked.connect(self._reopen)
         self.setEnabled(False)
@@ -448,9 +449,10 @@ class DetailPane(QWidget):
 
         def done(created):
             self.vendor_create.setEnabled(True)
-            self.problem.setText(f"NAV vendor {created.number} ({created.display_name}) "
-                                 f"{'created' if created.created else 'found'} and mapped.")
-            self._changed()
+            self._changed()  # re-shows the document: the outcome goes on top of what it says now
+            said = (f"NAV vendor {created.number} ({created.display_name}) "
+                    f"{'created' if created.created else 'found'} and mapped.")
+            self.problem.setText("\n".join(p for p in (said, self.problem.text()) if p))
 
         def failed(message):
             self.vendor_create.setEnabled(True)

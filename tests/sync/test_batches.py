@@ -72,3 +72,20 @@ def test_migration_v4_gives_back_batches_stranded_by_the_old_bug(staged, profile
     migrations._v4_reopen_stranded_batches(db)
     assert Batch.get_by_id(batch.id).status == "prepared"
     batches.approve(Batch.get_by_id(batch.id), actor="controller")
+
+
+def test_cli_post_of_an_unapproved_batch_exits_non_zero(staged, profile, capsys):
+    from stnav_desktop.cli import main
+
+    batch = batches.create_batch(profile, actor="clerk")
+    assert main(["post", "--batch", str(batch.id)]) == 1
+    err = capsys.readouterr().err
+    assert f"approve batch {batch.id} first" in err and "Traceback" not in err
+    assert Batch.get_by_id(batch.id).status == "prepared"
+    assert main(["batch", "show", str(batch.id)]) == 0
+    out = capsys.readouterr().out
+    assert f"{len(staged)} documents, total {sum(d.total for d in staged):,.2f}" in out
+    assert main(["review", "list"]) == 0
+    assert "<10" not in capsys.readouterr().out
+    assert main(["review", "reopen", staged[0].number]) == 0
+    assert StDocument.get_by_id(staged[0].id).batch_id is None

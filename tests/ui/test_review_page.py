@@ -161,3 +161,34 @@ def test_mappings_tab_adds_a_gl_rule_and_names_a_bad_one(qtbot, store, monkeypat
     page.add_type.setCurrentText("")
     page.add_button.click()
     assert warnings == ["item mapping for 3001: target_type must be Item or Account, not ''"]
+
+
+def test_create_in_nav_button_asks_for_the_tax_id_and_creates_the_vendor(qtbot, store, monkeypatch):
+    """The real click: the button's `checked` flag once arrived as the tax id ('bool' has no strip)."""
+    from types import SimpleNamespace
+
+    from stnav_desktop.store import settings
+    from stnav_desktop.ui.qt import Qt, QtWidgets
+    from stnav_desktop.ui.tasks import InlineRunner
+
+    profile = settings.get_profile("default")
+    stage_unmapped(profile)
+    calls = []
+
+    class Service:
+        def create_nav_vendor(self, st_vendor_id, *, tax_id="", number=None):
+            calls.append((st_vendor_id, tax_id))
+            mapping.set_mapping(profile, "vendor", st_vendor_id, "V70000")
+            return SimpleNamespace(number="V70000", display_name="Ferguson Enterprises", created=True)
+
+    monkeypatch.setattr(QtWidgets.QInputDialog, "getText",
+                        staticmethod(lambda *a, **k: (" 12-3456789 ", True)))
+    page = ReviewPage(profile, runner=InlineRunner(), service_fn=Service)
+    qtbot.addWidget(page)
+    page.show()
+    row = next(r for r in range(page.model.rowCount()) if page.model.index(r, 0).data() == "Purchase order")
+    page.select_row(row)
+    assert page.detail.vendor_create.isVisible()
+    qtbot.mouseClick(page.detail.vendor_create, Qt.MouseButton.LeftButton)
+    assert calls == [(2001, "12-3456789")]
+    assert "V70000" in page.detail.problem.text() and "created" in page.detail.problem.text()
