@@ -168,19 +168,49 @@ def _best(label: str, refs: dict[str, NavReference], *, code_key: str | None = N
     return None
 
 
-def suggest(profile: Profile) -> list[Suggestion]:
-    """Suggestions for every unmapped ServiceTitan vendor, business unit, SKU and G/L account seen."""
+ST_ENTITY = {MappingKind.VENDOR: "vendors", MappingKind.BUSINESS_UNIT: "businessUnits", MappingKind.ITEM: "skus",
+             MappingKind.ST_GL_ACCOUNT: "glAccounts"}
+
+
+def suggest_for(profile: Profile, kind: str, source_key: Any) -> Suggestion | None:
+    """The suggestion for ONE unmapped key (the detail pane of one document): the matching runs for
+    this key only, never over every key in the database. None when mapped or nothing is close."""
+    if Mapping.select().where((Mapping.profile == profile) & (Mapping.kind == kind)
+                              & (Mapping.source_key == str(source_key))).exists():
+        return None
+    entity = ST_ENTITY.get(kind)  # type: ignore[call-overload]
+    try:
+        st_id = int(str(source_key))
+    except ValueError:
+        return None
+    if entity is None or not StReference.select().where(
+            (StReference.profile == profile) & (StReference.entity == entity) & (StReference.st_id == st_id)).exists():
+        return None
+    found = suggest(profile, only=(kind, st_id))
+    return found[0] if found else None
+
+
+def suggest(profile: Profile, *, only: tuple[str, int] | None = None) -> list[Suggestion]:
+    """Suggestions for every unmapped ServiceTitan vendor, business unit, SKU and G/L account seen (or for
+    the one ``only`` names)."""
     current = mappings_dict(profile)
     out: list[Suggestion] = []
-    vendors = _nav_choices(profile, "vendors")
-    items = _nav_choices(profile, "items")
-    accounts = _nav_choices(profile, "accounts")
+    wanted_kinds = {only[0]} if only else set(ST_ENTITY)
+    vendors = _nav_choices(profile, "vendors") if MappingKind.VENDOR in wanted_kinds else {}
+    items = _nav_choices(profile, "items") if MappingKind.ITEM in wanted_kinds else {}
+    accounts = _nav_choices(profile, "accounts") if MappingKind.ST_GL_ACCOUNT in wanted_kinds else {}
     dim = settings.get(profile, "posting.territory_dimension")
-    dim_values = {k: r for k, r in _nav_choices(profile, "dimensionValues").items() if k.startswith(dim + ":")}
+    dim_values = ({k: r for k, r in _nav_choices(profile, "dimensionValues").items() if k.startswith(dim + ":")}
+                  if MappingKind.BUSINESS_UNIT in wanted_kinds else {})
 
     def unmapped(kind: str, entity: str):
+        if kind not in wanted_kinds:
+            return
         done = current.get(kind, {})
-        for ref in StReference.select().where((StReference.profile == profile) & (StReference.entity == entity)):
+        query = StReference.select().where((StReference.profile == profile) & (StReference.entity == entity))
+        if only:
+            query = query.where(StReference.st_id == only[1])
+        for ref in query:
             if str(ref.st_id) not in done:
                 yield ref
 
@@ -296,6 +326,31 @@ def evaluate(doc: StDocument, ctx: accounting.PlanContext) -> tuple[str, str]:
 
 
 REEVALUATE = (DocStatus.NEEDS_MAPPING, DocStatus.READY, DocStatus.SKIPPED)
+
+
+def documents_using(profile: Profile, kind: str, source_key: Any):
+    """The open documents a change of this one mapping can affect: a vendor or business unit is a column
+    of the document (an indexed query); an item or G/L rule sits inside the lines, so every open one."""
+    query = StDocument.select().where((StDocument.profile == profile) & StDocument.status.in_(list(REEVALUATE)))
+    column = {MappingKind.VENDOR: StDocument.vendor_st_id,
+              MappingKind.BUSINESS_UNIT: StDocument.business_unit_st_id}.get(kind)  # type: ignore[call-overload]
+    if column is None:
+        return query
+    try:
+        return query.where(column == int(str(source_key).strip()))
+    except ValueError:
+        return query
+
+
+def map_and_refresh(profile: Profile, kind: str, source_key: Any, target: str, **kwargs: Any) -> dict[str, int]:
+    """Set one mapping and re-check only the documents that use it (a worker runs this for the window)."""
+    set_mapping(profile, kind, source_key, target, **kwargs)
+    return refresh_readiness(profile, documents=documents_using(profile, kind, source_key))
+
+
+def accept_and_refresh(profile: Profile, suggestion: Suggestion, *, actor: str | None = None) -> dict[str, int]:
+    accept(profile, suggestion, actor=actor)
+    return refresh_readiness(profile, documents=documents_using(profile, suggestion.kind, suggestion.source_key))
 
 
 def refresh_readiness(profile: Profile, *, documents=None) -> dict[str, int]:

@@ -24,6 +24,7 @@ from stnav_desktop.ui.qt import (
     Signal,
 )
 from stnav_desktop.ui.review_model import ROW_ROLE, ReviewModel
+from stnav_desktop.ui.tasks import InlineRunner
 
 STATUS_FILTERS = [("All statuses", [])] + [(label, [status]) for status, label in review.STATUS_LABELS.items()]
 SOURCE_FILTERS = [("All sources", None), ("Purchase orders", SourceKind.PURCHASE_ORDER),
@@ -38,7 +39,7 @@ class ReviewPage(QWidget):
     def __init__(self, profile: Profile, parent=None, *, runner=None, service_fn=None) -> None:
         super().__init__(parent)
         self.profile = profile
-        self.runner = runner
+        self.runner = runner or InlineRunner()
         self.service_fn = service_fn
         self.model = ReviewModel(profile, self)
         layout = QVBoxLayout(self)
@@ -100,7 +101,7 @@ class ReviewPage(QWidget):
             lambda: refdata.choices(self.profile, "vendors"), self._commit_vendor, self, name="NAV vendor picker"))
         self.table.setItemDelegateForColumn(COL_DIMENSION, PickerDelegate(
             self._dimension_choices, self._commit_dimension, self, name="Dimension value picker"))
-        self.detail = DetailPane(profile, split, runner=runner, service_fn=service_fn)
+        self.detail = DetailPane(profile, split, runner=self.runner, service_fn=service_fn)
         self.detail.changed.connect(self.refresh)
         split.addWidget(self.table)
         split.addWidget(self.detail)
@@ -135,7 +136,7 @@ class ReviewPage(QWidget):
 
     # -- network actions (on a worker; the window stays responsive) ------------------------------
     def _run(self, label: str, fn, done) -> None:
-        if self.runner is None or self.service_fn is None:
+        if self.service_fn is None:
             return
         self.pull_button.setEnabled(False)
         self.refdata_button.setEnabled(False)
@@ -237,20 +238,32 @@ class ReviewPage(QWidget):
     def _commit_vendor(self, row: int, key: str) -> None:
         doc = self.model.row_at(row)
         if doc and doc.vendor_st_id:
-            mapping.set_mapping(self.profile, MappingKind.VENDOR, doc.vendor_st_id, key, source_label=doc.st_vendor)
-            mapping.refresh_readiness(self.profile)
+            self.map_in_background(MappingKind.VENDOR, doc.vendor_st_id, key, source_label=doc.st_vendor)
+
+    def map_in_background(self, kind: str, source_key, target: str, **kwargs) -> None:
+        """Set a mapping and re-check the documents that use it on a worker; the grid reloads after."""
+        profile = self.profile
+        self.busy_label.setText("Applying the mapping…")
+
+        def done(counts) -> None:
+            self.busy_label.setText("Mapping applied: " + ", ".join(
+                f"{n} {review.STATUS_LABELS.get(k, k).lower()}" for k, n in sorted(counts.items())))
             self.refresh()
+
+        def failed(message: str) -> None:
+            self.busy_label.setText(f"⚠ {message}")
+            QtWidgets.QMessageBox.warning(self, "Mapping", message)
+
+        self.runner.submit(lambda: mapping.map_and_refresh(profile, kind, source_key, target, **kwargs), done, failed)
 
     def _commit_dimension(self, row: int, key: str) -> None:
         from stnav_desktop.store import settings
 
         doc = self.model.row_at(row)
         if doc and doc.business_unit_st_id:
-            mapping.set_mapping(self.profile, MappingKind.BUSINESS_UNIT, doc.business_unit_st_id, key,
-                                target_type=settings.get(self.profile, "posting.territory_dimension"),
-                                source_label=doc.territory)
-            mapping.refresh_readiness(self.profile)
-            self.refresh()
+            self.map_in_background(MappingKind.BUSINESS_UNIT, doc.business_unit_st_id, key,
+                                   target_type=settings.get(self.profile, "posting.territory_dimension"),
+                                   source_label=doc.territory)
 
     # -- batches -------------------------------------------------------------------------------
     def selected_ids(self) -> list[int]:
@@ -280,7 +293,7 @@ class DetailPane(QWidget):
     def __init__(self, profile: Profile, parent=None, *, runner=None, service_fn=None) -> None:
         super().__init__(parent)
         self.profile = profile
-        self.runner = runner
+        self.runner = runner or InlineRunner()
         self.service_fn = service_fn
         self.document: StDocument | None = None
         outer = QHBoxLayout(self)
@@ -377,10 +390,10 @@ class DetailPane(QWidget):
         self.dim_picker.set_choices(refdata.choices(self.profile, "dimensionValues", prefix=dim))
         self.dim_picker.select_key(current.get(MappingKind.BUSINESS_UNIT, {}).get(str(doc.business_unit_st_id),
                                                                                    ("",))[0])
-        suggestions = {(s.kind, s.source_key): s for s in mapping.suggest(self.profile)}
-        for button, key in ((self.vendor_suggestion, (MappingKind.VENDOR, str(doc.vendor_st_id))),
-                            (self.dim_suggestion, (MappingKind.BUSINESS_UNIT, str(doc.business_unit_st_id)))):
-            suggestion = suggestions.get(key)
+        for button, key in ((self.vendor_suggestion, (MappingKind.VENDOR, doc.vendor_st_id)),
+                            (self.dim_suggestion, (MappingKind.BUSINESS_UNIT, doc.business_unit_st_id))):
+            # this document's two keys only: never every fuzzy suggestion in the database per click
+            suggestion = mapping.suggest_for(self.profile, *key) if key[1] else None
             button.setVisible(suggestion is not None)
             button.setProperty("suggestion", suggestion)
             if suggestion:
@@ -410,30 +423,47 @@ class DetailPane(QWidget):
                 self.preview_lines.setItem(r, c, QtWidgets.QTableWidgetItem(value))
         self.reject_button.setEnabled(doc.status in (DocStatus.NEEDS_MAPPING, DocStatus.READY, DocStatus.APPROVED,
                                                      DocStatus.NEEDS_ATTENTION, DocStatus.FAILED))
-        self.reopen_button.setEnabled(doc.status == DocStatus.REJECTED)
+        self.reopen_button.setEnabled(doc.status == DocStatus.REJECTED or (
+            doc.batch_id is not None and doc.status in (DocStatus.READY, DocStatus.APPROVED,
+                                                        DocStatus.NEEDS_ATTENTION)))
+        self.reopen_button.setToolTip("Undo the rejection" if doc.status == DocStatus.REJECTED else
+                                      "Take this document out of its batch and check it again")
 
     def _apply_vendor(self) -> None:
         key = self.vendor_picker.current_key()
         if self.document and key:
-            mapping.set_mapping(self.profile, MappingKind.VENDOR, self.document.vendor_st_id, key,
-                                source_label=self.document.vendor_name)
-            self._changed()
+            self._map(self.vendor_apply, lambda p, d: mapping.map_and_refresh(
+                p, MappingKind.VENDOR, d.vendor_st_id, key, source_label=d.vendor_name))
 
     def _apply_dimension(self) -> None:
         from stnav_desktop.store import settings
 
         key = self.dim_picker.current_key()
         if self.document and key:
-            mapping.set_mapping(self.profile, MappingKind.BUSINESS_UNIT, self.document.business_unit_st_id, key,
-                                target_type=settings.get(self.profile, "posting.territory_dimension"),
-                                source_label=self.document.business_unit_name)
-            self._changed()
+            dim = settings.get(self.profile, "posting.territory_dimension")
+            self._map(self.dim_apply, lambda p, d: mapping.map_and_refresh(
+                p, MappingKind.BUSINESS_UNIT, d.business_unit_st_id, key, target_type=dim,
+                source_label=d.business_unit_name))
 
     def _accept(self, button) -> None:
         suggestion = button.property("suggestion")
         if suggestion is not None:
-            mapping.accept(self.profile, suggestion)
+            self._map(button, lambda p, _d: mapping.accept_and_refresh(p, suggestion))
+
+    def _map(self, button, work) -> None:
+        """Mapping work (set + re-check the documents using the key) on the worker; the pane reloads after."""
+        profile, doc = self.profile, self.document
+        button.setEnabled(False)
+
+        def done(_counts) -> None:
+            button.setEnabled(True)
             self._changed()
+
+        def failed(message: str) -> None:
+            button.setEnabled(True)
+            self.problem.setText(f"Mapping not saved: {message}")
+
+        self.runner.submit(lambda: work(profile, doc), done, failed)
 
     def _create_vendor(self, tax_id: str | None = None) -> None:
         if self.document is None or self.runner is None:
@@ -470,11 +500,15 @@ class DetailPane(QWidget):
 
     def _reopen(self) -> None:
         if self.document is not None:
-            batches.reopen(self.document)
+            try:
+                batches.reopen_document(self.document)
+            except batches.BatchError as exc:
+                QtWidgets.QMessageBox.information(self, "Reopen", str(exc))
+                return
             self._changed()
 
     def _changed(self) -> None:
-        mapping.refresh_readiness(self.profile)
+        # whatever changed re-checked the documents it affects itself: reload this one and tell the grid
         if self.document is not None:
             self.document = review.document(self.document.id)
         self.changed.emit()

@@ -67,3 +67,32 @@ def test_csv_round_trip_and_bad_rows_named(profile):
     exported = mapping.export_csv(profile)
     assert "'=cmd" in exported  # formulas are neutralised for Excel
     assert "vendor,2002,Johnstone,V20000," in exported
+
+
+def test_a_vendor_pick_rechecks_only_the_documents_of_that_vendor(profile):
+    from stnav_desktop.store.models import StDocument
+    from stnav_desktop.sync import documents
+
+    from .example import PO
+
+    a = documents.stage(profile, "purchase_order", PO).document
+    b = documents.stage(profile, "purchase_order", dict(PO, id=PO["id"] + 1, vendorId=9999, number="X-2")).document
+    scoped = {d.id for d in mapping.documents_using(profile, "vendor", a.vendor_st_id)}
+    assert a.id in scoped and b.id not in scoped
+    counts = mapping.map_and_refresh(profile, "vendor", 9999, "V60000")
+    assert sum(counts.values()) == 1  # only b was re-checked
+    assert StDocument.get_by_id(b.id).vendor_st_id == 9999
+
+
+def test_suggest_for_one_key_matches_suggest(profile):
+    from stnav_desktop.store.models import StReference
+
+    from .conftest import add_nav_refs
+
+    add_nav_refs(profile)
+    StReference.create(profile=profile, entity="vendors", st_id=4242, name="W W Grainger Inc")
+    every = {s.source_key: s for s in mapping.suggest(profile) if s.kind == "vendor"}
+    one = mapping.suggest_for(profile, "vendor", 4242)
+    assert one is not None and one.target == every["4242"].target == "V60000"
+    mapping.accept(profile, one)
+    assert mapping.suggest_for(profile, "vendor", 4242) is None  # mapped: nothing to suggest
