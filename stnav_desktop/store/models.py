@@ -43,6 +43,8 @@ class DocStatus(StrEnum):
     REJECTED = "rejected"
     CHANGED_AFTER_POSTING = "changed_after_posting"
     SKIPPED = "skipped"  # not postable under the profile's rules (e.g. a Canceled PO)
+    DATA_PROBLEM = "data_problem"  # the ServiceTitan record itself is wrong: fixed there, checked on next pull
+    WAITING = "waiting_for_receipt"  # a PO not (fully) received yet: postable once ServiceTitan says Received
 
 
 class MappingKind(StrEnum):

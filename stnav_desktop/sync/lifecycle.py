@@ -14,9 +14,12 @@ from stnav_desktop.store.fields import utcnow
 from stnav_desktop.store.models import DocStatus, StDocument
 
 S = DocStatus
+_CHECKED = {S.NEEDS_MAPPING, S.READY, S.REJECTED, S.SKIPPED, S.DATA_PROBLEM, S.WAITING}  # readiness outcomes
 ALLOWED: dict[str, set[str]] = {
-    S.NEEDS_MAPPING: {S.READY, S.REJECTED, S.SKIPPED, S.NEEDS_MAPPING},
-    S.READY: {S.NEEDS_MAPPING, S.APPROVED, S.REJECTED, S.SKIPPED, S.READY},
+    S.NEEDS_MAPPING: set(_CHECKED),
+    S.DATA_PROBLEM: set(_CHECKED),
+    S.WAITING: set(_CHECKED),
+    S.READY: _CHECKED | {S.APPROVED},
     S.APPROVED: {S.POSTING, S.READY, S.NEEDS_MAPPING, S.REJECTED},
     S.POSTING: {S.POSTED, S.FAILED, S.NEEDS_ATTENTION, S.APPROVED},
     S.FAILED: {S.POSTING, S.NEEDS_ATTENTION, S.REJECTED, S.POSTED, S.READY, S.APPROVED},
@@ -24,7 +27,7 @@ ALLOWED: dict[str, set[str]] = {
     S.REJECTED: {S.NEEDS_MAPPING, S.READY},
     S.POSTED: {S.CHANGED_AFTER_POSTING},
     S.CHANGED_AFTER_POSTING: {S.POSTED},  # after a person resolves it with a correction
-    S.SKIPPED: {S.NEEDS_MAPPING, S.READY, S.SKIPPED},
+    S.SKIPPED: {S.NEEDS_MAPPING, S.READY, S.SKIPPED, S.DATA_PROBLEM, S.WAITING},
 }
 
 
@@ -46,7 +49,7 @@ def transition(doc: StDocument, new: str, *, reason: str = "", actor: str | None
     with db.atomic():
         doc.status = new
         doc.problem = reason if new in (S.NEEDS_MAPPING, S.FAILED, S.NEEDS_ATTENTION, S.SKIPPED,
-                                        S.CHANGED_AFTER_POSTING, S.REJECTED) else ""
+                                        S.CHANGED_AFTER_POSTING, S.REJECTED, S.DATA_PROBLEM, S.WAITING) else ""
         for key, value in fields.items():
             setattr(doc, key, value)
         doc.updated_at = utcnow()

@@ -311,21 +311,43 @@ def plan_context(profile: Profile, *, validate: bool = True) -> accounting.PlanC
         check_item=check_item if use_checks else None, check_dimension=check_dimension if use_checks else None)
 
 
+# ServiceTitan PO statuses that mean "not received yet": the PO waits, it is not refused
+NOT_YET_RECEIVED = ("Pending", "Sent", "PartiallyReceived")
+# what the plan says about the record itself (fixed in ServiceTitan), as opposed to a missing mapping
+DATA_MARKERS = ("is not a number", "is missing", "is negative", "has no items", "add up to",
+                "does not exist in ServiceTitan", "is not a date", "control character", "NUL")
+
+
 def evaluate(doc: StDocument, ctx: accounting.PlanContext) -> tuple[str, str]:
-    """(status, reason) for a document not yet in a batch: ready, needs mapping (with why), or skipped."""
-    problems = list(doc.source_problems or [])
+    """(status, reason) for a document not yet in a batch: ready; a data problem in the ServiceTitan
+    record (fixed there); needs mapping (with why); waiting for full receipt; or not posted by rule."""
+    data = list(dict.fromkeys(doc.source_problems or []))
+    problems: list[str] = []
     try:
         accounting.plan_document(doc.kind, doc.raw, ctx)
     except accounting.NotPostable as exc:
+        status = doc.st_status or ""
+        if doc.kind == SourceKind.PURCHASE_ORDER and status in NOT_YET_RECEIVED \
+                and status not in ctx.postable_po_statuses:
+            what = "partly received" if status == "PartiallyReceived" else f"{status.lower()}, not received yet"
+            return DocStatus.WAITING, (f"waiting for full receipt: {lifecycle.st_ref(doc)} is {what} in "
+                                       "ServiceTitan; it is checked again when ServiceTitan says Received")
         return DocStatus.SKIPPED, str(exc)
     except accounting.PlanError as exc:
-        problems.extend(exc.problems)
+        for problem in exc.problems:
+            (data if any(marker in problem for marker in DATA_MARKERS) else problems).append(problem)
+    if data:
+        rest = [p for p in dict.fromkeys(problems) if p not in data]
+        return DocStatus.DATA_PROBLEM, ("data problem in ServiceTitan: " + "; ".join(data)
+                                        + ". Correct the record in ServiceTitan; the next pull checks it again."
+                                        + (" Also: " + "; ".join(rest) if rest else ""))
     if problems:
         return DocStatus.NEEDS_MAPPING, "; ".join(dict.fromkeys(problems))
     return DocStatus.READY, ""
 
 
-REEVALUATE = (DocStatus.NEEDS_MAPPING, DocStatus.READY, DocStatus.SKIPPED)
+REEVALUATE = (DocStatus.NEEDS_MAPPING, DocStatus.READY, DocStatus.SKIPPED, DocStatus.DATA_PROBLEM,
+              DocStatus.WAITING)
 
 
 def documents_using(profile: Profile, kind: str, source_key: Any):

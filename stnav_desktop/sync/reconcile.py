@@ -22,7 +22,9 @@ from stnav_desktop.sync import lifecycle
 from stnav_desktop.sync.accounting import MODEL_INVOICE_ONLY, MODEL_JOURNAL_ONLY, ZERO
 
 EXPLAIN = {
-    DocStatus.NEEDS_MAPPING: "not yet ready (mapping or data problem)",
+    DocStatus.NEEDS_MAPPING: "not yet ready (mapping missing)",
+    DocStatus.DATA_PROBLEM: "data problem in ServiceTitan",
+    DocStatus.WAITING: "waiting for full receipt",
     DocStatus.READY: "ready, not yet approved",
     DocStatus.APPROVED: "approved, not yet posted",
     DocStatus.POSTING: "posting in progress",

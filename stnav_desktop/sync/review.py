@@ -20,6 +20,7 @@ STATUS_LABELS = {
     DocStatus.POSTING: "Posting", DocStatus.POSTED: "Posted", DocStatus.FAILED: "Failed (retry scheduled)",
     DocStatus.NEEDS_ATTENTION: "Needs attention", DocStatus.REJECTED: "Rejected",
     DocStatus.CHANGED_AFTER_POSTING: "Changed after posting", DocStatus.SKIPPED: "Not posted (by rule)",
+    DocStatus.DATA_PROBLEM: "Data problem", DocStatus.WAITING: "Waiting for full receipt",
 }
 
 

@@ -44,5 +44,5 @@ def summary(profile: Profile) -> Status:
         schedule = f"Schedule: every {values['schedule.interval_minutes']} min"
     counts = review.status_counts(profile)
     attention = sum(counts.get(s, 0) for s in (DocStatus.NEEDS_ATTENTION, DocStatus.CHANGED_AFTER_POSTING,
-                                                 DocStatus.FAILED))
+                                                 DocStatus.FAILED, DocStatus.DATA_PROBLEM))
     return Status(configured, st, nav, last_pull, schedule, attention)

@@ -22,6 +22,7 @@ STATUS_STYLE = {
     DocStatus.POSTED: ("#1b5e20", "●"), DocStatus.FAILED: ("#c62828", "↻"),
     DocStatus.NEEDS_ATTENTION: ("#b71c1c", "✖"), DocStatus.REJECTED: ("#616161", "⊘"),
     DocStatus.CHANGED_AFTER_POSTING: ("#6a1b9a", "Δ"), DocStatus.SKIPPED: ("#757575", "–"),
+    DocStatus.DATA_PROBLEM: ("#c62828", "⚠"), DocStatus.WAITING: ("#616161", "⏳"),
 }
 
 

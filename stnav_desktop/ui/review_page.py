@@ -222,7 +222,8 @@ class ReviewPage(QWidget):
 
     def _update_count(self) -> None:
         counts = review.status_counts(self.profile)
-        attention = counts.get(DocStatus.NEEDS_ATTENTION, 0) + counts.get(DocStatus.NEEDS_MAPPING, 0)
+        attention = sum(counts.get(s, 0) for s in (DocStatus.NEEDS_ATTENTION, DocStatus.NEEDS_MAPPING,
+                                                   DocStatus.DATA_PROBLEM))
         self.count_label.setText(f"{self.model.rowCount()} shown · {counts.get(DocStatus.READY, 0)} ready · "
                                  f"{attention} need a look")
 
@@ -421,7 +422,8 @@ class DetailPane(QWidget):
         for r, values in enumerate(shown.lines):
             for c, value in enumerate(values):
                 self.preview_lines.setItem(r, c, QtWidgets.QTableWidgetItem(value))
-        self.reject_button.setEnabled(doc.status in (DocStatus.NEEDS_MAPPING, DocStatus.READY, DocStatus.APPROVED,
+        self.reject_button.setEnabled(doc.status in (DocStatus.NEEDS_MAPPING, DocStatus.DATA_PROBLEM,
+                                                     DocStatus.WAITING, DocStatus.READY, DocStatus.APPROVED,
                                                      DocStatus.NEEDS_ATTENTION, DocStatus.FAILED))
         self.reopen_button.setEnabled(doc.status == DocStatus.REJECTED or (
             doc.batch_id is not None and doc.status in (DocStatus.READY, DocStatus.APPROVED,

@@ -96,3 +96,27 @@ def test_suggest_for_one_key_matches_suggest(profile):
     assert one is not None and one.target == every["4242"].target == "V60000"
     mapping.accept(profile, one)
     assert mapping.suggest_for(profile, "vendor", 4242) is None  # mapped: nothing to suggest
+
+
+def test_statuses_in_words_data_problem_and_waiting_for_receipt(profile):
+    from stnav_desktop.sync import documents, review
+
+    from .example import BILL_R1, PO
+
+    partly = documents.stage(profile, "purchase_order", dict(PO, status="PartiallyReceived")).document
+    bad_amount = documents.stage(profile, "inventory_bill", dict(BILL_R1, billAmount="12,5O")).document
+    negative = documents.stage(profile, "inventory_bill",
+                               dict(BILL_R1, id=BILL_R1["id"] + 7, referenceNumber="NEG", shippingAmount=-5)).document
+    mapping.refresh_readiness(profile)
+    partly, bad_amount, negative = (StDocument.get_by_id(d.id) for d in (partly, bad_amount, negative))
+    assert partly.status == DocStatus.WAITING
+    assert review.STATUS_LABELS[partly.status] == "Waiting for full receipt"
+    assert partly.problem.startswith("waiting for full receipt") and "partly received" in partly.problem
+    for doc in (bad_amount, negative):
+        assert doc.status == DocStatus.DATA_PROBLEM, (doc.status, doc.problem)
+        assert review.STATUS_LABELS[doc.status] == "Data problem"
+        assert "Correct the record in ServiceTitan" in doc.problem
+    # received later: it becomes ready without anyone touching it
+    documents.stage(profile, "purchase_order", dict(PO, status="Received", modifiedOn="2026-03-01T00:00:00Z"))
+    mapping.refresh_readiness(profile)
+    assert StDocument.get_by_id(partly.id).status == DocStatus.READY
