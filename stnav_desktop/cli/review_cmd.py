@@ -190,11 +190,13 @@ def map_suggest(args) -> int:
     profile = _profile(args)
     found = mapping.suggest(profile)
     for s in found:
-        accepted = args.accept_min_score is not None and s.score >= args.accept_min_score
+        # a suggestion with a warning (NAV vendor mapped to another ServiceTitan vendor, conflicting phone
+        # or postal code, another vendor as close) is never accepted by a rule: a person decides
+        accepted = args.accept_min_score is not None and s.score >= args.accept_min_score and not s.warning
         if accepted:
             mapping.accept(profile, s)
-        print(f"{s.kind:<14} {s.source_key:<8} {s.source_label[:40]:<40} -> {s.target:<10} {s.target_label[:32]:<32} "
-              f"{s.score:5.1f}% {s.method}{'  ACCEPTED' if accepted else ''}")
+        print(f"{s.kind:<14} {s.source_key:<8} {s.source_label[:40]:<40} -> {s.target:<10} {s.target_label[:40]:<40} "
+              f"{s.score:5.1f}% {s.method}{'  ACCEPTED' if accepted else ''}{'  ⚠ ' + s.warning if s.warning else ''}")
     if args.accept_min_score is not None:
         counts = mapping.refresh_readiness(profile)
         print("readiness: " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))

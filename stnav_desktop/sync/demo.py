@@ -83,7 +83,7 @@ def configure(profile: Profile, sims: Simulators) -> None:
 def accept_suggestions(profile: Profile, min_score: float = DEMO_SCORE) -> int:
     accepted = 0
     for suggestion in mapping.suggest(profile):
-        if suggestion.score >= min_score and suggestion.kind != MappingKind.ITEM:
+        if suggestion.score >= min_score and suggestion.kind != MappingKind.ITEM and not suggestion.warning:
             mapping.accept(profile, suggestion, actor="demo")
             accepted += 1
     mapping.refresh_readiness(profile)

@@ -27,7 +27,7 @@ from stnav_desktop.store.models import (
     StDocument,
     StReference,
 )
-from stnav_desktop.sync import accounting, lifecycle
+from stnav_desktop.sync import accounting, lifecycle, matching
 
 KINDS = {k.value for k in MappingKind}
 CSV_COLUMNS = ["kind", "source_key", "source_label", "target", "target_type"]
@@ -140,8 +140,15 @@ class Suggestion:
     target: str
     target_label: str
     score: float
-    method: str  # exact key, exact name, fuzzy name
+    method: str  # exact key, exact name, fuzzy name; vendors: same tax id, same name, similar name + evidence
     target_type: str = ""
+    warning: str = ""  # e.g. the NAV vendor is already mapped to another ServiceTitan vendor
+    safe: bool = False  # proven safe to accept without a person (vendors: matching.AUTO_ACCEPT, no conflict)
+
+    @property
+    def label(self) -> str:
+        return f"{self.target} {self.target_label} ({self.score:.0f}%, {self.method})" + (
+            f" — {self.warning}" if self.warning else "")
 
 
 def _nav_choices(profile: Profile, entity: str) -> dict[str, NavReference]:
@@ -170,6 +177,22 @@ def _best(label: str, refs: dict[str, NavReference], *, code_key: str | None = N
 
 ST_ENTITY = {MappingKind.VENDOR: "vendors", MappingKind.BUSINESS_UNIT: "businessUnits", MappingKind.ITEM: "skus",
              MappingKind.ST_GL_ACCOUNT: "glAccounts"}
+
+
+def nav_vendor_facts(ref: NavReference) -> matching.Facts:
+    data = ref.data or {}
+    return matching.Facts(ref.key, ref.name, phone=data.get("phone") or "", postal_code=data.get("postalCode") or "",
+                          street=data.get("street") or "", tax_id=data.get("taxRegistrationNumber") or "",
+                          blocked=ref.blocked)
+
+
+def st_vendor_facts(ref: StReference) -> matching.Facts:
+    data = ref.data or {}
+    address = data.get("address") or {}
+    contact = data.get("contactInfo") or data.get("primaryContact") or {}
+    return matching.Facts(str(ref.st_id), ref.name, phone=contact.get("phone") or data.get("phone") or "",
+                          postal_code=address.get("zip") or "", street=address.get("street") or "",
+                          tax_id=data.get("taxId") or "")
 
 
 def suggest_for(profile: Profile, kind: str, source_key: Any) -> Suggestion | None:
@@ -214,11 +237,26 @@ def suggest(profile: Profile, *, only: tuple[str, int] | None = None) -> list[Su
             if str(ref.st_id) not in done:
                 yield ref
 
+    nav_facts = [nav_vendor_facts(v) for v in vendors.values()] if vendors else []
+    taken = {target: key for key, (target, _t) in current.get(MappingKind.VENDOR, {}).items()}
     for ref in unmapped(MappingKind.VENDOR, "vendors"):
-        best = _best(ref.name, {k: v for k, v in vendors.items() if not v.blocked})
-        if best:
-            out.append(Suggestion(MappingKind.VENDOR, str(ref.st_id), ref.name, best[0].key, best[0].name, best[1],
-                                  best[2]))
+        found = matching.best_match(st_vendor_facts(ref), nav_facts)
+        if found is None:
+            continue  # "no match": a person picks the vendor or creates it in NAV
+        suggestion = Suggestion(MappingKind.VENDOR, str(ref.st_id), ref.name, found.key, found.name, found.score,
+                                found.method, safe=found.safe_to_auto_accept)
+        if found.conflicts:
+            suggestion.warning = ", ".join(found.conflicts)
+        if found.ambiguous:
+            suggestion.warning = ", ".join(filter(None, [suggestion.warning, "another NAV vendor is as close"]))
+        if found.key in taken:
+            other = taken[found.key]
+            label = StReference.get_or_none((StReference.profile == profile) & (StReference.entity == "vendors")
+                                            & (StReference.st_id == int(other))) if other.isdigit() else None
+            suggestion.warning = ", ".join(filter(None, [suggestion.warning, (
+                f"already mapped to ServiceTitan vendor {other}" + (f" ({label.name})" if label else ""))]))
+            suggestion.safe = False
+        out.append(suggestion)
     for ref in unmapped(MappingKind.BUSINESS_UNIT, "businessUnits"):
         # "HVAC Service - North" ~ "North territory": match on the words after the last dash too
         label = ref.name.split(" - ")[-1] if " - " in ref.name else ref.name

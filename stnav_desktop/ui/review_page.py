@@ -398,8 +398,10 @@ class DetailPane(QWidget):
             button.setVisible(suggestion is not None)
             button.setProperty("suggestion", suggestion)
             if suggestion:
-                button.setText(f"Accept suggestion: {suggestion.target} {suggestion.target_label} "
-                               f"({suggestion.score:.0f}%)")
+                button.setText(("⚠ " if suggestion.warning else "") + f"Accept suggestion: {suggestion.target} "
+                               f"{suggestion.target_label} ({suggestion.score:.0f}%)")
+                button.setToolTip(f"{suggestion.label}. Applies to every document of this ServiceTitan "
+                                  "vendor / business unit.")
                 button.setAccessibleName(f"Accept suggested mapping {suggestion.target}")
         unmapped_vendor = bool(doc.vendor_st_id) and str(doc.vendor_st_id) not in current.get(MappingKind.VENDOR, {})
         self.vendor_create.setVisible(unmapped_vendor and self.service_fn is not None)

@@ -38,7 +38,8 @@ def test_suggestions_exact_then_fuzzy_and_applied_only_when_accepted(store):
         StReference.create(profile=profile, entity=entity, st_id=st_id, code=code, name=name)
     found = {(s.kind, s.source_key): s for s in mapping.suggest(profile)}
     vendor = found[("vendor", "2001")]
-    assert vendor.target == "V10000" and vendor.method == "fuzzy name" and 70 <= vendor.score < 100
+    # "Ferguson Enterprises" is NAV's "Ferguson Enterprises LLC": the legal form does not tell vendors apart
+    assert vendor.target == "V10000" and vendor.method.startswith("same name") and vendor.score == 100
     assert ("vendor", "2009") not in found
     assert found[("business_unit", "1001")].target == "NORTH"
     assert found[("business_unit", "1002")].target == "SOUTH"
@@ -48,7 +49,7 @@ def test_suggestions_exact_then_fuzzy_and_applied_only_when_accepted(store):
     row = Mapping.get(Mapping.kind == "vendor")
     assert (row.source_key, row.target, row.updated_by) == ("2001", "V10000", "clerk")
     event = next(e for e in audit.events(action="mapping.set"))
-    assert "accepted suggestion (fuzzy name)" in event.detail
+    assert "accepted suggestion (same name" in event.detail
 
 
 def test_csv_round_trip_and_bad_rows_named(profile):
@@ -120,3 +121,28 @@ def test_statuses_in_words_data_problem_and_waiting_for_receipt(profile):
     documents.stage(profile, "purchase_order", dict(PO, status="Received", modifiedOn="2026-03-01T00:00:00Z"))
     mapping.refresh_readiness(profile)
     assert StDocument.get_by_id(partly.id).status == DocStatus.READY
+
+
+def test_vendor_suggestions_normalise_use_evidence_and_say_when_taken(store):
+    from stnav_desktop.store import settings
+    from stnav_desktop.sync import matching
+
+    assert matching.normalise("W.W. Grainger, Inc.") == matching.normalise("WW GRAINGER") == "ww grainger"
+    assert matching.normalise("Smith & Sons Plbg Co") == "smith and sons plumbing"
+    profile = settings.get_profile("default")
+    for key, name, data in [("V100", "Johnstone Supply Dallas", {"phone": "(214) 555-0100"}),
+                            ("V200", "Johnstone Supply Houston", {"phone": "713-555-0199"}),
+                            ("V300", "Ferguson Enterprises LLC", {})]:
+        NavReference.create(profile=profile, entity="vendors", key=key, name=name, data=data)
+    for st_id, name, data in [(1, "Johnstone Supply - Dallas", {"contactInfo": {"phone": "+1 214 555 0100"}}),
+                              (2, "Acme Widgets of Nowhere", {}),
+                              (3, "Ferguson Enterprises, Inc.", {}),
+                              (4, "Ferguson Enterprises", {})]:
+        StReference.create(profile=profile, entity="vendors", st_id=st_id, name=name, data=data)
+    mapping.set_mapping(profile, "vendor", 4, "V300")
+    found = {s.source_key: s for s in mapping.suggest(profile) if s.kind == "vendor"}
+    assert found["1"].target == "V100" and "same phone" in found["1"].method and found["1"].safe
+    assert "2" not in found  # no match: nothing close, nothing offered
+    taken = found["3"]
+    assert taken.target == "V300" and not taken.safe
+    assert "already mapped to ServiceTitan vendor 4 (Ferguson Enterprises)" in taken.warning
