@@ -30,6 +30,10 @@ from stnav_desktop.store.models import (
 from stnav_desktop.sync import accounting, lifecycle, matching
 
 KINDS = {k.value for k in MappingKind}
+# what people read instead of the internal kind names (window, CLI, exports)
+KIND_LABELS = {MappingKind.VENDOR: "Vendor", MappingKind.ITEM: "SKU → NAV item or account",
+               MappingKind.BUSINESS_UNIT: "Business unit → territory", MappingKind.GL_RULE: "Bill line rule",
+               MappingKind.ST_GL_ACCOUNT: "ServiceTitan G/L account"}
 CSV_COLUMNS = ["kind", "source_key", "source_label", "target", "target_type"]
 FUZZY_THRESHOLD = 70.0
 

@@ -121,7 +121,7 @@ class MainWindow(QMainWindow):
         from stnav_desktop.ui.review_page import ReviewPage
 
         review_page = ReviewPage(self.profile, self.tabs, runner=self.runner, service_fn=self.service_fn)
-        mappings_page = MappingsPage(self.profile, self.tabs)
+        mappings_page = MappingsPage(self.profile, self.tabs, runner=self.runner, service_fn=self.service_fn)
         batches_page = BatchesPage(self.profile, self.runner, self.service_fn, self.tabs)
         reports_page = ReportsPage(self.profile, self.runner, self.service_fn, self.tabs)
         audit_page = AuditPage(self.tabs)

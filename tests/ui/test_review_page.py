@@ -147,7 +147,7 @@ def test_mappings_tab_adds_a_gl_rule_and_names_a_bad_one(qtbot, store, monkeypat
     profile = settings.get_profile("default")
     page = MappingsPage(profile)
     qtbot.addWidget(page)
-    page.add_kind.setCurrentText("gl_rule")
+    page.add_kind.setCurrentIndex(page.add_kind.findData("gl_rule"))
     page.add_key.setText("sku_type:Equipment")
     page.add_target.setText("6130")
     page.add_button.click()
@@ -155,7 +155,7 @@ def test_mappings_tab_adds_a_gl_rule_and_names_a_bad_one(qtbot, store, monkeypat
     assert page.table.rowCount() == 1
     warnings = []
     monkeypatch.setattr(QtWidgets.QMessageBox, "warning", lambda *a: warnings.append(a[2]))
-    page.add_kind.setCurrentText("item")
+    page.add_kind.setCurrentIndex(page.add_kind.findData("item"))
     page.add_key.setText("3001")
     page.add_target.setText("1000")
     page.add_type.setCurrentText("")
