@@ -25,6 +25,9 @@ from stnav_desktop.ui.qt import (
 )
 from stnav_desktop.ui.review_model import ROW_ROLE, ReviewModel
 from stnav_desktop.ui.tasks import InlineRunner
+from stnav_desktop.ui.text import money, quantity
+
+LINE_COLUMNS = ("#", "SKU", "Description", "Qty", "Received", "Unit cost", "Amount", "NAV item / G/L account")
 
 STATUS_FILTERS = [("All statuses", [])] + [(label, [status]) for status, label in review.STATUS_LABELS.items()]
 SOURCE_FILTERS = [("All sources", None), ("Purchase orders", SourceKind.PURCHASE_ORDER),
@@ -327,10 +330,14 @@ class DetailPane(QWidget):
         for widget in (self.dim_picker, self.dim_apply, self.dim_suggestion):
             row.addWidget(widget)
         form.addRow("Territory", row)
-        self.lines = QtWidgets.QTableWidget(0, 6, self)
-        self.lines.setHorizontalHeaderLabels(["#", "SKU", "Description", "Qty", "Unit cost", "NAV item / G/L account"])
-        self.lines.setAccessibleName("ServiceTitan lines")
+        self.lines = QtWidgets.QTableWidget(0, len(LINE_COLUMNS), self)
+        self.lines.setHorizontalHeaderLabels(list(LINE_COLUMNS))
+        self.lines.setAccessibleName("ServiceTitan lines, charges and total")
+        self.lines.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.lines.verticalHeader().setVisible(False)
         self.lines.horizontalHeader().setStretchLastSection(True)
+        for column, width in enumerate((28, 80, 170, 55, 65, 80, 90)):
+            self.lines.setColumnWidth(column, width)
         buttons = QHBoxLayout()
         self.reject_button = QPushButton("Reject…", self)
         self.reopen_button = QPushButton("Reopen", self)
@@ -377,7 +384,7 @@ class DetailPane(QWidget):
             self.preview_header.clear()
             return
         kind = "Purchase order" if doc.kind == SourceKind.PURCHASE_ORDER else "Inventory bill"
-        total = f"{doc.total:,.2f}" if doc.total is not None else "?"
+        total = money(doc.total)
         self.title.setText(f"<b>{kind} {doc.number}</b> · {doc.vendor_name or doc.vendor_st_id} · "
                            f"{doc.business_unit_name or doc.business_unit_st_id} · {total} · "
                            f"{review.STATUS_LABELS.get(doc.status, doc.status)}")
@@ -405,13 +412,7 @@ class DetailPane(QWidget):
                 button.setAccessibleName(f"Accept suggested mapping {suggestion.target}")
         unmapped_vendor = bool(doc.vendor_st_id) and str(doc.vendor_st_id) not in current.get(MappingKind.VENDOR, {})
         self.vendor_create.setVisible(unmapped_vendor and self.service_fn is not None)
-        lines = preview.source_lines(doc)
-        self.lines.setRowCount(len(lines))
-        for r, line in enumerate(lines):
-            values = [str(line.index), line.sku_code, line.description, line.quantity, line.cost,
-                      f"{line.mapped_type or '—'} {line.mapped_to}".strip() + (f"  ({line.rule})" if line.rule else "")]
-            for c, value in enumerate(values):
-                self.lines.setItem(r, c, QtWidgets.QTableWidgetItem(value))
+        self._show_lines(doc)
         shown = preview.preview(doc)
         self.preview_title.setText(f"<b>{shown.title}</b> (what will be created in NAV)")
         header = [f"{k}: {v}" for k, v in shown.header] + [f"⚠ {p}" for p in shown.problems]
@@ -432,6 +433,39 @@ class DetailPane(QWidget):
                                                         DocStatus.NEEDS_ATTENTION)))
         self.reopen_button.setToolTip("Undo the rejection" if doc.status == DocStatus.REJECTED else
                                       "Take this document out of its batch and check it again")
+
+    def _show_lines(self, doc: StDocument) -> None:
+        """Each line with its amount, then the charges and a total that must equal ServiceTitan's header."""
+        lines = preview.source_lines(doc)
+        totals = preview.source_totals(doc, lines)
+        rows: list[tuple[list[str], bool]] = []
+        for line in lines:
+            qty = quantity(line.quantity, blank=line.raw_quantity or "?")
+            received = quantity(line.received, blank="") if doc.kind == SourceKind.PURCHASE_ORDER else ""
+            rows.append(([str(line.index), line.sku_code, line.description, qty, received,
+                          money(line.cost, blank=line.raw_cost or "?"), money(line.amount),
+                          f"{line.mapped_type or '—'} {line.mapped_to}".strip()
+                          + (f"  ({line.rule})" if line.rule else "")], False))
+        rows.append((["", "", "Lines", "", "", "", money(totals.lines), ""], True))
+        for label, value in totals.charges:
+            rows.append((["", "", label, "", "", "", money(value), ""], True))
+        rows.append((["", "", "Total", "", "", "", money(totals.total), ""], True))
+        if totals.difference:
+            rows.append((["", "", "ServiceTitan header total", "", "", "", money(totals.st_total),
+                          f"⚠ differs by {money(totals.difference)}"], True))
+        self.lines.setRowCount(len(rows))
+        bold = self.lines.font()
+        bold.setBold(True)
+        for r, (values, is_total) in enumerate(rows):
+            for c, value in enumerate(values):
+                item = QtWidgets.QTableWidgetItem(value)
+                if c in (3, 4, 5, 6):
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                if is_total:
+                    item.setFont(bold)
+                if value.startswith("⚠"):
+                    item.setForeground(Qt.GlobalColor.darkRed)
+                self.lines.setItem(r, c, item)
 
     def _apply_vendor(self) -> None:
         key = self.vendor_picker.current_key()

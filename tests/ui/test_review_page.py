@@ -192,3 +192,29 @@ def test_create_in_nav_button_asks_for_the_tax_id_and_creates_the_vendor(qtbot, 
     qtbot.mouseClick(page.detail.vendor_create, Qt.MouseButton.LeftButton)
     assert calls == [(2001, "12-3456789")]
     assert "V70000" in page.detail.problem.text() and "created" in page.detail.problem.text()
+
+
+def test_detail_pane_lines_add_up_to_the_header(qtbot, store):
+    """Line amounts, tax, freight and a total equal to ServiceTitan's header; 10 not 1E+1; separators."""
+    import copy
+
+    from stnav_desktop.store import settings
+
+    profile = settings.get_profile("default")
+    add_nav_refs(profile)
+    po = copy.deepcopy(PO)
+    po["items"][0]["quantity"] = "1E+1"  # how a Decimal can arrive
+    po["items"][0]["cost"] = "875.00"  # 10 × 875 = 8,750.00
+    po["total"] = 8750 + 56.80 + 77.50 + 17.74 + 12.00
+    documents.stage(profile, "purchase_order", po)
+    page = ReviewPage(profile)
+    qtbot.addWidget(page)
+    page.select_row(0)
+    table = page.detail.lines
+    rows = {table.item(r, 2).text(): [table.item(r, c).text() for c in range(table.columnCount())]
+            for r in range(table.rowCount())}
+    first = [table.item(0, c).text() for c in range(table.columnCount())]
+    assert first[3] == "10" and first[5] == "875.00" and first[6] == "8,750.00"
+    assert rows["Tax"][6] == "17.74" and rows["Freight"][6] == "12.00"
+    assert rows["Total"][6] == "8,914.04" == f"{po['total']:,.2f}"
+    assert "ServiceTitan header total" not in rows  # it adds up: no difference row
