@@ -91,8 +91,9 @@ def review_list(args) -> int:
     rows = review.fetch(profile, flt, sort="date", descending=False, limit=args.limit)
     for row in rows:
         amount = f"{row.amount:,.2f}" if row.amount is not None else "?"
-        print(f"{row.kind:<15} {row.number:<18} {row.date.date().isoformat() if row.date else '':<10} {row.st_vendor[:24]:<24} "
-              f"{row.nav_vendor:<8} {row.dimension:<6} {amount:>12}  {row.status:<22} {row.problem[:120]}")
+        print(f"{mapping.kind_label(row.kind):<15} {row.number:<18} {row.date.date().isoformat() if row.date else '':<10} {row.st_vendor[:24]:<24} "
+              f"{row.nav_vendor:<8} {row.dimension:<6} {amount:>12}  {review.STATUS_LABELS.get(row.status, row.status):<25} "
+              f"{row.problem[:120]}")
     print(f"{len(rows)} of {review.count(profile, flt)} documents")
     return 0
 
@@ -195,7 +196,7 @@ def map_suggest(args) -> int:
         accepted = args.accept_min_score is not None and s.score >= args.accept_min_score and not s.warning
         if accepted:
             mapping.accept(profile, s)
-        print(f"{s.kind:<14} {s.source_key:<8} {s.source_label[:40]:<40} -> {s.target:<10} {s.target_label[:40]:<40} "
+        print(f"{mapping.KIND_LABELS.get(s.kind, s.kind):<26} {s.source_key:<8} {s.source_label[:40]:<40} -> {s.target:<10} {s.target_label[:40]:<40} "
               f"{s.score:5.1f}% {s.method}{'  ACCEPTED' if accepted else ''}{'  ⚠ ' + s.warning if s.warning else ''}")
     if args.accept_min_score is not None:
         counts = mapping.refresh_readiness(profile)

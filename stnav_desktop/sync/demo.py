@@ -90,6 +90,12 @@ def accept_suggestions(profile: Profile, min_score: float = DEMO_SCORE) -> int:
     return accepted
 
 
+def remember_company(profile: Profile, service: SyncService) -> None:
+    from stnav_desktop.sync import status
+
+    status.remember_companies(profile, service.companies())
+
+
 def run_cycle(profile: Profile, service: SyncService, out=print) -> dict[str, object]:
     out("connection test:")
     for system, name, ok, message in service.test_connections():
@@ -187,6 +193,7 @@ def run_gui(profile_name: str = "default") -> int:
         profile = settings.get_profile(profile_name)
         configure(profile, sims)
         service = SyncService(profile)
+        remember_company(profile, service)
         service.refresh_refdata()
         service.pull()
         from stnav_desktop.ui.app import run_window
