@@ -34,6 +34,11 @@ def _v4_reopen_stranded_batches(db: SqliteDatabase) -> None:
     db.execute_sql("""UPDATE batch SET status = 'prepared' WHERE status = 'done' AND approved_by IS NULL
                       AND id IN (SELECT batch_id FROM st_document WHERE batch_id IS NOT NULL
                                  AND status IN ('ready', 'approved', 'failed', 'posting'))""")
+    # the two-person rule is on by default from v4: existing profiles keep what they had (off) explicitly
+    db.execute_sql("""INSERT INTO profile_setting (profile_id, key, value, updated_at)
+                      SELECT id, 'approval.two_person_rule', 'false', strftime('%Y-%m-%dT%H:%M:%S.000000+00:00', 'now') FROM profile
+                      WHERE id NOT IN (SELECT profile_id FROM profile_setting
+                                       WHERE key = 'approval.two_person_rule')""")
     db.execute_sql("""UPDATE batch SET status = 'approved' WHERE status = 'done' AND approved_by IS NOT NULL
                       AND id IN (SELECT batch_id FROM st_document WHERE batch_id IS NOT NULL
                                  AND status IN ('approved', 'failed', 'posting'))""")
@@ -42,7 +47,8 @@ def _v4_reopen_stranded_batches(db: SqliteDatabase) -> None:
 # (version, description, step). Append only; never edit a released step.
 LADDER: list[tuple[int, str, Callable[[SqliteDatabase], None]]] = [
     (1, "initial schema", _v1_initial),
-    (4, "reopen batches closed before anything in them was posted", _v4_reopen_stranded_batches),
+    (4, "reopen batches closed before anything in them was posted; two-person rule kept off for existing profiles",
+     _v4_reopen_stranded_batches),
 ]
 LATEST = LADDER[-1][0]
 

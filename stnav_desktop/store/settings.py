@@ -31,7 +31,7 @@ class SettingLocked(SettingError):
 class Setting:
     key: str
     default: Any
-    kind: str  # str, int, bool, choice, list, url, path, time, date, timezone, account, dimension
+    kind: str  # str, int, bool, choice, list, url, path, time, date, timezone, account, dimension, money, limits
     label: str
     help: str = ""
     choices: tuple[str, ...] = ()
@@ -84,6 +84,17 @@ class Setting:
                 return _timezone(self.key, str(raw).strip())
             if self.kind == "path":
                 return _existing_file(self.key, str(raw).strip())
+            if self.kind == "money":
+                return _money(self.key, str(raw).strip())
+            if self.kind == "limits":
+                items = raw if isinstance(raw, list | tuple) else str(raw).split(",")
+                out = []
+                for entry in (str(v).strip() for v in items if str(v).strip()):
+                    who, sep, amount = entry.rpartition("=")
+                    if not sep or not who.strip():
+                        raise SettingError(f"{self.key}: {entry!r} is not account=amount")
+                    out.append(f"{who.strip()}={_money(self.key, amount.strip()) or '0.00'}")
+                return out
             if self.kind == "time":
                 text = str(raw).strip()
                 hh, _, mm = text.partition(":")
@@ -143,6 +154,21 @@ def _url(key: str, text: str) -> str:
     if not parts.hostname or any(c.isspace() for c in text) or (port is not None and port == 0):
         raise SettingError(f"{key}: {text!r} is not a valid URL (no server name, or spaces in it)")
     return text
+
+
+def _money(key: str, text: str) -> str:
+    """'' or a non-negative amount with at most two decimals, stored as text (exact, no float)."""
+    if not text:
+        return ""
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        value = Decimal(text.replace(",", ""))
+    except InvalidOperation:
+        raise SettingError(f"{key}: {text!r} is not an amount like 25000.00") from None
+    if not value.is_finite() or value < 0 or value != value.quantize(Decimal("0.01")):
+        raise SettingError(f"{key}: {text!r} is not an amount like 25000.00")
+    return str(value.quantize(Decimal("0.01")))
 
 
 def _existing_file(key: str, text: str) -> str:
@@ -233,8 +259,16 @@ SETTINGS: list[Setting] = [
             choices=("document_date", "receipt_date", "posting_day")),
     Setting("posting.allow_from", "", "date", "Allowed posting from (YYYY-MM-DD, if NAV does not say)"),
     Setting("posting.allow_to", "", "date", "Allowed posting to (YYYY-MM-DD, if NAV does not say)"),
-    Setting("approval.two_person_rule", False, "bool", "Two-person rule",
-            "The approver of a batch must differ from the person who prepared it."),
+    Setting("approval.two_person_rule", True, "bool", "Two-person rule",
+            "The approver of a batch must differ from the person who prepared it (on for new profiles)."),
+    Setting("approval.approvers", [], "list", "Who may approve (OS accounts)",
+            "Windows accounts (DOMAIN\\user) or login names allowed to approve batches; empty: anyone. "
+            "Checked against the account signed in to this PC, not an environment variable. IT can lock it."),
+    Setting("approval.batch_limit", "", "money", "Largest batch total one approval covers",
+            "Empty: no limit. A larger batch must be split. IT can lock it."),
+    Setting("approval.approver_limits", [], "limits", "Approval limit per approver",
+            "account=amount pairs, e.g. CONTOSO\\ana=25000, bob=5000; an approver not listed has the batch "
+            "limit only. IT can lock it."),
     # --- schedule and retries ---------------------------------------------------------------
     Setting("schedule.enabled", True, "bool", "Pull on a schedule"),
     Setting("schedule.interval_minutes", 15, "int", "Pull every (minutes)", minimum=1, maximum=1440),

@@ -30,10 +30,59 @@ FINAL_STATES = frozenset({DocStatus.POSTED, DocStatus.SKIPPED, DocStatus.REJECTE
 POSTABLE_STATES = frozenset({DocStatus.APPROVED, DocStatus.FAILED, DocStatus.POSTING})
 
 
+def os_account() -> str:
+    """The account signed in to this PC, asked of the operating system (not an environment variable a user
+    can set): ``DOMAIN\\user`` on Windows, the login name of the process's user id elsewhere."""
+    import os
+    import sys
+
+    if sys.platform == "win32":
+        import ctypes
+
+        size = ctypes.c_ulong(0)
+        secur32 = ctypes.windll.secur32  # type: ignore[attr-defined]
+        secur32.GetUserNameExW(2, None, ctypes.byref(size))  # NameSamCompatible: DOMAIN\user
+        buffer = ctypes.create_unicode_buffer(size.value or 256)
+        if secur32.GetUserNameExW(2, buffer, ctypes.byref(size)):
+            return buffer.value
+        return audit.current_actor()
+    import pwd
+
+    return pwd.getpwuid(os.getuid()).pw_name
+
+
+def _same_account(a: str, b: str) -> bool:
+    return a.casefold() == b.casefold() or a.split("\\")[-1].casefold() == b.split("\\")[-1].casefold() and (
+        "\\" not in a or "\\" not in b)
+
+
+def check_approver(batch: Batch, actor: str, total: Decimal) -> None:
+    """Two-person rule, the list of who may approve, and the approval limits (per batch, per approver)."""
+    profile = batch.profile
+    if settings.get(profile, "approval.two_person_rule") and _same_account(actor, batch.prepared_by):
+        raise BatchError(f"two-person rule: batch {batch.id} was prepared by {batch.prepared_by}; "
+                         "someone else must approve it")
+    approvers = [a for a in settings.get(profile, "approval.approvers") or [] if a]
+    if approvers and not any(_same_account(actor, a) for a in approvers):
+        raise BatchError(f"{actor} may not approve batches for profile {profile.name} "
+                         f"(approvers: {', '.join(approvers)})")
+    limits = {}
+    for entry in settings.get(profile, "approval.approver_limits") or []:
+        who, _sep, amount = str(entry).rpartition("=")
+        limits[who.strip()] = Decimal(amount or "0")
+    own = next((v for k, v in limits.items() if _same_account(actor, k)), None)
+    batch_limit = settings.get(profile, "approval.batch_limit")
+    if own is not None and total > own:
+        raise BatchError(f"batch {batch.id} totals {total:,.2f}, above {actor}'s approval limit of {own:,.2f}")
+    if batch_limit and total > Decimal(batch_limit):
+        raise BatchError(f"batch {batch.id} totals {total:,.2f}, above the approval limit of "
+                         f"{Decimal(batch_limit):,.2f} per batch: split it")
+
+
 def create_batch(profile: Profile, document_ids: Iterable[int] | None = None, *, actor: str | None = None,
                  note: str = "") -> Batch:
     """A batch of READY documents not in another batch (all of them when ``document_ids`` is None)."""
-    actor = actor or audit.current_actor()
+    actor = actor or os_account()
     query = StDocument.select().where((StDocument.profile == profile) & (StDocument.status == DocStatus.READY)
                                       & StDocument.batch.is_null())
     if document_ids is not None:
@@ -60,12 +109,12 @@ def create_batch(profile: Profile, document_ids: Iterable[int] | None = None, *,
 def approve(batch: Batch, *, actor: str | None = None) -> list[str]:
     """Approve a prepared batch. Documents no longer ready (mapping changed, content changed) are taken
     out with their reason; returns those reasons."""
-    actor = actor or audit.current_actor()
+    actor = actor or os_account()
     if batch.status != "prepared":
         raise BatchError(f"batch {batch.id} is {batch.status}, not waiting for approval")
-    if settings.get(batch.profile, "approval.two_person_rule") and actor == batch.prepared_by:
-        raise BatchError(f"two-person rule: batch {batch.id} was prepared by {batch.prepared_by}; "
-                         "someone else must approve it")
+    total = sum((d.total or Decimal(0) for d in StDocument.select(StDocument.total).where(
+        (StDocument.batch == batch) & (StDocument.status == DocStatus.READY))), Decimal("0.00"))
+    check_approver(batch, actor, total)
     ctx = mapping.plan_context(batch.profile)
     dropped: list[str] = []
     with db.atomic():

@@ -45,6 +45,7 @@ def test_full_flow_through_the_window(qtbot, store, systems, tmp_path, memory_ke
         "nav.client_id": nav.client_id, "nav.authority": nav.authority,
         "nav.api_url": nav.base_url, "nav.ca_bundle": nav.ca_pem,
         "posting.mode": "post", "posting.post_journal": True,
+        "approval.two_person_rule": False,  # one person prepares and approves in this flow
     }.items():
         set_field(page, key, value)
     page.save_button.click()

@@ -35,7 +35,8 @@ def test_every_setting_rendered_by_kind_in_its_group(page):
     assert set(p.groups) == set(GROUPS)
     kinds = {"bool": QtWidgets.QCheckBox, "int": QtWidgets.QSpinBox, "choice": QComboBox, "str": QLineEdit,
              "url": QLineEdit, "path": QLineEdit, "time": QLineEdit, "list": QLineEdit, "date": QLineEdit,
-             "account": NavPicker, "dimension": NavPicker, "timezone": NavPicker}
+             "account": NavPicker, "dimension": NavPicker, "timezone": NavPicker, "money": QLineEdit,
+             "limits": QLineEdit}
     for setting in settings.SETTINGS:
         field = p.fields[setting.key]
         assert isinstance(field.editor, kinds[setting.kind]), setting.key

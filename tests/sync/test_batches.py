@@ -89,3 +89,48 @@ def test_cli_post_of_an_unapproved_batch_exits_non_zero(staged, profile, capsys)
     assert "<10" not in capsys.readouterr().out
     assert main(["review", "reopen", staged[0].number]) == 0
     assert StDocument.get_by_id(staged[0].id).batch_id is None
+
+
+def test_controls_two_person_rule_on_for_new_profiles_approvers_and_limits(staged, profile):
+    from stnav_desktop.store import settings
+
+    assert settings.get(profile, "approval.two_person_rule") is True  # a new profile: on
+    batch = batches.create_batch(profile, actor="ana")
+    with pytest.raises(batches.BatchError, match="two-person rule"):
+        batches.approve(batch, actor="ANA")  # the same account, whatever the case
+    settings.set_value(profile, "approval.approvers", "bob, CONTOSO\\carol")
+    with pytest.raises(batches.BatchError, match="may not approve"):
+        batches.approve(batch, actor="dave")
+    total = sum(d.total for d in staged)
+    settings.set_value(profile, "approval.approver_limits", f"bob={total - 1}")
+    with pytest.raises(batches.BatchError, match="above bob's approval limit"):
+        batches.approve(batch, actor="bob")
+    settings.set_value(profile, "approval.batch_limit", "100.00")
+    with pytest.raises(batches.BatchError, match="per batch: split it"):
+        batches.approve(batch, actor="CONTOSO\\carol")
+    settings.set_value(profile, "approval.batch_limit", "")
+    assert batches.approve(batch, actor="CONTOSO\\carol") == []
+    with pytest.raises(settings.SettingError, match="account=amount"):
+        settings.set_value(profile, "approval.approver_limits", "bob")
+    with pytest.raises(settings.SettingError, match="not an amount"):
+        settings.set_value(profile, "approval.batch_limit", "12,5O")
+
+
+def test_the_os_account_comes_from_the_system_not_the_environment(monkeypatch):
+    import pwd
+
+    monkeypatch.setenv("USER", "someone-else")
+    monkeypatch.setenv("LOGNAME", "someone-else")
+    monkeypatch.setenv("USERNAME", "someone-else")
+    assert batches.os_account() == pwd.getpwuid(__import__("os").getuid()).pw_name != "someone-else"
+
+
+def test_migration_v4_keeps_existing_profiles_without_two_person_rule(store):
+    from stnav_desktop.store import migrations, settings
+    from stnav_desktop.store.db import db
+    from stnav_desktop.store.models import Profile
+
+    old = Profile.create(name="older")
+    migrations._v4_reopen_stranded_batches(db)
+    assert settings.get(old, "approval.two_person_rule") is False
+    assert settings.get(settings.get_profile("brand-new"), "approval.two_person_rule") is True
