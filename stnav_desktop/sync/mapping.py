@@ -301,16 +301,48 @@ def _parse_date(text: Any) -> date | None:
         return None
 
 
+@dataclass(frozen=True)
+class PostingPeriod:
+    start: date | None
+    end: date | None
+    source: str  # who closed the period: NAV's General Ledger Setup, or the profile's settings
+
+    def words(self) -> str:
+        return f"{self.start or '…'} to {self.end or '…'}"
+
+
+NAV_SOURCE = "NAV's General Ledger Setup (allow posting from/to)"
+SETTINGS_SOURCE = "this profile's settings (posting.allow_from/to; NAV does not publish its period)"
+
+
+def nav_posting_period(profile: Profile) -> tuple[date | None, date | None] | None:
+    """The allowed posting period NAV states, or None where the server does not publish it (older BC,
+    classic NAV). Read from the reference-data cache, which the NAV connector fills from API v2.0's
+    read-only ``generalLedgerSetup`` entity (AL page 30087 "APIV2 - G/L Setup"). One function so a
+    test or another back end can stand in for it."""
+    setup = NavReference.get_or_none((NavReference.profile == profile) & (NavReference.entity == "generalLedgerSetup"))
+    if setup is None:
+        return None
+    data = setup.data or {}
+    return _parse_date(data.get("allowPostingFrom")), _parse_date(data.get("allowPostingTo"))
+
+
+def posting_period(profile: Profile, values: dict[str, Any] | None = None) -> PostingPeriod:
+    """NAV's period where NAV states one; the settings where it does not."""
+    stated = nav_posting_period(profile)
+    if stated is not None:
+        return PostingPeriod(stated[0], stated[1], NAV_SOURCE)
+    values = values if values is not None else settings.all_values(profile)
+    start, end = _parse_date(values["posting.allow_from"]), _parse_date(values["posting.allow_to"])
+    return PostingPeriod(start, end, SETTINGS_SOURCE if (start or end) else "")
+
+
 def plan_context(profile: Profile, *, validate: bool = True) -> accounting.PlanContext:
     """Everything a plan needs: settings, mappings, and checks against the cached NAV reference data."""
     values = settings.all_values(profile)
-    nav = {e: _nav_choices(profile, e) for e in ("vendors", "items", "accounts", "dimensionValues",
-                                                  "generalLedgerSetup")}
-    setup = next(iter(nav["generalLedgerSetup"].values()), None)
-    allow_from = _parse_date((setup.data or {}).get("allowPostingFrom") if setup else None) or \
-        _parse_date(values["posting.allow_from"])
-    allow_to = _parse_date((setup.data or {}).get("allowPostingTo") if setup else None) or \
-        _parse_date(values["posting.allow_to"])
+    nav = {e: _nav_choices(profile, e) for e in ("vendors", "items", "accounts", "dimensionValues")}
+    period = posting_period(profile, values)
+    allow_from, allow_to = period.start, period.end
     have_refs = any(nav[e] for e in ("vendors", "accounts"))
 
     def check(entity: str, label: str, number: str) -> str | None:
@@ -341,7 +373,7 @@ def plan_context(profile: Profile, *, validate: bool = True) -> accounting.PlanC
         return None
 
     use_checks = validate and have_refs
-    return accounting.PlanContext(
+    ctx = accounting.PlanContext(
         model=values["posting.model"], clearing_account=values["posting.clearing_account"],
         tax_account=values["posting.tax_account"], freight_account=values["posting.freight_account"],
         other_account=values["posting.other_account"],
@@ -351,6 +383,8 @@ def plan_context(profile: Profile, *, validate: bool = True) -> accounting.PlanC
         allow_from=allow_from, allow_to=allow_to, mappings=mappings_dict(profile),
         check_vendor=check_vendor if use_checks else None, check_account=check_account if use_checks else None,
         check_item=check_item if use_checks else None, check_dimension=check_dimension if use_checks else None)
+    ctx.period_source = period.source  # type: ignore[attr-defined]  # said on the row that it closes
+    return ctx
 
 
 # ServiceTitan PO statuses that mean "not received yet": the PO waits, it is not refused
@@ -378,6 +412,10 @@ def evaluate(doc: StDocument, ctx: accounting.PlanContext) -> tuple[str, str]:
     except accounting.PlanError as exc:
         for problem in exc.problems:
             (data if any(marker in problem for marker in DATA_MARKERS) else problems).append(problem)
+    source = getattr(ctx, "period_source", "")
+    if source:  # say which source closed the period
+        problems = [p.replace("is outside NAV's allowed posting period", "is outside the allowed posting period")
+                    + (f" (closed by {source})" if "allowed posting period" in p else "") for p in problems]
     if data:
         rest = [p for p in dict.fromkeys(problems) if p not in data]
         return DocStatus.DATA_PROBLEM, ("data problem in ServiceTitan: " + "; ".join(data)

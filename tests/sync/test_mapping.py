@@ -146,3 +146,25 @@ def test_vendor_suggestions_normalise_use_evidence_and_say_when_taken(store):
     taken = found["3"]
     assert taken.target == "V300" and not taken.safe
     assert "already mapped to ServiceTitan vendor 4 (Ferguson Enterprises)" in taken.warning
+
+
+def test_the_period_comes_from_nav_where_nav_states_it_and_the_row_says_who_closed_it(profile):
+    from stnav_desktop.store import settings
+    from stnav_desktop.sync import documents
+
+    from .example import PO
+
+    doc = documents.stage(profile, "purchase_order", PO).document  # dated 2026-10
+    settings.set_value(profile, "posting.allow_to", "2026-09-30")
+    mapping.refresh_readiness(profile)
+    problem = StDocument.get_by_id(doc.id).problem
+    assert "outside the allowed posting period … to 2026-09-30 (closed by this profile's settings" in problem
+    # NAV states its period (generalLedgerSetup): it wins over the settings, and the row says so
+    NavReference.create(profile=profile, entity="generalLedgerSetup", key="setup",
+                        data={"allowPostingFrom": "2026-10-01", "allowPostingTo": "2026-10-31"})
+    assert mapping.posting_period(profile).source.startswith("NAV's General Ledger Setup")
+    mapping.refresh_readiness(profile)
+    assert "posting period" not in StDocument.get_by_id(doc.id).problem
+    NavReference.update(data={"allowPostingFrom": "2026-11-01", "allowPostingTo": None}).execute()
+    mapping.refresh_readiness(profile)
+    assert "closed by NAV's General Ledger Setup" in StDocument.get_by_id(doc.id).problem
