@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from stnav_desktop.sync import reconcile
+from stnav_desktop.ui.page import Page
 from stnav_desktop.ui.qt import (
     QColor,
     QHBoxLayout,
@@ -19,7 +20,6 @@ from stnav_desktop.ui.qt import (
     QtWidgets,
     QVBoxLayout,
     QWidget,
-    Signal,
 )
 from stnav_desktop.ui.text import money
 
@@ -82,14 +82,9 @@ class BarChart(QWidget):
             x += 160
 
 
-class ReportsPage(QWidget):
-    status_message = Signal(str)
-
+class ReportsPage(Page):
     def __init__(self, profile, runner, service_fn, parent=None) -> None:
-        super().__init__(parent)
-        self.profile = profile
-        self.runner = runner
-        self.service_fn = service_fn
+        super().__init__(profile, parent, runner=runner, service_fn=service_fn)
         self.report: reconcile.Report | None = None
         layout = QVBoxLayout(self)
         top = QHBoxLayout()
@@ -143,8 +138,8 @@ class ReportsPage(QWidget):
     def run(self) -> None:
         month = self.month_text()
         self.summary.setText(f"Reading NAV's G/L entries for {month}…")
-        self.runner.submit(lambda: self.service_fn().reconcile(month), self.show_report,
-                           lambda msg: self.summary.setText(f"Reconciliation failed: {msg}"))
+        self.run_busy([self.run_button, self.export_button], lambda: self.service_fn().reconcile(month),
+                      self.show_report, on_error=lambda msg: self.summary.setText(f"Reconciliation failed: {msg}"))
 
     def show_report(self, report: reconcile.Report) -> None:
         self.report = report
@@ -200,4 +195,4 @@ class ReportsPage(QWidget):
                                                             "Excel (*.xlsx);;CSV (*.csv)")
         if path:
             reconcile.write(self.report, Path(path), "csv" if path.endswith(".csv") else "xlsx")
-            self.status_message.emit(f"Reconciliation exported to {path}")
+            self.say(f"Reconciliation exported to {path}")

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, time
 
 from stnav_desktop.store.models import DocStatus, MappingKind, Profile, SourceKind, StDocument
 from stnav_desktop.sync import batches, mapping, preview, refdata, review
+from stnav_desktop.ui.page import Page
 from stnav_desktop.ui.pickers import NavPicker, PickerDelegate
 from stnav_desktop.ui.qt import (
     QComboBox,
@@ -23,7 +24,7 @@ from stnav_desktop.ui.qt import (
     QWidget,
     Signal,
 )
-from stnav_desktop.ui.review_model import ROW_ROLE, ReviewModel
+from stnav_desktop.ui.review_model import GRID, ROW_ROLE, ReviewModel, column_index
 from stnav_desktop.ui.tasks import InlineRunner
 from stnav_desktop.ui.text import money, quantity
 
@@ -32,18 +33,12 @@ LINE_COLUMNS = ("#", "SKU", "Description", "Qty", "Received", "Unit cost", "Amou
 STATUS_FILTERS = [("All statuses", [])] + [(label, [status]) for status, label in review.STATUS_LABELS.items()]
 SOURCE_FILTERS = [("All sources", None), ("Purchase orders", SourceKind.PURCHASE_ORDER),
                   ("Inventory bills", SourceKind.INVENTORY_BILL)]
-COL_NAV_VENDOR, COL_DIMENSION = review.COLUMNS.index("nav_vendor"), review.COLUMNS.index("dimension")
+COL_NAV_VENDOR, COL_DIMENSION = column_index("nav_vendor"), column_index("dimension")
 
 
-class ReviewPage(QWidget):
-    changed = Signal()  # mappings or statuses changed: other tabs refresh
-    status_message = Signal(str)
-
+class ReviewPage(Page):
     def __init__(self, profile: Profile, parent=None, *, runner=None, service_fn=None) -> None:
-        super().__init__(parent)
-        self.profile = profile
-        self.runner = runner or InlineRunner()
-        self.service_fn = service_fn
+        super().__init__(profile, parent, runner=runner, service_fn=service_fn)
         self.model = ReviewModel(profile, self)
         layout = QVBoxLayout(self)
         tools = QHBoxLayout()
@@ -91,15 +86,16 @@ class ReviewPage(QWidget):
         self.table.setAccessibleName("Review grid")
         self.table.setModel(self.model)
         self.table.setSortingEnabled(True)
-        self.table.horizontalHeader().setSortIndicator(review.COLUMNS.index("date"), Qt.SortOrder.DescendingOrder)
+        self.table.horizontalHeader().setSortIndicator(column_index("date"), Qt.SortOrder.DescendingOrder)
         self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QTableView.SelectionMode.ExtendedSelection)
         self.table.setEditTriggers(QTableView.EditTrigger.DoubleClicked | QTableView.EditTrigger.EditKeyPressed
                                    | QTableView.EditTrigger.SelectedClicked)
         self.table.verticalHeader().setDefaultSectionSize(24)
         self.table.horizontalHeader().setStretchLastSection(True)
-        for column, width in enumerate((110, 125, 90, 190, 90, 170, 105, 95, 185)):
-            self.table.setColumnWidth(column, width)
+        for column, spec in enumerate(GRID):
+            if spec.width:
+                self.table.setColumnWidth(column, spec.width)
         self.table.setItemDelegateForColumn(COL_NAV_VENDOR, PickerDelegate(
             lambda: refdata.choices(self.profile, "vendors"), self._commit_vendor, self, name="NAV vendor picker"))
         self.table.setItemDelegateForColumn(COL_DIMENSION, PickerDelegate(
@@ -141,24 +137,18 @@ class ReviewPage(QWidget):
     def _run(self, label: str, fn, done) -> None:
         if self.service_fn is None:
             return
-        self.pull_button.setEnabled(False)
-        self.refdata_button.setEnabled(False)
         self.busy_label.setText(label)
 
         def finished(result):
-            self.pull_button.setEnabled(True)
-            self.refdata_button.setEnabled(True)
             self.busy_label.setText(done(result))
-            self.status_message.emit(self.busy_label.text())
+            self.say(self.busy_label.text())
             self.refresh()
 
         def failed(message):
-            self.pull_button.setEnabled(True)
-            self.refdata_button.setEnabled(True)
             self.busy_label.setText(f"⚠ {message}")
-            self.status_message.emit(message)
+            self.say(message)
 
-        self.runner.submit(fn, finished, failed)
+        self.run_busy([self.pull_button, self.refdata_button], fn, finished, on_error=failed)
 
     def pull_now(self) -> None:
         self._run("Pulling from ServiceTitan…", lambda: self.service_fn().pull(),
