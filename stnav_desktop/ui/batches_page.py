@@ -163,7 +163,9 @@ class BatchesPage(Page):
             b = view.batch
             who = f"prepared by {b.prepared_by}" + (f", approved by {b.approved_by}" if b.approved_by else "")
             self.summary.setText(f"<b>Batch {b.id}</b> · {view.status_label} · {who} · {view.count} documents · "
-                                 f"total <b>{money(view.total)}</b> · {view.left_to_post} left to post")
+                                 f"total <b>{money(view.total)}</b> · " + (
+                                     "approve it to post" if b.status == batches.PREPARED
+                                     else f"{view.left_to_post} left to post"))
         self._update_buttons()
 
     def _set_doc_row(self, r: int, values: list[str], *, problem: bool) -> None:
@@ -290,7 +292,7 @@ class BatchesPage(Page):
         cancelled = " (cancelled)" if self._cancel.is_set() else ""
         self.progress_label.setText(f"Done{cancelled}: {posted} posted, {failed} not posted — each document's "
                                     "result is in the list above.")
-        self.say(self.progress_label.text())
+        self.say(f"Posting done{cancelled}: {posted} posted, {failed} not posted")
         self.refresh()
         self.changed.emit()
 

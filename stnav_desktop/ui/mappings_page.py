@@ -89,6 +89,7 @@ class MappingsPage(Page):
         self.suggestions.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.suggestions.verticalHeader().setVisible(False)
         self.suggestions.setWordWrap(False)
+        self.suggestions.verticalHeader().setDefaultSectionSize(26)
         header = self.suggestions.horizontalHeader()
         header.setStretchLastSection(False)
         for column, width in enumerate((170, 250, 250, 90, 230, 80)):
@@ -140,6 +141,11 @@ class MappingsPage(Page):
     def _show_suggestions(self, found: list[mapping.Suggestion], keep_row: int | None = None) -> None:
         scroll = self.suggestions.verticalScrollBar().value()
         self._found = found
+        for r in range(self.suggestions.rowCount()):  # the old Accept buttons go at once, not on a later turn
+            old = self.suggestions.cellWidget(r, 5)
+            if old is not None:
+                old.hide()
+                self.suggestions.removeCellWidget(r, 5)
         self.suggestions.setRowCount(len(found))
         for r, s in enumerate(found):
             why = s.method + (f" — ⚠ {s.warning}" if s.warning else "")
@@ -153,7 +159,7 @@ class MappingsPage(Page):
                 if c == 3:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.suggestions.setItem(r, c, item)
-            button = QPushButton("Accept", self.suggestions)
+            button = QPushButton("Accept")  # no parent: the table owns it from setCellWidget on
             button.setAccessibleName(f"Accept {s.target} for {s.source_label}")
             button.setToolTip(f"Map {s.source_label} to {s.target} {s.target_label}")
             button.clicked.connect(lambda _=False, s=s: self.accept([s]))

@@ -42,7 +42,7 @@ class BarChart(QWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.rows: list[tuple[str, Decimal, Decimal]] = []
-        self.setMinimumHeight(180)
+        self.setMinimumHeight(150)
         self.setAccessibleName("ServiceTitan against NAV per territory, bar chart")
 
     def set_rows(self, rows: list[tuple[str, Decimal, Decimal]]) -> None:
@@ -59,7 +59,7 @@ class BarChart(QWidget):
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "No data for this month")
             return
         top = max(max(st, nav) for _, st, nav in self.rows) or Decimal(1)
-        margin, label_h = 10, 36
+        margin, label_h = 18, 36
         width = self.width() - 2 * margin
         height = self.height() - margin - label_h
         slot = width / len(self.rows)
@@ -73,13 +73,15 @@ class BarChart(QWidget):
             painter.drawText(QtCore.QRectF(x - 4, margin + height + 2, slot, label_h),
                              Qt.AlignmentFlag.AlignLeft, f"{name}\n{'≠ ' if st != nav else ''}{st:,.2f}")
         # the legend in the series' own colours
-        x = margin + width - 300
-        for text, colour in (("ServiceTitan cost (posted)", QColor("#1565c0")), ("Cost on cost accounts (G/L)",
-                                                                                 QColor("#2e7d32"))):
+        legend = (("ServiceTitan cost (posted)", QColor("#1565c0")), ("Cost on cost accounts (G/L)", QColor("#2e7d32")))
+        metrics = painter.fontMetrics()
+        x = margin + width - sum(metrics.horizontalAdvance(t) + 34 for t, _ in legend)
+        for text, colour in legend:
             painter.fillRect(QtCore.QRectF(x, 3, 10, 10), colour)
             painter.setPen(colour)
-            painter.drawText(QtCore.QRectF(x + 14, 0, 150, 16), Qt.AlignmentFlag.AlignLeft, text)
-            x += 160
+            painter.drawText(QtCore.QRectF(x + 14, 0, metrics.horizontalAdvance(text) + 4, 16),
+                             Qt.AlignmentFlag.AlignLeft, text)
+            x += metrics.horizontalAdvance(text) + 34
 
 
 class ReportsPage(Page):
@@ -110,6 +112,10 @@ class ReportsPage(Page):
             self.totals.horizontalHeaderItem(c).setToolTip(tip)
         self.totals.horizontalHeader().setStretchLastSection(True)
         self.totals.verticalHeader().setVisible(False)
+        self.totals.verticalHeader().setDefaultSectionSize(22)
+        self.totals.setWordWrap(False)
+        for column, width in enumerate((280, 100, 100, 80, 100, 100, 80, 100)):
+            self.totals.setColumnWidth(column, width)
         self.totals.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.totals.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
         layout.addWidget(self.totals)
@@ -121,13 +127,22 @@ class ReportsPage(Page):
                                                 "NAV document", "Explanation"])
         self.details.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.details.horizontalHeader().setStretchLastSection(True)
+        for column, width in enumerate((170, 190, 150, 110, 120)):
+            self.details.setColumnWidth(column, width)
         layout.addWidget(self.details)
         self.clearing = QtWidgets.QTableWidget(0, 5, self)
         self.clearing.setAccessibleName("Clearing account per purchase order")
         self.clearing.setHorizontalHeaderLabels(["Purchase order", "Credited by bills", "Debited by invoice",
                                                  "Balance", "Explanation"])
         self.clearing.horizontalHeader().setStretchLastSection(True)
+        for column, width in enumerate((170, 150, 150, 110)):
+            self.clearing.setColumnWidth(column, width)
         layout.addWidget(self.clearing)
+        for table in (self.details, self.clearing):
+            table.verticalHeader().setVisible(False)
+            table.verticalHeader().setDefaultSectionSize(22)
+            table.setWordWrap(False)
+            table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.run_button.clicked.connect(self.run)
         self.export_button.clicked.connect(lambda: self.export())
         self.totals.currentCellChanged.connect(lambda row, *_: self.drill(row))

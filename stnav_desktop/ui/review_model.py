@@ -28,8 +28,8 @@ class Column:
 
 
 GRID = (Column("source", "Source", 110), Column("number", "ST number", 125), Column("date", "Date", 90),
-        Column("st_vendor", "ST vendor", 190), Column("nav_vendor", "NAV vendor", 90),
-        Column("territory", "Territory", 170), Column("dimension", "Dimension value", 105),
+        Column("st_vendor", "ST vendor", 180), Column("nav_vendor", "NAV vendor", 90),
+        Column("territory", "Territory", 160), Column("dimension", "Dimension value", 120),
         Column("amount", "Amount", 95, right=True), Column("status", "Status", 185), Column("problem", "Problem", 0))
 assert tuple(c.key for c in GRID) == review.COLUMNS, "the grid and sync.review list the same columns"
 HEADERS = tuple(c.header for c in GRID)

@@ -300,6 +300,7 @@ class DetailPane(QWidget):
         self.problem.setObjectName("detailProblem")
         self.problem.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.vendor_picker = NavPicker([], self, accessible_name="NAV vendor for this ServiceTitan vendor")
         self.vendor_apply = QPushButton("Map vendor", self)
         self.vendor_apply.setToolTip("Applies to every document from this ServiceTitan vendor")
@@ -309,24 +310,27 @@ class DetailPane(QWidget):
         self.vendor_create = QPushButton("Create in NAV…", self)
         self.vendor_create.setToolTip("Create this ServiceTitan vendor in NAV (name and address) and map it")
         row = QHBoxLayout()
-        for widget in (self.vendor_picker, self.vendor_apply, self.vendor_suggestion, self.vendor_create):
+        for widget in (self.vendor_picker, self.vendor_apply, self.vendor_create):
             row.addWidget(widget)
         form.addRow("NAV vendor", row)
+        form.addRow("", self.vendor_suggestion)  # its own line: the whole name and score stay readable
         self.dim_picker = NavPicker([], self, accessible_name="Territory dimension value")
         self.dim_apply = QPushButton("Map territory", self)
         self.dim_suggestion = QPushButton(self)
         self.dim_suggestion.setVisible(False)
         row = QHBoxLayout()
-        for widget in (self.dim_picker, self.dim_apply, self.dim_suggestion):
+        for widget in (self.dim_picker, self.dim_apply):
             row.addWidget(widget)
         form.addRow("Territory", row)
+        form.addRow("", self.dim_suggestion)
         self.lines = QtWidgets.QTableWidget(0, len(LINE_COLUMNS), self)
         self.lines.setHorizontalHeaderLabels(list(LINE_COLUMNS))
         self.lines.setAccessibleName("ServiceTitan lines, charges and total")
         self.lines.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.lines.verticalHeader().setVisible(False)
+        self.lines.verticalHeader().setDefaultSectionSize(22)
         self.lines.horizontalHeader().setStretchLastSection(True)
-        for column, width in enumerate((28, 80, 170, 55, 65, 80, 90)):
+        for column, width in enumerate((24, 72, 140, 40, 62, 68, 80)):
             self.lines.setColumnWidth(column, width)
         buttons = QHBoxLayout()
         self.reject_button = QPushButton("Reject…", self)
