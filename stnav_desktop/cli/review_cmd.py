@@ -42,6 +42,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     bw = bs.add_parser("show", help="a batch's documents, count and total (inspect before approving)")
     bw.add_argument("batch_id", type=int)
     bw.set_defaults(handler=batch_show)
+    bk = bs.add_parser("correct", help="prepare a correction batch (credit memo / reversal) for documents "
+                                        "changed after posting; it is posted only once approved")
+    bk.add_argument("documents", nargs="+", metavar="NUMBER", help="ServiceTitan numbers")
+    bk.set_defaults(handler=batch_correct)
     br = bs.add_parser("reopen", help="send a batch back for approval (its unposted documents return to ready)")
     br.add_argument("batch_id", type=int)
     br.set_defaults(handler=batch_reopen)
@@ -139,6 +143,26 @@ def batch_show(args) -> int:
         print(f"  {line.st_ref:<20} {line.date:<10} {line.vendor[:28]:<28} {amount:>12}  {line.status:<24} "
               f"{line.nav_number:<12} {line.message[:80]}")
     print(f"{view.count} documents, total {view.total:,.2f}; {view.left_to_post} left to post")
+    return 0
+
+
+def batch_correct(args) -> int:
+    from stnav_desktop.sync import corrections
+
+    profile = _profile(args)
+    docs = [_find(profile, n) for n in args.documents]
+    for doc in docs:
+        try:
+            for line in corrections.propose(doc).summary():
+                print(f"{args.documents[docs.index(doc)]}: {line}")
+        except corrections.CorrectionError as exc:
+            raise CliError(str(exc)) from None
+    try:
+        batch = batches.create_correction_batch(profile, [d.id for d in docs])
+    except batches.BatchError as exc:
+        raise CliError(str(exc)) from None
+    print(f"correction batch {batch.id} prepared by {batch.prepared_by}; approve it (`stnav batch approve "
+          f"{batch.id}`), then post it (`stnav post --batch {batch.id}`)")
     return 0
 
 

@@ -28,6 +28,14 @@ def _v1_initial(db: SqliteDatabase) -> None:
 
 
 def _v4_reopen_stranded_batches(db: SqliteDatabase) -> None:
+    # corrections (credit memo / reversal) go through batches too: a batch says what it holds
+    if "kind" not in {c.name for c in db.get_columns("batch")}:
+        db.execute_sql("ALTER TABLE batch ADD COLUMN kind VARCHAR(255) NOT NULL DEFAULT 'documents'")
+    db.create_tables([models.CorrectionItem], safe=True)
+    _v4_batch_rules(db)
+
+
+def _v4_batch_rules(db: SqliteDatabase) -> None:
     """Before v4, posting a batch nobody had approved marked it done and stranded its ready documents
     (they could neither be approved nor put in a new batch). Such batches go back to waiting for approval;
     a done batch still holding approved or failed documents goes back to approved. Idempotent."""
@@ -47,7 +55,8 @@ def _v4_reopen_stranded_batches(db: SqliteDatabase) -> None:
 # (version, description, step). Append only; never edit a released step.
 LADDER: list[tuple[int, str, Callable[[SqliteDatabase], None]]] = [
     (1, "initial schema", _v1_initial),
-    (4, "reopen batches closed before anything in them was posted; two-person rule kept off for existing profiles",
+    (4, "batch kind (corrections); reopen batches closed before anything in them was posted; two-person rule "
+        "kept off for existing profiles",
      _v4_reopen_stranded_batches),
 ]
 LATEST = LADDER[-1][0]

@@ -90,6 +90,7 @@ class Batch(BaseModel):
     id = AutoField()
     profile = ForeignKeyField(Profile, backref="batches", on_delete="CASCADE")
     status = CharField(default="prepared")  # prepared, approved, posting, done
+    kind = CharField(default="documents")  # documents; corrections (credit memo / reversal of changed ones)
     prepared_by = CharField()
     prepared_at = UtcDateTimeField(default=utcnow)
     approved_by = CharField(null=True)
@@ -142,6 +143,18 @@ class StDocument(BaseModel):
             (("profile", "doc_date"), False),
             (("profile", "number"), False),
         )
+
+
+class CorrectionItem(BaseModel):
+    """A document in a correction batch (the document keeps its original batch: its history stays there)."""
+
+    id = AutoField()
+    batch = ForeignKeyField(Batch, backref="corrections", on_delete="CASCADE")
+    document = ForeignKeyField(StDocument, backref="corrections", on_delete="CASCADE")
+    result = TextField(default="")  # after posting: the NAV documents, or why not
+
+    class Meta:
+        indexes = ((("batch", "document"), True),)
 
 
 class Mapping(BaseModel):
@@ -291,6 +304,6 @@ class AuditHead(BaseModel):
 
 
 ALL_MODELS = [
-    SchemaVersion, Profile, ProfileSetting, Batch, StDocument, Mapping, PostingAttempt, NavReference,
+    SchemaVersion, Profile, ProfileSetting, Batch, StDocument, CorrectionItem, Mapping, PostingAttempt, NavReference,
     StReference, SyncWatermark, WebhookSubscription, SchedulerJob, AuditEvent, AuditHead,
 ]

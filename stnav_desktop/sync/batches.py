@@ -11,7 +11,7 @@ from decimal import Decimal
 from stnav_desktop.store import audit, settings
 from stnav_desktop.store.db import db
 from stnav_desktop.store.fields import utcnow
-from stnav_desktop.store.models import Batch, DocStatus, Profile, StDocument
+from stnav_desktop.store.models import Batch, CorrectionItem, DocStatus, Profile, StDocument
 from stnav_desktop.sync import lifecycle, mapping
 
 
@@ -112,6 +112,14 @@ def approve(batch: Batch, *, actor: str | None = None) -> list[str]:
     actor = actor or os_account()
     if batch.status != "prepared":
         raise BatchError(f"batch {batch.id} is {batch.status}, not waiting for approval")
+    if batch.kind == CORRECTIONS:
+        check_approver(batch, actor, correction_total(batch))
+        with db.atomic():
+            batch.status, batch.approved_by, batch.approved_at = APPROVED, actor, utcnow()
+            batch.save()
+            audit.append("batch.approved", profile=batch.profile.name, actor=actor, nav_ref=f"batch {batch.id}",
+                         detail={"batch": batch.id, "kind": CORRECTIONS, "prepared_by": batch.prepared_by})
+        return []
     total = sum((d.total or Decimal(0) for d in StDocument.select(StDocument.total).where(
         (StDocument.batch == batch) & (StDocument.status == DocStatus.READY))), Decimal("0.00"))
     check_approver(batch, actor, total)
@@ -165,6 +173,8 @@ def require_postable(batch: Batch) -> None:
 
 
 def left_to_post(batch: Batch) -> int:
+    if batch.kind == CORRECTIONS:
+        return len(correction_documents(batch, open_only=True))
     return StDocument.select().where((StDocument.batch == batch)
                                      & StDocument.status.in_(list(POSTABLE_STATES))).count()
 
@@ -259,10 +269,13 @@ class BatchSummary:
 
     @property
     def status_label(self) -> str:
-        return BATCH_STATUS_LABELS.get(self.batch.status, self.batch.status)
+        label = BATCH_STATUS_LABELS.get(self.batch.status, self.batch.status)
+        return label + (" (corrections)" if self.batch.kind == CORRECTIONS else "")
 
     @property
     def left_to_post(self) -> int:
+        if self.batch.kind == CORRECTIONS:
+            return self.by_status.get(DocStatus.CHANGED_AFTER_POSTING, 0)
         return sum(n for s, n in self.by_status.items() if s in POSTABLE_STATES)
 
     @property
@@ -283,7 +296,8 @@ class BatchSummary:
 def list_batches(profile: Profile, limit: int = 200) -> list[BatchSummary]:
     out = []
     for batch in Batch.select().where(Batch.profile == profile).order_by(Batch.id.desc()).limit(limit):
-        docs = list(StDocument.select(StDocument.status, StDocument.total).where(StDocument.batch == batch))
+        docs = (correction_documents(batch) if batch.kind == CORRECTIONS else
+                list(StDocument.select(StDocument.status, StDocument.total).where(StDocument.batch == batch)))
         by_status: dict[str, int] = {}
         for d in docs:
             by_status[d.status] = by_status.get(d.status, 0) + 1
@@ -323,17 +337,44 @@ class BatchView:
 
     @property
     def left_to_post(self) -> int:
-        return sum(1 for ln in self.lines if ln.status_key in POSTABLE_STATES)
+        states = {DocStatus.CHANGED_AFTER_POSTING} if self.batch.kind == CORRECTIONS else POSTABLE_STATES
+        return sum(1 for ln in self.lines if ln.status_key in states)
 
     @property
     def postable_total(self) -> Decimal:
+        if self.batch.kind == CORRECTIONS:
+            return sum((ln.amount or Decimal(0) for ln in self.lines
+                        if ln.status_key == DocStatus.CHANGED_AFTER_POSTING), Decimal("0.00"))
         return sum((ln.amount or Decimal(0) for ln in self.lines
                     if ln.status_key in POSTABLE_STATES | {DocStatus.READY}),
                    Decimal("0.00"))
 
     @property
     def status_label(self) -> str:
-        return BATCH_STATUS_LABELS.get(self.batch.status, self.batch.status)
+        label = BATCH_STATUS_LABELS.get(self.batch.status, self.batch.status)
+        return label + (" (corrections)" if self.batch.kind == CORRECTIONS else "")
+
+
+def _inspect_corrections(batch: Batch) -> BatchView:
+    from stnav_desktop.sync import corrections
+    from stnav_desktop.sync.review import STATUS_LABELS
+
+    results = {i.document_id: i.result for i in CorrectionItem.select().where(CorrectionItem.batch == batch)}
+    lines = []
+    for d in correction_documents(batch):
+        message = results.get(d.id, "")
+        amount = d.total
+        if d.status == DocStatus.CHANGED_AFTER_POSTING:
+            try:
+                proposal = corrections.propose(d)
+                amount = proposal.corrected.st_total
+                message = message or " · ".join(proposal.summary())
+            except corrections.CorrectionError as exc:
+                message = message or str(exc)
+        lines.append(BatchLine(d.id, lifecycle.st_ref(d), d.doc_date.date().isoformat() if d.doc_date else "",
+                               d.vendor_name, amount, STATUS_LABELS.get(d.status, d.status), d.nav_number or "",
+                               message, d.status != DocStatus.CHANGED_AFTER_POSTING, d.status))
+    return BatchView(batch, lines)
 
 
 def inspect(batch: Batch) -> BatchView:
@@ -342,6 +383,8 @@ def inspect(batch: Batch) -> BatchView:
     from stnav_desktop.sync.review import STATUS_LABELS
 
     batch = Batch.get_by_id(batch.id)
+    if batch.kind == CORRECTIONS:
+        return _inspect_corrections(batch)
     docs = list(StDocument.select().where(StDocument.batch == batch).order_by(StDocument.kind, StDocument.number))
     last_error: dict[int, str] = {}
     if docs:
@@ -359,3 +402,97 @@ def inspect(batch: Batch) -> BatchView:
                          d.status in FINAL_STATES, d.status)
         lines.append(line)
     return BatchView(batch, lines)
+
+
+# --- corrections (credit memo / reversal) through an approved batch ---------------------------------
+DOCUMENTS, CORRECTIONS = "documents", "corrections"
+
+
+def correction_documents(batch: Batch, *, open_only: bool = False) -> list[StDocument]:
+    query = (StDocument.select().join(CorrectionItem, on=(CorrectionItem.document == StDocument.id))
+             .where(CorrectionItem.batch == batch).order_by(StDocument.id))
+    if open_only:
+        query = query.where(StDocument.status == DocStatus.CHANGED_AFTER_POSTING)
+    return list(query)
+
+
+def create_correction_batch(profile: Profile, document_ids: Iterable[int], *, actor: str | None = None,
+                            note: str = "") -> Batch:
+    """A batch of corrections for documents changed in ServiceTitan after posting: each gets a proposal
+    (reversal + corrected document) checked now; it is posted only after the batch is approved. The
+    documents stay in their original batch (its history); the correction batch lists them."""
+    from stnav_desktop.sync import corrections
+
+    actor = actor or os_account()
+    ids = list(document_ids)
+    docs = list(StDocument.select().where((StDocument.profile == profile) & StDocument.id.in_(ids)))
+    if not docs:
+        raise BatchError("no documents to correct")
+    problems = []
+    for doc in docs:
+        pending = (CorrectionItem.select().join(Batch).where((CorrectionItem.document == doc)
+                                                             & (Batch.status != DONE)).first())
+        if pending is not None:
+            problems.append(f"{lifecycle.st_ref(doc)} is already in correction batch {pending.batch_id}")
+            continue
+        try:
+            corrections.propose(doc)
+        except corrections.CorrectionError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise BatchError("; ".join(problems))
+    with db.atomic():
+        batch = Batch.create(profile=profile, prepared_by=actor, note=note, kind=CORRECTIONS)
+        for doc in docs:
+            CorrectionItem.create(batch=batch, document=doc)
+        audit.append("batch.prepared", profile=profile.name, actor=actor, nav_ref=f"batch {batch.id}",
+                     detail={"batch": batch.id, "kind": CORRECTIONS,
+                             "documents": [lifecycle.st_ref(d) for d in docs], "note": note})
+    return batch
+
+
+def correction_total(batch: Batch) -> Decimal:
+    """What an approver of a correction batch signs for: the corrected documents' new totals."""
+    from stnav_desktop.sync import corrections
+
+    total = Decimal("0.00")
+    for doc in correction_documents(batch, open_only=True):
+        try:
+            total += corrections.propose(doc).corrected.st_total
+        except corrections.CorrectionError:
+            continue
+    return total
+
+
+def post_correction_batch(batch: Batch, gateway, *, progress=None) -> list:
+    """Post an approved correction batch: for each document the reversal, then the corrected document
+    (each found before it is created, so a rerun never doubles). Returns posting.PostResult per document."""
+    from stnav_desktop.sync import corrections
+    from stnav_desktop.sync.posting import PostResult
+
+    batch = Batch.get_by_id(batch.id)
+    if batch.kind != CORRECTIONS:
+        raise BatchError(f"batch {batch.id} holds documents, not corrections")
+    if batch.status != APPROVED:
+        raise BatchError(f"approve batch {batch.id} first: corrections are posted only from an approved batch")
+    docs = correction_documents(batch, open_only=True)
+    results = []
+    for index, doc in enumerate(docs, 1):
+        try:
+            numbers = corrections.approve_and_post(doc, gateway, actor=batch.approved_by, batch=batch)
+            result = PostResult(doc.id, lifecycle.st_ref(doc), "posted", "corrected: " + ", ".join(numbers),
+                                numbers[-1])
+        except Exception as exc:  # one document's failure never stops the rest; it stays open to retry
+            result = PostResult(doc.id, lifecycle.st_ref(doc), "failed", str(exc))
+        CorrectionItem.update(result=result.message).where((CorrectionItem.batch == batch)
+                                                           & (CorrectionItem.document == doc.id)).execute()
+        results.append(result)
+        if progress:
+            progress(index, len(docs), result)
+    if not correction_documents(batch, open_only=True):
+        with db.atomic():
+            batch.status = DONE
+            batch.save()
+            audit.append("batch.done", profile=batch.profile.name, nav_ref=f"batch {batch.id}",
+                         detail={"batch": batch.id, "kind": CORRECTIONS})
+    return results

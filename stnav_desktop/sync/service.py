@@ -157,6 +157,8 @@ class SyncService:
         if batch is not None:  # an unapproved (or finished) batch is refused before anything is sent
             batches.require_postable(batch)
         with PostingLock(app_paths().data):
+            if batch is not None and batch.kind == batches.CORRECTIONS:  # reversal + corrected, approved batch only
+                return batches.post_correction_batch(batch, self.nav_gateway(), progress=progress)
             poster = posting.Poster(self.profile, self.nav_gateway(),
                                     write_back=st_gateway.WriteBack(self.st_client), clock=self.clock,
                                     chunk_size=posting.CHUNK_SIZE)

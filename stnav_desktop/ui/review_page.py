@@ -335,8 +335,12 @@ class DetailPane(QWidget):
         buttons = QHBoxLayout()
         self.reject_button = QPushButton("Reject…", self)
         self.reopen_button = QPushButton("Reopen", self)
+        self.correct_button = QPushButton("Correct in NAV…", self)
+        self.correct_button.setToolTip("Changed in ServiceTitan after posting: propose the reversal and the corrected "
+                                       "document, in a correction batch that must be approved before posting")
         buttons.addWidget(self.reject_button)
         buttons.addWidget(self.reopen_button)
+        buttons.addWidget(self.correct_button)
         buttons.addStretch(1)
         for widget in (self.title, self.problem):
             left.addWidget(widget)
@@ -363,6 +367,7 @@ class DetailPane(QWidget):
         self.vendor_create.clicked.connect(lambda _checked=False: self._create_vendor())
         self.reject_button.clicked.connect(self._reject)
         self.reopen_button.clicked.connect(self._reopen)
+        self.correct_button.clicked.connect(lambda _checked=False: self.propose_correction())
         self.setEnabled(False)
 
     def show_document(self, doc: StDocument | None) -> None:
@@ -425,6 +430,7 @@ class DetailPane(QWidget):
         self.reopen_button.setEnabled(doc.status == DocStatus.REJECTED or (
             doc.batch_id is not None and doc.status in (DocStatus.READY, DocStatus.APPROVED,
                                                         DocStatus.NEEDS_ATTENTION)))
+        self.correct_button.setVisible(doc.status == DocStatus.CHANGED_AFTER_POSTING)
         self.reopen_button.setToolTip("Undo the rejection" if doc.status == DocStatus.REJECTED else
                                       "Take this document out of its batch and check it again")
 
@@ -538,6 +544,31 @@ class DetailPane(QWidget):
                 QtWidgets.QMessageBox.information(self, "Reopen", str(exc))
                 return
             self._changed()
+
+    def propose_correction(self) -> None:
+        """Show what the correction will post; on OK it goes into a correction batch for approval."""
+        from stnav_desktop.sync import corrections
+
+        if self.document is None:
+            return
+        try:
+            proposal = corrections.propose(self.document)
+        except corrections.CorrectionError as exc:
+            QtWidgets.QMessageBox.information(self, "Correct in NAV", str(exc))
+            return
+        changes = ", ".join(f"{c.get('field')}: {c.get('before')} → {c.get('after')}" for c in proposal.changes[:6])
+        text = ("ServiceTitan changed " + (changes or "this document") + " after it was posted.\n\n"
+                + "\n".join(proposal.summary())
+                + "\n\nPut this correction in a batch? It is posted only after someone approves the batch.")
+        answer = QtWidgets.QMessageBox.question(self, "Correct in NAV", text)
+        if answer != QtWidgets.QMessageBox.StandardButton.Yes:
+            return
+        try:
+            batch = batches.create_correction_batch(self.profile, [self.document.id])
+        except batches.BatchError as exc:
+            QtWidgets.QMessageBox.warning(self, "Correct in NAV", str(exc))
+            return
+        self.problem.setText(f"Correction batch {batch.id} prepared: approve it on the Batches & posting tab.")
 
     def _changed(self) -> None:
         # whatever changed re-checked the documents it affects itself: reload this one and tell the grid

@@ -117,3 +117,38 @@ def test_reopen_sends_an_approved_batch_back_for_approval(qtbot, page, prepared,
     assert fresh.status == "prepared" and fresh.approved_by is None
     assert {d.status for d in StDocument.select()} == {DocStatus.READY}
     assert page.approve_button.isEnabled() and not page.post_button.isEnabled()
+
+
+def test_correction_from_the_window_goes_through_an_approved_batch(qtbot, prepared, monkeypatch):
+    """Changed after posting → 'Correct in NAV…' → a correction batch; Post stays off until it is approved."""
+    from stnav_desktop.sync import lifecycle
+    from stnav_desktop.ui.review_page import ReviewPage
+
+    profile, batch = prepared
+    batches.approve(batch, actor="controller")
+    doc = StDocument.get(StDocument.st_id == BILL_R1["id"])
+    lifecycle.transition(doc, DocStatus.POSTING)
+    lifecycle.transition(doc, DocStatus.POSTED, nav_number="STB1", posted_hash=doc.content_hash,
+                         posted_version=doc.version)
+    changed = dict(BILL_R1, shippingAmount="15.00", billAmount="159.72", modifiedOn="2026-10-20T09:00:00Z")
+    assert documents.stage(profile, "inventory_bill", changed).change == "changed_after_posting"
+    review_page = ReviewPage(profile, runner=InlineRunner())
+    qtbot.addWidget(review_page)
+    review_page.show()
+    row = next(r for r in range(review_page.model.rowCount())
+               if review_page.model.row_at(r).status == DocStatus.CHANGED_AFTER_POSTING)
+    review_page.select_row(row)
+    detail = review_page.detail
+    assert detail.correct_button.isVisible()
+    asked = _answer(monkeypatch, True)
+    qtbot.mouseClick(detail.correct_button, Qt.MouseButton.LeftButton)
+    assert "Reverse journal" in asked[0] and "shippingAmount" in asked[0]
+    correction = Batch.select().where(Batch.kind == batches.CORRECTIONS).get()
+    assert f"Correction batch {correction.id} prepared" in detail.problem.text()
+    nav = FakeNav()
+    page = BatchesPage(profile, InlineRunner(), lambda: Service(profile, nav))
+    qtbot.addWidget(page)
+    page.select_batch(correction.id)
+    assert "(corrections)" in page.summary.text() and "approve it to post" in page.summary.text()
+    assert not page.post_button.isEnabled() and page.approve_button.isEnabled()
+    assert "Reverse journal" in page.documents.item(0, 6).text()
