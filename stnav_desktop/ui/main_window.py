@@ -79,6 +79,7 @@ class MainWindow(QMainWindow):
         self.pages: dict[str, QWidget] = {}
         self._build_pages()
         self._build_menu()
+        self._build_tray()
         for index in range(self.tabs.count()):
             shortcut = QAction(self)
             shortcut.setShortcut(QKeySequence(f"Ctrl+{index + 1}"))
@@ -134,6 +135,29 @@ class MainWindow(QMainWindow):
         self.about_action.triggered.connect(self.show_about)
         help_menu.addAction(self.help_action)
         help_menu.addAction(self.about_action)
+
+    def _build_tray(self) -> None:
+        """A tray icon (where the desktop has a tray): news from scheduled runs reaches a minimised window."""
+        from stnav_desktop.ui.qt import QtWidgets
+
+        self.tray = None
+        if not QtWidgets.QSystemTrayIcon.isSystemTrayAvailable():
+            return
+        from stnav_desktop.ui.qt import QApplication
+
+        self.tray = QtWidgets.QSystemTrayIcon(QApplication.windowIcon() or self.windowIcon(), self)
+        self.tray.setToolTip("ml-connector")
+        menu = QtWidgets.QMenu(self)
+        menu.addAction("Show ml-connector", self.show_from_tray)
+        menu.addAction(self.quit_action)
+        self.tray.setContextMenu(menu)
+        self.tray.activated.connect(lambda _reason: self.show_from_tray())
+        self.tray.show()
+
+    def show_from_tray(self) -> None:
+        self.showNormal()
+        self.raise_()
+        self.activateWindow()
 
     def focus_search(self) -> None:
         """Ctrl+F: the Review tab's search box, with its text selected."""
@@ -250,6 +274,8 @@ class MainWindow(QMainWindow):
 
     def notify(self, text: str) -> None:
         self.banner.notify(text)
+        if self.tray is not None and (self.isMinimized() or not self.isVisible()):
+            self.tray.showMessage("ml-connector", text)
 
     def refresh_status(self) -> None:
         if self.profile is None:

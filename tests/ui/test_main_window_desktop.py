@@ -37,3 +37,20 @@ def test_window_fits_a_small_laptop_and_has_the_usual_menu(qtbot, store, tmp_pat
     assert "CRONUS USA, Inc." in window.nav_state.text() and "c0ffee00" not in window.nav_state.text()
     window.quit_action.trigger()
     assert not window.isVisible()
+
+
+def test_news_reaches_the_tray_when_the_window_is_minimised(qtbot, store, tmp_path, monkeypatch):
+    from stnav_desktop.ui.qt import QtWidgets
+
+    monkeypatch.setattr(QtWidgets.QSystemTrayIcon, "isSystemTrayAvailable", staticmethod(lambda: True))
+    shown = []
+    monkeypatch.setattr(QtWidgets.QSystemTrayIcon, "showMessage", lambda self, title, text, *a: shown.append(text))
+    window = MainWindow(QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat),
+                        profile=settings.get_profile("default"))
+    qtbot.addWidget(window)
+    window.show()
+    window.notify("Scheduled pull: 3 new")
+    assert shown == []  # the window is on screen: the banner says it
+    window.hide()
+    window.notify("Scheduled retries failed: NAV is unreachable")
+    assert shown == ["Scheduled retries failed: NAV is unreachable"]
