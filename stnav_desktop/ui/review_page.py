@@ -401,8 +401,15 @@ class DetailPane(QWidget):
                             (self.dim_suggestion, (MappingKind.BUSINESS_UNIT, doc.business_unit_st_id))):
             # this document's two keys only: never every fuzzy suggestion in the database per click
             suggestion = mapping.suggest_for(self.profile, *key) if key[1] else None
-            button.setVisible(suggestion is not None)
+            unmapped = bool(key[1]) and str(key[1]) not in current.get(key[0], {})
+            button.setVisible(suggestion is not None or unmapped)
+            button.setEnabled(suggestion is not None)
             button.setProperty("suggestion", suggestion)
+            if suggestion is None and unmapped:  # "no match": said, not guessed
+                what = "vendor" if key[0] == MappingKind.VENDOR else "dimension value"
+                button.setText(f"No close match in NAV: pick a {what}"
+                               + (" or create it in NAV" if key[0] == MappingKind.VENDOR else ""))
+                button.setToolTip("Nothing in NAV's list is close enough to suggest safely")
             if suggestion:
                 button.setText(("⚠ " if suggestion.warning else "") + f"Accept suggestion: {suggestion.target} "
                                f"{suggestion.target_label} ({suggestion.score:.0f}%)")

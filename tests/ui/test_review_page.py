@@ -218,3 +218,20 @@ def test_detail_pane_lines_add_up_to_the_header(qtbot, store):
     assert rows["Tax"][6] == "17.74" and rows["Freight"][6] == "12.00"
     assert rows["Total"][6] == "8,914.04" == f"{po['total']:,.2f}"
     assert "ServiceTitan header total" not in rows  # it adds up: no difference row
+
+
+def test_detail_pane_says_no_match_instead_of_guessing(qtbot, store):
+    from stnav_desktop.store import settings
+    from stnav_desktop.store.models import StReference
+
+    profile = settings.get_profile("default")
+    add_nav_refs(profile)
+    StReference.create(profile=profile, entity="vendors", st_id=2001, name="Zephyr Quantum Widgets")
+    documents.stage(profile, "purchase_order", PO)
+    page = ReviewPage(profile)
+    qtbot.addWidget(page)
+    page.show()
+    page.select_row(0)
+    button = page.detail.vendor_suggestion
+    assert button.isVisible() and not button.isEnabled()
+    assert button.text().startswith("No close match in NAV")
