@@ -67,6 +67,9 @@ def summarise(action: str, detail: dict[str, Any]) -> str:
                      + (f" ({detail['how']})" if detail.get("how") else ""))
     if action == "settings.changed":
         parts.append(", ".join(f"{k} = {v}" for k, v in list(detail.items())[:4]))
+    if action == "pull.finished":
+        parts.append(f"{detail.get('new', 0)} new, {detail.get('updated', detail.get('changed', 0)) or 0} changed"
+                     + (" (cancelled)" if detail.get("cancelled") else ""))
     if action == "refdata.refreshed":
         parts.append(f"{detail.get('rows')} {detail.get('entity')}")
     if not parts:
@@ -86,7 +89,7 @@ class AuditPage(QWidget):
         self.st_filter.setPlaceholderText("ServiceTitan reference, e.g. PO-10452-001")
         self.st_filter.setAccessibleName("ServiceTitan reference filter")
         self.action_filter = QLineEdit(self)
-        self.action_filter.setPlaceholderText("action, e.g. document.posted")
+        self.action_filter.setPlaceholderText("what, e.g. Posted in NAV")
         self.action_filter.setAccessibleName("Action filter")
         self.verify_button = QPushButton("&Verify audit log", self)
         self.export_csv = QPushButton("Export CSV…", self)
@@ -104,6 +107,7 @@ class AuditPage(QWidget):
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(22)
         self.table.horizontalHeader().setStretchLastSection(True)
         for column, width in enumerate((55, 135, 120, 190, 130, 110)):
             self.table.setColumnWidth(column, width)
@@ -142,6 +146,8 @@ class AuditPage(QWidget):
     def refresh(self) -> None:
         st_ref = self.st_filter.text().strip() or None
         action = self.action_filter.text().strip() or None
+        if action and action not in ACTIONS:  # words as the table shows them: "posted in nav"
+            action = next((k for k, v in ACTIONS.items() if action.casefold() in v.casefold()), action)
         events = list(reversed(list(audit.events(st_ref=st_ref, action=action))[-2000:]))
         self._events = events
         self.table.setRowCount(len(events))
