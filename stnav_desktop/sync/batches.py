@@ -206,6 +206,16 @@ def close_if_done(batch: Batch, *, profile_name: str | None = None) -> bool:
     return True
 
 
+def close_finished(results: Iterable) -> int:
+    """After a run over several batches (scheduled retries): close each batch that run finished."""
+    ids = {r.document_id for r in results}
+    if not ids:
+        return 0
+    batch_ids = {d.batch_id for d in StDocument.select(StDocument.batch).where(StDocument.id.in_(list(ids)))
+                 if d.batch_id}
+    return sum(1 for b in Batch.select().where(Batch.id.in_(list(batch_ids))) if close_if_done(b))
+
+
 def reopen_batch(batch: Batch, *, actor: str | None = None) -> int:
     """Send a batch back for approval: its approved (not yet posted) documents return to ready and the
     approval is cleared, so it must be approved again; posted documents stay posted. For a batch closed

@@ -162,7 +162,10 @@ class SyncService:
             poster = posting.Poster(self.profile, self.nav_gateway(),
                                     write_back=st_gateway.WriteBack(self.st_client), clock=self.clock,
                                     chunk_size=posting.CHUNK_SIZE)
-            return poster.post_batch(batch, cancel=cancel, progress=progress)
+            results = poster.post_batch(batch, cancel=cancel, progress=progress)
+        if batch is None:  # retries across batches (the scheduler): close the batches they finished
+            batches.close_finished(results)
+        return results
 
     def create_nav_vendor(self, st_vendor_id: int, *, tax_id: str = "", number: str | None = None):
         from stnav_desktop.sync import vendors

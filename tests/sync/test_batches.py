@@ -134,3 +134,14 @@ def test_migration_v4_keeps_existing_profiles_without_two_person_rule(store):
     migrations._v4_reopen_stranded_batches(db)
     assert settings.get(old, "approval.two_person_rule") is False
     assert settings.get(settings.get_profile("brand-new"), "approval.two_person_rule") is True
+
+
+def test_scheduled_retries_close_the_batches_they_finish(staged, profile):
+
+    batch = batches.create_batch(profile, actor="clerk")
+    batches.approve(batch, actor="controller")
+    nav = FakeNav()
+    results = posting.Poster(profile, nav).post_batch(None)  # the scheduler's run: no batch given
+    assert Batch.get_by_id(batch.id).status == "approved"
+    assert batches.close_finished(results) == 1
+    assert Batch.get_by_id(batch.id).status == "done"
