@@ -304,14 +304,23 @@ class BatchSummary:
 
 
 def list_batches(profile: Profile, limit: int = 200) -> list[BatchSummary]:
+    """The latest batches with their counts per status and totals: one query for all their documents
+    (plain tuples, no model objects), so the list stays quick with large batches."""
+    listed = list(Batch.select().where(Batch.profile == profile).order_by(Batch.id.desc()).limit(limit))
+    rows: dict[int, list[tuple[str, Decimal | None]]] = {b.id: [] for b in listed}
+    plain = [b.id for b in listed if b.kind != CORRECTIONS]
+    if plain:
+        for batch_id, status, total in (StDocument.select(StDocument.batch, StDocument.status, StDocument.total)
+                                        .where(StDocument.batch.in_(plain)).tuples()):
+            rows[batch_id].append((status, Decimal(total) if total is not None else None))
     out = []
-    for batch in Batch.select().where(Batch.profile == profile).order_by(Batch.id.desc()).limit(limit):
-        docs = (correction_documents(batch) if batch.kind == CORRECTIONS else
-                list(StDocument.select(StDocument.status, StDocument.total).where(StDocument.batch == batch)))
+    for batch in listed:
+        docs = ([(d.status, d.total) for d in correction_documents(batch)] if batch.kind == CORRECTIONS
+                else rows[batch.id])
         by_status: dict[str, int] = {}
-        for d in docs:
-            by_status[d.status] = by_status.get(d.status, 0) + 1
-        total = sum((d.total or Decimal(0) for d in docs), Decimal("0.00"))
+        for status, _total in docs:
+            by_status[status] = by_status.get(status, 0) + 1
+        total = sum((t or Decimal(0) for _s, t in docs), Decimal("0.00"))
         out.append(BatchSummary(batch, len(docs), total, by_status))
     return out
 
