@@ -290,6 +290,7 @@ class DetailPane(QWidget):
         self.runner = runner or InlineRunner()
         self.service_fn = service_fn
         self.document: StDocument | None = None
+        self._choices_stamp: tuple | None = None
         outer = QHBoxLayout(self)
         left = QVBoxLayout()
         self.title = QLabel("Select a document", self)
@@ -391,10 +392,14 @@ class DetailPane(QWidget):
         self.problem.setText(problem)
         self.problem.setStyleSheet("color: #b71c1c" if problem else "")
         current = mapping.mappings_dict(self.profile)
-        self.vendor_picker.set_choices(refdata.choices(self.profile, "vendors"))
-        self.vendor_picker.select_key(current.get(MappingKind.VENDOR, {}).get(str(doc.vendor_st_id), ("",))[0])
         dim = settings.get(self.profile, "posting.territory_dimension")
-        self.dim_picker.set_choices(refdata.choices(self.profile, "dimensionValues", prefix=dim))
+        # the pickers' lists are reloaded only when NAV's reference data changed, not on every row selected
+        stamp = (dim, tuple(sorted((k, str(v)) for k, v in refdata.last_refresh(self.profile).items())))
+        if stamp != self._choices_stamp:
+            self.vendor_picker.set_choices(refdata.choices(self.profile, "vendors"))
+            self.dim_picker.set_choices(refdata.choices(self.profile, "dimensionValues", prefix=dim))
+            self._choices_stamp = stamp
+        self.vendor_picker.select_key(current.get(MappingKind.VENDOR, {}).get(str(doc.vendor_st_id), ("",))[0])
         self.dim_picker.select_key(current.get(MappingKind.BUSINESS_UNIT, {}).get(str(doc.business_unit_st_id),
                                                                                    ("",))[0])
         for button, key in ((self.vendor_suggestion, (MappingKind.VENDOR, doc.vendor_st_id)),
@@ -579,6 +584,7 @@ class DetailPane(QWidget):
 
     def _changed(self) -> None:
         # whatever changed re-checked the documents it affects itself: reload this one and tell the grid
+        self._choices_stamp = None  # e.g. a vendor just created in NAV joins the picker's list
         if self.document is not None:
             self.document = review.document(self.document.id)
         self.changed.emit()
