@@ -56,9 +56,10 @@ def figures(answers, rows, threshold):
 def main() -> int:
     nav, rows = load()
     new_answers = []
+    index = matching.CandidateIndex(nav)  # the production path: shortlist, then the full comparison
     for r in rows:
         st = matching.Facts(r["st_id"], r["st_name"], r["phone"], r["postal_code"], r["street"])
-        m = matching.best_match(st, nav)
+        m = index.best(st)
         new_answers.append((m.key, m.score if m.safe_to_auto_accept or m.score < matching.AUTO_ACCEPT else
                             min(m.score, matching.AUTO_ACCEPT - 0.1), m) if m else (None, 0.0, None))
     old_answers = [old_matcher(r["st_name"], nav) for r in rows]

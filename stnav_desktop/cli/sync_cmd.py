@@ -136,6 +136,9 @@ def post(args) -> int:
         raise CliError(str(exc)) from None
     finally:
         signal.signal(signal.SIGINT, previous)
+    if batch is not None and not results and Batch.get_by_id(batch.id).status == "done":
+        print(f"batch {batch.id} is done: every document in it reached a final state; nothing to post")
+        return 0
     bad = [r for r in results if r.outcome in ("failed", "needs_attention", "not_ready")]
     print(f"{len(results) - len(bad)} posted or already in NAV, {len(bad)} not posted"
           + (" (cancelled: what was in flight finished)" if stop.is_set() else ""))

@@ -326,7 +326,22 @@ def get(profile: Profile | str, key: str) -> Any:
 
 
 def all_values(profile: Profile | str) -> dict[str, Any]:
-    return {s.key: get(profile, s.key) for s in SETTINGS}
+    """Every setting at once: one query and one look at the deployment file (what ``get`` answers)."""
+    dep = _deployment()
+    prof = get_profile(profile) if isinstance(profile, str) else profile
+    stored = {row.key: row.value for row in ProfileSetting.select(ProfileSetting.key, ProfileSetting.value)
+              .where(ProfileSetting.profile == prof)}
+    out = {}
+    for s in SETTINGS:
+        if s.key in dep.locked:
+            out[s.key] = dep.values[s.key]
+        elif s.key in stored:
+            out[s.key] = stored[s.key]
+        elif s.key in dep.values:
+            out[s.key] = dep.values[s.key]
+        else:
+            out[s.key] = s.default
+    return out
 
 
 def origins(profile: Profile | str) -> dict[str, tuple[Any, str]]:

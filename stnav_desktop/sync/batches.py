@@ -160,16 +160,23 @@ def reopen(doc: StDocument, *, actor: str | None = None) -> StDocument:
     return doc
 
 
-def require_postable(batch: Batch) -> None:
-    """Posting a batch is refused unless it was approved and still has something to post."""
+def require_postable(batch: Batch) -> bool:
+    """Posting a batch is refused unless it was approved and still has something to post. Returns False
+    for a batch that is done (nothing to do: posting it again is harmless, as after a crash that struck
+    between the last document and the batch's closing)."""
+    batch = Batch.get_by_id(batch.id)
     if batch.status == PREPARED:
         raise BatchError(f"approve batch {batch.id} first: it was prepared by {batch.prepared_by} and "
                          "nobody has approved it yet")
+    if batch.kind != CORRECTIONS:
+        close_if_done(batch)
+        batch = Batch.get_by_id(batch.id)
     if batch.status == DONE:
-        raise BatchError(f"batch {batch.id} is done: every document in it reached a final state")
+        return False
     if not left_to_post(batch):
         raise BatchError(f"batch {batch.id} has nothing left to post"
                          + (" (replay the documents that need attention first)" if needs_attention(batch) else ""))
+    return True
 
 
 def left_to_post(batch: Batch) -> int:

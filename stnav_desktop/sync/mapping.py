@@ -183,6 +183,22 @@ ST_ENTITY = {MappingKind.VENDOR: "vendors", MappingKind.BUSINESS_UNIT: "business
              MappingKind.ST_GL_ACCOUNT: "glAccounts"}
 
 
+_VENDOR_INDEX: dict[int, tuple[tuple, matching.CandidateIndex]] = {}
+
+
+def vendor_index(profile: Profile) -> matching.CandidateIndex:
+    """NAV's vendors prepared for matching, kept until the cached list changes."""
+    from peewee import fn
+
+    stamp = tuple(NavReference.select(fn.COUNT(NavReference.id), fn.MAX(NavReference.refreshed_at)).where(
+        (NavReference.profile == profile) & (NavReference.entity == "vendors")).tuples().get())
+    cached = _VENDOR_INDEX.get(profile.id)
+    if cached is None or cached[0] != stamp:
+        cached = (stamp, matching.CandidateIndex(nav_vendor_facts(v) for v in _nav_choices(profile, "vendors").values()))
+        _VENDOR_INDEX[profile.id] = cached
+    return cached[1]
+
+
 def nav_vendor_facts(ref: NavReference) -> matching.Facts:
     data = ref.data or {}
     return matching.Facts(ref.key, ref.name, phone=data.get("phone") or "", postal_code=data.get("postalCode") or "",
@@ -223,7 +239,6 @@ def suggest(profile: Profile, *, only: tuple[str, int] | None = None) -> list[Su
     current = mappings_dict(profile)
     out: list[Suggestion] = []
     wanted_kinds = {only[0]} if only else set(ST_ENTITY)
-    vendors = _nav_choices(profile, "vendors") if MappingKind.VENDOR in wanted_kinds else {}
     items = _nav_choices(profile, "items") if MappingKind.ITEM in wanted_kinds else {}
     accounts = _nav_choices(profile, "accounts") if MappingKind.ST_GL_ACCOUNT in wanted_kinds else {}
     dim = settings.get(profile, "posting.territory_dimension")
@@ -241,10 +256,10 @@ def suggest(profile: Profile, *, only: tuple[str, int] | None = None) -> list[Su
             if str(ref.st_id) not in done:
                 yield ref
 
-    nav_facts = [nav_vendor_facts(v) for v in vendors.values()] if vendors else []
+    index = vendor_index(profile) if MappingKind.VENDOR in wanted_kinds else None
     taken = {target: key for key, (target, _t) in current.get(MappingKind.VENDOR, {}).items()}
     for ref in unmapped(MappingKind.VENDOR, "vendors"):
-        found = matching.best_match(st_vendor_facts(ref), nav_facts)
+        found = index.best(st_vendor_facts(ref)) if index else None
         if found is None:
             continue  # "no match": a person picks the vendor or creates it in NAV
         suggestion = Suggestion(MappingKind.VENDOR, str(ref.st_id), ref.name, found.key, found.name, found.score,
@@ -340,13 +355,23 @@ def posting_period(profile: Profile, values: dict[str, Any] | None = None) -> Po
 def plan_context(profile: Profile, *, validate: bool = True) -> accounting.PlanContext:
     """Everything a plan needs: settings, mappings, and checks against the cached NAV reference data."""
     values = settings.all_values(profile)
-    nav = {e: _nav_choices(profile, e) for e in ("vendors", "items", "accounts", "dimensionValues")}
+    # NAV's reference data is looked up per number, on demand, and remembered for this context: a check
+    # of one document costs a few indexed lookups, a re-check of 10,000 documents one per distinct number
+    seen: dict[tuple[str, str], NavReference | None] = {}
+
+    def ref_of(entity: str, key: str) -> NavReference | None:
+        if (entity, key) not in seen:
+            seen[(entity, key)] = NavReference.get_or_none((NavReference.profile == profile)
+                                                           & (NavReference.entity == entity)
+                                                           & (NavReference.key == key))
+        return seen[(entity, key)]
     period = posting_period(profile, values)
     allow_from, allow_to = period.start, period.end
-    have_refs = any(nav[e] for e in ("vendors", "accounts"))
+    have_refs = NavReference.select().where((NavReference.profile == profile)
+                                            & NavReference.entity.in_(["vendors", "accounts"])).exists()
 
     def check(entity: str, label: str, number: str) -> str | None:
-        ref = nav[entity].get(number)
+        ref = ref_of(entity, str(number))
         if ref is None:
             return f"{label} {number} does not exist in NAV"
         if ref.blocked:
@@ -365,7 +390,7 @@ def plan_context(profile: Profile, *, validate: bool = True) -> accounting.PlanC
         return check("items", "NAV item", number)
 
     def check_dimension(code: str, value: str) -> str | None:
-        ref = nav["dimensionValues"].get(f"{code}:{value}")
+        ref = ref_of("dimensionValues", f"{code}:{value}")
         if ref is None:
             return f"dimension value {value} does not exist for dimension {code}"
         if ref.blocked:

@@ -154,8 +154,9 @@ class SyncService:
         from stnav_desktop.paths import app_paths
         from stnav_desktop.sync import batches, st_gateway
 
-        if batch is not None:  # an unapproved (or finished) batch is refused before anything is sent
-            batches.require_postable(batch)
+        # an unapproved batch is refused before anything is sent; a finished one has nothing to send
+        if batch is not None and not batches.require_postable(batch):
+            return []
         with PostingLock(app_paths().data):
             if batch is not None and batch.kind == batches.CORRECTIONS:  # reversal + corrected, approved batch only
                 return batches.post_correction_batch(batch, self.nav_gateway(), progress=progress)

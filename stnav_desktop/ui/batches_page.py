@@ -236,11 +236,15 @@ class BatchesPage(Page):
         if batch is None:
             return
         try:
-            batches.require_postable(Batch.get_by_id(batch.id))
+            has_work = batches.require_postable(batch)
         except batches.BatchError as exc:
             QMessageBox.information(self, "Post", str(exc))
             self.say(str(exc))
             self._update_buttons()
+            return
+        if not has_work:
+            self.say(f"Batch {batch.id} is done: nothing left to post.")
+            self.refresh()
             return
         self.start_posting(batch)
 

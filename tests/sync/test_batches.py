@@ -145,3 +145,19 @@ def test_scheduled_retries_close_the_batches_they_finish(staged, profile):
     assert Batch.get_by_id(batch.id).status == "approved"
     assert batches.close_finished(results) == 1
     assert Batch.get_by_id(batch.id).status == "done"
+
+
+def test_posting_a_finished_batch_again_is_harmless_and_closes_it(staged, profile, capsys):
+    """A crash between the last document and the batch's closing: the rerun closes it, exit 0."""
+    from stnav_desktop.cli import main
+    from stnav_desktop.sync import lifecycle
+
+    batch = batches.create_batch(profile, actor="clerk")
+    batches.approve(batch, actor="controller")
+    for doc in StDocument.select().where(StDocument.batch == batch):
+        lifecycle.transition(doc, DocStatus.POSTING)
+        lifecycle.transition(doc, DocStatus.POSTED)
+    assert Batch.get_by_id(batch.id).status == "approved"
+    assert main(["post", "--batch", str(batch.id)]) == 0
+    assert "is done" in capsys.readouterr().out
+    assert Batch.get_by_id(batch.id).status == "done"

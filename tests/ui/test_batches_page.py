@@ -25,8 +25,8 @@ class Service:
         self.profile, self.nav = profile, nav
 
     def post(self, batch, *, cancel, progress):
-        if batch is not None:
-            batches.require_postable(batch)
+        if batch is not None and not batches.require_postable(batch):
+            return []
         return posting.Poster(self.profile, self.nav).post_batch(batch, cancel=cancel, progress=progress)
 
 
