@@ -142,7 +142,10 @@ class ReviewModel(QAbstractTableModel):
             return format_amount(row.amount)
         if column == "status":
             symbol = STATUS_STYLE.get(row.status, ("", "?"))[1]
-            return f"{symbol} {review.STATUS_LABELS.get(row.status, row.status)}"
+            text = f"{symbol} {review.STATUS_LABELS.get(row.status, row.status)}"
+            if row.batch_id and row.status in (DocStatus.READY, DocStatus.APPROVED):
+                text += f" · batch {row.batch_id}"  # a ready document in a batch waits for its approval
+            return text
         return row.problem
 
     def sort(self, column: int, order=Qt.SortOrder.AscendingOrder) -> None:

@@ -152,3 +152,12 @@ def test_correction_from_the_window_goes_through_an_approved_batch(qtbot, prepar
     assert "(corrections)" in page.summary.text() and "approve it to post" in page.summary.text()
     assert not page.post_button.isEnabled() and page.approve_button.isEnabled()
     assert "Reverse journal" in page.documents.item(0, 6).text()
+
+
+def test_the_grid_says_which_batch_a_ready_document_waits_in(qtbot, prepared):
+    from stnav_desktop.ui.review_model import ReviewModel, column_index
+
+    profile, batch = prepared
+    model = ReviewModel(profile)
+    texts = {model.index(r, column_index("status")).data() for r in range(model.rowCount())}
+    assert texts == {f"✓ Ready · batch {batch.id}"}
