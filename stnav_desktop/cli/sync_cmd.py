@@ -137,10 +137,17 @@ def post(args) -> int:
         print(f"[{index}/{total}] {result.st_ref:<24} {result.outcome:<16} {result.nav_number:<14} {result.message[:100]}",
               flush=True)
 
+    from stnav_desktop.sync.batches import BatchError
+
     try:
         results = _wrap(lambda: service.post(batch, cancel=stop.is_set, progress=progress))
+    except BatchError as exc:  # e.g. "approve batch 3 first": refused, nothing sent, exit 1
+        raise CliError(str(exc)) from None
     finally:
         signal.signal(signal.SIGINT, previous)
+    if batch is not None and not results and Batch.get_by_id(batch.id).status == "done":
+        print(f"batch {batch.id} is done: every document in it reached a final state; nothing to post")
+        return 0
     bad = [r for r in results if r.outcome in ("failed", "needs_attention", "not_ready")]
     print(f"{len(results) - len(bad)} posted or already in NAV, {len(bad)} not posted"
           + (" (cancelled: what was in flight finished)" if stop.is_set() else ""))
@@ -192,9 +199,12 @@ def report_reconcile(args) -> int:
         reconcile.write(report, path, args.format)
         print(f"written to {path}")
         return 0
-    print(f"{'territory':<12} {'ServiceTitan':>14} {'NAV (G/L)':>14} {'difference':>12}")
-    for _month, key, st, nav, diff in report.totals("territory"):
-        print(f"{key:<12} {st:>14,.2f} {nav:>14,.2f} {diff:>12,.2f}")
+    print(f"{'territory':<12} {'ST cost':>12} {'G/L cost':>12} {'Δ cost':>10} {'ST invoiced':>12} "
+          f"{'G/L payables':>12} {'Δ payables':>10} {'G/L clearing':>12} {'not in NAV':>11}")
+    for t in report.territories:  # one row per NAV territory code, each G/L figure read back from NAV
+        print(f"{t.code:<12} {t.st_cost:>12,.2f} {t.gl_cost:>12,.2f} {t.cost_difference:>10,.2f} "
+              f"{t.st_payables:>12,.2f} {t.gl_payables:>12,.2f} {t.payables_difference:>10,.2f} "
+              f"{t.gl_clearing:>12,.2f} {t.not_posted:>11,.2f}  {', '.join(t.business_units)}")
     for line in report.differences:
         print(f"  {line.st_ref:<22} {line.difference:>12,.2f}  {line.explanation}")
     for c in report.clearing:

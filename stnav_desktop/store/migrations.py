@@ -53,11 +53,39 @@ def _v3_audit_mac(db: SqliteDatabase) -> None:
             db.execute_sql(f"ALTER TABLE {table} ADD COLUMN mac VARCHAR(255) NOT NULL DEFAULT ''")
 
 
+def _v4_reopen_stranded_batches(db: SqliteDatabase) -> None:
+    # corrections (credit memo / reversal) go through batches too: a batch says what it holds
+    if "kind" not in {c.name for c in db.get_columns("batch")}:
+        db.execute_sql("ALTER TABLE batch ADD COLUMN kind VARCHAR(255) NOT NULL DEFAULT 'documents'")
+    db.create_tables([models.CorrectionItem], safe=True)
+    _v4_batch_rules(db)
+
+
+def _v4_batch_rules(db: SqliteDatabase) -> None:
+    """Before v4, posting a batch nobody had approved marked it done and stranded its ready documents
+    (they could neither be approved nor put in a new batch). Such batches go back to waiting for approval;
+    a done batch still holding approved or failed documents goes back to approved. Idempotent."""
+    db.execute_sql("""UPDATE batch SET status = 'prepared' WHERE status = 'done' AND approved_by IS NULL
+                      AND id IN (SELECT batch_id FROM st_document WHERE batch_id IS NOT NULL
+                                 AND status IN ('ready', 'approved', 'failed', 'posting'))""")
+    # the two-person rule is on by default from v4: existing profiles keep what they had (off) explicitly
+    db.execute_sql("""INSERT INTO profile_setting (profile_id, key, value, updated_at)
+                      SELECT id, 'approval.two_person_rule', 'false', strftime('%Y-%m-%dT%H:%M:%S.000000+00:00', 'now') FROM profile
+                      WHERE id NOT IN (SELECT profile_id FROM profile_setting
+                                       WHERE key = 'approval.two_person_rule')""")
+    db.execute_sql("""UPDATE batch SET status = 'approved' WHERE status = 'done' AND approved_by IS NOT NULL
+                      AND id IN (SELECT batch_id FROM st_document WHERE batch_id IS NOT NULL
+                                 AND status IN ('approved', 'failed', 'posting'))""")
+
+
 # (version, description, step). Append only; never edit a released step.
 LADDER: list[tuple[int, str, Callable[[SqliteDatabase], None]]] = [
     (1, "initial schema", _v1_initial),
     (2, "held bills: st_active, hold_reason, hold_released", _v2_holds),
     (3, "audit log sealed with a keyed MAC", _v3_audit_mac),
+    (4, "batch kind (corrections); reopen batches closed before anything in them was posted; two-person rule "
+        "kept off for existing profiles",
+     _v4_reopen_stranded_batches),
 ]
 LATEST = LADDER[-1][0]
 

@@ -40,7 +40,7 @@ from stnav_desktop.store.models import (
     SourceKind,
     StDocument,
 )
-from stnav_desktop.sync import accounting, documents, lifecycle, mapping, retry
+from stnav_desktop.sync import accounting, batches, documents, lifecycle, mapping, retry
 
 log = logging.getLogger(__name__)
 
@@ -513,13 +513,7 @@ class Poster:
         return sorted(query, key=lambda d: (d.kind != SourceKind.INVENTORY_BILL, d.id))
 
     def _close_batch(self, batch: Batch) -> None:
-        open_docs = StDocument.select().where((StDocument.batch == batch) & StDocument.status.in_(
-            [DocStatus.APPROVED, DocStatus.POSTING, DocStatus.FAILED, DocStatus.UNCONFIRMED])).count()
-        if not open_docs and batch.status != "done":
-            batch.status = "done"
-            batch.save()
-            audit.append("batch.done", profile=self.profile.name, nav_ref=f"batch {batch.id}",
-                         detail={"batch": batch.id})
+        batches.close_if_done(batch, profile_name=self.profile.name)
 
     def _write_back_pending(self) -> None:
         """Bills POSTED in NAV (never drafts) are marked exported in ServiceTitan; failures stay visible and

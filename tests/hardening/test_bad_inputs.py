@@ -138,6 +138,12 @@ BAD_BY_KIND = {
     "list": ["Funday", "Mon,Funday"],
     "str": ["x" * 2001],
     "path": ["p" * 2001],
+    "date": ["31/12/2026", "2020-02-31", "tomorrow"],
+    "timezone": ["Mars/Olympus", "UTC+25"],
+    "money": ["12,5O", "abc", "1e400"],
+    "limits": ["alice", "=100", "bob=ten"],
+    "account": ["a" * 2001],
+    "dimension": ["d" * 2001],
 }
 for setting in settings_mod.SETTINGS:
     for value in BAD_BY_KIND[setting.kind]:
