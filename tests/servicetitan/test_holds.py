@@ -30,7 +30,7 @@ def test_inactive_bill_is_held_with_the_reason(pulled, sandbox, capsys):
     assert main(["review", "list", "--status", "held"]) == 0
     out = capsys.readouterr().out
     line = next(x for x in out.splitlines() if b.number in x)
-    assert "held" in line and "deleted in ServiceTitan" in line
+    assert "Held back" in line and "deleted in ServiceTitan" in line
 
 
 def test_bill_of_a_purchase_order_that_does_not_exist_is_held(pulled, sandbox):

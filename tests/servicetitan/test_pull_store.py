@@ -51,7 +51,7 @@ def test_lone_surrogate_does_not_stop_the_pull_and_is_named(profile, sandbox, ca
     assert json.dumps(po.raw, ensure_ascii=False).encode("utf-8")
     named = [p for p in po.source_problems if "summary" in p and "surrogate" in p]
     assert named and named[0].startswith(f"PO {po.number}: ")
-    assert po.status == DocStatus.NEEDS_MAPPING and "summary" in po.problem
+    assert po.status == DocStatus.DATA_PROBLEM and "summary" in po.problem
     # the grid, review list and audit show and export it
     row = next(r for r in review.fetch(profile, review.ReviewFilter(search=po.number)) if r.id == po.id)
     assert "surrogate" in row.problem

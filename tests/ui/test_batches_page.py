@@ -33,6 +33,7 @@ class Service:
 @pytest.fixture
 def prepared(store):
     profile = settings.get_profile("default")
+    settings.set_value(profile, "posting.post_journal", True)  # posted, not left as drafts in NAV
     for kind, entries in MAPPINGS.items():
         for key, (target, target_type) in entries.items():
             mapping.set_mapping(profile, kind, key, target, target_type=target_type)

@@ -17,6 +17,8 @@ from tests.sync.test_reconcile import gl_from_fake
 
 def test_reconcile_button_shows_one_row_per_territory_equal_to_the_gl(qtbot, store):
     profile = settings.get_profile("default")
+    settings.set_value(profile, "posting.mode", "post")  # posted, not left as drafts in NAV
+    settings.set_value(profile, "posting.post_journal", True)
     for kind, entries in MAPPINGS.items():
         for key, (target, target_type) in entries.items():
             mapping.set_mapping(profile, kind, key, target, target_type=target_type)
