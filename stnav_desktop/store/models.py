@@ -64,6 +64,7 @@ class AttemptState(StrEnum):
 class SchemaVersion(BaseModel):
     version = IntegerField(primary_key=True)
     applied_at = UtcDateTimeField(default=utcnow)
+    app_version = CharField(default="")  # the stnav release that applied the step (older PCs name it)
 
 
 class Profile(BaseModel):
@@ -262,6 +263,7 @@ class AuditEvent(BaseModel):
     detail = TextField(default="{}")  # canonical JSON text, hashed as stored
     prev_hash = CharField()
     hash = CharField()
+    host = CharField(default="")  # the PC that appended it (hashed when set: store.audit.event_hash)
 
     def save(self, *args, **kwargs):
         if not kwargs.get("force_insert"):
