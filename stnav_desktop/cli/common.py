@@ -16,4 +16,11 @@ class CliError(Exception):
 def boot(args: argparse.Namespace, *, console: bool = True) -> None:
     import logging
 
-    runtime.start(console=console, level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO)
+    from stnav_desktop.store.backend import StoreConfigError
+    from stnav_desktop.store.migrations import SchemaTooNew
+    from stnav_desktop.store.pg import StoreUnavailable
+
+    try:
+        runtime.start(console=console, level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO)
+    except (StoreUnavailable, SchemaTooNew, StoreConfigError) as exc:  # the store: one line, no traceback
+        raise CliError(str(exc)) from None
