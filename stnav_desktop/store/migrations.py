@@ -65,17 +65,19 @@ def _add_column_if_missing(db, table: str, column: str, ddl: str) -> None:
 
 
 def _v5_shared_store(db) -> None:
-    """Several PCs on one store: the PC naming each audit event, and claims on documents being posted."""
+    """Several PCs on one store: the PC naming each audit event, claims on documents being posted, and
+    who holds each store-wide lock (the scheduler)."""
     from stnav_desktop.store.claims import DocumentClaim
+    from stnav_desktop.store.locks import StoreLease
 
     _add_column_if_missing(db, "audit_event", "host", "VARCHAR(255) NOT NULL DEFAULT ''")
-    db.create_tables([DocumentClaim], safe=True)
+    db.create_tables([DocumentClaim, StoreLease], safe=True)
 
 
 # (version, description, step). Append only; never edit a released step.
 LADDER: list[tuple[int, str, Callable[[SqliteDatabase], None]]] = [
     (1, "initial schema", _v1_initial),
-    (5, "shared store: audit host, document claims", _v5_shared_store),
+    (5, "shared store: audit host, document claims, store leases", _v5_shared_store),
 ]
 LATEST = LADDER[-1][0]
 

@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 # not copied: the version table is written by the ladder itself; the head is set from the source;
 # claims are live leases of running posts, meaningless on another database
-_SKIP = {"schema_version", "audit_head", "document_claim"}
+_SKIP = {"schema_version", "audit_head", "document_claim", "store_lease"}
 _CHUNK = 1000
 
 
