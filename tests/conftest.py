@@ -83,6 +83,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     marked = metafunc.definition.get_closest_marker("both_backends") is not None
     if metafunc.definition.get_closest_marker("sqlite_only") is not None:
         return
+    for mark in metafunc.definition.iter_markers("parametrize"):  # the test chose its backends itself
+        names = mark.args[0] if mark.args else ""
+        if "store_backend" in (names.replace(" ", "").split(",") if isinstance(names, str) else names):
+            return
     if marked or path.endswith(BOTH_BACKEND_MODULES):
         metafunc.parametrize("store_backend", ["sqlite", "postgresql"], indirect=True)
 

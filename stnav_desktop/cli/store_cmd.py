@@ -70,6 +70,11 @@ def status(args: argparse.Namespace) -> int:
     print(f"store: {cfg.describe()}")
     print(f"schema: v{migrations.current_version(db)} (this PC runs stnav {__version__}, schema "
           f"v{migrations.LATEST})")
+    from stnav_desktop.store import locks
+
+    info = locks.who("scheduler")
+    print("scheduler: " + (f"runs as {info.holder}, last seen {info.age_seconds:.0f} s ago" if info else
+                           "not running (or not since this release)"))
     if cfg.is_postgres:
         live = [c for c in claims.holders().values() if not c.expired]
         by: dict[str, int] = {}

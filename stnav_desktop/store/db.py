@@ -34,13 +34,20 @@ db.initialize(_sqlite)
 def open_db(path: Path, *, migrate: bool = True):
     """Bind the placeholder to the installation's store (``path`` for SQLite, or the PostgreSQL server
     configured in deploy.toml / store.toml) and bring the schema up to date."""
-    from stnav_desktop.store import backend, migrations
+    from stnav_desktop.store import backend
 
     cfg = backend.current()
     if cfg.is_postgres:
         from stnav_desktop.store import pg
 
         return pg.open_postgres(cfg, migrate=migrate)
+    return open_sqlite(path, migrate=migrate)
+
+
+def open_sqlite(path: Path, *, migrate: bool = True):
+    """This PC's SQLite file, whatever the installation's store setting (self-test, migrate-to)."""
+    from stnav_desktop.store import migrations
+
     path.parent.mkdir(parents=True, exist_ok=True)
     if not db.is_closed():
         db.close()

@@ -58,13 +58,10 @@ def migrate_to(sqlite_path: Path, target: StoreConfig, *, password: str | None =
         raise TransferError(f"there is no SQLite store to move at {sqlite_path}")
 
     # 1. the source, brought to this release's schema (with its usual backup copy first)
-    from stnav_desktop.store.db import BUSY_TIMEOUT_MS, PRAGMAS, _sqlite
+    from stnav_desktop.store.db import _sqlite, open_sqlite
 
     close_db()
-    db.initialize(_sqlite)
-    _sqlite.init(str(sqlite_path), pragmas=PRAGMAS, timeout=BUSY_TIMEOUT_MS / 1000)
-    db.connect(reuse_if_open=True)
-    migrations.migrate(db, sqlite_path)
+    open_sqlite(sqlite_path)
     before = audit.verify()
     if not before.ok:
         raise TransferError(f"the SQLite store's audit log does not verify, so it is not moved: {before.message()}")
