@@ -72,6 +72,10 @@ def _v5_shared_store(db) -> None:
 
     _add_column_if_missing(db, "audit_event", "host", "VARCHAR(255) NOT NULL DEFAULT ''")
     db.create_tables([DocumentClaim, StoreLease], safe=True)
+    if is_postgres(db):  # live views: the other PCs hear of each appended event (store/changes.py)
+        from stnav_desktop.store.changes import install_notify_trigger
+
+        install_notify_trigger(db)
 
 
 # (version, description, step). Append only; never edit a released step.

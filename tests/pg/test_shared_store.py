@@ -105,6 +105,6 @@ def test_two_pcs_upgrading_one_postgres_database_at_once_run_each_step_once(tmp_
             triggers = {r[0] for r in con.execute(
                 "SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit_event'::regclass AND NOT tgisinternal")}
         assert versions == [step[0] for step in migrations.LADDER]
-        assert triggers == {"audit_event_no_update", "audit_event_no_truncate"}
+        assert triggers == {"audit_event_no_update", "audit_event_no_truncate", "audit_event_notify"}
     finally:
         server.drop_database(dbname)
