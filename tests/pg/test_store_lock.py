@@ -23,9 +23,8 @@ def test_one_holder_per_store_and_everyone_can_see_who(store):
     assert not second.held
 
 
+@pytest.mark.parametrize("store_backend", ["postgresql"], indirect=True)
 def test_a_lost_connection_frees_the_lock_and_the_holder_learns_it(store, store_backend):
-    if store_backend != "postgresql":
-        pytest.skip("PostgreSQL: the server ends the lock with the session")
     first = locks.StoreLock("scheduler", "alice@AP-1#1")
     assert first.try_acquire()
     first._conn.close()  # what a crash or a network cut does to the holder's session
