@@ -97,6 +97,10 @@ def claim(doc_ids: Iterable[int], holder: str, lease_seconds: float = DEFAULT_LE
         return []
     if lease_seconds <= 0:
         raise ValueError("lease_seconds must be positive")
+    if db.in_transaction():
+        # inside another transaction the claim would stay invisible to the other PCs until that one
+        # commits, and on PostgreSQL the row locks would be held just as long
+        raise RuntimeError("claims.claim() must be called outside any transaction")
     won: set[int] = set()
     pg = is_postgres(db)
     now = _now_sql()

@@ -52,6 +52,10 @@ def test_claimed_releases_on_the_way_out_even_after_an_error(store):
     assert claims.holders(ids) == {}
     assert claims.claim([], "x", 10) == []
     assert claims.claim([987654321], "x", 10) == []  # no such document: nothing to claim
+    from stnav_desktop.store.db import db
+
+    with db.atomic(), pytest.raises(RuntimeError, match="outside any transaction"):
+        claims.claim(ids, "alice@AP-1#1")
 
 
 def test_concurrent_claimers_never_share_a_document(store):

@@ -3,7 +3,9 @@ document exactly once (issue #19), and a PC killed while holding claims is taken
 
 The harness runs two real `stnav post` processes (each with its own STNAV_HOME, like two PCs) against
 one NAV simulator. Until posting claims documents (store/claims.py wired into sync/posting.py) these
-tests skip: without claims two PCs double-post, which is the bug they exist to catch.
+tests skip: without claims two PCs double-post, which is the bug they exist to catch
+(STNAV_TWO_PC_FORCE=1 runs them anyway, to watch that happen). STNAV_TWO_PC_RUNS and
+STNAV_TWO_PC_DOCS scale the first one up to the issue's 20 runs of 200 documents.
 """
 
 from __future__ import annotations
