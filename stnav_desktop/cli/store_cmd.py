@@ -93,8 +93,20 @@ def use_store(args: argparse.Namespace) -> int:
         print("this PC uses its own SQLite store again")
         return 0
     cfg = _config(args)
+    from stnav_desktop.logs import setup_logging
+    from stnav_desktop.paths import app_paths
+    from stnav_desktop.store.db import close_db
+    from stnav_desktop.store.migrations import SchemaTooNew
+    from stnav_desktop.store.pg import StoreUnavailable, open_postgres
+
+    setup_logging(app_paths().ensure(), console=True)
+    try:  # connect (and migrate) first: a wrong URL or password is reported here and nothing is saved
+        open_postgres(cfg)
+    except (StoreUnavailable, SchemaTooNew) as exc:
+        raise CliError(f"{exc} (not saved: this PC keeps its current store)") from None
+    finally:
+        close_db()
     path = backend.write_config(cfg)
-    boot(args)  # connects and migrates now, so a wrong URL or password shows here, not at the next sync
     print(f"now using {cfg.describe()} (saved in {path})")
     return 0
 

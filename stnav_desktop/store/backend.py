@@ -193,7 +193,7 @@ def keychain_password() -> str | None:
     except credentials.CredentialNotFound:
         return None
     except credentials.KeychainUnavailable as exc:
-        log.warning("no keychain for the database password (%s); connecting without one", exc)
+        log.info("no keychain for the database password (%s); connecting without one", exc)
         return None
 
 

@@ -108,3 +108,29 @@ def test_two_pcs_upgrading_one_postgres_database_at_once_run_each_step_once(tmp_
         assert triggers == {"audit_event_no_update", "audit_event_no_truncate", "audit_event_notify"}
     finally:
         server.drop_database(dbname)
+
+
+def test_store_use_saves_nothing_when_the_server_cannot_be_reached(capsys):
+    assert main(["store", "use", "postgresql://stnav@127.0.0.1:1/stnav?connect_timeout=2"]) == 1
+    err = capsys.readouterr().err
+    assert "cannot open the shared database" in err and "not saved" in err and err.count("\n") == 1
+    assert not backend.current().is_postgres and not backend.config_path().exists()
+
+
+def test_store_use_points_this_pc_at_a_reachable_server(memory_keyring, capsys):
+    from tests.conftest import pg_server_or_skip
+
+    server = pg_server_or_skip()
+    dbname = server.create_database()
+    try:
+        memory_keyring.set_password("ml-connector", f"{backend.KEYCHAIN_PROFILE}:{backend.PASSWORD_FIELD}",
+                                    server.password)
+        assert main(["store", "use", server.url(dbname)]) == 0
+        assert "now using PostgreSQL" in capsys.readouterr().out
+        assert backend.current().url == server.url(dbname)
+        assert main(["store", "status"]) == 0
+        out = capsys.readouterr().out
+        assert f"schema: v{migrations.LATEST}" in out and "being posted: nothing" in out
+    finally:
+        close_db()
+        server.drop_database(dbname)
