@@ -34,6 +34,8 @@ SECRET_FIELDS: dict[str, str] = {
     "nav.web_service_key": "NAV web service access key (Basic auth password)",
     "servicetitan.webhook_secret": "ServiceTitan webhook signing key",
     "nav.webhook_client_state": "NAV webhook clientState",
+    # one per installation (profile "installation"), not per profile: store/backend.py
+    "store.password": "Shared database (PostgreSQL) password",
 }
 
 

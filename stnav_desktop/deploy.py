@@ -99,6 +99,11 @@ def parse(text: str, source: str = "deploy.toml") -> Deployment:
     for section, body in data.items():
         if not isinstance(body, dict):
             raise DeployError(f"{source}: top-level key {section!r} must be a [section]")
+        if section == "store":  # the installation's database, not a profile setting (store/backend.py)
+            from stnav_desktop.store.backend import parse_deploy_section
+
+            dep.values.update(parse_deploy_section(body, source))
+            continue
         for name, raw in body.items():
             key = f"{section}.{name}"
             if any(word in key.lower() for word in _SECRET_WORDS):

@@ -33,9 +33,13 @@ def boot(args: argparse.Namespace, *, console: bool = True) -> None:
     except OSError as exc:
         raise CliError(f"log file {paths.log_file} cannot be written ({exc.strerror or exc}): give your user "
                        f"write access to {paths.logs}, or set STNAV_HOME to a writable local folder") from None
+    from stnav_desktop.store.backend import StoreConfigError
+    from stnav_desktop.store.migrations import SchemaTooNew
+    from stnav_desktop.store.pg import StoreUnavailable
+
     try:
         open_db(paths.database)
-    except DatabaseProblem as exc:
+    except (DatabaseProblem, StoreUnavailable, SchemaTooNew, StoreConfigError) as exc:  # one line, no traceback
         raise CliError(str(exc)) from None
     from stnav_desktop import deploy
     from stnav_desktop.store import audit

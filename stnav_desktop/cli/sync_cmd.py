@@ -154,6 +154,10 @@ def post(args) -> int:
     return 1 if bad else 0
 
 
+STANDBY_SECONDS = 30
+HEARTBEAT_SECONDS = 60
+
+
 def run(args) -> int:
     service = _service(args)
     failed: list[str] = []
@@ -172,17 +176,37 @@ def run(args) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # one scheduler per STORE, whichever PC it runs on (store/locks.py); the others stand by
+    from stnav_desktop.store.locks import StoreLock, who
+
+    lock = StoreLock("scheduler")
+    if not lock.try_acquire():
+        info = who("scheduler")
+        print(f"the scheduler already runs for this store ({info.holder if info else 'another PC'}); standing by "
+              "to take over if it stops", flush=True)
+        while not lock.try_acquire():
+            if stop.wait(STANDBY_SECONDS):
+                return 0
     receiver = None
-    if args.webhook_port is not None:
-        receiver = _wrap(lambda: service.webhook_receiver(scheduler, args.webhook_port)).start()
-        print(f"receiving ServiceTitan webhooks on {receiver.url}", flush=True)
-    scheduler.start()
-    print("scheduler running; Ctrl+C to stop", flush=True)
-    stop.wait()
-    scheduler.stop()
-    if receiver is not None:
-        receiver.stop()
-    return 0
+    try:
+        if args.webhook_port is not None:
+            receiver = _wrap(lambda: service.webhook_receiver(scheduler, args.webhook_port)).start()
+            print(f"receiving ServiceTitan webhooks on {receiver.url}", flush=True)
+        scheduler.start()
+        print("scheduler running; Ctrl+C to stop", flush=True)
+        lost = False
+        while not stop.wait(HEARTBEAT_SECONDS):
+            if not lock.heartbeat():
+                lost = True
+                break
+        scheduler.stop()
+        if lost:  # the database dropped our session: another PC may run it now; the service restarts us
+            raise CliError("lost the store's scheduler lock (connection to the database ended); stopping")
+        return 0
+    finally:
+        if receiver is not None:
+            receiver.stop()
+        lock.release()
 
 
 def report_reconcile(args) -> int:
