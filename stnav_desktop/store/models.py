@@ -31,6 +31,7 @@ class BaseModel(Model):
 class SourceKind(StrEnum):
     PURCHASE_ORDER = "purchase_order"
     INVENTORY_BILL = "inventory_bill"
+    INVENTORY_RETURN = "inventory_return"  # vendor returns (export/returns) -> purchase credit memos
 
 
 class DocStatus(StrEnum):
@@ -55,6 +56,9 @@ class MappingKind(StrEnum):
     BUSINESS_UNIT = "business_unit"  # ST business unit id -> dimension value (target2 = dimension code)
     GL_RULE = "gl_rule"  # inventory-bill line rule -> G/L account
     ST_GL_ACCOUNT = "st_gl_account"  # ST GL account -> NAV G/L account
+    # "<attribute>:<ST id or value>" (job:38110004, project:12, inventory_location:5002) -> dimension value
+    # (target_type = dimension code); see sync/dimensions.py
+    DIMENSION = "dimension"
 
 
 class AttemptState(StrEnum):

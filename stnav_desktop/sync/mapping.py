@@ -27,7 +27,7 @@ from stnav_desktop.store.models import (
     StDocument,
     StReference,
 )
-from stnav_desktop.sync import accounting, lifecycle
+from stnav_desktop.sync import accounting, dimensions, lifecycle
 
 KINDS = {k.value for k in MappingKind}
 CSV_COLUMNS = ["kind", "source_key", "source_label", "target", "target_type"]
@@ -187,6 +187,10 @@ def _target_problem(profile: Profile, kind: str, target: str, target_type: str,
     elif kind == MappingKind.BUSINESS_UNIT:
         dim = target_type or settings.get(profile, "posting.territory_dimension")
         entity, key, label = "dimensionValues", f"{dim}:{target}", f"dimension value of {dim}"
+    elif kind == MappingKind.DIMENSION:
+        if not target_type:
+            return "target_type: a dimension mapping needs the NAV dimension code (e.g. JOB)"
+        entity, key, label = "dimensionValues", f"{target_type}:{target}", f"dimension value of {target_type}"
     else:
         return None
     if entity not in cache:
@@ -415,7 +419,13 @@ def plan_context(profile: Profile, *, validate: bool = True) -> accounting.PlanC
         return None
 
     use_checks = validate and have_refs
+    lookups = _lookups(profile)
+    try:
+        rules = dimensions.parse_rules(values.get("dimensions.rules"))
+    except dimensions.RuleError:
+        rules = []  # settings validation names the bad rule; documents keep the territory rule meanwhile
     return accounting.PlanContext(
+        dimension_rules=rules, **lookups,
         model=values["posting.model"], clearing_account=values["posting.clearing_account"],
         tax_account=values["posting.tax_account"], freight_account=values["posting.freight_account"],
         other_account=values["posting.other_account"],
@@ -425,6 +435,51 @@ def plan_context(profile: Profile, *, validate: bool = True) -> accounting.PlanC
         allow_from=allow_from, allow_to=allow_to, mappings=mappings_dict(profile),
         check_vendor=check_vendor if use_checks else None, check_account=check_account if use_checks else None,
         check_item=check_item if use_checks else None, check_dimension=check_dimension if use_checks else None)
+
+
+def _lookups(profile: Profile) -> dict[str, Any]:
+    """What returns and dimension rules look up in what was pulled and posted (sync/returns.py,
+    sync/dimensions.py): each a query when called, so a plan sees what an earlier plan of the same run posted."""
+
+    def bills_of_po(po_st_id: Any) -> list[dict[str, Any]]:
+        return [d.raw for d in StDocument.select(StDocument.raw).where(
+            (StDocument.profile == profile) & (StDocument.kind == SourceKind.INVENTORY_BILL)
+            & (StDocument.purchase_order_st_id == int(po_st_id))).order_by(StDocument.id)]
+
+    def posted_invoice(po_st_id: Any, vendor_number: str) -> str | None:
+        """The NAV number of the PO's POSTED purchase invoice (what BC's Applies-to Doc. No. takes)."""
+        doc = StDocument.get_or_none((StDocument.profile == profile) & (StDocument.kind == SourceKind.PURCHASE_ORDER)
+                                     & (StDocument.st_id == int(po_st_id)) & (StDocument.status == DocStatus.POSTED))
+        if doc is None or not doc.nav_number:
+            return None
+        vendor = mappings_dict(profile).get(MappingKind.VENDOR, {}).get(str(doc.raw.get("vendorId")))
+        return doc.nav_number if vendor and vendor[0] == vendor_number else None
+
+    def job_info(job_id: Any) -> dict[str, Any] | None:
+        ref = StReference.get_or_none((StReference.profile == profile) & (StReference.entity == "jobs")
+                                      & (StReference.st_id == int(job_id)))
+        return (ref.data or {}) if ref else None
+
+    from_bills: dict[int, str] | None = None
+
+    def job_number(job_id: Any) -> str | None:
+        nonlocal from_bills
+        info = job_info(job_id)
+        if info and info.get("jobNumber"):
+            return str(info["jobNumber"])
+        if from_bills is None:  # bills carry the job number of the job they were bought for: read once
+            from_bills = {}
+            for (raw,) in StDocument.select(StDocument.raw).where(
+                    (StDocument.profile == profile) & (StDocument.kind == SourceKind.INVENTORY_BILL)).tuples():
+                if isinstance(raw, dict) and isinstance(raw.get("jobId"), int) and raw.get("jobNumber"):
+                    from_bills[raw["jobId"]] = str(raw["jobNumber"])
+        try:
+            return from_bills.get(int(job_id))
+        except (TypeError, ValueError):
+            return None
+
+    return {"bills_of_po": bills_of_po, "posted_invoice": posted_invoice, "job_info": job_info,
+            "job_number": job_number}
 
 
 def evaluate(doc: StDocument, ctx: accounting.PlanContext) -> tuple[str, str]:
@@ -459,7 +514,8 @@ def refresh_readiness(profile: Profile, *, documents=None) -> dict[str, int]:
 
 
 def kind_label(kind: str) -> str:
-    return "purchase order" if kind == SourceKind.PURCHASE_ORDER else "inventory bill"
+    return {SourceKind.PURCHASE_ORDER: "purchase order", SourceKind.INVENTORY_RETURN: "vendor return"}.get(
+        kind, "inventory bill")
 
 
 def all_mappings(profile: Profile, search: str = "") -> list[Mapping]:

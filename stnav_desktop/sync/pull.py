@@ -40,11 +40,14 @@ class Page(Protocol):
 class StSource(Protocol):
     def iter_export_purchase_orders(self, continue_from: str | None = None) -> Iterator[Page]: ...
     def iter_export_inventory_bills(self, continue_from: str | None = None) -> Iterator[Page]: ...
+    # optional: a source without it (an older gateway, a test double) is not asked for returns
+    # def iter_export_returns(self, continue_from: str | None = None) -> Iterator[Page]: ...
 
 
 STREAMS = {
     "export/purchase-orders": (SourceKind.PURCHASE_ORDER, "iter_export_purchase_orders"),
     "export/inventory-bills": (SourceKind.INVENTORY_BILL, "iter_export_inventory_bills"),
+    "export/returns": (SourceKind.INVENTORY_RETURN, "iter_export_returns"),
 }
 
 
@@ -169,7 +172,8 @@ class _PageStager:
                 status, reason = DocStatus.HELD, hold_reason
         # one event per document, named by its reference like every other event of its history
         # (``stnav audit show PO-10452-001``), with the readiness verdict it was stored with
-        ref = f"{'PO' if kind == SourceKind.PURCHASE_ORDER else 'BILL'}-{columns['number'] or item.st_id}"
+        prefix = {SourceKind.PURCHASE_ORDER: "PO", SourceKind.INVENTORY_RETURN: "RET"}.get(kind, "BILL")
+        ref = f"{prefix}-{columns['number'] or item.st_id}"
         events.append({"action": "document.pulled", "st_ref": ref,
                        "detail": {"st_id": item.st_id, "kind": kind, "modifiedOn": item.raw.get("modifiedOn"),
                                   "total": columns["total"], "problems": item.problems, "status": status,
@@ -227,6 +231,9 @@ def pull(profile: Profile, source: StSource, *, streams: Iterable[str] = tuple(S
     stager = _PageStager(profile, summary)
     for stream in streams:
         kind, method = STREAMS[stream]
+        if not hasattr(source, method):
+            log.info("pull: the source has no %s feed; skipped", stream)
+            continue
         mark = watermark(profile, stream)
         for page in getattr(source, method)(mark.token):
             with db.atomic():

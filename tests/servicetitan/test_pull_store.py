@@ -68,7 +68,7 @@ def test_a_record_the_parser_cannot_read_is_stored_with_its_problem_and_the_pull
     po_id = sandbox.purchase_order_ids()[1]
     sandbox.edit_purchase_order(po_id, vendorId="abc", items="n/a", date=12, total={"x": 1})
     summary = SyncService(profile).pull()
-    assert summary.counts["new"] == 60 + len(sandbox.bill_ids())
+    assert summary.counts["new"] == 60 + len(sandbox.bill_ids()) + len(sandbox.return_ids())
     po = doc(SourceKind.PURCHASE_ORDER, po_id)
     assert po.status == DocStatus.NEEDS_MAPPING and po.problem
     assert any("vendorId" in p for p in po.source_problems)

@@ -72,6 +72,12 @@ DEFAULT_DIMENSIONS = [
     ("G/L Account", "6130", DEPARTMENT_DIMENSION, "INSTALL"),
     ("Item", "1100", DEPARTMENT_DIMENSION, "INSTALL"),
 ]
+# A JOB dimension whose values are ServiceTitan job numbers, as offices that cost jobs in NAV keep it (a
+# dimension value per job; Dimension Value table 349, read through page 30042 "APIV2 - Dimension Values").
+# Values outside this list are refused like any unknown value ('The "valueCode" does not match to a
+# Dimension Value.', APIV2DimensionSetLines.Page.al).
+JOB_DIMENSION = "JOB"
+JOB_VALUES = [str(n) for n in range(10400, 10440)] + ["10452"]
 DEFAULT_DIM_TABLES = {"Vendor": "vendors", "Item": "items", "G/L Account": "accounts"}
 EMPTY_DATE = "0001-01-01"  # an empty Date field as the API shows it
 GLOBAL_DIMENSIONS = (catalog.TERRITORY_DIMENSION, DEPARTMENT_DIMENSION)  # G/L Setup Global Dimension 1 / 2
@@ -271,6 +277,12 @@ class Company:
             self._put("dimensionValues", {"id": sid("dimval", DEPARTMENT_DIMENSION, code), "code": code,
                                           "dimensionId": dept_id, "displayName": name, "consolidationCode": "",
                                           "_blocked": False})
+        job_id = sid("dimension", JOB_DIMENSION)
+        self._put("dimensions", {"id": job_id, "code": JOB_DIMENSION, "displayName": "Job", "consolidationCode": ""})
+        for code in JOB_VALUES:
+            self._put("dimensionValues", {"id": sid("dimval", JOB_DIMENSION, code), "code": code,
+                                          "dimensionId": job_id, "displayName": f"Job {code}",
+                                          "consolidationCode": "", "_blocked": False})
         for parent_table, number, code, value in DEFAULT_DIMENSIONS:
             self.set_default_dimension(parent_table, number, code, value)
         # Accounting Period table (page 30086): months of 2025-2027, fiscal years from January; 2025 is closed
