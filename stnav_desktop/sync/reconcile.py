@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -47,6 +47,7 @@ class DocLine:
     nav_amount: Decimal
     nav_document: str
     explanation: str
+    dimensions: dict[str, str] = field(default_factory=dict)  # every dimension NAV booked it with
 
     @property
     def difference(self) -> Decimal:
@@ -74,10 +75,12 @@ class Report:
     unmatched_nav: list[GlEntry]
 
     def totals(self, by: str = "territory") -> list[tuple[str, str, Decimal, Decimal, Decimal]]:
-        """(month, key, ServiceTitan, NAV, difference) per territory or vendor."""
+        """(month, key, ServiceTitan, NAV, difference) per territory or vendor, or per any dimension NAV
+        booked (``by="dim:JOB"``)."""
         sums: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
         for line in self.lines:
-            key = (line.month, getattr(line, by) or "(none)")
+            value = line.dimensions.get(by[4:]) if by.startswith("dim:") else getattr(line, by)
+            key = (line.month, value or "(none)")
             sums[key][0] += line.st_amount
             sums[key][1] += line.nav_amount
         return [(m, k, st, nav, st - nav) for (m, k), (st, nav) in sorted(sums.items())]
@@ -115,13 +118,21 @@ def reconcile(profile: Profile, month: str, gl: list[GlEntry]) -> Report:
             continue
         if doc.kind == SourceKind.PURCHASE_ORDER and doc.st_status == "Canceled":
             continue
-        nav_doc = (doc.nav_number or "") if doc.kind == SourceKind.PURCHASE_ORDER else f"STB{doc.st_id}"
+        is_return = doc.kind == SourceKind.INVENTORY_RETURN
+        if is_return and (doc.st_status != "CreditReceived" or not doc.st_active):
+            continue  # canceled, deleted or not yet credited: never booked (docs/accounting.md, Vendor returns)
+        if doc.kind == SourceKind.PURCHASE_ORDER or (is_return and model != MODEL_JOURNAL_ONLY):
+            nav_doc = doc.nav_number or ""
+        else:
+            nav_doc = f"{'STR' if is_return else 'STB'}{doc.st_id}"
         entries = by_document.get(nav_doc, []) if doc.status in (DocStatus.POSTED,
                                                                  DocStatus.CHANGED_AFTER_POSTING) else []
         nav_amount = sum((e.debit for e in entries), ZERO)
         territory = next((e.dimensions.get(territory_dim) for e in entries if e.dimensions.get(territory_dim)),
                          doc.business_unit_name)
         st_amount = doc.total or ZERO
+        if is_return:  # a vendor credit reduces cost and payables: both sides with the opposite sign
+            st_amount, nav_amount = -st_amount, -nav_amount
         if entries and nav_amount == st_amount:
             explanation = "" if doc.status == DocStatus.POSTED else EXPLAIN[doc.status]
         elif entries:
@@ -133,10 +144,11 @@ def reconcile(profile: Profile, month: str, gl: list[GlEntry]) -> Report:
             explanation = EXPLAIN.get(doc.status, doc.status)
         lines.append(DocLine(lifecycle.st_ref(doc), doc.kind, doc.vendor_name or str(doc.vendor_st_id or ""),
                              territory or "", doc.doc_date.strftime("%Y-%m") if doc.doc_date else month,
-                             st_amount, nav_amount, nav_doc if entries else "", explanation))
+                             st_amount, nav_amount, nav_doc if entries else "", explanation,
+                             {k: v for e in entries for k, v in e.dimensions.items()}))
     clearing = clearing_by_po(profile, gl, clearing_account, docs)
     ours = {line.nav_document for line in lines if line.nav_document}
-    unmatched = [e for e in gl if e.document_number.startswith("STB") and e.document_number not in ours]
+    unmatched = [e for e in gl if e.document_number.startswith(("STB", "STR")) and e.document_number not in ours]
     return Report(month, model, lines, clearing, unmatched)
 
 

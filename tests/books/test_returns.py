@@ -12,7 +12,7 @@ from stnav_desktop.connectors.nav import NavClient, RefData
 from stnav_desktop.connectors.nav.bulk import ApiBooks
 from stnav_desktop.store import settings
 from stnav_desktop.store.models import DocStatus, SourceKind, StDocument
-from stnav_desktop.sync import batches, documents, mapping, posting, refdata
+from stnav_desktop.sync import batches, documents, mapping, posting, reconcile, refdata
 from tests.nav.conftest import FAST_RETRY, onprem_config
 from tests.sync.example import BILL_R1, BILL_R2, MAPPINGS, PO
 
@@ -108,6 +108,15 @@ def test_received_credit_return_is_one_credit_memo_applied_to_the_invoice_gl_per
     doc = StDocument.get(StDocument.kind == SourceKind.INVENTORY_RETURN)
     assert doc.status == DocStatus.POSTED and doc.nav_number == memo["number"]
 
+    # reconciled per territory and month like the rest: both sides with the credit's sign, no difference
+    start, end = reconcile.month_bounds("2026-10")
+    report = reconcile.reconcile(profile, "2026-10", ApiBooks(client).gl_entries_between(start, end))
+    [line] = [ln for ln in report.lines if ln.kind == SourceKind.INVENTORY_RETURN]
+    assert (line.st_ref, line.territory, line.month, line.st_amount, line.nav_amount, line.nav_document) == \
+        ("RET-RT-10452-001-1", "NORTH", "2026-10", D("-35.72"), D("-35.72"), memo["number"])
+    assert report.differences == [] and report.unmatched_nav == []
+    assert [(c.po_ref, c.balance) for c in report.clearing] == [("PO-10452-001", D("0.00"))]
+
     # exactly once: the same return again (a re-pull, a replay) never makes a second credit memo
     doc.status = DocStatus.APPROVED
     doc.save()
@@ -181,6 +190,11 @@ def test_po_with_job_and_territory_puts_both_dimensions_and_the_job_number_on_ev
         if e["accountNumber"] != "5410":
             assert e["description"].startswith("Job 10452 "), e["description"]
     assert ledger(nav)["5410"] == D("-215.82")
+    # the reconciliation pivots on any dimension NAV booked
+    start, end = reconcile.month_bounds("2026-10")
+    report = reconcile.reconcile(profile, "2026-10", ApiBooks(client).gl_entries_between(start, end))
+    by_job = report.totals("dim:JOB")
+    assert [(m, k) for m, k, *_ in by_job] == [("2026-10", "10452")] and by_job[0][4] == D("0.00")
 
 
 def test_unknown_dimension_value_is_named_on_the_row_and_nav_refuses_it_too(setup, nav):
