@@ -50,11 +50,17 @@ def _v3_audit_mac(db: SqliteDatabase) -> None:
     _add_missing_columns(db, models.AuditHead, ["mac"])
 
 
+def _v7_attachments(db: SqliteDatabase) -> None:
+    """Source-document PDFs attached to NAV documents, with their retry state (issue #15)."""
+    db.create_tables([models.NavAttachment], safe=True)
+
+
 # (version, description, step). Append only; never edit a released step.
 LADDER: list[tuple[int, str, Callable[[SqliteDatabase], None]]] = [
     (1, "initial schema", _v1_initial),
     (2, "held bills: st_active, hold_reason, hold_released", _v2_holds),
     (3, "audit log sealed with a keyed MAC", _v3_audit_mac),
+    (7, "source documents attached to NAV documents (nav_attachment)", _v7_attachments),
 ]
 LATEST = LADDER[-1][0]
 

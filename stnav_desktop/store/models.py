@@ -306,7 +306,24 @@ class AuditHead(BaseModel):
     mac = CharField(default="", constraints=[SQL("DEFAULT ''")])  # keyed MAC: a reset head cannot be forged
 
 
+class NavAttachment(BaseModel):
+    """The ServiceTitan source document attached (as a PDF) to the NAV invoice or credit memo of a posted
+    document (sync/attachments.py). A failure never blocks posting: it is kept here and retried."""
+
+    id = AutoField()
+    document = ForeignKeyField(StDocument, backref="nav_attachments", on_delete="CASCADE", unique=True)
+    file_name = CharField(default="")
+    state = CharField(default="pending")  # pending, attached, failed
+    nav_attachment_id = CharField(null=True)
+    byte_size = IntegerField(default=0)
+    attempts = IntegerField(default=0)
+    error = TextField(default="")
+    attached_at = UtcDateTimeField(null=True)
+    updated_at = UtcDateTimeField(default=utcnow)
+
+
 ALL_MODELS = [
     SchemaVersion, Profile, ProfileSetting, Batch, StDocument, Mapping, PostingAttempt, NavReference,
     StReference, SyncWatermark, WebhookSubscription, SchedulerJob, AuditEvent, AuditHead,
+    NavAttachment,
 ]
