@@ -240,12 +240,14 @@ class PlanContext:
     check_dimension: Any = None
     # every dimension an office uses (sync/dimensions.py): rules after the built-in territory rule
     dimension_rules: list[Any] = field(default_factory=list)
+    dimension_rules_error: str = ""  # a rule that cannot be read: named on every row until it is fixed
     # look-ups into what was pulled and posted (None = not available): job id -> job number / job record,
     # PO id -> its posted NAV invoice number, PO id -> its bills' payloads (returns credit their accounts)
     job_number: Any = None
     job_info: Any = None
     posted_invoice: Any = None
     bills_of_po: Any = None
+    purchase_order: Any = None  # PO id -> its payload (a return line's SKU type, when no bill carries the SKU)
 
     def mapped(self, kind: str, key: Any) -> tuple[str, str] | None:
         if key is None:
@@ -328,6 +330,8 @@ def _dimensions(kind: str, raw: dict[str, Any], ctx: PlanContext, ref: str, prob
     """The territory (built-in rule) plus every configured dimension rule (sync/dimensions.py)."""
     bu_id = (raw.get("businessUnit") or {}).get("id") if kind == SourceKind.INVENTORY_BILL else raw.get("businessUnitId")
     dims = _territory(bu_id, ctx, ref, problems)
+    if ctx.dimension_rules_error:
+        problems.append(f"{ref}: setting dimensions.rules: {ctx.dimension_rules_error}")
     if ctx.dimension_rules:
         from stnav_desktop.sync import dimensions
 

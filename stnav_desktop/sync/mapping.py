@@ -420,12 +420,13 @@ def plan_context(profile: Profile, *, validate: bool = True) -> accounting.PlanC
 
     use_checks = validate and have_refs
     lookups = _lookups(profile)
+    rules_error = ""
     try:
         rules = dimensions.parse_rules(values.get("dimensions.rules"))
-    except dimensions.RuleError:
-        rules = []  # settings validation names the bad rule; documents keep the territory rule meanwhile
+    except dimensions.RuleError as exc:
+        rules, rules_error = [], str(exc)  # every row names it: nothing posts with half its dimensions
     return accounting.PlanContext(
-        dimension_rules=rules, **lookups,
+        dimension_rules=rules, dimension_rules_error=rules_error, **lookups,
         model=values["posting.model"], clearing_account=values["posting.clearing_account"],
         tax_account=values["posting.tax_account"], freight_account=values["posting.freight_account"],
         other_account=values["posting.other_account"],
@@ -445,6 +446,11 @@ def _lookups(profile: Profile) -> dict[str, Any]:
         return [d.raw for d in StDocument.select(StDocument.raw).where(
             (StDocument.profile == profile) & (StDocument.kind == SourceKind.INVENTORY_BILL)
             & (StDocument.purchase_order_st_id == int(po_st_id))).order_by(StDocument.id)]
+
+    def purchase_order(po_st_id: Any) -> dict[str, Any] | None:
+        doc = StDocument.get_or_none((StDocument.profile == profile) & (StDocument.kind == SourceKind.PURCHASE_ORDER)
+                                     & (StDocument.st_id == int(po_st_id)))
+        return doc.raw if doc else None
 
     def posted_invoice(po_st_id: Any, vendor_number: str) -> str | None:
         """The NAV number of the PO's POSTED purchase invoice (what BC's Applies-to Doc. No. takes)."""
@@ -478,7 +484,7 @@ def _lookups(profile: Profile) -> dict[str, Any]:
         except (TypeError, ValueError):
             return None
 
-    return {"bills_of_po": bills_of_po, "posted_invoice": posted_invoice, "job_info": job_info,
+    return {"bills_of_po": bills_of_po, "purchase_order": purchase_order, "posted_invoice": posted_invoice, "job_info": job_info,
             "job_number": job_number}
 
 

@@ -99,8 +99,13 @@ def original_account(item: dict[str, Any], raw: dict[str, Any], ctx: PlanContext
                 if line.get("skuId") is not None and line.get("skuId") == item.get("skuId"):
                     account, rule = accounting.bill_line_account(line, bill_bu, ctx)
                     return account, f"as bill {bill.get('referenceNumber') or bill.get('id')}: {rule}"
+    # return lines carry no SKU type: the PO's line of the same SKU has it
+    sku_type = item.get("skuType")
+    if sku_type is None and po_id and ctx.purchase_order is not None:
+        po_items = (ctx.purchase_order(po_id) or {}).get("items") or []
+        sku_type = next((i.get("skuType") for i in po_items if i.get("skuId") == item.get("skuId")), None)
     # return lines name ServiceTitan's G/L accounts by number only (Inventory.V2.GLAccountResponse has no id)
-    probe = {"skuId": item.get("skuId"), "skuCode": item.get("code"), "skuType": item.get("skuType")}
+    probe = {"skuId": item.get("skuId"), "skuCode": item.get("code"), "skuType": sku_type}
     account, rule = accounting.bill_line_account(probe, bu_id, ctx)
     if rule == "default expense account":
         for field_name in ("costOfSaleAccount", "generalLedgerAccount"):

@@ -27,7 +27,7 @@ from stnav_desktop.ui.review_model import ROW_ROLE, ReviewModel
 
 STATUS_FILTERS = [("All statuses", [])] + [(label, [status]) for status, label in review.STATUS_LABELS.items()]
 SOURCE_FILTERS = [("All sources", None), ("Purchase orders", SourceKind.PURCHASE_ORDER),
-                  ("Inventory bills", SourceKind.INVENTORY_BILL)]
+                  ("Inventory bills", SourceKind.INVENTORY_BILL), ("Vendor returns", SourceKind.INVENTORY_RETURN)]
 COL_NAV_VENDOR, COL_DIMENSION = review.COLUMNS.index("nav_vendor"), review.COLUMNS.index("dimension")
 
 
@@ -361,7 +361,8 @@ class DetailPane(QWidget):
             self.preview_lines.setRowCount(0)
             self.preview_header.clear()
             return
-        kind = "Purchase order" if doc.kind == SourceKind.PURCHASE_ORDER else "Inventory bill"
+        kind = {SourceKind.PURCHASE_ORDER: "Purchase order", SourceKind.INVENTORY_RETURN: "Vendor return"}.get(
+            doc.kind, "Inventory bill")
         total = f"{doc.total:,.2f}" if doc.total is not None else "?"
         self.title.setText(f"<b>{kind} {doc.number}</b> · {doc.vendor_name or doc.vendor_st_id} · "
                            f"{doc.business_unit_name or doc.business_unit_st_id} · {total} · "

@@ -229,3 +229,32 @@ def test_unknown_dimension_value_is_named_on_the_row_and_nav_refuses_it_too(setu
     [outcome] = ApiBooks(client).create_journals([JournalDocumentSpec(spec.document_number, spec.lines)], post=False)
     assert isinstance(outcome, ConnectorError)
     assert 'The "valueCode" does not match to a Dimension Value.' in str(outcome)
+
+
+def test_dimension_rules_map_many_to_one_with_defaults_and_a_bad_rule_is_named_on_every_row(setup, nav):
+    profile, client = setup
+    from stnav_desktop.sync import preview
+
+    # inventory location 5001 and 5002 both -> SERVICE (many to one); DEPARTMENT from the location, default ADMIN
+    mapping.set_mapping(profile, "dimension", "inventory_location:5001", "SERVICE", target_type="DEPARTMENT")
+    mapping.set_mapping(profile, "dimension", "inventory_location:5002", "SERVICE", target_type="DEPARTMENT")
+    settings.set_value(profile, "dimensions.rules", ["inventory_location:DEPARTMENT:map:default=ADMIN"])
+    documents.stage(profile, SourceKind.PURCHASE_ORDER, PO)  # no bill: the line accounts come from the rule chain
+    documents.stage(profile, SourceKind.INVENTORY_RETURN, RETURN)
+    documents.stage(profile, SourceKind.INVENTORY_RETURN, {**RETURN, "id": 9300002, "number": "RT-2",
+                                                           "inventoryLocationId": 5002})
+    documents.stage(profile, SourceKind.INVENTORY_RETURN, {**RETURN, "id": 9300003, "number": "RT-3",
+                                                           "inventoryLocationId": None})
+    mapping.refresh_readiness(profile)
+    shown = {d.number: preview.preview(d) for d in StDocument.select().where(
+        StDocument.kind == SourceKind.INVENTORY_RETURN)}
+    dims = {n: dict(p.header)["Dimensions"] for n, p in shown.items()}
+    assert dims == {"RT-10452-001-1": "TERRITORY=NORTH, DEPARTMENT=SERVICE", "RT-2": "TERRITORY=NORTH, DEPARTMENT=SERVICE",
+                    "RT-3": "TERRITORY=NORTH, DEPARTMENT=ADMIN"}
+    assert shown["RT-2"].title == "Purchase credit memo"
+    assert [ln[1] for ln in shown["RT-2"].lines] == ["6120", "6110", "5630"]  # the accounts the cost went to
+    settings.set_value(profile, "dimensions.rules", ["colour:COLOUR"])
+    mapping.refresh_readiness(profile)
+    for doc in StDocument.select().where(StDocument.kind == SourceKind.INVENTORY_RETURN):
+        assert doc.status == DocStatus.NEEDS_MAPPING
+        assert "setting dimensions.rules: dimension rule 'colour:COLOUR': 'colour' is not one of" in doc.problem
