@@ -85,6 +85,10 @@ class Report:
             sums[key][1] += line.nav_amount
         return [(m, k, st, nav, st - nav) for (m, k), (st, nav) in sorted(sums.items())]
 
+    def dimension_codes(self, *, besides: tuple[str, ...] = ("TERRITORY",)) -> list[str]:
+        """The dimension codes NAV booked on these documents (for a pivot per dimension)."""
+        return sorted({code for line in self.lines for code in line.dimensions} - set(besides))
+
     @property
     def differences(self) -> list[DocLine]:
         return [line for line in self.lines if line.difference != ZERO]
@@ -196,6 +200,9 @@ def write(report: Report, path: Path, fmt: str) -> None:
          [list(r) for r in report.totals("territory")]),
         ("Totals per vendor", ["month", "vendor", "ServiceTitan", "NAV", "difference"],
          [list(r) for r in report.totals("vendor")]),
+        # every other dimension NAV booked (JOB, DEPARTMENT, ...): one pivot each
+        *[(f"Totals per {code}", ["month", code, "ServiceTitan", "NAV", "difference"],
+           [list(r) for r in report.totals(f"dim:{code}")]) for code in report.dimension_codes()],
         ("Documents", ["ServiceTitan", "kind", "vendor", "territory", "month", "ServiceTitan amount", "NAV amount",
                        "difference", "NAV document", "explanation"],
          [[d.st_ref, d.kind, d.vendor, d.territory, d.month, d.st_amount, d.nav_amount, d.difference,

@@ -178,7 +178,7 @@ def _with_job(raw, job_number="10452", job_id=38110052):
     return out
 
 
-def test_po_with_job_and_territory_puts_both_dimensions_and_the_job_number_on_every_gl_entry(setup, nav):
+def test_po_with_job_and_territory_puts_both_dimensions_and_the_job_number_on_every_gl_entry(setup, nav, tmp_path):
     profile, client = setup
     settings.set_value(profile, "dimensions.rules", ["job:JOB:value:required"])
     refdata.refresh_nav(profile, RefData(client))
@@ -200,6 +200,9 @@ def test_po_with_job_and_territory_puts_both_dimensions_and_the_job_number_on_ev
     report = reconcile.reconcile(profile, "2026-10", ApiBooks(client).gl_entries_between(start, end))
     by_job = report.totals("dim:JOB")
     assert [(m, k) for m, k, *_ in by_job] == [("2026-10", "10452")] and by_job[0][4] == D("0.00")
+    assert report.dimension_codes() == ["JOB"]
+    reconcile.write(report, tmp_path / "r.csv", "csv")
+    assert "Totals per JOB" in (tmp_path / "r.csv").read_text(encoding="utf-8")
 
 
 def test_unknown_dimension_value_is_named_on_the_row_and_nav_refuses_it_too(setup, nav):
