@@ -139,14 +139,14 @@ SETTINGS: list[Setting] = [
             "Postable PO statuses", "Canceled is never postable. Add Exported only if no other tool has "
             "exported purchase orders to NAV before: an Exported PO may already be in the books.",
             choices=tuple(s for s in PO_STATUSES if s != "Canceled")),
-    Setting("dimensions.rules", [], "list", "More dimensions (besides the territory)",
-            "Each rule <attribute>:<DIMENSION>[:map|:value][:required][:default=<VALUE>], attributes: business_unit, "
-            "job, job_type, project, budget_code, inventory_location, technician; e.g. job:JOB:value:required "
-            "(docs/accounting.md, Dimensions)."),
     Setting("posting.date_rule", "document_date", "choice", "Posting date",
             choices=("document_date", "receipt_date", "posting_day")),
     Setting("posting.allow_from", "", "str", "Allowed posting from (YYYY-MM-DD, if NAV does not say)"),
     Setting("posting.allow_to", "", "str", "Allowed posting to (YYYY-MM-DD, if NAV does not say)"),
+    Setting("dimensions.rules", [], "list", "More dimensions (besides the territory)",
+            "Each rule <attribute>:<DIMENSION>[:map|:value][:required][:default=<VALUE>], attributes: business_unit, "
+            "job, job_type, project, budget_code, inventory_location, technician; e.g. job:JOB:value:required "
+            "(docs/accounting.md, Dimensions)."),
     Setting("approval.two_person_rule", False, "bool", "Two-person rule",
             "The approver of a batch must differ from the person who prepared it."),
     # --- schedule and retries ---------------------------------------------------------------
