@@ -51,6 +51,14 @@ def set_mapping(profile: Profile, kind: str, source_key: Any, target: str, *, ta
         raise MappingError(f"{kind} mapping for {key}: the NAV target is empty")
     if kind == MappingKind.ITEM and target_type not in ("Item", "Account"):
         raise MappingError(f"item mapping for {key}: target_type must be Item or Account, not {target_type!r}")
+    if kind == MappingKind.DIMENSION:
+        attribute, _, value = key.partition(":")
+        if attribute not in dimensions.ATTRIBUTES or not value:
+            raise MappingError(f"dimension mapping {key!r}: the key is <attribute>:<ServiceTitan id>, attribute one of "
+                               f"{', '.join(dimensions.ATTRIBUTES)}")
+        if not target_type.strip():
+            raise MappingError(f"dimension mapping for {key}: target_type must name the NAV dimension (e.g. JOB)")
+        target_type = target_type.strip().upper()
     actor = actor or audit.current_actor()
     with db.atomic():
         existing = Mapping.get_or_none((Mapping.profile == profile) & (Mapping.kind == kind)

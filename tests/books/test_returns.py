@@ -261,3 +261,13 @@ def test_dimension_rules_map_many_to_one_with_defaults_and_a_bad_rule_is_named_o
     for doc in StDocument.select().where(StDocument.kind == SourceKind.INVENTORY_RETURN):
         assert doc.status == DocStatus.NEEDS_MAPPING
         assert "setting dimensions.rules: dimension rule 'colour:COLOUR': 'colour' is not one of" in doc.problem
+
+
+def test_dimension_mapping_keys_and_dimension_are_checked(setup):
+    profile, _ = setup
+    with pytest.raises(mapping.MappingError, match="the key is <attribute>:<ServiceTitan id>"):
+        mapping.set_mapping(profile, "dimension", "colour:1", "X", target_type="JOB")
+    with pytest.raises(mapping.MappingError, match="target_type must name the NAV dimension"):
+        mapping.set_mapping(profile, "dimension", "project:7", "P7")
+    row = mapping.set_mapping(profile, "dimension", "project:7", "P7", target_type="project")
+    assert row.target_type == "PROJECT"
