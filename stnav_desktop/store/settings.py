@@ -143,7 +143,7 @@ SETTINGS: list[Setting] = [
             choices=("document_date", "receipt_date", "posting_day")),
     Setting("posting.allow_from", "", "str", "Allowed posting from (YYYY-MM-DD, if NAV does not say)"),
     Setting("posting.allow_to", "", "str", "Allowed posting to (YYYY-MM-DD, if NAV does not say)"),
-    Setting("dimensions.rules", [], "list", "More dimensions (besides the territory)",
+    Setting("posting.dimension_rules", [], "list", "More dimensions (besides the territory)",
             "Each rule <attribute>:<DIMENSION>[:map|:value][:required][:default=<VALUE>], attributes: business_unit, "
             "job, job_type, project, budget_code, inventory_location, technician; e.g. job:JOB:value:required "
             "(docs/accounting.md, Dimensions)."),

@@ -331,7 +331,7 @@ def _dimensions(kind: str, raw: dict[str, Any], ctx: PlanContext, ref: str, prob
     bu_id = (raw.get("businessUnit") or {}).get("id") if kind == SourceKind.INVENTORY_BILL else raw.get("businessUnitId")
     dims = _territory(bu_id, ctx, ref, problems)
     if ctx.dimension_rules_error:
-        problems.append(f"{ref}: setting dimensions.rules: {ctx.dimension_rules_error}")
+        problems.append(f"{ref}: setting posting.dimension_rules: {ctx.dimension_rules_error}")
     if ctx.dimension_rules:
         from stnav_desktop.sync import dimensions
 

@@ -74,7 +74,7 @@ def configure(profile: Profile, sims: Simulators) -> None:
         "nav.api_url": nav.base_url, "nav.ca_bundle": str(nav.ca_pem),
         "posting.mode": "post", "posting.post_journal": True,
         # a second dimension beside the territory: the ServiceTitan job number as NAV's JOB value
-        "dimensions.rules": ["job:JOB:value"],
+        "posting.dimension_rules": ["job:JOB:value"],
     }.items():
         settings.set_value(profile, key, value)
     credentials.set_secret(profile.name, "servicetitan.client_secret", st.client_secret)

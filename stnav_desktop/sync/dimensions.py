@@ -4,7 +4,7 @@ technician) to a NAV dimension, several at once, each with a default, a *require
 against NAV's dimension values. Pure functions; no I/O.
 
 A rule is written ``<attribute>:<DIMENSION>[:map|:value][:required][:default=<VALUE>]`` (setting
-``dimensions.rules``), e.g. ``job:JOB:value:required`` (the job number itself is the JOB value) or
+``posting.dimension_rules``), e.g. ``job:JOB:value:required`` (the job number itself is the JOB value) or
 ``inventory_location:TRUCK:map:default=SHOP`` (``dimension`` mappings ``inventory_location:<id>`` → value;
 many ServiceTitan values may map to one NAV value). The territory from the business unit
 (``business_unit`` mappings, ``posting.territory_dimension``) is the built-in first rule.

@@ -430,7 +430,7 @@ def plan_context(profile: Profile, *, validate: bool = True) -> accounting.PlanC
     lookups = _lookups(profile)
     rules_error = ""
     try:
-        rules = dimensions.parse_rules(values.get("dimensions.rules"))
+        rules = dimensions.parse_rules(values.get("posting.dimension_rules"))
     except dimensions.RuleError as exc:
         rules, rules_error = [], str(exc)  # every row names it: nothing posts with half its dimensions
     return accounting.PlanContext(

@@ -180,7 +180,7 @@ def _with_job(raw, job_number="10452", job_id=38110052):
 
 def test_po_with_job_and_territory_puts_both_dimensions_and_the_job_number_on_every_gl_entry(setup, nav, tmp_path):
     profile, client = setup
-    settings.set_value(profile, "dimensions.rules", ["job:JOB:value:required"])
+    settings.set_value(profile, "posting.dimension_rules", ["job:JOB:value:required"])
     refdata.refresh_nav(profile, RefData(client))
     stage_po_and_bills(profile, _with_job(PO), [_with_job(BILL_R1), _with_job(BILL_R2)])
     documents.stage(profile, SourceKind.INVENTORY_RETURN, _with_job(RETURN))
@@ -207,14 +207,14 @@ def test_po_with_job_and_territory_puts_both_dimensions_and_the_job_number_on_ev
 
 def test_unknown_dimension_value_is_named_on_the_row_and_nav_refuses_it_too(setup, nav):
     profile, client = setup
-    settings.set_value(profile, "dimensions.rules", ["job:JOB:value:required"])
+    settings.set_value(profile, "posting.dimension_rules", ["job:JOB:value:required"])
     stage_po_and_bills(profile, _with_job(PO, "99999"), [_with_job(BILL_R1, "99999")])
     mapping.refresh_readiness(profile)
     bill = StDocument.get(StDocument.kind == SourceKind.INVENTORY_BILL)
     assert bill.status == DocStatus.NEEDS_MAPPING
     assert "JOB from job 99999: dimension value 99999 does not exist for dimension JOB" in bill.problem
     # a required dimension with nothing to take it from is named too
-    settings.set_value(profile, "dimensions.rules", ["project:PROJECT:map:required"])
+    settings.set_value(profile, "posting.dimension_rules", ["project:PROJECT:map:required"])
     mapping.refresh_readiness(profile)
     bill = StDocument.get_by_id(bill.id)
     assert "no project gives no value for a PROJECT dimension value (required)" in bill.problem
@@ -241,7 +241,7 @@ def test_dimension_rules_map_many_to_one_with_defaults_and_a_bad_rule_is_named_o
     # inventory location 5001 and 5002 both -> SERVICE (many to one); DEPARTMENT from the location, default ADMIN
     mapping.set_mapping(profile, "dimension", "inventory_location:5001", "SERVICE", target_type="DEPARTMENT")
     mapping.set_mapping(profile, "dimension", "inventory_location:5002", "SERVICE", target_type="DEPARTMENT")
-    settings.set_value(profile, "dimensions.rules", ["inventory_location:DEPARTMENT:map:default=ADMIN"])
+    settings.set_value(profile, "posting.dimension_rules", ["inventory_location:DEPARTMENT:map:default=ADMIN"])
     documents.stage(profile, SourceKind.PURCHASE_ORDER, PO)  # no bill: the line accounts come from the rule chain
     documents.stage(profile, SourceKind.INVENTORY_RETURN, RETURN)
     documents.stage(profile, SourceKind.INVENTORY_RETURN, {**RETURN, "id": 9300002, "number": "RT-2",
@@ -256,11 +256,11 @@ def test_dimension_rules_map_many_to_one_with_defaults_and_a_bad_rule_is_named_o
                     "RT-3": "TERRITORY=NORTH, DEPARTMENT=ADMIN"}
     assert shown["RT-2"].title == "Purchase credit memo"
     assert [ln[1] for ln in shown["RT-2"].lines] == ["6120", "6110", "5630"]  # the accounts the cost went to
-    settings.set_value(profile, "dimensions.rules", ["colour:COLOUR"])
+    settings.set_value(profile, "posting.dimension_rules", ["colour:COLOUR"])
     mapping.refresh_readiness(profile)
     for doc in StDocument.select().where(StDocument.kind == SourceKind.INVENTORY_RETURN):
         assert doc.status == DocStatus.NEEDS_MAPPING
-        assert "setting dimensions.rules: dimension rule 'colour:COLOUR': 'colour' is not one of" in doc.problem
+        assert "setting posting.dimension_rules: dimension rule 'colour:COLOUR': 'colour' is not one of" in doc.problem
 
 
 def test_dimension_mapping_keys_and_dimension_are_checked(setup):
