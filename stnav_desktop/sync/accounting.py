@@ -247,6 +247,7 @@ class PlanContext:
     job_info: Any = None
     posted_invoice: Any = None
     bills_of_po: Any = None
+    apply_returns: bool = True  # a return's credit memo applies to its PO's posted invoice
     purchase_order: Any = None  # PO id -> its payload (a return line's SKU type, when no bill carries the SKU)
 
     def mapped(self, kind: str, key: Any) -> tuple[str, str] | None:

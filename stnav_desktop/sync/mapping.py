@@ -434,7 +434,8 @@ def plan_context(profile: Profile, *, validate: bool = True) -> accounting.PlanC
     except dimensions.RuleError as exc:
         rules, rules_error = [], str(exc)  # every row names it: nothing posts with half its dimensions
     return accounting.PlanContext(
-        dimension_rules=rules, dimension_rules_error=rules_error, **lookups,
+        dimension_rules=rules, dimension_rules_error=rules_error, apply_returns=bool(values["posting.apply_returns"]),
+        **lookups,
         model=values["posting.model"], clearing_account=values["posting.clearing_account"],
         tax_account=values["posting.tax_account"], freight_account=values["posting.freight_account"],
         other_account=values["posting.other_account"],

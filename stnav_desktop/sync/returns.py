@@ -198,7 +198,7 @@ def plan_return(raw: dict[str, Any], ctx: PlanContext) -> ReturnCreditMemoPlan |
     invoice = InvoicePlan(ref, vendor, credit_memo_number(raw), credit_date, posting_date, lines, dims, st_total)
     po_id = raw.get("purchaseOrderId")
     find_invoice = ctx.posted_invoice
-    if not po_id or find_invoice is None:
+    if not po_id or find_invoice is None or not ctx.apply_returns:
         return ReturnCreditMemoPlan(invoice, None, None)
 
     def applies_to() -> str | None:

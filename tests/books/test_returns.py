@@ -271,3 +271,32 @@ def test_dimension_mapping_keys_and_dimension_are_checked(setup):
         mapping.set_mapping(profile, "dimension", "project:7", "P7")
     row = mapping.set_mapping(profile, "dimension", "project:7", "P7", target_type="project")
     assert row.target_type == "PROJECT"
+
+
+def test_a_return_on_a_paid_invoice_is_refused_by_nav_with_its_reason_unless_returns_are_not_applied(setup, nav):
+    profile, client = setup
+    stage_po_and_bills(profile)
+    post_ready(profile, client)
+    invoice = nav.purchase_invoices()[0]
+    # AP paid the invoice in full before the vendor's credit arrived: its vendor ledger entry is closed
+    [entry] = [v for v in nav.company.vendor_ledger if v["documentNumber"] == invoice["number"]]
+    entry.update(remainingAmount=D("0"), open=False)
+    documents.stage(profile, SourceKind.INVENTORY_RETURN, RETURN)
+    [result] = post_ready(profile, client)
+    assert result.outcome in ("failed", "needs_attention")
+    # the connector says it in words (BC: "There is no Vendor Ledger Entry within the filter ...")
+    assert f"Invoice {invoice['number']} to be corrected is not an open posted invoice of vendor V10000" in \
+        result.message and "already fully credited or paid" in result.message
+    [draft] = nav.purchase_credit_memos()  # BC's posting failed: the credit memo stays a draft in NAV
+    assert draft["status"] == "Draft" and draft["invoiceNumber"] == invoice["number"]
+    assert ledger(nav)["5410"] == D("-251.54")  # nothing credited
+
+    # the office turns application off: AP applies the credit in NAV; the return is booked unapplied
+    settings.set_value(profile, "posting.apply_returns", False)
+    client.delete(client.cpath(f"purchaseCreditMemos({draft['id']})"), "*")  # the clerk deletes the draft in NAV
+    doc = StDocument.get(StDocument.kind == SourceKind.INVENTORY_RETURN)
+    posting.replay(profile, document_ids=[doc.id])
+    [again] = posting.Poster(profile, ApiBooks(client)).post_batch()
+    assert again.outcome == "posted", again.message
+    [memo] = nav.purchase_credit_memos()
+    assert memo["invoiceNumber"] == "" and memo["status"] == "Open"
