@@ -43,3 +43,25 @@ def test_returns_pulled_posted_applied_and_hazards_never_booked(configured):
     before = (len(sims.nav.purchase_credit_memos()), len(sims.nav.gl_entries()))
     service.post(None)
     assert (len(sims.nav.purchase_credit_memos()), len(sims.nav.gl_entries())) == before
+
+
+def test_job_numbers_and_types_come_from_servicetitan_jobs_for_documents_that_carry_only_the_job_id(configured):
+    from stnav_desktop.store import settings
+    from stnav_desktop.store.models import StReference
+    from stnav_desktop.sync import mapping, preview
+
+    sims, profile, service = configured()
+    service.refresh_refdata()  # after the pull: the jobs of the staged documents are cached
+    jobs = {r.st_id: r.data for r in StReference.select().where(StReference.entity == "jobs")}
+    assert jobs
+    ctx = mapping.plan_context(profile)
+    job_id, job = next(iter(jobs.items()))
+    assert ctx.job_number(job_id) == job["jobNumber"]
+    # a job-type rule the office has no NAV dimension value for: named on the row, not guessed
+    settings.set_value(profile, "posting.dimension_rules", ["job_type:JOBTYPE:value:required"])
+    mapping.refresh_readiness(profile)
+    po = StDocument.get((StDocument.kind == SourceKind.PURCHASE_ORDER) & (StDocument.status == DocStatus.NEEDS_MAPPING)
+                        & StDocument.problem.contains("JOBTYPE"))
+    assert f"JOBTYPE from job type {job['jobTypeId']}: dimension value {job['jobTypeId']} does not exist for " \
+           "dimension JOBTYPE" in po.problem
+    assert "Not ready" == preview.preview(po).title
