@@ -127,6 +127,11 @@ def _v5_shared_store(db) -> None:
         install_notify_trigger(db)
 
 
+def _v7_attachments(db: SqliteDatabase) -> None:
+    """Source-document PDFs attached to NAV documents, with their retry state (issue #15)."""
+    db.create_tables([models.NavAttachment], safe=True)
+
+
 # (version, description, step). Append only; never edit a released step.
 LADDER: list[tuple[int, str, Callable[[SqliteDatabase], None]]] = [
     (1, "initial schema", _v1_initial),
@@ -136,6 +141,7 @@ LADDER: list[tuple[int, str, Callable[[SqliteDatabase], None]]] = [
         "kept off for existing profiles",
      _v4_reopen_stranded_batches),
     (5, "shared store: audit host, document claims, store leases", _v5_shared_store),
+    (7, "source documents attached to NAV documents (nav_attachment)", _v7_attachments),
 ]
 LATEST = LADDER[-1][0]
 

@@ -31,6 +31,7 @@ class BaseModel(Model):
 class SourceKind(StrEnum):
     PURCHASE_ORDER = "purchase_order"
     INVENTORY_BILL = "inventory_bill"
+    INVENTORY_RETURN = "inventory_return"  # vendor returns (export/returns) -> purchase credit memos
 
 
 class DocStatus(StrEnum):
@@ -57,6 +58,9 @@ class MappingKind(StrEnum):
     BUSINESS_UNIT = "business_unit"  # ST business unit id -> dimension value (target2 = dimension code)
     GL_RULE = "gl_rule"  # inventory-bill line rule -> G/L account
     ST_GL_ACCOUNT = "st_gl_account"  # ST GL account -> NAV G/L account
+    # "<attribute>:<ST id or value>" (job:38110004, project:12, inventory_location:5002) -> dimension value
+    # (target_type = dimension code); see sync/dimensions.py
+    DIMENSION = "dimension"
 
 
 class AttemptState(StrEnum):
@@ -319,7 +323,24 @@ class AuditHead(BaseModel):
     mac = CharField(default="", constraints=[SQL("DEFAULT ''")])  # keyed MAC: a reset head cannot be forged
 
 
+class NavAttachment(BaseModel):
+    """The ServiceTitan source document attached (as a PDF) to the NAV invoice or credit memo of a posted
+    document (sync/attachments.py). A failure never blocks posting: it is kept here and retried."""
+
+    id = AutoField()
+    document = ForeignKeyField(StDocument, backref="nav_attachments", on_delete="CASCADE", unique=True)
+    file_name = CharField(default="")
+    state = CharField(default="pending")  # pending, attached, failed
+    nav_attachment_id = CharField(null=True)
+    byte_size = IntegerField(default=0)
+    attempts = IntegerField(default=0)
+    error = TextField(default="")
+    attached_at = UtcDateTimeField(null=True)
+    updated_at = UtcDateTimeField(default=utcnow)
+
+
 ALL_MODELS = [
     SchemaVersion, Profile, ProfileSetting, Batch, StDocument, CorrectionItem, Mapping, PostingAttempt, NavReference,
     StReference, SyncWatermark, WebhookSubscription, SchedulerJob, AuditEvent, AuditHead,
+    NavAttachment,
 ]

@@ -261,6 +261,14 @@ SETTINGS: list[Setting] = [
             choices=("document_date", "receipt_date", "posting_day")),
     Setting("posting.allow_from", "", "date", "Allowed posting from (YYYY-MM-DD, if NAV does not say)"),
     Setting("posting.allow_to", "", "date", "Allowed posting to (YYYY-MM-DD, if NAV does not say)"),
+    Setting("posting.apply_returns", True, "bool", "Apply vendor returns to their PO's invoice",
+            "The credit memo of a return names the PO's posted invoice (Applies-to), so NAV reduces what is owed on "
+            "it. Turn off if AP pays invoices before the vendor's credit arrives: NAV refuses to apply a credit "
+            "to a paid invoice, and AP then applies the credit in NAV."),
+    Setting("posting.dimension_rules", [], "list", "More dimensions (besides the territory)",
+            "Each rule <attribute>:<DIMENSION>[:map|:value][:required][:default=<VALUE>], attributes: business_unit, "
+            "job, job_type, project, budget_code, inventory_location, technician; e.g. job:JOB:value:required "
+            "(docs/accounting.md, Dimensions)."),
     Setting("approval.two_person_rule", True, "bool", "Two-person rule",
             "The approver of a batch must differ from the person who prepared it (on for new profiles)."),
     Setting("approval.approvers", [], "list", "Who may approve (OS accounts)",

@@ -238,6 +238,17 @@ class PlanContext:
     check_account: Any = None
     check_item: Any = None
     check_dimension: Any = None
+    # every dimension an office uses (sync/dimensions.py): rules after the built-in territory rule
+    dimension_rules: list[Any] = field(default_factory=list)
+    dimension_rules_error: str = ""  # a rule that cannot be read: named on every row until it is fixed
+    # look-ups into what was pulled and posted (None = not available): job id -> job number / job record,
+    # PO id -> its posted NAV invoice number, PO id -> its bills' payloads (returns credit their accounts)
+    job_number: Any = None
+    job_info: Any = None
+    posted_invoice: Any = None
+    bills_of_po: Any = None
+    apply_returns: bool = True  # a return's credit memo applies to its PO's posted invoice
+    purchase_order: Any = None  # PO id -> its payload (a return line's SKU type, when no bill carries the SKU)
 
     def mapped(self, kind: str, key: Any) -> tuple[str, str] | None:
         if key is None:
@@ -248,6 +259,8 @@ class PlanContext:
 def _ref(kind: str, raw: dict[str, Any]) -> str:
     if kind == SourceKind.PURCHASE_ORDER:
         return f"PO {raw.get('number') or raw.get('id')}"
+    if kind == SourceKind.INVENTORY_RETURN:
+        return f"Return {raw.get('number') or raw.get('id')}"
     return f"Bill {raw.get('referenceNumber') or raw.get('id')}"
 
 
@@ -286,6 +299,9 @@ def _posting_date(kind: str, raw: dict[str, Any], ctx: PlanContext, ref: str, pr
         chosen = _date(raw.get("receivedOn")) or _date(raw.get("date"))
     elif kind == SourceKind.PURCHASE_ORDER:
         chosen = _date(raw.get("date"))
+    elif kind == SourceKind.INVENTORY_RETURN:
+        # the vendor's credit is the document: it exists from the day it was received
+        chosen = _date(raw.get("creditReceivedOn")) or _date(raw.get("returnedOn")) or _date(raw.get("returnDate"))
     else:
         chosen = _date(raw.get("billDate"))
     if chosen is None:
@@ -309,6 +325,28 @@ def _territory(bu_id: Any, ctx: PlanContext, ref: str, problems: list[str]) -> d
     if ctx.check_dimension and (problem := ctx.check_dimension(code, mapped[0])):
         problems.append(f"{ref}: {problem}")
     return {code: mapped[0]}
+
+
+def _dimensions(kind: str, raw: dict[str, Any], ctx: PlanContext, ref: str, problems: list[str]) -> dict[str, str]:
+    """The territory (built-in rule) plus every configured dimension rule (sync/dimensions.py)."""
+    bu_id = (raw.get("businessUnit") or {}).get("id") if kind == SourceKind.INVENTORY_BILL else raw.get("businessUnitId")
+    dims = _territory(bu_id, ctx, ref, problems)
+    if ctx.dimension_rules_error:
+        problems.append(f"{ref}: setting posting.dimension_rules: {ctx.dimension_rules_error}")
+    if ctx.dimension_rules:
+        from stnav_desktop.sync import dimensions
+
+        dims = dimensions.apply(ctx.dimension_rules, kind, raw, ctx, ref, problems, dims)
+    return dims
+
+
+def _job_prefix(raw: dict[str, Any], ctx: PlanContext) -> str:
+    """"Job 10452 " when the document belongs to a ServiceTitan job: first in every G/L line's description,
+    so clipping never drops it and a bookkeeper filtering G/L entries in NAV sees the job."""
+    from stnav_desktop.sync import dimensions
+
+    number = dimensions.job_number(raw, ctx)
+    return f"Job {number} " if number else ""
 
 
 def _vendor(vendor_id: Any, ctx: PlanContext, ref: str, problems: list[str]) -> str:
@@ -354,7 +392,11 @@ def bill_line_account(item: dict[str, Any], bu_id: Any, ctx: PlanContext) -> tup
     return ctx.default_expense_account, "default expense account"
 
 
-def plan_document(kind: str, raw: dict[str, Any], ctx: PlanContext) -> InvoicePlan | JournalPlan:
+def plan_document(kind: str, raw: dict[str, Any], ctx: PlanContext) -> Any:
+    if kind == SourceKind.INVENTORY_RETURN:
+        from stnav_desktop.sync import returns
+
+        return returns.plan_return(raw, ctx)
     if kind == SourceKind.PURCHASE_ORDER:
         if ctx.model == MODEL_JOURNAL_ONLY:
             raise NotPostable("purchase orders are not posted under the journal-only model")
@@ -373,7 +415,8 @@ def plan_purchase_invoice(raw: dict[str, Any], ctx: PlanContext) -> InvoicePlan:
     if status not in ctx.postable_po_statuses:
         raise NotPostable(f"{ref} has status {status or 'none'}; postable: {', '.join(ctx.postable_po_statuses)}")
     vendor = _vendor(raw.get("vendorId"), ctx, ref, problems)
-    dims = _territory(raw.get("businessUnitId"), ctx, ref, problems)
+    dims = _dimensions(SourceKind.PURCHASE_ORDER, raw, ctx, ref, problems)
+    job = _job_prefix(raw, ctx)
     posting_date = _posting_date(SourceKind.PURCHASE_ORDER, raw, ctx, ref, problems)
     invoice_date = _date(raw.get("date")) or posting_date
     lines: list[PlanLine] = []
@@ -388,8 +431,8 @@ def plan_purchase_invoice(raw: dict[str, Any], ctx: PlanContext) -> InvoicePlan:
             continue  # nothing received on this line: nothing to invoice yet
         cost = _amount(item, "cost", where, problems, required=True)
         amount = money(quantity * cost)
-        text = _clip(f"{item.get('skuCode') or ''} {item.get('skuName') or ''}".strip() or f"line {index}",
-                     DESC_LEN - 25)
+        text = job + _clip(f"{item.get('skuCode') or ''} {item.get('skuName') or ''}".strip() or f"line {index}",
+                           DESC_LEN - 25 - len(job))
         if ctx.model == MODEL_CLEARING:
             # the cost itself was booked by the bill's journal: the invoice clears it (see docs/accounting.md)
             number = _account(ctx.clearing_account, ctx, where, problems, "clearing account")
@@ -413,14 +456,16 @@ def plan_purchase_invoice(raw: dict[str, Any], ctx: PlanContext) -> InvoicePlan:
         value = money(_amount(raw, key, ref, problems))
         if value:
             number = _account(charge_account or account, ctx, ref, problems, label.lower())
-            lines.append(PlanLine("Account", number, f"{label} {ref}", Decimal(1), value, value, dims))
+            lines.append(PlanLine("Account", number, _clip(f"{job}{label} {ref}", DESC_LEN), Decimal(1), value,
+                                  value, dims))
     st_total = _amount(raw, "total", ref, problems, required=True)
     plan = InvoicePlan(ref, vendor, _clip(f"ST-{ref.replace(' ', '-')}", EXT_DOC_LEN), invoice_date, posting_date,
                        lines, dims, st_total)
     if ctx.model != MODEL_CLEARING or status == "Received":
         _settle_rounding(plan.lines, plan.total, st_total, ref, problems,
                          lambda diff: PlanLine("Account", ctx.clearing_account if charge_account else ctx.other_account,
-                                               f"Rounding difference {ref}", Decimal(1), diff, diff, dims))
+                                               _clip(f"{job}Rounding difference {ref}", DESC_LEN), Decimal(1), diff,
+                                               diff, dims))
     if problems:
         raise PlanError(problems)
     return plan
@@ -445,7 +490,8 @@ def plan_bill_journal(raw: dict[str, Any], ctx: PlanContext) -> JournalPlan:
     ref = _ref(SourceKind.INVENTORY_BILL, raw)
     problems: list[str] = []
     bu = raw.get("businessUnit") or {}
-    dims = _territory(bu.get("id"), ctx, ref, problems)
+    dims = _dimensions(SourceKind.INVENTORY_BILL, raw, ctx, ref, problems)
+    job = _job_prefix(raw, ctx)
     vendor = raw.get("vendor") or {}
     if not vendor.get("id"):
         problems.append(f"{ref}: vendor {vendor.get('id') or 0} does not exist in ServiceTitan")
@@ -460,21 +506,22 @@ def plan_bill_journal(raw: dict[str, Any], ctx: PlanContext) -> JournalPlan:
         cost = _amount(item, "cost", where, problems, required=True)
         account, _rule = bill_line_account(item, bu.get("id"), ctx)
         _account(account, ctx, where, problems, "line account")
-        text = _clip(f"{ref} {item.get('skuCode') or ''} {item.get('name') or ''} {quantity}×{cost}", DESC_LEN)
+        text = _clip(f"{job}{ref} {item.get('skuCode') or ''} {item.get('name') or ''} {quantity}×{cost}", DESC_LEN)
         lines.append(JournalLinePlan(account, money(quantity * cost), text, dims))
     for key, account, label in (("taxAmount", ctx.tax_account, "Tax"), ("shippingAmount", ctx.freight_account, "Freight"),
                                 ("otherAmount", ctx.other_account, "Other charges")):
         value = money(_amount(raw, key, ref, problems))
         if value:
             _account(account, ctx, ref, problems, label.lower())
-            lines.append(JournalLinePlan(account, value, _clip(f"{label} {ref}", DESC_LEN), dims))
+            lines.append(JournalLinePlan(account, value, _clip(f"{job}{label} {ref}", DESC_LEN), dims))
     st_total = _amount(raw, "billAmount", ref, problems, required=True)
     debits = sum((line.amount for line in lines), ZERO)
     _settle_rounding(lines, debits, st_total, ref, problems,
-                     lambda diff: JournalLinePlan(ctx.other_account, diff, f"Rounding difference {ref}", dims))
+                     lambda diff: JournalLinePlan(ctx.other_account, diff,
+                                                  _clip(f"{job}Rounding difference {ref}", DESC_LEN), dims))
     clearing = _account(ctx.clearing_account, ctx, ref, problems, "clearing account")
     lines.append(JournalLinePlan(clearing, -money(st_total),
-                                 _clip(f"{ref} received from {vendor.get('name') or vendor.get('id')}", DESC_LEN),
+                                 _clip(f"{job}{ref} received from {vendor.get('name') or vendor.get('id')}", DESC_LEN),
                                  dims))
     document_number = f"STB{raw.get('id')}"[:DOC_NO_LEN]
     plan = JournalPlan(ref, document_number, _clip(str(raw.get("referenceNumber") or raw.get("id")), EXT_DOC_LEN),

@@ -65,6 +65,10 @@ def propose(doc: StDocument) -> Correction:
     if doc.status != DocStatus.CHANGED_AFTER_POSTING:
         raise CorrectionError(f"{lifecycle.st_ref(doc)} is {doc.status}: only documents changed after posting "
                               "need a correction")
+    if doc.kind == SourceKind.INVENTORY_RETURN:
+        raise CorrectionError(f"{lifecycle.st_ref(doc)}: a vendor return changed after its credit memo was posted; "
+                              "correct the credit memo in NAV (the app proposes corrections for purchase orders and "
+                              "bills only)")
     new_payload, changes = _latest_change(doc)
     ctx = mapping.plan_context(doc.profile)
     n = corrections_made(doc) + 1

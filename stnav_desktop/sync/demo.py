@@ -73,6 +73,8 @@ def configure(profile: Profile, sims: Simulators) -> None:
         "nav.company_id": nav.company_id, "nav.client_id": nav.client_id, "nav.authority": nav.authority,
         "nav.api_url": nav.base_url, "nav.ca_bundle": str(nav.ca_pem),
         "posting.mode": "post", "posting.post_journal": True,
+        # a second dimension beside the territory: the ServiceTitan job number as NAV's JOB value
+        "posting.dimension_rules": ["job:JOB:value"],
     }.items():
         settings.set_value(profile, key, value)
     credentials.set_secret(profile.name, "servicetitan.client_secret", st.client_secret)
@@ -144,6 +146,23 @@ def territory_totals(profile: Profile, service: SyncService, out=print) -> bool:
     return all_equal
 
 
+def returns_credited(profile: Profile, nav, out=print) -> None:
+    """Vendor returns booked as purchase credit memos (docs/accounting.md), their total in ServiceTitan and in
+    NAV, how many were applied to their PO's invoice, and the dimensions NAV booked."""
+    rows = list(StDocument.select().where((StDocument.profile == profile) & (StDocument.kind == "inventory_return")))
+    posted = [d for d in rows if d.status == DocStatus.POSTED]
+    memos = {m["number"]: m for m in nav.purchase_credit_memos()}
+    st_total = sum((d.total or Decimal("0.00") for d in posted), Decimal("0.00"))
+    nav_total = sum((Decimal(str(memos[d.nav_number]["totalAmountExcludingTax"])) for d in posted
+                     if d.nav_number in memos), Decimal("0.00"))
+    applied = sum(1 for d in posted if d.nav_number in memos and memos[d.nav_number].get("invoiceNumber"))
+    out(f"returns: {len(posted)} credited as purchase credit memos ({applied} applied to their PO's invoice), "
+        f"ServiceTitan {st_total:,.2f}, NAV {nav_total:,.2f}; {len(rows) - len(posted)} not booked "
+        "(canceled, deleted, or the vendor's credit not yet received)")
+    dims = sorted({code for e in nav.gl_entries() for code in (d["code"] for d in e["dimensionSetLines"])})
+    out(f"dimensions on the G/L entries: {', '.join(dims) or 'none'}")
+
+
 def not_posted(profile: Profile, out=print, limit: int = 15) -> None:
     rows = list(StDocument.select().where((StDocument.profile == profile)
                                           & (StDocument.status != DocStatus.POSTED)).order_by(StDocument.id))
@@ -175,10 +194,13 @@ def run_headless(profile_name: str = "default", *, purchase_orders: int = 60) ->
         service = SyncService(profile)
         result = run_cycle(profile, service)
         equal = territory_totals(profile, service)
+        returns_credited(profile, sims.nav)
         not_posted(profile)
         verify = audit.verify()
         print(verify.message())
-        print(f"NAV holds {len(sims.nav.purchase_invoices())} purchase invoices and "
+        print(f"NAV holds {len(sims.nav.purchase_invoices())} purchase invoices, "
+              f"{len(sims.nav.purchase_credit_memos())} purchase credit memos (with "
+              f"{len(sims.nav.company.t('documentAttachments'))} source PDFs attached) and "
               f"{len({e['documentNumber'] for e in sims.nav.gl_entries() if e['documentNumber'].startswith('STB')})}"
               " posted bill journals; bills marked exported in ServiceTitan: "
               f"{len(sims.st.exported_bill_ids)}")

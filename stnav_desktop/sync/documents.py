@@ -91,6 +91,8 @@ def label(kind: str, raw: dict[str, Any]) -> str:
     """How the connector names a record in a problem ("PO 10452-001", "bill 10452-001-R1")."""
     if kind == SourceKind.PURCHASE_ORDER:
         return f"PO {raw.get('number') or raw.get('id')}"
+    if kind == SourceKind.INVENTORY_RETURN:
+        return f"return {raw.get('number') or raw.get('id')}"
     return f"bill {raw.get('referenceNumber') or raw.get('id')}"
 
 
@@ -192,6 +194,17 @@ def header(kind: str, raw: dict[str, Any]) -> tuple[Header, list[str]]:
             business_unit_name="", doc_date=when("date"),
             modified_on=when("modifiedOn"), st_status=str(raw.get("status") or ""), total=amount("total"),
             purchase_order_st_id=None), problems
+    if kind == SourceKind.INVENTORY_RETURN:
+        # Export_Returns (tenant-inventory-v2.json, Inventory.V2.ExportReturnsResponse): ids, not objects;
+        # returnAmount is the return total including tax and shipping
+        status = raw.get("status")
+        return Header(
+            number=str(raw.get("number") or raw.get("id")), vendor_st_id=ident(raw.get("vendorId"), "vendorId"),
+            vendor_name="", business_unit_st_id=ident(raw.get("businessUnitId"), "businessUnitId"),
+            business_unit_name="", doc_date=when("creditReceivedOn") or when("returnDate"),
+            modified_on=when("modifiedOn"), st_status=str(status if isinstance(status, str) else ""),
+            total=amount("returnAmount"),
+            purchase_order_st_id=ident(raw.get("purchaseOrderId"), "purchaseOrderId")), problems
     vendor = named("vendor")
     bu = named("businessUnit")
     return Header(

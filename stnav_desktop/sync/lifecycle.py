@@ -45,7 +45,7 @@ class TransitionError(ValueError):
 
 
 def st_ref(doc: StDocument) -> str:
-    prefix = "PO" if doc.kind == "purchase_order" else "BILL"
+    prefix = {"purchase_order": "PO", "inventory_return": "RET"}.get(doc.kind, "BILL")
     return f"{prefix}-{doc.number or doc.st_id}"
 
 

@@ -27,7 +27,7 @@ from stnav_desktop.store.models import (
     StDocument,
     StReference,
 )
-from stnav_desktop.sync import accounting, lifecycle, matching
+from stnav_desktop.sync import accounting, dimensions, lifecycle, matching
 
 KINDS = {k.value for k in MappingKind}
 # what people read instead of the internal kind names (window, CLI, exports)
@@ -55,6 +55,14 @@ def set_mapping(profile: Profile, kind: str, source_key: Any, target: str, *, ta
         raise MappingError(f"{kind} mapping for {key}: the NAV target is empty")
     if kind == MappingKind.ITEM and target_type not in ("Item", "Account"):
         raise MappingError(f"item mapping for {key}: target_type must be Item or Account, not {target_type!r}")
+    if kind == MappingKind.DIMENSION:
+        attribute, _, value = key.partition(":")
+        if attribute not in dimensions.ATTRIBUTES or not value:
+            raise MappingError(f"dimension mapping {key!r}: the key is <attribute>:<ServiceTitan id>, attribute one of "
+                               f"{', '.join(dimensions.ATTRIBUTES)}")
+        if not target_type.strip():
+            raise MappingError(f"dimension mapping for {key}: target_type must name the NAV dimension (e.g. JOB)")
+        target_type = target_type.strip().upper()
     actor = actor or audit.current_actor()
     with db.atomic():
         existing = Mapping.get_or_none((Mapping.profile == profile) & (Mapping.kind == kind)
@@ -191,6 +199,10 @@ def _target_problem(profile: Profile, kind: str, target: str, target_type: str,
     elif kind == MappingKind.BUSINESS_UNIT:
         dim = target_type or settings.get(profile, "posting.territory_dimension")
         entity, key, label = "dimensionValues", f"{dim}:{target}", f"dimension value of {dim}"
+    elif kind == MappingKind.DIMENSION:
+        if not target_type:
+            return "target_type: a dimension mapping needs the NAV dimension code (e.g. JOB)"
+        entity, key, label = "dimensionValues", f"{target_type}:{target}", f"dimension value of {target_type}"
     else:
         return None
     if entity not in cache:
@@ -544,7 +556,15 @@ def plan_context(profile: Profile, *, validate: bool = True) -> accounting.PlanC
         return None
 
     use_checks = validate and have_refs
+    lookups = _lookups(profile)
+    rules_error = ""
+    try:
+        rules = dimensions.parse_rules(values.get("posting.dimension_rules"))
+    except dimensions.RuleError as exc:
+        rules, rules_error = [], str(exc)  # every row names it: nothing posts with half its dimensions
     ctx = accounting.PlanContext(
+        dimension_rules=rules, dimension_rules_error=rules_error, apply_returns=bool(values["posting.apply_returns"]),
+        **lookups,
         model=values["posting.model"], clearing_account=values["posting.clearing_account"],
         tax_account=values["posting.tax_account"], freight_account=values["posting.freight_account"],
         other_account=values["posting.other_account"],
@@ -563,6 +583,56 @@ NOT_YET_RECEIVED = ("Pending", "Sent", "PartiallyReceived")
 # what the plan says about the record itself (fixed in ServiceTitan), as opposed to a missing mapping
 DATA_MARKERS = ("is not a number", "is missing", "is negative", "has no items", "add up to",
                 "does not exist in ServiceTitan", "is not a date", "control character", "NUL")
+
+
+def _lookups(profile: Profile) -> dict[str, Any]:
+    """What returns and dimension rules look up in what was pulled and posted (sync/returns.py,
+    sync/dimensions.py): each a query when called, so a plan sees what an earlier plan of the same run posted."""
+
+    def bills_of_po(po_st_id: Any) -> list[dict[str, Any]]:
+        return [d.raw for d in StDocument.select(StDocument.raw).where(
+            (StDocument.profile == profile) & (StDocument.kind == SourceKind.INVENTORY_BILL)
+            & (StDocument.purchase_order_st_id == int(po_st_id))).order_by(StDocument.id)]
+
+    def purchase_order(po_st_id: Any) -> dict[str, Any] | None:
+        doc = StDocument.get_or_none((StDocument.profile == profile) & (StDocument.kind == SourceKind.PURCHASE_ORDER)
+                                     & (StDocument.st_id == int(po_st_id)))
+        return doc.raw if doc else None
+
+    def posted_invoice(po_st_id: Any, vendor_number: str) -> str | None:
+        """The NAV number of the PO's POSTED purchase invoice (what BC's Applies-to Doc. No. takes)."""
+        doc = StDocument.get_or_none((StDocument.profile == profile) & (StDocument.kind == SourceKind.PURCHASE_ORDER)
+                                     & (StDocument.st_id == int(po_st_id)) & (StDocument.status == DocStatus.POSTED))
+        if doc is None or not doc.nav_number:
+            return None
+        vendor = mappings_dict(profile).get(MappingKind.VENDOR, {}).get(str(doc.raw.get("vendorId")))
+        return doc.nav_number if vendor and vendor[0] == vendor_number else None
+
+    def job_info(job_id: Any) -> dict[str, Any] | None:
+        ref = StReference.get_or_none((StReference.profile == profile) & (StReference.entity == "jobs")
+                                      & (StReference.st_id == int(job_id)))
+        return (ref.data or {}) if ref else None
+
+    from_bills: dict[int, str] | None = None
+
+    def job_number(job_id: Any) -> str | None:
+        nonlocal from_bills
+        info = job_info(job_id)
+        if info and info.get("jobNumber"):
+            return str(info["jobNumber"])
+        if from_bills is None:  # bills carry the job number of the job they were bought for: read once
+            from_bills = {}
+            for (raw,) in StDocument.select(StDocument.raw).where(
+                    (StDocument.profile == profile) & (StDocument.kind == SourceKind.INVENTORY_BILL)).tuples():
+                if isinstance(raw, dict) and isinstance(raw.get("jobId"), int) and raw.get("jobNumber"):
+                    from_bills[raw["jobId"]] = str(raw["jobNumber"])
+        try:
+            return from_bills.get(int(job_id))
+        except (TypeError, ValueError):
+            return None
+
+    return {"bills_of_po": bills_of_po, "purchase_order": purchase_order, "posted_invoice": posted_invoice, "job_info": job_info,
+            "job_number": job_number}
 
 
 def evaluate(doc: StDocument, ctx: accounting.PlanContext) -> tuple[str, str]:
@@ -641,7 +711,8 @@ def refresh_readiness(profile: Profile, *, documents=None) -> dict[str, int]:
 
 
 def kind_label(kind: str) -> str:
-    return "purchase order" if kind == SourceKind.PURCHASE_ORDER else "inventory bill"
+    return {SourceKind.PURCHASE_ORDER: "purchase order", SourceKind.INVENTORY_RETURN: "vendor return"}.get(
+        kind, "inventory bill")
 
 
 def all_mappings(profile: Profile, search: str = "") -> list[Mapping]:

@@ -94,16 +94,21 @@ def source_totals(doc: StDocument, lines: list[SourceLine] | None = None) -> Sou
 def source_lines(doc: StDocument) -> list[SourceLine]:
     ctx = mapping.plan_context(doc.profile, validate=False)
     out = []
-    bu = doc.raw.get("businessUnitId") if doc.kind == SourceKind.PURCHASE_ORDER else (doc.raw.get("businessUnit")
-                                                                                     or {}).get("id")
+    bu = (doc.raw.get("businessUnit") or {}).get("id") if doc.kind == SourceKind.INVENTORY_BILL else \
+        doc.raw.get("businessUnitId")
     for index, item in enumerate(doc.raw.get("items") or [], 1):
         mapped = ctx.mapped("item", item.get("skuId")) or ("", "")
         rule = ""
         if doc.kind == SourceKind.INVENTORY_BILL:
             account, rule = accounting.bill_line_account(item, bu, ctx)
             mapped = (account, "Account") if not mapped[0] or mapped[1] == "Item" else mapped
+        elif doc.kind == SourceKind.INVENTORY_RETURN and ctx.model != accounting.MODEL_INVOICE_ONLY:
+            from stnav_desktop.sync import returns
+
+            account, rule = returns.original_account(item, doc.raw, ctx)  # the account its cost went to
+            mapped = (account, "Account")
         # the PO's total is ordered quantity × cost: the amount column uses it, received is shown beside
-        out.append(SourceLine(index, item.get("skuId"), str(item.get("skuCode") or ""),
+        out.append(SourceLine(index, item.get("skuId"), str(item.get("skuCode") or item.get("code") or ""),
                               str(item.get("skuName") or item.get("name") or ""),
                               _number(item.get("quantity")), _number(item.get("cost")), mapped[0], mapped[1], rule,
                               received=_number(item.get("quantityReceived"))
@@ -120,6 +125,20 @@ def preview(doc: StDocument) -> Preview:
         return Preview("Nothing will be posted", note=str(exc))
     except accounting.PlanError as exc:
         return Preview("Not ready", problems=exc.problems)
+    if isinstance(plan, accounting.CreditMemoPlan):  # a vendor return (sync/returns.py)
+        inv = plan.invoice
+        applies = plan.applies_to() if hasattr(plan, "applies_to") else plan.applies_to_invoice
+        return Preview(
+            "Purchase credit memo", header=[
+                ("Vendor", inv.vendor_number), ("Vendor credit memo no.", plan.vendor_credit_memo_number),
+                ("Credit memo date", inv.invoice_date.isoformat()), ("Posting date", inv.posting_date.isoformat()),
+                ("Applies to invoice", applies or "the PO's invoice once it is posted by the app; else none"),
+                ("Dimensions", _dims(inv.dimensions)), ("Total credited", f"{plan.total:,.2f}"),
+                ("ServiceTitan total", f"{inv.st_total:,.2f}")],
+            columns=["Type", "No.", "Description", "Quantity", "Unit cost", "Amount", "Dimensions"],
+            lines=[[ln.line_type, ln.number, ln.description, str(ln.quantity), str(ln.unit_cost), f"{ln.amount:,.2f}",
+                    _dims(ln.dimensions)] for ln in inv.lines],
+            note="NAV credits these accounts and debits the vendor (docs/accounting.md, Vendor returns).")
     if isinstance(plan, accounting.InvoicePlan):
         return Preview(
             "Purchase invoice", header=[

@@ -40,11 +40,14 @@ class Page(Protocol):
 class StSource(Protocol):
     def iter_export_purchase_orders(self, continue_from: str | None = None) -> Iterator[Page]: ...
     def iter_export_inventory_bills(self, continue_from: str | None = None) -> Iterator[Page]: ...
+    # optional: a source without it (an older gateway, a test double) is not asked for returns
+    # def iter_export_returns(self, continue_from: str | None = None) -> Iterator[Page]: ...
 
 
 STREAMS = {
     "export/purchase-orders": (SourceKind.PURCHASE_ORDER, "iter_export_purchase_orders"),
     "export/inventory-bills": (SourceKind.INVENTORY_BILL, "iter_export_inventory_bills"),
+    "export/returns": (SourceKind.INVENTORY_RETURN, "iter_export_returns"),
 }
 
 
@@ -154,7 +157,9 @@ class _PageStager:
                 columns.get("business_unit_st_id") in self.names.get("businessUnits", {}):
             columns["business_unit_name"] = self.names["businessUnits"][columns["business_unit_st_id"]][:200]
         problems = item.problems or None
-        probe = SimpleNamespace(kind=kind, raw=item.raw, source_problems=problems)
+        # what readiness reads of a document (mapping.evaluate), before the row exists
+        probe = SimpleNamespace(kind=kind, raw=item.raw, source_problems=problems, st_id=item.st_id,
+                                number=columns.get("number") or "", st_status=columns.get("st_status") or "")
         status, reason = holds.safe_evaluate(probe, self.ctx)
         hold_reason = ""
         if kind == SourceKind.INVENTORY_BILL and self.holds is not None:
@@ -169,7 +174,8 @@ class _PageStager:
                 status, reason = DocStatus.HELD, hold_reason
         # one event per document, named by its reference like every other event of its history
         # (``stnav audit show PO-10452-001``), with the readiness verdict it was stored with
-        ref = f"{'PO' if kind == SourceKind.PURCHASE_ORDER else 'BILL'}-{columns['number'] or item.st_id}"
+        prefix = {SourceKind.PURCHASE_ORDER: "PO", SourceKind.INVENTORY_RETURN: "RET"}.get(kind, "BILL")
+        ref = f"{prefix}-{columns['number'] or item.st_id}"
         detail = {"st_id": item.st_id, "total": columns["total"], "status": status}
         if reason:
             detail["reason"] = reason
@@ -239,6 +245,9 @@ def pull(profile: Profile, source: StSource, *, streams: Iterable[str] = tuple(S
     stager = _PageStager(profile, summary)
     for stream in streams:
         kind, method = STREAMS[stream]
+        if not hasattr(source, method):
+            log.info("pull: the source has no %s feed; skipped", stream)
+            continue
         mark = watermark(profile, stream)
         for page in getattr(source, method)(mark.token):
             with db.atomic():

@@ -90,6 +90,7 @@ class DocLine:
     nav_amount: Decimal
     nav_document: str
     explanation: str
+    dimensions: dict[str, str] = field(default_factory=dict)  # every dimension NAV booked it with
 
     @property
     def difference(self) -> Decimal:
@@ -119,10 +120,12 @@ class Report:
     payables_accounts: list[str] = field(default_factory=list)
 
     def totals(self, by: str = "territory") -> list[tuple[str, str, Decimal, Decimal, Decimal]]:
-        """(month, key, ServiceTitan, NAV, difference) per territory or vendor."""
+        """(month, key, ServiceTitan, NAV, difference) per territory or vendor, or per any dimension NAV
+        booked (``by="dim:JOB"``)."""
         sums: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
         for line in self.lines:
-            key = (line.month, getattr(line, by) or "(none)")
+            value = line.dimensions.get(by[4:]) if by.startswith("dim:") else getattr(line, by)
+            key = (line.month, value or "(none)")
             sums[key][0] += line.st_amount
             sums[key][1] += line.nav_amount
         return [(m, k, st, nav, st - nav) for (m, k), (st, nav) in sorted(sums.items())]
@@ -136,6 +139,10 @@ class Report:
             sums[key][0] += line.st_amount
             sums[key][1] += line.nav_amount
         return [[m, v, k, st, nav, st - nav] for (m, v, k), (st, nav) in sorted(sums.items())]
+
+    def dimension_codes(self, *, besides: tuple[str, ...] = ("TERRITORY",)) -> list[str]:
+        """The dimension codes NAV booked on these documents (for a pivot per dimension)."""
+        return sorted({code for line in self.lines for code in line.dimensions} - set(besides))
 
     @property
     def differences(self) -> list[DocLine]:
@@ -172,13 +179,21 @@ def reconcile(profile: Profile, month: str, gl: list[GLEntry]) -> Report:
             continue
         if doc.kind == SourceKind.PURCHASE_ORDER and doc.st_status == "Canceled":
             continue
-        nav_doc = (doc.nav_number or "") if doc.kind == SourceKind.PURCHASE_ORDER else f"STB{doc.st_id}"
+        is_return = doc.kind == SourceKind.INVENTORY_RETURN
+        if is_return and (doc.st_status != "CreditReceived" or not doc.st_active):
+            continue  # canceled, deleted or not yet credited: never booked (docs/accounting.md, Vendor returns)
+        if doc.kind == SourceKind.PURCHASE_ORDER or (is_return and model != MODEL_JOURNAL_ONLY):
+            nav_doc = doc.nav_number or ""
+        else:
+            nav_doc = f"{'STR' if is_return else 'STB'}{doc.st_id}"
         entries = by_document.get(nav_doc, []) if doc.status in (DocStatus.POSTED,
                                                                  DocStatus.CHANGED_AFTER_POSTING) else []
         nav_amount = sum((e.debit for e in entries), ZERO)
         territory = next((e.dimensions.get(territory_dim) for e in entries if e.dimensions.get(territory_dim)),
                          None) or territory_of.get(str(doc.business_unit_st_id), NO_TERRITORY)
         st_amount = doc.total or ZERO
+        if is_return:  # a vendor credit reduces cost and payables: both sides with the opposite sign
+            st_amount, nav_amount = -st_amount, -nav_amount
         if entries and nav_amount == st_amount:
             explanation = "" if doc.status == DocStatus.POSTED else EXPLAIN[doc.status]
         elif entries:
@@ -190,10 +205,11 @@ def reconcile(profile: Profile, month: str, gl: list[GLEntry]) -> Report:
             explanation = EXPLAIN.get(doc.status, doc.status)
         lines.append(DocLine(lifecycle.st_ref(doc), doc.kind, doc.vendor_name or str(doc.vendor_st_id or ""),
                              territory or "", doc.doc_date.strftime("%Y-%m") if doc.doc_date else month,
-                             st_amount, nav_amount, nav_doc if entries else "", explanation))
+                             st_amount, nav_amount, nav_doc if entries else "", explanation,
+                             {k: v for e in entries for k, v in e.dimensions.items()}))
     clearing = clearing_by_po(profile, gl, clearing_account, docs)
     ours = {line.nav_document for line in lines if line.nav_document}
-    unmatched = [e for e in gl if e.document_number.startswith("STB") and e.document_number not in ours]
+    unmatched = [e for e in gl if e.document_number.startswith(("STB", "STR")) and e.document_number not in ours]
     rows, payables = territory_rows(profile, model, lines, gl, clearing_account, territory_dim, territory_of)
     return Report(month, model, lines, clearing, unmatched, rows, payables)
 
@@ -220,7 +236,11 @@ def territory_rows(profile: Profile, model: str, lines: list[DocLine], gl: list[
         return rows[code]
 
     for line in lines:
-        bears_cost = line.kind == SourceKind.INVENTORY_BILL or po_kind_bears_cost or model == MODEL_JOURNAL_ONLY
+        # a vendor return (its amount already negative) takes cost back off the accounts the cost went to,
+        # and, as a credit memo (every model but journal-only), off the payables too
+        is_return = line.kind == SourceKind.INVENTORY_RETURN
+        bears_cost = (line.kind == SourceKind.INVENTORY_BILL or po_kind_bears_cost or model == MODEL_JOURNAL_ONLY
+                      or is_return)
         target = row(line.territory or NO_TERRITORY)
         if not line.nav_document:
             if bears_cost:
@@ -228,7 +248,7 @@ def territory_rows(profile: Profile, model: str, lines: list[DocLine], gl: list[
             continue
         if bears_cost:
             target.st_cost += line.st_amount
-        if line.kind == SourceKind.PURCHASE_ORDER:
+        if line.kind == SourceKind.PURCHASE_ORDER or (is_return and model != MODEL_JOURNAL_ONLY):
             target.st_payables += line.st_amount
     for e in gl:
         if e.document_number not in our_docs:
@@ -301,6 +321,9 @@ def write(report: Report, path: Path, fmt: str) -> None:
         ("Territories (G-L tie-out)", TERRITORY_HEADER, [territory_values(t) for t in report.territories]),
         ("Totals per vendor", ["month", "vendor", "documents", "ServiceTitan", "NAV (G/L)", "difference"],
          report.vendor_totals()),
+        # every other dimension NAV booked (JOB, DEPARTMENT, ...): one pivot each
+        *[(f"Totals per {code}", ["month", code, "ServiceTitan", "NAV", "difference"],
+           [list(r) for r in report.totals(f"dim:{code}")]) for code in report.dimension_codes()],
         ("Documents", ["ServiceTitan", "kind", "vendor", "territory", "month", "ServiceTitan amount", "NAV amount",
                        "difference", "NAV document", "explanation"],
          [[d.st_ref, KIND_WORDS.get(d.kind, d.kind), d.vendor, d.territory, d.month, d.st_amount, d.nav_amount,

@@ -166,9 +166,22 @@ class SyncService:
             poster = posting.Poster(self.profile, self.nav_books(),
                                     write_back=st_gateway.WriteBack(self.st_client), clock=self.clock)
             results = poster.post_batch(batch, cancel=cancel, progress=progress)
+            self.attach_sources()  # after posting, never blocking it (issue #15: source PDFs in NAV)
         if batch is None:  # retries across batches (the scheduler): close the batches they finished
             batches.close_finished(results)
         return results
+
+    def attach_sources(self):
+        """The ServiceTitan source PDF on every posted invoice / credit memo that has none yet; a failure is
+        recorded on the document and retried next run, never raised."""
+        from stnav_desktop.connectors.nav.attachments import DocumentAttachments
+        from stnav_desktop.sync import attachments
+
+        try:
+            return attachments.attach_pending(self.profile, DocumentAttachments(self.nav_client()))
+        except Exception as exc:  # a bug here must never turn a posting run into a failure
+            log.warning("attaching source documents failed: %s", exc, exc_info=True)
+            return attachments.AttachSummary(problems=[str(exc)])
 
     def create_nav_vendor(self, st_vendor_id: int, *, tax_id: str = "", number: str | None = None):
         from stnav_desktop.sync import vendors

@@ -44,9 +44,31 @@ def refresh(profile: Profile, client: ServiceTitanClient) -> dict[str, int]:
         "businessUnits": pull.store_st_references(profile, "businessUnits", (b.raw for b in client.business_units())),
         "skus": pull.store_st_references(profile, "skus", (s.raw for s in client.skus())),
         "glAccounts": pull.store_st_references(profile, "glAccounts", (g.raw for g in client.gl_accounts())),
+        "jobs": cache_jobs(profile, client),
     }
     pull.fill_names(profile)
     return counts
+
+
+def cache_jobs(profile: Profile, client: ServiceTitanClient) -> int:
+    """The jobs that documents still to be posted belong to (job number, job type, project): what the
+    dimension rules and G/L descriptions need (purchase orders and returns carry only the job id)."""
+    from stnav_desktop.store.models import StDocument, StReference
+    from stnav_desktop.sync.mapping import REEVALUATE
+
+    wanted: set[int] = set()
+    for (raw,) in StDocument.select(StDocument.raw).where(
+            (StDocument.profile == profile) & StDocument.status.in_(list(REEVALUATE))).tuples().iterator():
+        job_id = raw.get("jobId") if isinstance(raw, dict) else None
+        if isinstance(job_id, int) and not isinstance(job_id, bool) and job_id > 0:
+            wanted.add(job_id)
+    have = {st_id for (st_id,) in StReference.select(StReference.st_id).where(
+        (StReference.profile == profile) & (StReference.entity == "jobs")).tuples()}
+    missing = sorted(wanted - have)
+    if not missing:
+        return 0
+    return pull.store_st_references(profile, "jobs", (j.raw for page in client.iter_jobs(ids=missing)
+                                                      for j in page.records))
 
 
 class WriteBack:

@@ -126,7 +126,8 @@ class ReviewModel(QAbstractTableModel):
 
     def _text(self, row: review.ReviewRow, column: str, *, tooltip: bool = False) -> str:
         if column == "source":
-            return "Purchase order" if row.kind == "purchase_order" else "Inventory bill"
+            return {"purchase_order": "Purchase order", "inventory_return": "Vendor return"}.get(row.kind,
+                                                                                              "Inventory bill")
         if column == "number":
             return row.number
         if column == "date":

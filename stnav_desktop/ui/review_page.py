@@ -32,7 +32,7 @@ LINE_COLUMNS = ("#", "SKU", "Description", "Qty", "Received", "Unit cost", "Amou
 
 STATUS_FILTERS = [("All statuses", [])] + [(label, [status]) for status, label in review.STATUS_LABELS.items()]
 SOURCE_FILTERS = [("All sources", None), ("Purchase orders", SourceKind.PURCHASE_ORDER),
-                  ("Inventory bills", SourceKind.INVENTORY_BILL)]
+                  ("Inventory bills", SourceKind.INVENTORY_BILL), ("Vendor returns", SourceKind.INVENTORY_RETURN)]
 COL_NAV_VENDOR, COL_DIMENSION = column_index("nav_vendor"), column_index("dimension")
 
 
@@ -383,7 +383,8 @@ class DetailPane(QWidget):
             self.preview_lines.setRowCount(0)
             self.preview_header.clear()
             return
-        kind = "Purchase order" if doc.kind == SourceKind.PURCHASE_ORDER else "Inventory bill"
+        kind = {SourceKind.PURCHASE_ORDER: "Purchase order", SourceKind.INVENTORY_RETURN: "Vendor return"}.get(
+            doc.kind, "Inventory bill")
         total = money(doc.total)
         self.title.setText(f"<b>{kind} {doc.number}</b> · {doc.vendor_name or doc.vendor_st_id} · "
                            f"{doc.business_unit_name or doc.business_unit_st_id} · {total} · "

@@ -68,7 +68,7 @@ def test_a_record_the_parser_cannot_read_is_stored_with_its_problem_and_the_pull
     po_id = sandbox.purchase_order_ids()[1]
     sandbox.edit_purchase_order(po_id, vendorId="abc", items="n/a", date=12, total={"x": 1})
     summary = SyncService(profile).pull()
-    assert summary.counts["new"] == 60 + len(sandbox.bill_ids())
+    assert summary.counts["new"] == 60 + len(sandbox.bill_ids()) + len(sandbox.return_ids())
     po = doc(SourceKind.PURCHASE_ORDER, po_id)
     assert po.status == DocStatus.NEEDS_MAPPING and po.problem
     assert any("vendorId" in p for p in po.source_problems)
@@ -113,7 +113,7 @@ def test_entries_the_parser_cannot_read_never_stop_the_page(profile, sandbox, mo
 
     monkeypatch.setattr(sandbox.data.purchase_orders, "feed", with_garbage)
     summary = SyncService(profile).pull()
-    assert summary.counts["new"] == 60 + len(sandbox.bill_ids()) and summary.counts["unreadable"] == 2
+    assert summary.counts["new"] == 60 + len(sandbox.bill_ids()) + len(sandbox.return_ids()) and summary.counts["unreadable"] == 2
     po = doc(SourceKind.PURCHASE_ORDER, po_id)
     assert any("could not be read (TypeError" in p for p in po.source_problems)
     assert po.status in (DocStatus.NEEDS_MAPPING, DocStatus.SKIPPED) and po.problem
@@ -136,4 +136,4 @@ def test_every_seeded_hazard_lands_named_and_nothing_else_is_lost(profile, sandb
         for name, st_id in ids.items():
             d = doc(kind, st_id)
             assert d.status != DocStatus.READY or not d.source_problems, name
-    assert StDocument.select().count() == 60 + len(sandbox.bill_ids())
+    assert StDocument.select().count() == 60 + len(sandbox.bill_ids()) + len(sandbox.return_ids())

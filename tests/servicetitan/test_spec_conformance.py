@@ -95,6 +95,8 @@ def test_connector_traffic_and_simulator_answers_match_the_official_spec(sandbox
         pass
     for _ in client.iter_export_inventory_bills():
         pass
+    for _ in client.iter_export_returns():
+        pass
     list(client.iter_purchase_orders(fake_clock.now().replace(year=2020), page_size=40))
     list(client.iter_inventory_bills(sync_statuses=["Pending"], page_size=30))
     client.skus()
@@ -140,7 +142,7 @@ def test_connector_traffic_and_simulator_answers_match_the_official_spec(sandbox
             problems += [f"{where} {r.status} body: {e}" for e in check_errors(module, error_schema(module),
                                                                                r.response)]
     assert not problems, "\n".join(problems[:40])
-    assert {"Export_PurchaseOrders", "Export_InventoryBills", "PurchaseOrders_GetList",
+    assert {"Export_PurchaseOrders", "Export_InventoryBills", "Export_Returns", "PurchaseOrders_GetList",
             "InventoryBills_GetListPaginated", "InventoryBills_MarkAsExported", "Vendors_GetList",
             "Materials_GetList", "Equipment_GetList", "Services_GetList", "BusinessUnits_GetList",
             "GlAccounts_GetList", "Jobs_GetList", "Warehouses_GetList", "PurchaseOrders_GetById",

@@ -25,6 +25,7 @@ from stnav_desktop.connectors.servicetitan.models import (
     GLAccount,
     InventoryBill,
     InventoryLocation,
+    InventoryReturn,
     Job,
     KnownIds,
     MarkExportedResult,
@@ -175,6 +176,14 @@ class ServiceTitanClient:
     def get_purchase_order(self, po_id: int, *, validate_references: bool = True) -> PurchaseOrder:
         return parsing.parse_purchase_order(self.get("inventory", f"purchase-orders/{int(po_id)}"),
                                             self._refs(validate_references))
+
+    # -- inventory returns (inventory v2) -----------------------------------------------------------
+    def iter_export_returns(self, continue_from: str | None = None, *, include_recent_changes: bool = False,
+                            validate_references: bool = True) -> Iterator[Page[InventoryReturn]]:
+        """Export_Returns ``GET /inventory/v2/tenant/{tenant}/export/returns``: same continuation as POs."""
+        known = self._refs(validate_references)
+        return self.iter_export("inventory", "returns", lambda r: parsing.parse_inventory_return(r, known),
+                                continue_from, include_recent_changes=include_recent_changes)
 
     # -- inventory bills (accounting v2) -------------------------------------------------------------
     def iter_export_inventory_bills(self, continue_from: str | None = None, *,

@@ -136,6 +136,36 @@ class InventoryBill(Record):
 
 
 @dataclass(kw_only=True)
+class InventoryReturnItem:
+    id: int
+    sku_id: int | None
+    code: str
+    name: str
+    quantity: Decimal | None
+    cost: Decimal | None  # unit cost
+    active: bool = True
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass(kw_only=True)
+class InventoryReturn(Record):
+    """An inventory (vendor) return, Export_Returns / Inventory.V2.ExportReturnsResponse."""
+
+    number: str
+    status: str  # Pending, Returned, CreditReceived, Canceled
+    active: bool
+    vendor_id: int | None
+    purchase_order_id: int | None
+    business_unit_id: int | None
+    job_id: int | None
+    return_amount: Decimal | None  # total including tax and shipping
+    tax_amount: Decimal | None
+    shipping_amount: Decimal | None
+    credit_received_on: datetime | None
+    items: list[InventoryReturnItem] = field(default_factory=list)
+
+
+@dataclass(kw_only=True)
 class Vendor(Record):
     name: str
     active: bool

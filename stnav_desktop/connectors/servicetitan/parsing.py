@@ -18,6 +18,8 @@ from stnav_desktop.connectors.servicetitan.models import (
     InventoryBill,
     InventoryBillItem,
     InventoryLocation,
+    InventoryReturn,
+    InventoryReturnItem,
     Job,
     KnownIds,
     PurchaseOrder,
@@ -315,6 +317,49 @@ def parse_inventory_bill(raw: dict[str, Any], known: KnownIds | None = None) -> 
         if abs(expected - bill.bill_amount) > CENT:
             ctx.add(f"bill amount {bill.bill_amount} does not match lines + tax + shipping ({expected})")
     return bill
+
+
+# -- inventory returns ---------------------------------------------------------------------------
+def parse_inventory_return(raw: dict[str, Any], known: KnownIds | None = None) -> InventoryReturn:
+    """Export_Returns (tenant-inventory-v2.json, Inventory.V2.ExportReturnsResponse): ids rather than
+    objects, ``status`` an enum (Pending, Returned, CreditReceived, Canceled), money as numbers,
+    ``returnAmount`` the total including tax and shipping. Problems, never exceptions."""
+    ctx = _Ctx(f"return {raw.get('number') or raw.get('id')}")
+    rid = _record_id(raw, ctx)
+    vendor_id = _int(raw.get("vendorId"))
+    bu_id = _int(raw.get("businessUnitId"))
+    _check_vendor(ctx, vendor_id, known)
+    _check_bu(ctx, bu_id, known)
+    items = []
+    for i, item in enumerate(raw.get("items") or []):
+        if not isinstance(item, dict):
+            ctx.add(f"line {i + 1} is not an object")
+            continue
+        sub = _Ctx(f"line {i + 1}")
+        items.append(InventoryReturnItem(
+            id=_int(item.get("id")) or 0, sku_id=_int(item.get("skuId")), code=sub.text(item, "code", MAX_NAME),
+            name=sub.text(item, "name", MAX_NAME), quantity=sub.money(item, "quantity"), cost=sub.money(item, "cost"),
+            active=item.get("active") is not False, raw=item))
+        for p in sub.problems:
+            ctx.add(p)
+    status = raw.get("status")
+    ret = InventoryReturn(
+        id=rid, number=ctx.text(raw, "number", MAX_NAME), status=status if isinstance(status, str) else "",
+        active=raw.get("active") is not False, vendor_id=vendor_id, purchase_order_id=_int(raw.get("purchaseOrderId")),
+        business_unit_id=bu_id, job_id=_int(raw.get("jobId")),
+        return_amount=ctx.money(raw, "returnAmount", label="return amount"),
+        tax_amount=ctx.money(raw, "taxAmount", label="tax amount"),
+        shipping_amount=ctx.money(raw, "shippingAmount", label="shipping amount"),
+        credit_received_on=ctx.dt(raw, "creditReceivedOn"), modified_on=ctx.dt(raw, "modifiedOn"),
+        items=items, raw=raw, problems=ctx.problems)
+    ctx.text(raw, "memo")
+    if ret.return_amount is not None and items and all(it.quantity is not None and it.cost is not None
+                                                       for it in items if it.active):
+        expected = (sum((it.quantity * it.cost for it in items if it.active), Decimal(0))  # type: ignore[operator]
+                    + (ret.tax_amount or 0) + (ret.shipping_amount or 0))
+        if abs(expected - ret.return_amount) > CENT:
+            ctx.add(f"return amount {ret.return_amount} does not match lines + tax + shipping ({expected})")
+    return ret
 
 
 # -- reference data ------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ READ_ONLY_SETS = {"accounts", "dimensions", "dimensionValues", "generalLedgerEnt
                   "generalLedgerSetup", "accountingPeriods"}
 TOP_SETS = {"vendors", "items", "accounts", "dimensions", "dimensionValues", "journals", "journalLines",
             "purchaseInvoices", "purchaseInvoiceLines", "purchaseCreditMemos", "purchaseCreditMemoLines",
-            "generalLedgerEntries", "generalLedgerSetup", "accountingPeriods"}
+            "generalLedgerEntries", "generalLedgerSetup", "accountingPeriods", "documentAttachments"}
 PARENT_TYPES = {"purchaseInvoices": "Purchase Invoice", "purchaseInvoiceLines": "Purchase Invoice Line",
                 "purchaseCreditMemos": "Purchase Credit Memo", "purchaseCreditMemoLines": "Purchase Credit Memo Line",
                 "journalLines": "Journal Line", "generalLedgerEntries": "General Ledger Entry"}
@@ -43,11 +43,12 @@ LINES_NEED_PARENT = {
 
 class Result:
     def __init__(self, status: int, payload: Any = None, headers: dict[str, str] | None = None,
-                 text: str | None = None) -> None:
+                 text: str | None = None, content: bytes | None = None) -> None:
         self.status = status
         self.payload = payload
         self.headers = headers or {}
         self.text = text
+        self.content = content  # a media stream (documentAttachments(<id>)/attachmentContent)
 
 
 class Target:
@@ -159,6 +160,8 @@ class Api:
                 return Result(200, {"@odata.context": f"{root_url}$metadata#companies/$entity",
                                     **odata.public(co.company_record())})
         c = self.company(cid)
+        if segs[-1][0] == "attachmentContent" and len(segs) == 2 and segs[0][0] == "documentAttachments":
+            return self.attachment_content(c, method, segs, headers, body, txn)
         target = self.resolve(c, segs, query)
         if method == "GET":
             if target.record is not None:
@@ -198,6 +201,23 @@ class Api:
             return Result(200, {"@odata.context": f"{root_url}$metadata#{target.entity}/$entity",
                                 **odata.public(rec)})
         raise ApiError(405, "BadRequest_MethodNotAllowed", f"'{method}' requests are not allowed.")
+
+    def attachment_content(self, c: Company, method: str, segs: list[tuple[str, str | None]],
+                           headers: dict[str, str], body: Any, txn: Txn) -> Result:
+        """The ``attachmentContent`` stream of a document attachment (APIV2DocumentAttachments.Page.al field
+        attachmentContent, OnModifyRecord with ContentLoaded -> DocumentAttachment.ImportAttachment)."""
+        target = self.resolve(c, segs[:1], {})
+        rec = target.record
+        if rec is None:
+            raise ApiError(400, "BadRequest_NotFound", "Resource not found for the segment 'attachmentContent'.")
+        if method == "GET":
+            return Result(200, content=bytes(rec.get("_content") or b""),
+                          headers={"Content-Type": "application/octet-stream"})
+        if method not in ("PATCH", "PUT"):
+            raise ApiError(405, "BadRequest_MethodNotAllowed", f"'{method}' requests are not allowed.")
+        self.check_if_match(headers, rec)
+        c.set_attachment_content(txn, rec, body if isinstance(body, bytes | bytearray) else b"")
+        return Result(204)
 
     def check_if_match(self, headers: dict[str, str], rec: dict[str, Any]) -> None:
         tag = headers.get("if-match")
@@ -255,6 +275,8 @@ class Api:
             return c.create_journal(txn, body)
         if entity == "vendors":
             return c.create_vendor(txn, body)
+        if entity == "documentAttachments":
+            return c.create_document_attachment(txn, body)
         if entity == "dimensionSetLines":
             if parent is None:
                 raise ApiError(400, "Application_DialogException",
@@ -297,6 +319,8 @@ class Api:
             return c.delete_document_line(txn, LINE_SETS[target.entity], rec)
         if target.entity == "journalLines":
             return c.delete_journal_line(txn, rec)
+        if target.entity == "documentAttachments":
+            return c.delete_document_attachment(txn, rec)
         if target.entity == "dimensionSetLines" and target.parent:
             pset, prec = target.parent
             if self._read_only_parent(c, pset, prec):

@@ -28,7 +28,7 @@ MAX_LEN = {
     "description": 100, "description2": 50, "code": 20, "valueCode": 20, "accountNumber": 20,
     "balancingAccountNumber": 20, "vendorNumber": 20, "lineObjectNumber": 20, "comment": 250,
     "displayName": 100, "currencyCode": 10, "clientState": 2048, "notificationUrl": 250, "resource": 250,
-    "vendorCreditMemoNumber": 35, "invoiceNumber": 20,
+    "vendorCreditMemoNumber": 35, "invoiceNumber": 20, "fileName": 250,
 }
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 EMPTY_GUID = "00000000-0000-0000-0000-000000000000"
@@ -72,6 +72,12 @@ DEFAULT_DIMENSIONS = [
     ("G/L Account", "6130", DEPARTMENT_DIMENSION, "INSTALL"),
     ("Item", "1100", DEPARTMENT_DIMENSION, "INSTALL"),
 ]
+# A JOB dimension whose values are ServiceTitan job numbers, as offices that cost jobs in NAV keep it (a
+# dimension value per job; Dimension Value table 349, read through page 30042 "APIV2 - Dimension Values").
+# Values outside this list are refused like any unknown value ('The "valueCode" does not match to a
+# Dimension Value.', APIV2DimensionSetLines.Page.al).
+JOB_DIMENSION = "JOB"
+JOB_VALUES = [str(n) for n in range(10400, 10440)] + ["10452"]
 DEFAULT_DIM_TABLES = {"Vendor": "vendors", "Item": "items", "G/L Account": "accounts"}
 EMPTY_DATE = "0001-01-01"  # an empty Date field as the API shows it
 GLOBAL_DIMENSIONS = (catalog.TERRITORY_DIMENSION, DEPARTMENT_DIMENSION)  # G/L Setup Global Dimension 1 / 2
@@ -139,6 +145,18 @@ def line_amount_fields(amount: Decimal) -> dict[str, Decimal]:
             "netAmountIncludingTax": amount}
 
 
+# enum "Attachment Entity Buffer Document Type" (parentType of page 30080)
+ATTACHMENT_PARENT_TYPES = (" ", "Journal", "Sales Order", "Sales Quote", "Sales Credit Memo", "Sales Invoice",
+                           "Purchase Invoice", "Purchase Order", "Purchase Credit Memo", "Employee", "Job", "Item",
+                           "Customer", "Vendor")
+# File Management.IsValidFileName: no characters Windows refuses in a file name, not empty
+_INVALID_FILE_CHARS = set('\\/:*?"<>|') | {chr(c) for c in range(32)}
+
+
+def valid_file_name(name: str) -> bool:
+    return bool(name.strip()) and not any(ch in _INVALID_FILE_CHARS for ch in name)
+
+
 def check_body(entity: str, body: Any, *, allow: tuple[str, ...] = (), allow_id: bool = False,
                lengths: dict[str, int] | None = None, read_only: tuple[str, ...] = ()) -> dict[str, Any]:
     """Unknown properties, read-only properties, types and lengths, as the OData layer checks them."""
@@ -195,6 +213,9 @@ class Company:
         self.id = sid("company", name)
         self.name = name
         self.ext_doc_no_mandatory = True
+        # Business Central online's request size limit for OData/API calls (Microsoft Learn, "Operational limits
+        # for Business Central online": max body size 350 MB); tests lower it
+        self.attachment_max_bytes = 350 * 1024 * 1024
         self.allow_posting_from: date | None = None
         self.allow_posting_to: date | None = None
         self.vendor_ledger: list[dict[str, Any]] = []
@@ -271,6 +292,12 @@ class Company:
             self._put("dimensionValues", {"id": sid("dimval", DEPARTMENT_DIMENSION, code), "code": code,
                                           "dimensionId": dept_id, "displayName": name, "consolidationCode": "",
                                           "_blocked": False})
+        job_id = sid("dimension", JOB_DIMENSION)
+        self._put("dimensions", {"id": job_id, "code": JOB_DIMENSION, "displayName": "Job", "consolidationCode": ""})
+        for code in JOB_VALUES:
+            self._put("dimensionValues", {"id": sid("dimval", JOB_DIMENSION, code), "code": code,
+                                          "dimensionId": job_id, "displayName": f"Job {code}",
+                                          "consolidationCode": "", "_blocked": False})
         for parent_table, number, code, value in DEFAULT_DIMENSIONS:
             self.set_default_dimension(parent_table, number, code, value)
         # Accounting Period table (page 30086): months of 2025-2027, fiscal years from January; 2025 is closed
@@ -1094,6 +1121,58 @@ class Company:
         self.store.update(txn, self.tn("purchaseCreditMemos"), cm["id"], {
             "number": posted_no, "status": "Open" if entry["open"] else "Paid", "lastModifiedDateTime": self.now_iso()})
         txn.commit()  # Purch.-Post commits
+
+    # -- document attachments -------------------------------------------------------------------
+    # Page 30080 "APIV2 - Document Attachments" (APIV2DocumentAttachments.Page.al) over table 1173 "Document
+    # Attachment", through codeunit 5503 "Graph Mgt - Attachment Buffer" (GraphMgtAttachmentBuffer.Codeunit.al):
+    # InsertFromTempAttachmentEntityBufferToDocumentAttachment -> ConvertDocumentTypeToDocumentAttachment ->
+    # SetDocumentAttachmentNo (Purch. Inv. Entity Aggregate / Purch. Cr. Memo Entity Buffer by Id, drafts and
+    # posted alike). Only the purchase parents are simulated.
+    def _attachment_parent(self, parent_type: str, parent_id: str) -> dict[str, Any]:
+        tables = {"Purchase Invoice": ("purchaseInvoices", "Purch. Inv. Entity Aggregate"),
+                  "Purchase Credit Memo": ("purchaseCreditMemos", "Purch. Cr. Memo Entity Buffer")}
+        if parent_type not in ATTACHMENT_PARENT_TYPES:
+            raise ApiError(400, "BadRequest", f"Cannot convert the literal '{parent_type}' to the expected type "
+                           "'Microsoft.NAV.attachmentEntityBufferDocumentType'.")
+        if parent_type not in tables:  # UnsopportedDocumentTypeErr (only the purchase parents are simulated)
+            raise dialog(f"The selected Document type {parent_type} is not supported.")
+        table, caption = tables[parent_type]
+        parent = self.t(table).get(parent_id or "")
+        if parent is None:  # SetDocumentAttachmentNo: <Entity>.SetRange(Id, ...); FindFirst()
+            raise dialog(f"There is no {caption} within the filter.  Filters: Id: {{{(parent_id or EMPTY_GUID).upper()}}}")
+        return parent
+
+    def create_document_attachment(self, txn: Txn, body: Any) -> dict[str, Any]:
+        check_body("documentAttachments", body)
+        parent_type = body.get("parentType") or " "
+        parent = self._attachment_parent(parent_type, body.get("parentId") or "")
+        name = str(body.get("fileName") or "")
+        if not valid_file_name(name):  # OnInsertRecord: not FileManagement.IsValidFileName -> 'filename.txt'
+            name = "filename.txt"
+        stem, _, ext = name.rpartition(".") if "." in name else (name, "", "")
+        for other in self.t("documentAttachments").values():  # table 1173 "File Name" OnValidate: IsDuplicateFile
+            if other["parentId"] == parent["id"] and other["fileName"].lower() == name.lower():
+                raise dialog("This file is already attached to the document. Please choose another file.")
+        rec = {"id": str(uuid.uuid4()), "fileName": name, "byteSize": 0, "parentType": parent_type,
+               "parentId": parent["id"], "lineNumber": int(body.get("lineNumber") or 0),
+               "documentFlowSales": bool(body.get("documentFlowSales")),
+               "documentFlowPurchase": bool(body.get("documentFlowPurchase")),
+               "lastModifiedDateTime": self.now_iso(), "_content": b"", "_stem": stem or name, "_ext": ext}
+        return self.store.insert(txn, self.tn("documentAttachments"), rec)
+
+    def set_attachment_content(self, txn: Txn, rec: dict[str, Any], data: bytes) -> None:
+        """PATCH .../attachmentContent: Document Attachment.ImportAttachment (no content: NoDocumentAttachedErr).
+        The size limit is the service's request limit, not AL: ``attachment_max_bytes``."""
+        if not data:
+            raise dialog("Please attach a document first.")
+        if len(data) > self.attachment_max_bytes:
+            raise ApiError(413, "RequestEntityTooLarge", f"The request body is {len(data)} bytes; the maximum "
+                           f"allowed is {self.attachment_max_bytes} bytes.")
+        self.store.update(txn, self.tn("documentAttachments"), rec["id"], {
+            "_content": bytes(data), "byteSize": len(data), "lastModifiedDateTime": self.now_iso()})
+
+    def delete_document_attachment(self, txn: Txn, rec: dict[str, Any]) -> None:
+        self.store.delete(txn, self.tn("documentAttachments"), rec["id"])
 
     # -- journals ------------------------------------------------------------------------------
     def journal(self, jid: str) -> dict[str, Any]:

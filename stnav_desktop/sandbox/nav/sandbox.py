@@ -487,6 +487,16 @@ class _Handler(JsonHandler):
         else:
             self.send_text(status, jsonutil.dumps(payload), content_type=JSON_CT, headers=hdrs)
 
+    def reply_bytes(self, status: int, data: bytes, headers: dict[str, str] | None = None) -> None:
+        cid = str(uuid.uuid4())
+        self.send_response(status)
+        for k, v in {"OData-Version": "4.0", "request-id": cid, "Content-Type": "application/octet-stream",
+                     **(headers or {})}.items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
     def error(self, exc: ApiError) -> None:
         cid = str(uuid.uuid4())
         self.reply(exc.status, {"error": {"code": exc.code, "message": f"{exc.message}  CorrelationId:  {cid}."}},
@@ -535,11 +545,12 @@ class _Handler(JsonHandler):
                                            "Application_TooManyRequests", f"Injected fault {f.status}.", hdr))
         if headers.get("data-access-intent", "").lower() == "readonly" and self.command != "GET":
             return self.error(ApiError(400, "BadRequest", "Data-Access-Intent ReadOnly is not allowed on writes."))
+        sub_path = path[len(root):]
         try:
-            body = jsonutil.loads(raw) if raw else None
+            # a media stream (documentAttachments(<id>)/attachmentContent) is sent as bytes, not JSON
+            body = raw if sub_path.endswith("/attachmentContent") else (jsonutil.loads(raw) if raw else None)
         except ValueError:
             return self.error(ApiError(400, "BadRequest", "Invalid Request Body"))
-        sub_path = path[len(root):]
         try:
             if sub_path == "$batch" and self.command == "POST":
                 result = sb.run_batch(body, headers)
@@ -552,6 +563,8 @@ class _Handler(JsonHandler):
         if any(f.kind == "drop_after" for f in faults):
             log.info("fault: dropping the connection after a committed %s %s", self.command, path)
             return self.drop_connection()
+        if result.content is not None:
+            return self.reply_bytes(result.status, result.content, result.headers)
         self.reply(result.status, result.payload, result.headers, text=result.text)
 
     def entra(self, path: str, query: dict[str, str], raw: bytes, headers: dict[str, str]) -> None:

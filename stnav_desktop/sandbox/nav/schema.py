@@ -319,6 +319,21 @@ FIELDS: dict[str, dict[str, tuple[str, bool]]] = {
         "shortcutDimension8Code": ("string", True),
     },
     # page 30086 "APIV2 - Accounting Periods" (APIV2AccountingPeriods.Page.al): Editable = false
+    # APIV2DocumentAttachments.Page.al (page 30080, commit 56aef037): source table "Attachment Entity Buffer"
+    # (temporary); byteSize, id and lastModifiedDateTime Editable=false; attachmentContent is a stream, written
+    # with PATCH documentAttachments(<id>)/attachmentContent, never in the JSON body
+    "documentAttachments": {
+        "id": ("GUID", True),
+        "fileName": ("string", False),
+        "byteSize": ("integer", True),
+        "attachmentContent": ("stream", True),
+        "parentType": ("NAV.attachmentEntityBufferDocumentType", False),
+        "parentId": ("GUID", False),
+        "lineNumber": ("integer", False),
+        "documentFlowSales": ("boolean", False),
+        "documentFlowPurchase": ("boolean", False),
+        "lastModifiedDateTime": ("datetime", True),
+    },
     "accountingPeriods": {
         "id": ("GUID", True),
         "startingDate": ("date", True),
@@ -377,6 +392,7 @@ ENTITY_TYPE = {
     "defaultDimensions": "defaultDimension",
     "generalLedgerSetup": "generalLedgerSetup",
     "accountingPeriods": "accountingPeriod",
+    "documentAttachments": "documentAttachment",
     "subscriptions": "subscription",
 }
 # fmt: on

@@ -286,6 +286,8 @@ class ServiceTitanHandler(JsonHandler):
         }
         exports: dict[tuple[str, str], Collection] = {
             ("inventory", "export/purchase-orders"): d.purchase_orders,
+            # Export_Returns (tenant-inventory-v2.json): same envelope and continuation as the PO feed
+            ("inventory", "export/returns"): d.returns,
             ("accounting", "export/inventory-bills"): d.bills,
             ("settings", "export/business-units"): d.business_units,
             ("pricebook", "export/materials"): d.materials, ("pricebook", "export/equipment"): d.equipment,

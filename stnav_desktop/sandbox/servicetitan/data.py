@@ -24,6 +24,8 @@ CENT = Decimal("0.01")
 TAX_RATE = Decimal("0.0825")
 PO_BASE_ID = 40_100_000
 BILL_BASE_ID = 7_700_000
+RETURN_BASE_ID = 9_300_000
+RETURN_TYPE_ID = 2
 JOB_BASE_ID = 38_110_000
 WAREHOUSES = [(5001, "Main warehouse"), (5002, "North shop"), (5003, "South shop")]
 SERVICES = [(3101, "SVC-DIAG", "Diagnostic service call", Decimal("0")),
@@ -140,6 +142,7 @@ class BadRecords:
     po: dict[str, int] = field(default_factory=dict)
     bill: dict[str, int] = field(default_factory=dict)
     duplicate_of: dict[int, int] = field(default_factory=dict)  # bill id -> the earlier bill it repeats
+    returns: dict[str, int] = field(default_factory=dict)  # hazard -> return id (canceled, inactive, ...)
 
 
 def _address(street: str, city: str, state: str, zip_: str) -> dict[str, Any]:
@@ -162,13 +165,16 @@ class Dataset:
         self.jobs = Collection("jobs")
         self.purchase_orders = Collection("purchase-orders")
         self.bills = Collection("inventory-bills")
+        self.returns = Collection("returns")
         self.bad = BadRecords()
         self._next_po = PO_BASE_ID
         self._next_bill = BILL_BASE_ID
+        self._next_return = RETURN_BASE_ID
         self._next_item = 90_000_000
         self._t0 = now - timedelta(days=60)
         self._build_reference()
         self.add_purchase_orders(purchase_orders, seeded=True)
+        self._seed_returns()
 
     # -- reference data ---------------------------------------------------------------------------
     def _build_reference(self) -> None:
@@ -446,6 +452,72 @@ class Dataset:
             bill["vendor"] = None
         elif kind == "unknown_business_unit":
             bill["businessUnit"] = {"id": 9999, "name": "Old territory"}
+
+    # -- inventory returns ------------------------------------------------------------------------
+    def _seed_returns(self) -> None:
+        """A return on every third cleanly received PO, with the states real tenants show on Export_Returns
+        (tenant-inventory-v2.json, Inventory.V2.ExportReturnsResponse / InventoryReturnStatus): credit
+        received, returned but the vendor's credit not yet received (creditReceivedOn null), canceled
+        (canceledReason, dateCanceled), and deleted (``active: false`` stays on the export feed)."""
+        broken = set(self.bad.po.values())
+        pos = [po for po in self.purchase_orders.values() if po["status"] == "Received" and po["id"] not in broken]
+        states = ["CreditReceived", "Returned", "CreditReceived", "Canceled", "inactive", "CreditReceived"]
+        for n, po in enumerate(pos[::3]):
+            state = states[n % len(states)]
+            first = po["items"][0]
+            qty = Decimal(1) if Decimal(str(first["quantityReceived"])) >= 1 else Decimal(str(first["quantityReceived"]))
+            when = (parse_wire_datetime(po["receivedOn"]) or self.now) + timedelta(days=3)
+            rid = self.add_return(po["id"], [(first["skuId"], qty)], status="Canceled" if state == "Canceled" else (
+                "CreditReceived" if state == "inactive" else state), when=min(when, self.now), seeded=True)
+            if state in ("Returned", "Canceled", "inactive"):
+                self.bad.returns.setdefault({"Returned": "credit_not_received"}.get(state, state.lower()), rid)
+            if state == "inactive":
+                self.returns.records[rid]["active"] = False
+
+    def add_return(self, po_id: int, lines: list[tuple[int, Decimal]], *, status: str = "CreditReceived",
+                   when: datetime | None = None, shipping: Decimal = Decimal(0), seeded: bool = False) -> int:
+        """A return of ``lines`` (sku id, quantity) of PO ``po_id`` at the PO's unit costs, tax at the PO's
+        rate; amounts as JSON numbers, as on the purchase-order feed (same OpenAPI document)."""
+        po = self.purchase_orders.records[po_id]
+        when = when or self.now
+        rid = self._next_return
+        self._next_return += 1
+        stamp = iso(when, 3)
+        items = []
+        subtotal = Decimal(0)
+        for (sku_id, qty) in lines:
+            it = next(i for i in po["items"] if i["skuId"] == sku_id)
+            cost = Decimal(str(it["cost"]))
+            subtotal += (qty * cost).quantize(CENT, ROUND_HALF_UP)
+            gl = catalog.ST_GL_ACCOUNTS[1 if it["skuType"] == "Equipment" else 0]
+            acct = {"name": gl[1], "number": gl[2], "type": gl[3], "detailType": "CostOfGoodsSold"}
+            self._next_item += 1
+            items.append({
+                "id": self._next_item, "skuId": sku_id, "description": it["description"], "createdOn": stamp,
+                "modifiedOn": stamp, "name": it["skuName"], "code": it["skuCode"], "quantity": qty,
+                "cost": money(cost), "generalLedgerAccount": acct, "costOfSaleAccount": acct,
+                "assetAccount": {"name": "Inventory Asset", "number": "1300", "type": "Asset",
+                                 "detailType": "Inventory"},
+                "serialNumbers": [], "createdById": 5561, "active": True, "receiptItemId": it["id"] + 600_000_000,
+                "budgetCodeId": None})
+        tax = (subtotal * TAX_RATE).quantize(CENT, ROUND_HALF_UP)
+        canceled = status == "Canceled"
+        credit = status == "CreditReceived"
+        self.returns.put({
+            "id": rid, "active": True, "number": f"RT-{po['number']}-{rid - RETURN_BASE_ID + 1}",
+            "referenceNumber": f"RMA-{rid}", "status": status, "returnTypeId": RETURN_TYPE_ID,
+            "vendorId": po["vendorId"], "purchaseOrderId": po_id, "jobId": po["jobId"], "projectId": po["projectId"],
+            "budgetCodeId": None, "businessUnitId": po["businessUnitId"],
+            "inventoryLocationId": po["inventoryLocationId"], "createdById": 5561,
+            "memo": f"Parts back from job {po['number'].split('-')[0]}",
+            "returnAmount": money(subtotal + tax + shipping), "taxAmount": money(tax), "shippingAmount": money(shipping),
+            "returnDate": iso(when.replace(hour=0, minute=0, second=0, microsecond=0), 0),
+            "returnedOn": stamp if status != "Pending" and not canceled else None,
+            "creditReceivedOn": iso(when.replace(hour=0, minute=0, second=0, microsecond=0), 0) if credit else None,
+            "createdOn": stamp, "modifiedOn": stamp, "batchId": None, "batch": None, "syncStatus": "Pending",
+            "canceledById": 5561 if canceled else None, "canceledReason": "VendorIssue" if canceled else None,
+            "dateCanceled": stamp if canceled else None, "items": items, "customFields": [], "externalData": []})
+        return rid
 
     # -- mutations used by tests -------------------------------------------------------------------
     def touch(self, collection: Collection, rid: int, changes: dict[str, Any], when: datetime) -> dict[str, Any]:

@@ -148,6 +148,9 @@ class ServiceTitanSandbox:
     def edit_bill(self, bill_id: int, **changes: Any) -> dict[str, Any]:
         return self.data.touch(self.data.bills, bill_id, changes, self.clock.now())
 
+    def edit_return(self, return_id: int, **changes: Any) -> dict[str, Any]:
+        return self.data.touch(self.data.returns, return_id, changes, self.clock.now())
+
     def add_purchase_orders(self, count: int = 1) -> list[int]:
         self.data.now = self.clock.now()
         return self.data.add_purchase_orders(count)
@@ -170,10 +173,18 @@ class ServiceTitanSandbox:
     def bill_ids(self) -> list[int]:
         return sorted(self.data.bills.records)
 
+    def return_ids(self) -> list[int]:
+        return sorted(self.data.returns.records)
+
+    def add_return(self, po_id: int, lines: list[tuple[int, Any]], **kw: Any) -> int:
+        """A vendor return of ``lines`` (sku id, quantity) of a PO, now (``Dataset.add_return``)."""
+        kw.setdefault("when", self.clock.now())
+        return self.data.add_return(po_id, lines, **kw)
+
     @property
     def bad_records(self) -> dict[str, dict[str, int]]:
         return {"purchase_orders": dict(self.data.bad.po), "inventory_bills": dict(self.data.bad.bill),
-                "duplicate_of": dict(self.data.bad.duplicate_of)}
+                "duplicate_of": dict(self.data.bad.duplicate_of), "returns": dict(self.data.bad.returns)}
 
     def send_webhook(self, url: str, event_type: str, data: dict[str, Any] | None = None, *,
                      secret: str | None = None, header_name: str = webhooks.DEFAULT_HEADER,
@@ -197,7 +208,8 @@ def run_standalone(port: int, tls_dir: Path, **kw: Any) -> None:
     print(f"  client secret: {sandbox.client_secret}")
     print(f"  app key:       {sandbox.app_key}")
     print(f"  CA bundle:     {sandbox.ca_pem}")
-    print(f"  purchase orders: {len(sandbox.data.purchase_orders)}, bills: {len(sandbox.data.bills)}", flush=True)
+    print(f"  purchase orders: {len(sandbox.data.purchase_orders)}, bills: {len(sandbox.data.bills)}, "
+          f"returns: {len(sandbox.data.returns)}", flush=True)
     try:
         while True:
             time.sleep(1)

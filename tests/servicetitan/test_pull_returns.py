@@ -1,0 +1,51 @@
+"""Vendor returns pulled from ServiceTitan's export feed (Export_Returns) through the same page-staging
+path as purchase orders and bills: continuation, no record stops a pull, canceled / deleted / not yet
+credited returns never booked (issue #15)."""
+
+from __future__ import annotations
+
+from stnav_desktop.store.models import DocStatus, SourceKind, StDocument, SyncWatermark
+from stnav_desktop.sync.service import SyncService
+
+
+def ret(st_id: int) -> StDocument:
+    return StDocument.get((StDocument.kind == SourceKind.INVENTORY_RETURN) & (StDocument.st_id == st_id))
+
+
+def test_returns_are_pulled_with_their_hazards_and_only_credited_ones_can_be_booked(st_profile, sandbox):
+    summary = SyncService(st_profile).pull()
+    assert summary.counts["new"] == 60 + len(sandbox.bill_ids()) + len(sandbox.return_ids())
+    rows = list(StDocument.select().where(StDocument.kind == SourceKind.INVENTORY_RETURN))
+    assert sorted(r.st_id for r in rows) == sandbox.return_ids()
+    bad = sandbox.bad_records["returns"]
+    canceled, inactive, waiting = ret(bad["canceled"]), ret(bad["inactive"]), ret(bad["credit_not_received"])
+    assert canceled.status == DocStatus.SKIPPED and "is Canceled (VendorIssue)" in canceled.problem, (
+        canceled.status, canceled.problem)
+    assert inactive.status == DocStatus.SKIPPED and "deleted in ServiceTitan (inactive)" in inactive.problem
+    assert not inactive.st_active
+    assert waiting.status == DocStatus.SKIPPED and "waiting for the vendor's credit" in waiting.problem
+    credited = [r for r in rows if r.st_id not in bad.values()]
+    assert credited and all(r.status in (DocStatus.READY, DocStatus.NEEDS_MAPPING) for r in credited)
+    assert all(r.purchase_order_st_id and r.total is not None for r in rows)
+    # the feed's continuation token is stored like the other feeds': a second pull brings nothing again
+    assert SyncWatermark.get(SyncWatermark.stream == "export/returns").token
+    again = SyncService(st_profile).pull()
+    assert again.counts.get("new", 0) == 0
+
+    # the vendor's credit arrives: the next pull takes the change and the return is no longer skipped
+    sandbox.edit_return(bad["credit_not_received"], status="CreditReceived", creditReceivedOn="2026-11-01T00:00:00Z")
+    later = SyncService(st_profile).pull()
+    assert later.counts.get("updated") == 1
+    waiting = ret(bad["credit_not_received"])
+    assert waiting.status != DocStatus.SKIPPED, waiting.problem
+
+
+def test_a_malformed_return_is_stored_with_its_problem_and_the_pull_goes_on(st_profile, sandbox):
+    rid = sandbox.return_ids()[0]
+    sandbox.edit_return(rid, returnAmount="12,5O", items="n/a")
+    SyncService(st_profile).pull()
+    row = ret(rid)
+    assert row.status == DocStatus.DATA_PROBLEM  # the record itself is wrong: fixed in ServiceTitan
+    assert "return amount" in " ".join(row.source_problems or []) or "returnAmount" in row.problem
+    assert StDocument.select().where(StDocument.kind == SourceKind.INVENTORY_RETURN).count() == \
+        len(sandbox.return_ids())
