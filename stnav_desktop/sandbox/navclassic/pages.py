@@ -1,0 +1,97 @@
+"""The NAV pages the sandbox can publish as ODataV4 web services: page id, source table, primary key,
+control names, fixed table view, parts (containments), and what the page allows.
+
+Sources (reference ``businesscentral-api.md`` §5.2): field names are page control names with spaces and
+punctuation turned into ``_`` (``Buy_from_Vendor_No``, ``ShortcutDimCode_x005B_3_x005D_`` for the control
+bound to ``ShortcutDimCode[3]``); keys are the table's primary key; a part becomes a containment named
+``<ServiceName><PartName>`` (page 51 part ``PurchLines`` -> ``PurchaseInvoicePurchLines``). Page numbers and
+controls follow the NAV 2018 (NAVW111) C/AL exports named in §5.2: 51 "Purchase Invoice" (view
+``Document Type=Invoice``, part ``PurchLines`` = page 55 "Purch. Invoice Subform", ``AutoSplitKey``), 39
+"General Journal" (``AutoSplitKey``, OnOpenPage exits for ODataV4 clients), 20 "General Ledger Entries"
+(read-only, global dimensions 1-2 only), 138 "Posted Purchase Invoice", 118 "General Ledger Setup", 27
+"Vendor List", 16 "Chart of Accounts", 536 "Dimensions", 537 "Dimension Values". Option values go over the
+wire as their enum member names (spaces -> ``_``: ``G_L_Account``; blank option ``_x0020_``) (M: what
+ODataV4 pages return in public client code; $metadata of a real server is the authority).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+SHORTCUT_FIELDS = {n: f"ShortcutDimCode_x005B_{n}_x005D_" for n in range(3, 9)}
+SHORTCUT_FIELDS[1] = "Shortcut_Dimension_1_Code"
+SHORTCUT_FIELDS[2] = "Shortcut_Dimension_2_Code"
+DIM_FIELDS = [SHORTCUT_FIELDS[n] for n in range(1, 9)]
+
+
+@dataclass
+class Page:
+    page_id: int
+    caption: str
+    table: str
+    key: tuple[str, ...]
+    fields: dict[str, str]  # control name -> Edm type
+    read_only: set[str] = field(default_factory=set)
+    view: dict[str, object] = field(default_factory=dict)  # SourceTableView (fixed filter, set on insert)
+    parts: dict[str, str] = field(default_factory=dict)  # part name -> page key in PAGES
+    link: dict[str, str] = field(default_factory=dict)  # subpage field -> parent field (SubPageLink)
+    insert: bool = True
+    modify: bool = True
+    delete: bool = True
+
+
+S, D, DEC, INT, B = "Edm.String", "Edm.Date", "Edm.Decimal", "Edm.Int32", "Edm.Boolean"
+
+PAGES: dict[str, Page] = {
+    "vendor_list": Page(27, "Vendor List", "Vendor", ("No",), {"No": S, "Name": S, "Blocked": S},
+                        insert=False, modify=False, delete=False),
+    "chart_of_accounts": Page(16, "Chart of Accounts", "G/L Account", ("No",),
+                              {"No": S, "Name": S, "Account_Type": S, "Direct_Posting": B, "Blocked": B},
+                              insert=False, modify=False, delete=False),
+    "dimensions": Page(536, "Dimensions", "Dimension", ("Code",), {"Code": S, "Name": S, "Blocked": B},
+                       insert=False, modify=False, delete=False),
+    "dimension_values": Page(537, "Dimension Values", "Dimension Value", ("Dimension_Code", "Code"),
+                             {"Dimension_Code": S, "Code": S, "Name": S, "Blocked": B},
+                             insert=False, modify=False, delete=False),
+    "gl_setup": Page(118, "General Ledger Setup", "General Ledger Setup", ("Primary_Key",),
+                     {"Primary_Key": S, "Global_Dimension_1_Code": S, "Global_Dimension_2_Code": S,
+                      **{f"Shortcut_Dimension_{n}_Code": S for n in range(1, 9)}},
+                     insert=False, delete=False),
+    "purchase_invoice": Page(51, "Purchase Invoice", "Purchase Header", ("Document_Type", "No"),
+                             {"Document_Type": S, "No": S, "Buy_from_Vendor_No": S, "Buy_from_Vendor_Name": S,
+                              "Vendor_Invoice_No": S, "Posting_Date": D, "Document_Date": D, "Due_Date": D,
+                              "Currency_Code": S, "Posting_Description": S, "Status": S,
+                              "Shortcut_Dimension_1_Code": S, "Shortcut_Dimension_2_Code": S},
+                             read_only={"Buy_from_Vendor_Name", "Status"},
+                             view={"Document_Type": "Invoice"}, parts={"PurchLines": "purch_invoice_subform"}),
+    "purch_invoice_subform": Page(55, "Purch. Invoice Subform", "Purchase Line",
+                                  ("Document_Type", "Document_No", "Line_No"),
+                                  {"Document_Type": S, "Document_No": S, "Line_No": INT, "Type": S, "No": S,
+                                   "Description": S, "Quantity": DEC, "Direct_Unit_Cost": DEC, "Line_Amount": DEC,
+                                   **{f: S for f in DIM_FIELDS}},
+                                  read_only={"Line_Amount"},
+                                  link={"Document_Type": "Document_Type", "Document_No": "No"}),
+    "general_journal": Page(39, "General Journal", "Gen. Journal Line",
+                            ("Journal_Template_Name", "Journal_Batch_Name", "Line_No"),
+                            {"Journal_Template_Name": S, "Journal_Batch_Name": S, "Line_No": INT, "Posting_Date": D,
+                             "Document_Type": S, "Document_No": S, "External_Document_No": S, "Account_Type": S,
+                             "Account_No": S, "Description": S, "Amount": DEC, "Bal_Account_Type": S,
+                             "Bal_Account_No": S, **{f: S for f in DIM_FIELDS}}),
+    "gl_entries": Page(20, "General Ledger Entries", "G/L Entry", ("Entry_No",),
+                       {"Entry_No": INT, "Posting_Date": D, "Document_Type": S, "Document_No": S, "G_L_Account_No": S,
+                        "Description": S, "Amount": DEC, "Debit_Amount": DEC, "Credit_Amount": DEC,
+                        "Global_Dimension_1_Code": S, "Global_Dimension_2_Code": S, "Dimension_Set_ID": INT},
+                       insert=False, modify=False, delete=False),
+    "posted_purchase_invoice": Page(138, "Posted Purchase Invoice", "Purch. Inv. Header", ("No",),
+                                    {"No": S, "Buy_from_Vendor_No": S, "Vendor_Invoice_No": S, "Posting_Date": D,
+                                     "Pre_Assigned_No": S, "Amount": DEC, "Amount_Including_VAT": DEC},
+                                    insert=False, modify=False, delete=False),
+}
+
+# default service names an IT person typically gives these pages (the Web Services page's Service Name)
+DEFAULT_SERVICES = {
+    "vendor_list": "Vendors", "chart_of_accounts": "ChartOfAccounts", "dimensions": "Dimensions",
+    "dimension_values": "DimensionValues", "gl_setup": "GeneralLedgerSetup", "purchase_invoice": "PurchaseInvoice",
+    "general_journal": "GeneralJournal", "gl_entries": "GeneralLedgerEntries",
+    "posted_purchase_invoice": "PostedPurchaseInvoice",
+}
