@@ -134,9 +134,10 @@ class ClassicNavSandbox:
     def post_journal(self, template: str = "GENERAL", batch: str = "STNAV", document_no: str | None = None) -> list[str]:
         return self.company.post_journal(template, batch, document_no)
 
-    def drop_after(self, method: str, path_part: str) -> None:
-        """The next matching request is carried out, then the connection is closed without an answer."""
-        self._drops.append((method.upper(), path_part))
+    def drop_after(self, method: str, path_end: str) -> None:
+        """The next ``method`` request whose path ends with ``path_end`` is carried out, then the connection is
+        closed without an answer (the client cannot know whether it happened)."""
+        self._drops.append((method.upper(), path_end))
 
     def touch(self, table: str, key: tuple) -> None:
         with self.company.lock:
@@ -155,7 +156,7 @@ class ClassicNavSandbox:
     def _take_drop(self, method: str, path: str) -> bool:
         with self._lock:
             for i, (m, part) in enumerate(self._drops):
-                if m == method and part in path:
+                if m == method and unquote(path).endswith(part):
                     del self._drops[i]
                     return True
         return False

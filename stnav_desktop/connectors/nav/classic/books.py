@@ -1,0 +1,515 @@
+"""``ClassicBooks``: the ``NavBooks`` contract on classic NAV page web services.
+
+How each operation maps onto the pages (reference §5.2, §5.3):
+
+- Purchase invoice: POST the header to page 51, then each line to the containment
+  ``{Service}{PurchLines}`` (pages take no deep insert). A line NAV refuses makes us DELETE the half-made
+  header (If-Match with its fresh ETag; deleting a Purchase Header deletes its lines), so the invoice is all
+  or nothing. The lines are read back and compared with what was sent (count, amounts, dimensions). Identity
+  is vendor + ``Vendor_Invoice_No``: before creating, NAV is asked for a posted invoice (page 138) and a
+  draft (page 51) with it; a complete draft is reused, a half-made one (a crash between header and lines)
+  is deleted and made again.
+- Journal: lines go to page 39 with ``Journal_Template_Name``, ``Journal_Batch_Name`` and ``Line_No`` chosen
+  here (NAV 2018's page exits its template selection for ODataV4 clients, §5.2), after checking locally
+  that the document balances. A refused line deletes the lines already made. Identity is ``Document_No``
+  in the batch (draft) or in the G/L entries (posted).
+- Dimensions: pages carry only shortcut dimension fields (``Shortcut_Dimension_1_Code``,
+  ``ShortcutDimCode_x005B_3_x005D_`` …). Which dimension code is shortcut 1-8 is read from page 118
+  "General Ledger Setup" if it is published, else from the IT setting. Page 51's header has only shortcuts
+  1 and 2, so header dimensions go on every line too (NAV copies header dimensions to new lines anyway).
+- Posting: drafts stay for the accountant to post in NAV, unless IT published a posting codeunit as an
+  unbound action (``{Codeunit}_PostPurchaseInvoice`` / ``{Codeunit}_PostJournalDocument``). Draft follow-up
+  reads page 51 (still a draft?) and page 138 (``Pre_Assigned_No`` = the draft's number: posted).
+- G/L entries (page 20) carry global dimensions 1 and 2 only (NAV 2018 has no shortcut 3-8 on G/L Entry).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from stnav_desktop.connectors.http import ConnectorError, TransportError
+from stnav_desktop.connectors.nav import odata
+from stnav_desktop.connectors.nav.books import (
+    CreditMemoKey,
+    DocKind,
+    DocumentKey,
+    Found,
+    GLEntry,
+    InvoiceKey,
+    JournalDocumentSpec,
+    JournalKey,
+    NavDocument,
+    Outcome,
+)
+from stnav_desktop.connectors.nav.classic.client import ClassicClient, record_key
+from stnav_desktop.connectors.nav.credit_memos import PurchaseCreditMemoSpec
+from stnav_desktop.connectors.nav.errors import NavError, SpecError
+from stnav_desktop.connectors.nav.purchase_invoices import PurchaseInvoiceSpec
+
+log = logging.getLogger(__name__)
+
+LINE_STEP = 10000
+SHORTCUT_FIELDS = {1: "Shortcut_Dimension_1_Code", 2: "Shortcut_Dimension_2_Code",
+                   **{n: f"ShortcutDimCode_x005B_{n}_x005D_" for n in range(3, 9)}}
+LINE_TYPE = {"Account": "G_L_Account", "Item": "Item"}
+BLANK_OPTION = "_x0020_"
+
+
+def option(value: str) -> str:
+    """A NAV option caption as ODataV4 sends it (``G/L Account`` -> ``G_L_Account``)."""
+    out = "".join(ch if ch.isalnum() else "_" for ch in value.strip())
+    return out or BLANK_OPTION
+
+
+def _option_text(value: Any) -> str:
+    return "" if value in (None, BLANK_OPTION) else str(value)
+
+
+def _money(value: Any) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal(str(value or 0))
+
+
+class ClassicBooks:
+    """``NavBooks`` over page web services for one company."""
+
+    def __init__(self, client: ClassicClient) -> None:
+        self.client = client
+        self.config = client.config
+        self._setup: dict[str, Any] | None = None
+
+    # -- dimensions ------------------------------------------------------------------------------
+    def general_ledger_setup(self) -> dict[str, Any] | None:
+        """Page 118's record, or None when IT did not publish it (read once)."""
+        if self._setup is None:
+            try:
+                recs = self.client.get(self.client.service_path("gl_setup"), params={"$top": "1"})
+            except NavError as exc:
+                if exc.status != 404:
+                    raise
+                self._setup = {}
+            else:
+                values = (recs or {}).get("value") or []
+                self._setup = values[0] if values else {}
+        return self._setup or None
+
+    def shortcut_numbers(self) -> dict[str, int]:
+        """Dimension code -> shortcut number 1-8 (page 118 if published, else the IT setting)."""
+        setup = self.general_ledger_setup()
+        if setup:
+            found = {str(setup.get(f"Shortcut_Dimension_{n}_Code") or "").upper(): n for n in range(1, 9)}
+            found.pop("", None)
+            for code, n in self.config.shortcut_dimensions.items():
+                if found.get(code) not in (None, n):
+                    log.warning("General Ledger Setup says %s is shortcut %s, the setting says %s: using NAV's",
+                                code, found.get(code), n)
+            return found
+        return dict(self.config.shortcut_dimensions)
+
+    def global_dimension_codes(self) -> dict[int, str]:
+        setup = self.general_ledger_setup()
+        if setup:
+            return {n: str(setup.get(f"Global_Dimension_{n}_Code") or "") for n in (1, 2)}
+        by_number = {n: code for code, n in self.config.shortcut_dimensions.items()}
+        return {n: by_number.get(n, "") for n in (1, 2)}  # shortcut 1 and 2 ARE the global dimensions
+
+    def dimension_fields(self, dims: Mapping[str, str], what: str, *, header: bool = False) -> dict[str, str]:
+        if not dims:
+            return {}
+        numbers = self.shortcut_numbers()
+        out: dict[str, str] = {}
+        for code, value in dims.items():
+            n = numbers.get(code.upper())
+            if n is None:
+                raise SpecError(f"{what}: dimension {code} is not one of NAV's shortcut dimensions 1-8, so a page web "
+                                "service cannot set it. Make it a shortcut dimension in General Ledger Setup (and "
+                                "publish page 118) or set which shortcut number it is in the connection settings.")
+            if header and n > 2:
+                continue  # page 51's header has shortcuts 1-2 only: the lines carry it
+            out[SHORTCUT_FIELDS[n]] = value
+        return out
+
+    # -- purchase invoices ---------------------------------------------------------------------------
+    def _what(self, spec: PurchaseInvoiceSpec) -> str:
+        return f"Purchase invoice {spec.vendor_invoice_number} (vendor {spec.vendor_number})"
+
+    def _invoice_bodies(self, spec: PurchaseInvoiceSpec) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        spec.validate()
+        what = self._what(spec)
+        header: dict[str, Any] = {"Buy_from_Vendor_No": spec.vendor_number, "Vendor_Invoice_No": spec.vendor_invoice_number,
+                                  "Posting_Date": spec.posting_date, "Document_Date": spec.invoice_date}
+        if spec.due_date:
+            header["Due_Date"] = spec.due_date
+        if spec.currency_code:
+            header["Currency_Code"] = spec.currency_code
+        header.update(self.dimension_fields(spec.dimensions, what, header=True))
+        lines = []
+        for i, ln in enumerate(spec.lines, 1):
+            body: dict[str, Any] = {"Line_No": i * LINE_STEP, "Type": LINE_TYPE[ln.line_type],
+                                    "No": ln.line_object_number, "Quantity": ln.quantity,
+                                    "Direct_Unit_Cost": ln.direct_unit_cost}
+            if ln.description:
+                body["Description"] = ln.description
+            body.update(self.dimension_fields({**spec.dimensions, **ln.dimensions}, f"{what}, line {i}"))
+            lines.append(body)
+        return header, lines
+
+    def _lines_path(self, no: str, line_no: int | None = None) -> str:
+        service = self.config.service("purchase_invoice")
+        key = record_key(Document_Type="Invoice", No=no)
+        path = self.client.service_path("purchase_invoice", key) + "/" + service + self.config.lines_part
+        if line_no is not None:
+            path += record_key(Document_Type="Invoice", Document_No=no, Line_No=line_no)
+        return path
+
+    def _invoice_path(self, no: str) -> str:
+        return self.client.service_path("purchase_invoice", record_key(Document_Type="Invoice", No=no))
+
+    def _draft_invoices(self, vendor: str, vendor_invoice_no: str) -> list[dict[str, Any]]:
+        flt = odata.eq_filter(Buy_from_Vendor_No=vendor, Vendor_Invoice_No=vendor_invoice_no)
+        return [r for r in self.client.iter(self.client.service_path("purchase_invoice"), {"$filter": flt})
+                if r.get("Buy_from_Vendor_No") == vendor and r.get("Vendor_Invoice_No") == vendor_invoice_no]
+
+    def _posted_invoices(self, **conditions: str) -> list[dict[str, Any]]:
+        flt = odata.eq_filter(**conditions)
+        return [r for r in self.client.iter(self.client.service_path("posted_purchase_invoice"), {"$filter": flt})
+                if all(r.get(k) == v for k, v in conditions.items())]
+
+    def _posted_invoice_doc(self, rec: Mapping[str, Any]) -> NavDocument:
+        no = str(rec["No"])
+        return NavDocument(DocKind.PURCHASE_INVOICE, no, no, True, self._gl_entries_of(no))
+
+    def _find_invoice(self, key: InvoiceKey) -> NavDocument | None:
+        posted = self._posted_invoices(Buy_from_Vendor_No=key.vendor_number, Vendor_Invoice_No=key.vendor_invoice_number)
+        if posted:
+            return self._posted_invoice_doc(posted[0])
+        drafts = self._draft_invoices(key.vendor_number, key.vendor_invoice_number)
+        if drafts:
+            no = str(drafts[0]["No"])
+            return NavDocument(DocKind.PURCHASE_INVOICE, no, no, False)
+        return None
+
+    def _complete(self, no: str, lines: list[dict[str, Any]]) -> bool:
+        """Does the draft hold exactly the lines we meant (a crash between header and lines leaves fewer)?"""
+        have = list(self.client.iter(self._lines_path(no)))
+
+        def sig(rec: Mapping[str, Any]) -> tuple:
+            return (rec.get("Type"), rec.get("No"), _money(rec.get("Quantity")), _money(rec.get("Direct_Unit_Cost")),
+                    tuple(sorted((f, rec.get(f) or "") for f in SHORTCUT_FIELDS.values() if rec.get(f))))
+        return Counter(sig(r) for r in have if r.get("Type") not in (None, BLANK_OPTION)) == Counter(sig(b) for b in lines)
+
+    def _delete_invoice(self, no: str) -> None:
+        path = self._invoice_path(no)
+        fresh = self.client.get(path)
+        self.client.delete(path, fresh["@odata.etag"])
+
+    def create_invoice(self, spec: PurchaseInvoiceSpec, *, post: bool) -> NavDocument:
+        """One invoice, exactly once and all or nothing; raises ``ConnectorError``."""
+        what = self._what(spec)
+        header, lines = self._invoice_bodies(spec)
+        found = self._find_invoice(InvoiceKey(spec.vendor_number, spec.vendor_invoice_number))
+        if found is not None and found.posted:
+            return found
+        if found is not None:
+            if self._complete(found.nav_id, lines):
+                log.info("%s: found complete draft %s, not creating it again", what, found.nav_id)
+                return self._post_invoice(found) if post else found
+            log.warning("%s: draft %s is half-made (an earlier attempt was cut off); deleting and creating it again",
+                        what, found.nav_id)
+            self._delete_invoice(found.nav_id)
+        try:
+            rec = self.client.post(self.client.service_path("purchase_invoice"), header)
+        except ConnectorError as exc:
+            raise _explained(exc, what) from None
+        no = str(rec["No"])
+        for i, body in enumerate(lines, 1):
+            try:
+                self.client.post(self._lines_path(no), body)
+            except ConnectorError as exc:
+                raise self._undo_invoice(no, exc, f"{what}, line {i}") from None
+        if not self._complete(no, lines):
+            raise self._undo_invoice(no, NavError(f"{what}: NAV holds different lines than were sent (a line's "
+                                                  "amount or dimensions changed on insert)"), what)
+        doc = NavDocument(DocKind.PURCHASE_INVOICE, no, no, False)
+        return self._post_invoice(doc) if post else doc
+
+    def _undo_invoice(self, no: str, exc: ConnectorError, what: str) -> ConnectorError:
+        """Delete the half-made header; the error to report says whether that worked."""
+        try:
+            self._delete_invoice(no)
+        except ConnectorError as undo:
+            log.error("%s: could not delete half-made draft %s: %s", what, no, undo)
+            if isinstance(exc, TransportError) or isinstance(undo, TransportError):
+                return TransportError(f"{what}: the connection failed while adding lines and draft {no} could not be "
+                                      "removed; it is completed or removed on the next attempt.")
+            return NavError(f"{_explained(exc, what)} Draft {no} is half-made and could not be deleted: delete it in "
+                            f"NAV ({undo}).", status=exc.status, code=exc.code)
+        log.info("%s: removed half-made draft %s", what, no)
+        if isinstance(exc, TransportError):
+            return ConnectorError(f"{what}: the connection failed while adding lines; the half-made draft {no} was "
+                                  "removed, nothing is left in NAV.", retryable=True)
+        return _explained(exc, what)
+
+    def create_invoices(self, specs: Sequence[PurchaseInvoiceSpec], *, post: bool) -> list[Outcome]:
+        out: list[Outcome] = []
+        for spec in specs:
+            try:
+                out.append(self.create_invoice(spec, post=post))
+            except ConnectorError as exc:
+                out.append(exc)
+        return out
+
+    def create_credit_memos(self, specs: Sequence[PurchaseCreditMemoSpec], *, post: bool) -> list[Outcome]:
+        return [SpecError(f"Purchase credit memo {s.vendor_credit_memo_number} (vendor {s.vendor_number}): credit "
+                          "memos are not built for classic NAV page web services yet; enter it in NAV.")
+                for s in specs]
+
+    def _post_invoice(self, doc: NavDocument) -> NavDocument:
+        if not self.config.posting_codeunit:
+            return doc  # the accountant posts it in NAV
+        try:
+            self.client.action(self.config.posting_codeunit, "PostPurchaseInvoice", {"documentNo": doc.nav_id})
+        except TransportError:
+            pass  # outcome unknown: read back below
+        except ConnectorError as exc:
+            raise _explained(exc, f"Purchase invoice draft {doc.nav_id}") from None
+        return self._follow_invoice(doc)
+
+    def _follow_invoice(self, doc: NavDocument) -> NavDocument:
+        """Where the draft is now: still a draft, posted (page 138 ``Pre_Assigned_No``), or gone."""
+        posted = self._posted_invoices(Pre_Assigned_No=doc.nav_id)
+        if posted:
+            return self._posted_invoice_doc(posted[0])
+        try:
+            self.client.get(self._invoice_path(doc.nav_id))
+        except NavError as exc:
+            if exc.status == 404:
+                raise NavError(f"Purchase invoice draft {doc.nav_id} was deleted in NAV and is not posted.",
+                               status=404) from None
+            raise
+        return NavDocument(DocKind.PURCHASE_INVOICE, doc.nav_id, doc.number, False)
+
+    # -- journals --------------------------------------------------------------------------------------
+    def _journal_lines_path(self, template: str | None = None, batch: str | None = None, line_no: int | None = None
+                            ) -> str:
+        if line_no is None:
+            return self.client.service_path("general_journal")
+        return self.client.service_path("general_journal", record_key(
+            Journal_Template_Name=template or self.config.journal_template,
+            Journal_Batch_Name=batch or self.config.journal_batch, Line_No=line_no))
+
+    def _journal_bodies(self, doc: JournalDocumentSpec) -> list[dict[str, Any]]:
+        what = f"Journal document {doc.document_number}"
+        if not doc.lines:
+            raise SpecError(f"{what}: it has no lines.")
+        bad = {ln.document_number for ln in doc.lines} - {doc.document_number}
+        if bad:
+            raise SpecError(f"{what}: a line carries another document number ({', '.join(sorted(bad))}).")
+        difference = sum((ln.amount for ln in doc.lines if not ln.balancing_account_number), Decimal(0))
+        for ln in doc.lines:
+            ln.body()  # types and lengths (raises SpecError)
+        if difference != 0:
+            raise SpecError(f"{what} does not balance (difference {difference}); nothing was sent to NAV.")
+        out = []
+        for i, ln in enumerate(doc.lines, 1):
+            body: dict[str, Any] = {
+                "Journal_Template_Name": self.config.journal_template, "Journal_Batch_Name": self.config.journal_batch,
+                "Posting_Date": ln.posting_date, "Document_No": ln.document_number,
+                "External_Document_No": ln.external_document_number, "Account_Type": option(ln.account_type),
+                "Account_No": ln.account_number, "Description": ln.description, "Amount": ln.amount}
+            if ln.balancing_account_number:
+                body["Bal_Account_Type"] = "G_L_Account"
+                body["Bal_Account_No"] = ln.balancing_account_number
+            body.update(self.dimension_fields(ln.dimensions, f"{what}, line {i}"))
+            out.append(body)
+        return out
+
+    def _draft_journal_lines(self, document_no: str) -> list[dict[str, Any]]:
+        flt = odata.eq_filter(Journal_Template_Name=self.config.journal_template,
+                              Journal_Batch_Name=self.config.journal_batch, Document_No=document_no)
+        return [r for r in self.client.iter(self._journal_lines_path(), {"$filter": flt})
+                if r.get("Document_No") == document_no and r.get("Journal_Batch_Name") == self.config.journal_batch
+                and r.get("Journal_Template_Name") == self.config.journal_template]
+
+    def _find_journal(self, key: JournalKey) -> NavDocument | None:
+        entries = self._gl_entries_of(key.document_number)
+        if entries:
+            return NavDocument(DocKind.JOURNAL, key.document_number, key.document_number, True, entries)
+        if self._draft_journal_lines(key.document_number):
+            return NavDocument(DocKind.JOURNAL, key.document_number, key.document_number, False)
+        return None
+
+    def _last_line_no(self) -> int:
+        flt = odata.eq_filter(Journal_Template_Name=self.config.journal_template,
+                              Journal_Batch_Name=self.config.journal_batch)
+        page = self.client.get(self._journal_lines_path(), params={"$filter": flt, "$orderby": "Line_No desc",
+                                                                   "$top": "1"})
+        values = (page or {}).get("value") or []
+        return int(values[0]["Line_No"]) if values else 0
+
+    @staticmethod
+    def _journal_sig(rec: Mapping[str, Any]) -> tuple:
+        return (rec.get("Account_No"), _money(rec.get("Amount")), rec.get("Bal_Account_No") or "",
+                str(rec.get("Posting_Date"))[:10],
+                tuple(sorted((f, rec.get(f) or "") for f in SHORTCUT_FIELDS.values() if rec.get(f))))
+
+    def _delete_journal_lines(self, recs: Sequence[Mapping[str, Any]]) -> None:
+        for rec in recs:
+            self.client.delete(self._journal_lines_path(rec["Journal_Template_Name"], rec["Journal_Batch_Name"],
+                                                        int(rec["Line_No"])), rec["@odata.etag"])
+
+    def create_journal(self, doc: JournalDocumentSpec, *, post: bool) -> NavDocument:
+        what = f"Journal document {doc.document_number}"
+        bodies = self._journal_bodies(doc)
+        found = self._find_journal(JournalKey(doc.document_number))
+        if found is not None and found.posted:
+            return found
+        if found is not None:
+            existing = self._draft_journal_lines(doc.document_number)
+            if Counter(self._journal_sig(r) for r in existing) == Counter(self._journal_sig(b) for b in bodies):
+                return self._post_journal(found) if post else found
+            log.warning("%s: its lines in the journal are half-made; deleting and adding them again", what)
+            self._delete_journal_lines(existing)
+        for attempt in range(3):
+            made: list[dict[str, Any]] = []
+            start = self._last_line_no()
+            try:
+                for i, body in enumerate(bodies, 1):
+                    made.append(self.client.post(self._journal_lines_path(), {**body, "Line_No": start + i * LINE_STEP}))
+            except ConnectorError as exc:
+                try:
+                    self._delete_journal_lines(made)
+                except ConnectorError as undo:
+                    log.error("%s: could not delete the lines already added: %s", what, undo)
+                    raise TransportError(f"{what}: NAV refused a line ({exc}) and the lines already added could not "
+                                         "be removed; they are completed or removed on the next attempt.") from None
+                if getattr(exc, "code", None) == "Internal_EntityWithSameKeyExists" and attempt < 2:
+                    log.info("%s: another PC took the same journal line numbers; retrying", what)
+                    continue
+                if isinstance(exc, TransportError):
+                    raise ConnectorError(f"{what}: the connection failed while adding lines; the lines already added "
+                                         "were removed.", retryable=True) from None
+                raise _explained(exc, what) from None
+            break
+        draft = NavDocument(DocKind.JOURNAL, doc.document_number, doc.document_number, False)
+        return self._post_journal(draft) if post else draft
+
+    def create_journals(self, docs: Sequence[JournalDocumentSpec], *, post: bool) -> list[Outcome]:
+        out: list[Outcome] = []
+        for doc in docs:
+            try:
+                out.append(self.create_journal(doc, post=post))
+            except ConnectorError as exc:
+                out.append(exc)
+        return out
+
+    def _post_journal(self, doc: NavDocument) -> NavDocument:
+        if not self.config.posting_codeunit:
+            return doc
+        try:
+            self.client.action(self.config.posting_codeunit, "PostJournalDocument", {
+                "templateName": self.config.journal_template, "batchName": self.config.journal_batch,
+                "documentNo": doc.number})
+        except TransportError:
+            pass
+        except ConnectorError as exc:
+            raise _explained(exc, f"Journal document {doc.number}") from None
+        found = self._find_journal(JournalKey(doc.number))
+        if found is None:
+            raise NavError(f"Journal document {doc.number} was deleted from the journal in NAV and is not posted.",
+                           status=404)
+        return found
+
+    # -- the contract ---------------------------------------------------------------------------------
+    def find_documents(self, keys: Sequence[DocumentKey]) -> list[Found]:
+        out: list[Found] = []
+        for key in keys:
+            try:
+                if isinstance(key, InvoiceKey):
+                    out.append(self._find_invoice(key))
+                elif isinstance(key, JournalKey):
+                    out.append(self._find_journal(key))
+                elif isinstance(key, CreditMemoKey):
+                    out.append(None)  # credit memos are never created on this back end
+                else:
+                    out.append(SpecError(f"Unknown document key {key!r}"))
+            except ConnectorError as exc:
+                out.append(exc)
+        return out
+
+    def post_documents(self, docs: Sequence[NavDocument]) -> list[Outcome]:
+        """Post drafts through the published codeunit; without one, report where each draft is now (the
+        accountant posts in NAV): still a draft, posted, or deleted."""
+        out: list[Outcome] = []
+        for doc in docs:
+            try:
+                if doc.posted:
+                    out.append(doc)
+                elif doc.kind == DocKind.PURCHASE_INVOICE:
+                    out.append(self._post_invoice(doc) if self.config.posting_codeunit else self._follow_invoice(doc))
+                elif doc.kind == DocKind.JOURNAL:
+                    if self.config.posting_codeunit:
+                        out.append(self._post_journal(doc))
+                    else:
+                        found = self._find_journal(JournalKey(doc.number))
+                        out.append(found if found is not None else NavError(
+                            f"Journal document {doc.number} was deleted from the journal in NAV and is not posted.",
+                            status=404))
+                else:
+                    out.append(SpecError(f"{doc.kind} documents are not built for classic NAV page web services."))
+            except ConnectorError as exc:
+                out.append(exc)
+        return out
+
+    # -- G/L entries -----------------------------------------------------------------------------------
+    def _gl_entry(self, rec: Mapping[str, Any], globals_: Mapping[int, str]) -> GLEntry:
+        dims = {globals_[n]: str(rec.get(f"Global_Dimension_{n}_Code") or "") for n in (1, 2)
+                if globals_.get(n) and rec.get(f"Global_Dimension_{n}_Code")}
+        amount = _money(rec.get("Amount"))
+        debit = _money(rec.get("Debit_Amount")) if "Debit_Amount" in rec else max(amount, Decimal(0))
+        credit = _money(rec.get("Credit_Amount")) if "Credit_Amount" in rec else max(-amount, Decimal(0))
+        return GLEntry(entry_number=int(rec["Entry_No"]), posting_date=odata.parse_date(str(rec["Posting_Date"])),
+                       document_number=str(rec.get("Document_No") or ""),
+                       document_type=_option_text(rec.get("Document_Type")),
+                       account_number=str(rec.get("G_L_Account_No") or ""), description=str(rec.get("Description") or ""),
+                       debit=debit, credit=credit, dimensions=dims)
+
+    def _gl_entries(self, flt: str) -> list[GLEntry]:
+        globals_ = self.global_dimension_codes()
+        recs = self.client.iter(self.client.service_path("gl_entries"), {"$filter": flt})
+        return sorted((self._gl_entry(r, globals_) for r in recs), key=lambda e: e.entry_number)
+
+    def _gl_entries_of(self, document_no: str) -> list[GLEntry]:
+        return [e for e in self._gl_entries(odata.eq_filter(Document_No=document_no)) if e.document_number == document_no]
+
+    def gl_entries_between(self, start: date, end: date) -> list[GLEntry]:
+        flt = f"Posting_Date ge {odata.literal(start)} and Posting_Date lt {odata.literal(end)}"
+        return [e for e in self._gl_entries(flt) if start <= e.posting_date < end]
+
+    # -- reference data ------------------------------------------------------------------------------
+    def vendors(self) -> list[dict[str, Any]]:
+        return list(self.client.iter(self.client.service_path("vendors")))
+
+    def accounts(self) -> list[dict[str, Any]]:
+        return list(self.client.iter(self.client.service_path("accounts")))
+
+    def dimension_values(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for r in self.client.iter(self.client.service_path("dimension_values")):
+            out.setdefault(str(r["Dimension_Code"]), []).append(str(r["Code"]))
+        return out
+
+
+def _explained(exc: ConnectorError, what: str) -> ConnectorError:
+    """The same error, its message prefixed with the document (and line) it is about."""
+    if isinstance(exc, SpecError) or str(exc).startswith(what):
+        return exc
+    if isinstance(exc, NavError):
+        return type(exc)(f"{what}: {exc}", nav_message=exc.nav_message, status=exc.status, code=exc.code,
+                         correlation_id=exc.correlation_id, details=exc.details, retryable=exc.retryable)
+    return type(exc)(f"{what}: {exc}", status=exc.status, code=exc.code, correlation_id=exc.correlation_id,
+                     details=exc.details, retryable=exc.retryable)
