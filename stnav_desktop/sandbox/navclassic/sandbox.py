@@ -352,7 +352,8 @@ class ClassicNavSandbox:
                 pred = compile_filter(query["$filter"], set(page.fields))
             except FilterError as exc:
                 raise NavError(400, "BadRequest_NotFound", str(exc)) from None
-            recs = [r for r in recs if pred(r)]
+            # the shared filter compares date literals as ISO text
+            recs = [r for r in recs if pred({k: v.isoformat() if isinstance(v, date) else v for k, v in r.items()})]
         if query.get("$orderby"):
             fld, _, direction = query["$orderby"].strip().partition(" ")
             if fld not in page.fields:

@@ -382,7 +382,9 @@ class ClassicBooks:
                     made.append(self.client.post(self._journal_lines_path(), {**body, "Line_No": start + i * LINE_STEP}))
             except ConnectorError as exc:
                 try:
-                    self._delete_journal_lines(made)
+                    # what NAV holds now, including a line whose answer was lost (outcome unknown)
+                    self._delete_journal_lines(self._draft_journal_lines(doc.document_number) if
+                                               isinstance(exc, TransportError) else made)
                 except ConnectorError as undo:
                     log.error("%s: could not delete the lines already added: %s", what, undo)
                     raise TransportError(f"{what}: NAV refused a line ({exc}) and the lines already added could not "
