@@ -102,3 +102,32 @@ def test_build_from_profile_settings(windows_nav):
     assert classic_config({**values, "nav.user": ""}).auth == "sspi"
     books = build_classic_books(values, windows_nav.windows_password, retry=FAST_RETRY)
     assert books.config.shortcut_dimensions == {"TERRITORY": 2} and books.vendors()
+
+
+def test_profile_settings_and_keychain_build_the_books(windows_nav, tmp_path):
+    """What the wiring does: settings from the store, the Windows password from the keychain field the
+    sign-in mode names, ``build_classic_books``."""
+    from stnav_desktop import credentials
+    from stnav_desktop.connectors.nav.classic import SECRET_FIELD
+    from stnav_desktop.store import settings
+    from stnav_desktop.store.db import close_db, open_db
+
+    open_db(tmp_path / "stnav.db")
+    try:
+        for key, value in {"nav.deployment": "classic", "nav.classic.odata_url": windows_nav.odata_url,
+                           "nav.classic.company": windows_nav.company.name, "nav.auth": "windows",
+                           "nav.user": windows_nav.windows_account, "nav.ca_bundle": str(windows_nav.ca_pem),
+                           "nav.classic.service.gl_entries": "GLEntries"}.items():
+            settings.set_value("default", key, value)
+        with pytest.raises(settings.SettingError):
+            settings.set_value("default", "nav.classic.odata_url", "http://nav:7048/NAV/ODataV4/")
+        values = settings.all_values("default")
+        field = SECRET_FIELD[classic_config(values).auth]
+        assert field == "nav.windows_password"
+        credentials.set_secret("default", field, windows_nav.windows_password)
+        books = build_classic_books(values, credentials.get_secret("default", field), retry=FAST_RETRY)
+        assert books.config.service("gl_entries") == "GLEntries"
+        assert books.config.service("purchase_invoice") == "PurchaseInvoice"
+        assert books.vendors()
+    finally:
+        close_db()
