@@ -56,10 +56,15 @@ def test_retry_after_a_cut_off_create_finds_and_completes_the_draft(books, nav):
     nav.drop_after("POST", "/PurchaseInvoice")  # header made, answer lost
     [first] = books.create_invoices([spec()], post=False)
     assert isinstance(first, TransportError)
-    assert len(nav.rows("Purchase Header")) == 1 and nav.rows("Purchase Line") == []  # half-made in NAV
+    [half] = nav.rows("Purchase Header")
+    assert nav.rows("Purchase Line") == [] and half["Vendor_Invoice_No"] == "~INV-501"  # marked as being built
+    # the half-made draft is never taken for the invoice (posting would settle on it and stop)
+    assert books.find_documents([InvoiceKey("V10000", "INV-501")]) == [None]
     [second] = books.create_invoices([spec()], post=False)
     assert isinstance(second, NavDocument)
-    assert len(nav.rows("Purchase Header")) == 1 and len(nav.rows("Purchase Line")) == 3
+    [header] = nav.rows("Purchase Header")
+    assert header["Vendor_Invoice_No"] == "INV-501" and header["No"] != half["No"]
+    assert len(nav.rows("Purchase Line")) == 3
     # a third attempt finds the complete draft and sends nothing
     before = len([r for r in nav.requests if r[0] in ("POST", "DELETE")])
     [third] = books.create_invoices([spec()], post=False)
@@ -174,3 +179,34 @@ def test_sandbox_keys_are_the_primary_key_and_need_if_match(nav):
     stale = requests.patch(path, json={"Vendor_Invoice_No": "X"}, headers={"If-Match": rec["@odata.etag"]},
                            auth=auth, verify=verify, timeout=10)
     assert stale.status_code == 409 and stale.json()["error"]["code"] == "Request_EntityChanged"
+
+
+def test_lower_case_numbers_and_long_descriptions_fit_nav_2018(books, nav):
+    long = spec("inv-77a")
+    long.lines[0].description = "Fittings for job 4411 at 12 Long Street, Springfield, second floor bathroom"
+    [doc] = books.create_invoices([long], post=False)
+    assert isinstance(doc, NavDocument)
+    [header] = nav.rows("Purchase Header")
+    assert header["Vendor_Invoice_No"] == "INV-77A"  # NAV's Code type is upper-case
+    assert nav.rows("Purchase Line")[0]["Description"] == long.lines[0].description[:50]  # Text[50] on NAV 2018
+    [found] = books.find_documents([InvoiceKey("V10000", "inv-77a")])
+    assert found.nav_id == doc.nav_id
+    [again] = books.create_invoices([spec("inv-77a")], post=False)
+    assert again.nav_id == doc.nav_id and len(nav.rows("Purchase Header")) == 1
+
+
+def test_a_draft_changed_in_nav_is_not_overwritten(books, nav):
+    [doc] = books.create_invoices([spec()], post=False)
+    nav.company.t("Purchase Line").pop(("Invoice", doc.nav_id, 30000))  # someone removed a line in NAV
+    [err] = books.create_invoices([spec()], post=False)
+    assert isinstance(err, NavError) and doc.nav_id in str(err) and "other lines" in str(err)
+    assert len(nav.rows("Purchase Line")) == 2
+
+
+def test_sandbox_refuses_too_long_text(nav):
+    import requests
+
+    resp = requests.post(nav.odata_url + "Company('CRONUS%20USA%2C%20Inc.')/PurchaseInvoice",
+                         json={"Buy_from_Vendor_No": "V10000", "Vendor_Invoice_No": "X" * 36},
+                         auth=(nav.user, nav.web_service_key), verify=str(nav.ca_pem), timeout=10)
+    assert resp.status_code == 400 and resp.json()["error"]["code"] == "Application_StringExceededLength"

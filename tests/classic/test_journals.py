@@ -103,3 +103,35 @@ def test_sandbox_page_39_needs_template_and_batch(nav):
     assert resp.status_code == 400
     err = resp.json()["error"]
     assert err["code"] == "Internal_RecordNotFound" and "Gen. Journal Template does not exist" in err["message"]
+
+
+def test_lines_left_by_a_crash_are_not_taken_for_the_document(books, nav):
+    # a crash after the first of two lines: NAV holds one unbalanced line of ST-PO-1001
+    requests.post(nav.odata_url + "Company('CRONUS%20USA%2C%20Inc.')/GeneralJournal",
+                  json={"Journal_Template_Name": "GENERAL", "Journal_Batch_Name": "STNAV", "Line_No": 10000,
+                        "Posting_Date": "2026-11-02", "Document_No": "ST-PO-1001", "Account_No": "6110",
+                        "Amount": 250.40, "Shortcut_Dimension_2_Code": "SOUTH"},
+                  auth=(nav.user, nav.web_service_key), verify=str(nav.ca_pem), timeout=10).raise_for_status()
+    assert books.find_documents([JournalKey("ST-PO-1001")]) == [None]
+    [ok] = books.create_journals([doc()], post=False)
+    assert isinstance(ok, NavDocument)
+    assert sorted(ln["Amount"] for ln in nav.rows("Gen. Journal Line")) == [Decimal("-250.40"), Decimal("250.40")]
+
+
+def test_line_numbers_taken_by_another_pc_are_retried(books, nav, monkeypatch):
+    real = books._last_line_no
+    calls = []
+
+    def stale_read():  # the other PC adds its line between our read and our insert
+        calls.append(1)
+        last = real()
+        if len(calls) == 1:
+            requests.post(nav.odata_url + "Company('CRONUS%20USA%2C%20Inc.')/GeneralJournal",
+                          json={"Journal_Template_Name": "GENERAL", "Journal_Batch_Name": "STNAV",
+                                "Line_No": last + 10000, "Document_No": "OTHER", "Account_No": "6110", "Amount": 0},
+                          auth=(nav.user, nav.web_service_key), verify=str(nav.ca_pem), timeout=10).raise_for_status()
+        return last
+    monkeypatch.setattr(books, "_last_line_no", stale_read)
+    [ok] = books.create_journals([doc()], post=False)
+    assert isinstance(ok, NavDocument) and len(calls) == 2
+    assert [ln["Document_No"] for ln in nav.rows("Gen. Journal Line")] == ["OTHER", "ST-PO-1001", "ST-PO-1001"]

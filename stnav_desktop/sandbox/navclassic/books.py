@@ -191,7 +191,7 @@ class ClassicCompany:
         for type_field, no_field, caption in (("Account_Type", "Account_No", "Account No."),
                                               ("Bal_Account_Type", "Bal_Account_No", "Bal. Account No.")):
             if rec.get(no_field):
-                if rec.get(type_field, "G_L_Account") != "G_L_Account":
+                if rec.get(type_field) != "G_L_Account":
                     raise dialog(f"The sandbox only models G/L account journal lines ({caption}).")
                 self.validate_account(rec[no_field], "Gen. Journal Line", caption)
         self.check_dimensions(rec)

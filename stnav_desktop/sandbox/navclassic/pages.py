@@ -35,6 +35,7 @@ class Page:
     view: dict[str, object] = field(default_factory=dict)  # SourceTableView (fixed filter, set on insert)
     parts: dict[str, str] = field(default_factory=dict)  # part name -> page key in PAGES
     link: dict[str, str] = field(default_factory=dict)  # subpage field -> parent field (SubPageLink)
+    defaults: dict[str, object] = field(default_factory=dict)  # InitValue of the table fields (option 0 etc.)
     insert: bool = True
     modify: bool = True
     delete: bool = True
@@ -69,14 +70,17 @@ PAGES: dict[str, Page] = {
                                   {"Document_Type": S, "Document_No": S, "Line_No": INT, "Type": S, "No": S,
                                    "Description": S, "Quantity": DEC, "Direct_Unit_Cost": DEC, "Line_Amount": DEC,
                                    **{f: S for f in DIM_FIELDS}},
-                                  read_only={"Line_Amount"},
+                                  read_only={"Line_Amount"}, defaults={"Type": "_x0020_"},
                                   link={"Document_Type": "Document_Type", "Document_No": "No"}),
     "general_journal": Page(39, "General Journal", "Gen. Journal Line",
                             ("Journal_Template_Name", "Journal_Batch_Name", "Line_No"),
                             {"Journal_Template_Name": S, "Journal_Batch_Name": S, "Line_No": INT, "Posting_Date": D,
                              "Document_Type": S, "Document_No": S, "External_Document_No": S, "Account_Type": S,
                              "Account_No": S, "Description": S, "Amount": DEC, "Bal_Account_Type": S,
-                             "Bal_Account_No": S, **{f: S for f in DIM_FIELDS}}),
+                             "Bal_Account_No": S, **{f: S for f in DIM_FIELDS}},
+                            # option 0 of Account Type / Bal. Account Type is "G/L Account", of Document Type " "
+                            defaults={"Account_Type": "G_L_Account", "Bal_Account_Type": "G_L_Account",
+                                      "Document_Type": "_x0020_"}),
     "gl_entries": Page(20, "General Ledger Entries", "G/L Entry", ("Entry_No",),
                        {"Entry_No": INT, "Posting_Date": D, "Document_Type": S, "Document_No": S, "G_L_Account_No": S,
                         "Description": S, "Amount": DEC, "Debit_Amount": DEC, "Credit_Amount": DEC,
@@ -87,6 +91,16 @@ PAGES: dict[str, Page] = {
                                      "Pre_Assigned_No": S, "Amount": DEC, "Amount_Including_VAT": DEC},
                                     insert=False, modify=False, delete=False),
 }
+
+# Field lengths of the NAV 2018 (NAVW111) tables behind these controls: Code fields are stored upper-case
+# (NAV's Code type), Text fields as given; a longer value is refused with Application_StringExceededLength
+# (reference §3.4). BC later widened several descriptions to Text[100]: ``TEXT_LEN_BC``.
+CODE_LEN = {"No": 20, "Buy_from_Vendor_No": 20, "Vendor_Invoice_No": 35, "Currency_Code": 10, "Document_No": 20,
+            "External_Document_No": 35, "Account_No": 20, "Bal_Account_No": 20, "Journal_Template_Name": 10,
+            "Journal_Batch_Name": 10, "Pre_Assigned_No": 20, "G_L_Account_No": 20, "Dimension_Code": 20, "Code": 20,
+            "Global_Dimension_1_Code": 20, "Global_Dimension_2_Code": 20, **{f: 20 for f in DIM_FIELDS}}
+TEXT_LEN = {"Description": 50, "Name": 50, "Posting_Description": 50, "Buy_from_Vendor_Name": 50}
+TEXT_LEN_BC = {**TEXT_LEN, "Description": 100, "Name": 100, "Posting_Description": 100, "Buy_from_Vendor_Name": 100}
 
 # default service names an IT person typically gives these pages (the Web Services page's Service Name)
 DEFAULT_SERVICES = {

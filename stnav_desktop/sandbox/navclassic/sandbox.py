@@ -48,7 +48,14 @@ from stnav_desktop.sandbox.clock import Clock
 from stnav_desktop.sandbox.nav.filters import FilterError, compile_filter
 from stnav_desktop.sandbox.navclassic.books import ClassicCompany, NavError, dialog
 from stnav_desktop.sandbox.navclassic.ntlm import NtlmAcceptor, NtlmConnectionState, parse_authorization
-from stnav_desktop.sandbox.navclassic.pages import DEFAULT_SERVICES, PAGES, Page
+from stnav_desktop.sandbox.navclassic.pages import (
+    CODE_LEN,
+    DEFAULT_SERVICES,
+    PAGES,
+    TEXT_LEN,
+    TEXT_LEN_BC,
+    Page,
+)
 from stnav_desktop.sandbox.server import JsonHandler, SandboxHTTPServer, make_server
 
 log = logging.getLogger(__name__)
@@ -67,13 +74,16 @@ class ClassicNavSandbox:
 
     def __init__(self, tls_dir: Path, *, auth: str = "basic", clock: Clock | None = None, instance: str = "NAV",
                  company_name: str = "CRONUS USA, Inc.", territory_shortcut: int = 2, max_page_size: int = 1000,
-                 port: int = 0) -> None:
+                 version: str = "nav2018", port: int = 0) -> None:
         if auth not in ("basic", "windows"):
             raise ValueError("auth must be 'basic' or 'windows'")
         self.auth = auth
         self.clock = clock or Clock()
         self.instance = instance
         self.max_page_size = max_page_size
+        if version not in ("nav2018", "bc"):
+            raise ValueError("version must be 'nav2018' or 'bc'")
+        self.text_len = TEXT_LEN if version == "nav2018" else TEXT_LEN_BC
         self.company = ClassicCompany(company_name, lambda: self.clock.now().date(),
                                       territory_shortcut=territory_shortcut)
         self.companies = {company_name: self.company}
@@ -302,7 +312,19 @@ class ClassicNavSandbox:
             if k in page.read_only:
                 raise NavError(400, "BadRequest_InvalidOperation", f"Control '{k}' is read-only.")
             out[k] = _convert(page.fields[k], k, v)
+            if isinstance(out[k], str):
+                out[k] = self._fit(k, out[k])
         return out
+
+    def _fit(self, name: str, value: str) -> str:
+        """NAV's Code type is upper-case; Code and Text have a maximum length."""
+        limit = CODE_LEN.get(name) or self.text_len.get(name)
+        if name in CODE_LEN and not name.endswith("_Type"):
+            value = value.upper()
+        if limit is not None and len(value) > limit:
+            raise NavError(400, "Application_StringExceededLength", f"The length of the string is {len(value)}, but "
+                           f"it must be less than or equal to {limit} characters. Value: {value}")
+        return value
 
     def _insert(self, company: ClassicCompany, page: Page, name: str, body: Any, parent: dict | None
                 ) -> dict[str, Any]:
@@ -310,6 +332,7 @@ class ClassicNavSandbox:
             raise NavError(405, "BadRequest_MethodNotAllowed", f"'POST' is not allowed on '{name}'.")
         fields = self._fields(page, name, body)
         rec: dict[str, Any] = {f: _blank(t) for f, t in page.fields.items()}
+        rec.update(page.defaults)
         for f, v in page.view.items():
             if f in fields and fields[f] != v:
                 raise dialog(f"The {f} must be {v} on page {page.caption}.")
@@ -399,8 +422,11 @@ class ClassicNavSandbox:
 
         def entity(name: str, page: Page, nav: str = "") -> str:
             keys = "".join(f'<PropertyRef Name="{k}"/>' for k in page.key)
-            props = "".join(f'<Property Name="{f}" Type="{t}"' + (' Nullable="false"' if f in page.key else "") + "/>"
-                            for f, t in page.fields.items())
+            def prop(f: str, t: str) -> str:
+                limit = CODE_LEN.get(f) or self.text_len.get(f)
+                return (f'<Property Name="{f}" Type="{t}"' + (' Nullable="false"' if f in page.key else "")
+                        + (f' MaxLength="{limit}"' if limit and t == "Edm.String" else "") + "/>")
+            props = "".join(prop(f, t) for f, t in page.fields.items())
             return f'<EntityType Name="{name}"><Key>{keys}</Key>{props}{nav}</EntityType>'
 
         for service, page_key in sorted(self.services.items()):

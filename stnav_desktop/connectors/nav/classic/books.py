@@ -46,7 +46,7 @@ from stnav_desktop.connectors.nav.books import (
     NavDocument,
     Outcome,
 )
-from stnav_desktop.connectors.nav.classic.client import ClassicClient, record_key
+from stnav_desktop.connectors.nav.classic.client import ClassicClient, Metadata, record_key
 from stnav_desktop.connectors.nav.credit_memos import PurchaseCreditMemoSpec
 from stnav_desktop.connectors.nav.errors import NavError, SpecError
 from stnav_desktop.connectors.nav.purchase_invoices import PurchaseInvoiceSpec
@@ -58,12 +58,24 @@ SHORTCUT_FIELDS = {1: "Shortcut_Dimension_1_Code", 2: "Shortcut_Dimension_2_Code
                    **{n: f"ShortcutDimCode_x005B_{n}_x005D_" for n in range(3, 9)}}
 LINE_TYPE = {"Account": "G_L_Account", "Item": "Item"}
 BLANK_OPTION = "_x0020_"
+PENDING = "~"
 
 
 def option(value: str) -> str:
     """A NAV option caption as ODataV4 sends it (``G/L Account`` -> ``G_L_Account``)."""
     out = "".join(ch if ch.isalnum() else "_" for ch in value.strip())
     return out or BLANK_OPTION
+
+
+def code(value: str) -> str:
+    """NAV's Code type: stored upper-case (a vendor invoice no. ``inv-7`` is ``INV-7`` in NAV)."""
+    return value.strip().upper()
+
+
+def pending(vendor_invoice_number: str) -> str | None:
+    """The vendor invoice number a draft carries while it is being built (None: no room in Code[35])."""
+    number = code(vendor_invoice_number)
+    return PENDING + number if len(number) < 35 else None
 
 
 def _option_text(value: Any) -> str:
@@ -81,6 +93,7 @@ class ClassicBooks:
         self.client = client
         self.config = client.config
         self._setup: dict[str, Any] | None = None
+        self._metadata: Metadata | None = None
 
     # -- dimensions ------------------------------------------------------------------------------
     def general_ledger_setup(self) -> dict[str, Any] | None:
@@ -140,8 +153,8 @@ class ClassicBooks:
     def _invoice_bodies(self, spec: PurchaseInvoiceSpec) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         spec.validate()
         what = self._what(spec)
-        header: dict[str, Any] = {"Buy_from_Vendor_No": spec.vendor_number, "Vendor_Invoice_No": spec.vendor_invoice_number,
-                                  "Posting_Date": spec.posting_date, "Document_Date": spec.invoice_date}
+        header: dict[str, Any] = {"Buy_from_Vendor_No": spec.vendor_number, "Vendor_Invoice_No": code(
+            spec.vendor_invoice_number), "Posting_Date": spec.posting_date, "Document_Date": spec.invoice_date}
         if spec.due_date:
             header["Due_Date"] = spec.due_date
         if spec.currency_code:
@@ -155,8 +168,31 @@ class ClassicBooks:
             if ln.description:
                 body["Description"] = ln.description
             body.update(self.dimension_fields({**spec.dimensions, **ln.dimensions}, f"{what}, line {i}"))
-            lines.append(body)
+            lines.append(self._fit(body, self._lines_entity()))
         return header, lines
+
+    # -- field lengths from $metadata (NAV 2018 descriptions are Text[50], BC's Text[100]) ----------------
+    def _lines_entity(self) -> str:
+        return self.config.service("purchase_invoice") + self.config.lines_part
+
+    def max_lengths(self, entity_type: str) -> dict[str, int]:
+        if self._metadata is None:
+            try:
+                self._metadata = self.client.metadata()
+            except ConnectorError as exc:
+                log.warning("could not read $metadata for field lengths (%s); descriptions are sent as they are", exc)
+                self._metadata = Metadata()
+        return self._metadata.max_lengths.get(entity_type, {})
+
+    def _fit(self, body: dict[str, Any], entity_type: str) -> dict[str, Any]:
+        """Descriptions longer than the server's field are cut to fit (NAV would refuse the whole record)."""
+        limits = self.max_lengths(entity_type)
+        for name in ("Description", "Posting_Description"):
+            value = body.get(name)
+            limit = limits.get(name)
+            if isinstance(value, str) and limit and len(value) > limit:
+                body[name] = value[:limit]
+        return body
 
     def _lines_path(self, no: str, line_no: int | None = None) -> str:
         service = self.config.service("purchase_invoice")
@@ -169,37 +205,40 @@ class ClassicBooks:
     def _invoice_path(self, no: str) -> str:
         return self.client.service_path("purchase_invoice", record_key(Document_Type="Invoice", No=no))
 
-    def _draft_invoices(self, vendor: str, vendor_invoice_no: str) -> list[dict[str, Any]]:
-        flt = odata.eq_filter(Buy_from_Vendor_No=vendor, Vendor_Invoice_No=vendor_invoice_no)
-        return [r for r in self.client.iter(self.client.service_path("purchase_invoice"), {"$filter": flt})
-                if r.get("Buy_from_Vendor_No") == vendor and r.get("Vendor_Invoice_No") == vendor_invoice_no]
-
-    def _posted_invoices(self, **conditions: str) -> list[dict[str, Any]]:
-        flt = odata.eq_filter(**conditions)
-        return [r for r in self.client.iter(self.client.service_path("posted_purchase_invoice"), {"$filter": flt})
-                if all(r.get(k) == v for k, v in conditions.items())]
+    def _invoices(self, role: str, vendor: str, numbers: Sequence[str]) -> list[dict[str, Any]]:
+        """Records of ``role``'s page with this vendor and one of these vendor invoice numbers (Code: upper-case)."""
+        numbers = [code(n) for n in numbers]
+        either = " or ".join(f"Vendor_Invoice_No eq {odata.literal(n)}" for n in numbers)
+        flt = f"{odata.eq_filter(Buy_from_Vendor_No=code(vendor))} and ({either})"
+        return [r for r in self.client.iter(self.client.service_path(role), {"$filter": flt})
+                if code(str(r.get("Buy_from_Vendor_No") or "")) == code(vendor)
+                and code(str(r.get("Vendor_Invoice_No") or "")) in numbers]
 
     def _posted_invoice_doc(self, rec: Mapping[str, Any]) -> NavDocument:
         no = str(rec["No"])
         return NavDocument(DocKind.PURCHASE_INVOICE, no, no, True, self._gl_entries_of(no))
 
     def _find_invoice(self, key: InvoiceKey) -> NavDocument | None:
-        posted = self._posted_invoices(Buy_from_Vendor_No=key.vendor_number, Vendor_Invoice_No=key.vendor_invoice_number)
+        """Posted (also one the accountant posted while it was still marked pending), else a COMPLETE draft:
+        a draft under construction carries the pending number and is never found here."""
+        numbers = [key.vendor_invoice_number] + ([p] if (p := pending(key.vendor_invoice_number)) else [])
+        posted = self._invoices("posted_purchase_invoice", key.vendor_number, numbers)
         if posted:
             return self._posted_invoice_doc(posted[0])
-        drafts = self._draft_invoices(key.vendor_number, key.vendor_invoice_number)
+        drafts = self._invoices("purchase_invoice", key.vendor_number, [key.vendor_invoice_number])
         if drafts:
             no = str(drafts[0]["No"])
             return NavDocument(DocKind.PURCHASE_INVOICE, no, no, False)
         return None
 
     def _complete(self, no: str, lines: list[dict[str, Any]]) -> bool:
-        """Does the draft hold exactly the lines we meant (a crash between header and lines leaves fewer)?"""
+        """Does the draft hold exactly the lines we meant?"""
         have = list(self.client.iter(self._lines_path(no)))
 
         def sig(rec: Mapping[str, Any]) -> tuple:
-            return (rec.get("Type"), rec.get("No"), _money(rec.get("Quantity")), _money(rec.get("Direct_Unit_Cost")),
-                    tuple(sorted((f, rec.get(f) or "") for f in SHORTCUT_FIELDS.values() if rec.get(f))))
+            return (rec.get("Type"), code(str(rec.get("No") or "")), _money(rec.get("Quantity")),
+                    _money(rec.get("Direct_Unit_Cost")),
+                    tuple(sorted((f, code(str(rec.get(f)))) for f in SHORTCUT_FIELDS.values() if rec.get(f))))
         return Counter(sig(r) for r in have if r.get("Type") not in (None, BLANK_OPTION)) == Counter(sig(b) for b in lines)
 
     def _delete_invoice(self, no: str) -> None:
@@ -208,7 +247,11 @@ class ClassicBooks:
         self.client.delete(path, fresh["@odata.etag"])
 
     def create_invoice(self, spec: PurchaseInvoiceSpec, *, post: bool) -> NavDocument:
-        """One invoice, exactly once and all or nothing; raises ``ConnectorError``."""
+        """One invoice, exactly once and all or nothing; raises ``ConnectorError``.
+
+        The header is created with the PENDING vendor invoice number (``~`` + number) and gets its real number
+        only after every line is in and checked: a crash half-way leaves a draft that ``find_documents`` does
+        not take for the invoice, and the next attempt deletes it and starts again."""
         what = self._what(spec)
         header, lines = self._invoice_bodies(spec)
         found = self._find_invoice(InvoiceKey(spec.vendor_number, spec.vendor_invoice_number))
@@ -218,9 +261,15 @@ class ClassicBooks:
             if self._complete(found.nav_id, lines):
                 log.info("%s: found complete draft %s, not creating it again", what, found.nav_id)
                 return self._post_invoice(found) if post else found
-            log.warning("%s: draft %s is half-made (an earlier attempt was cut off); deleting and creating it again",
-                        what, found.nav_id)
-            self._delete_invoice(found.nav_id)
+            # a draft with the real number but other lines: changed in NAV by someone; never overwrite it
+            raise NavError(f"{what}: draft {found.nav_id} in NAV has this vendor invoice number but other lines. "
+                           "Check it in NAV (delete it there if it is wrong), then post again.", status=409)
+        marker = pending(spec.vendor_invoice_number)
+        if marker:
+            for stale in self._invoices("purchase_invoice", spec.vendor_number, [marker]):
+                log.warning("%s: deleting half-made draft %s left by an interrupted attempt", what, stale["No"])
+                self._delete_invoice(str(stale["No"]))
+            header = {**header, "Vendor_Invoice_No": marker}
         try:
             rec = self.client.post(self.client.service_path("purchase_invoice"), header)
         except ConnectorError as exc:
@@ -231,9 +280,17 @@ class ClassicBooks:
                 self.client.post(self._lines_path(no), body)
             except ConnectorError as exc:
                 raise self._undo_invoice(no, exc, f"{what}, line {i}") from None
-        if not self._complete(no, lines):
-            raise self._undo_invoice(no, NavError(f"{what}: NAV holds different lines than were sent (a line's "
-                                                  "amount or dimensions changed on insert)"), what)
+        try:
+            if not self._complete(no, lines):
+                raise NavError(f"{what}: NAV holds different lines than were sent (a line's amount or dimensions "
+                               "changed on insert)")
+            if marker:
+                self.client.patch(self._invoice_path(no), {"Vendor_Invoice_No": code(spec.vendor_invoice_number)},
+                                  rec["@odata.etag"])
+        except TransportError:
+            raise  # unknown: the next attempt finds the invoice complete, or the pending draft and redoes it
+        except ConnectorError as exc:
+            raise self._undo_invoice(no, exc, what) from None
         doc = NavDocument(DocKind.PURCHASE_INVOICE, no, no, False)
         return self._post_invoice(doc) if post else doc
 
@@ -281,7 +338,9 @@ class ClassicBooks:
 
     def _follow_invoice(self, doc: NavDocument) -> NavDocument:
         """Where the draft is now: still a draft, posted (page 138 ``Pre_Assigned_No``), or gone."""
-        posted = self._posted_invoices(Pre_Assigned_No=doc.nav_id)
+        flt = odata.eq_filter(Pre_Assigned_No=doc.nav_id)
+        posted = [r for r in self.client.iter(self.client.service_path("posted_purchase_invoice"), {"$filter": flt})
+                  if r.get("Pre_Assigned_No") == doc.nav_id]
         if posted:
             return self._posted_invoice_doc(posted[0])
         try:
@@ -317,35 +376,44 @@ class ClassicBooks:
         out = []
         for i, ln in enumerate(doc.lines, 1):
             body: dict[str, Any] = {
-                "Journal_Template_Name": self.config.journal_template, "Journal_Batch_Name": self.config.journal_batch,
-                "Posting_Date": ln.posting_date, "Document_No": ln.document_number,
+                "Journal_Template_Name": code(self.config.journal_template),
+                "Journal_Batch_Name": code(self.config.journal_batch),
+                "Posting_Date": ln.posting_date, "Document_No": code(ln.document_number),
                 "External_Document_No": ln.external_document_number, "Account_Type": option(ln.account_type),
                 "Account_No": ln.account_number, "Description": ln.description, "Amount": ln.amount}
             if ln.balancing_account_number:
                 body["Bal_Account_Type"] = "G_L_Account"
                 body["Bal_Account_No"] = ln.balancing_account_number
             body.update(self.dimension_fields(ln.dimensions, f"{what}, line {i}"))
-            out.append(body)
+            out.append(self._fit(body, self.config.service("general_journal")))
         return out
 
     def _draft_journal_lines(self, document_no: str) -> list[dict[str, Any]]:
-        flt = odata.eq_filter(Journal_Template_Name=self.config.journal_template,
-                              Journal_Batch_Name=self.config.journal_batch, Document_No=document_no)
+        template, batch, number = code(self.config.journal_template), code(self.config.journal_batch), code(document_no)
+        flt = odata.eq_filter(Journal_Template_Name=template, Journal_Batch_Name=batch, Document_No=number)
         return [r for r in self.client.iter(self._journal_lines_path(), {"$filter": flt})
-                if r.get("Document_No") == document_no and r.get("Journal_Batch_Name") == self.config.journal_batch
-                and r.get("Journal_Template_Name") == self.config.journal_template]
+                if code(str(r.get("Document_No") or "")) == number and code(str(r.get("Journal_Batch_Name"))) == batch
+                and code(str(r.get("Journal_Template_Name"))) == template]
 
     def _find_journal(self, key: JournalKey) -> NavDocument | None:
-        entries = self._gl_entries_of(key.document_number)
+        """Posted (G/L entries with the document number), else a draft whose lines balance. Lines that don't
+        balance are a document cut off half-way (we only ever send balanced documents): not found, so the
+        next attempt replaces them."""
+        number = code(key.document_number)
+        entries = self._gl_entries_of(number)
         if entries:
-            return NavDocument(DocKind.JOURNAL, key.document_number, key.document_number, True, entries)
-        if self._draft_journal_lines(key.document_number):
-            return NavDocument(DocKind.JOURNAL, key.document_number, key.document_number, False)
-        return None
+            return NavDocument(DocKind.JOURNAL, number, number, True, entries)
+        lines = self._draft_journal_lines(number)
+        if not lines:
+            return None
+        if sum((_money(r.get("Amount")) for r in lines if not r.get("Bal_Account_No")), Decimal(0)) != 0:
+            log.warning("journal document %s is half-made in NAV (its lines don't balance)", number)
+            return None
+        return NavDocument(DocKind.JOURNAL, number, number, False)
 
     def _last_line_no(self) -> int:
-        flt = odata.eq_filter(Journal_Template_Name=self.config.journal_template,
-                              Journal_Batch_Name=self.config.journal_batch)
+        flt = odata.eq_filter(Journal_Template_Name=code(self.config.journal_template),
+                              Journal_Batch_Name=code(self.config.journal_batch))
         page = self.client.get(self._journal_lines_path(), params={"$filter": flt, "$orderby": "Line_No desc",
                                                                    "$top": "1"})
         values = (page or {}).get("value") or []
@@ -353,9 +421,9 @@ class ClassicBooks:
 
     @staticmethod
     def _journal_sig(rec: Mapping[str, Any]) -> tuple:
-        return (rec.get("Account_No"), _money(rec.get("Amount")), rec.get("Bal_Account_No") or "",
-                str(rec.get("Posting_Date"))[:10],
-                tuple(sorted((f, rec.get(f) or "") for f in SHORTCUT_FIELDS.values() if rec.get(f))))
+        return (code(str(rec.get("Account_No") or "")), _money(rec.get("Amount")),
+                code(str(rec.get("Bal_Account_No") or "")), str(rec.get("Posting_Date"))[:10],
+                tuple(sorted((f, code(str(rec.get(f)))) for f in SHORTCUT_FIELDS.values() if rec.get(f))))
 
     def _delete_journal_lines(self, recs: Sequence[Mapping[str, Any]]) -> None:
         for rec in recs:
@@ -365,12 +433,14 @@ class ClassicBooks:
     def create_journal(self, doc: JournalDocumentSpec, *, post: bool) -> NavDocument:
         what = f"Journal document {doc.document_number}"
         bodies = self._journal_bodies(doc)
-        found = self._find_journal(JournalKey(doc.document_number))
-        if found is not None and found.posted:
-            return found
-        if found is not None:
-            existing = self._draft_journal_lines(doc.document_number)
+        number = code(doc.document_number)
+        entries = self._gl_entries_of(number)
+        if entries:
+            return NavDocument(DocKind.JOURNAL, number, number, True, entries)
+        existing = self._draft_journal_lines(number)
+        if existing:
             if Counter(self._journal_sig(r) for r in existing) == Counter(self._journal_sig(b) for b in bodies):
+                found = NavDocument(DocKind.JOURNAL, number, number, False)
                 return self._post_journal(found) if post else found
             log.warning("%s: its lines in the journal are half-made; deleting and adding them again", what)
             self._delete_journal_lines(existing)
@@ -397,7 +467,7 @@ class ClassicBooks:
                                          "were removed.", retryable=True) from None
                 raise _explained(exc, what) from None
             break
-        draft = NavDocument(DocKind.JOURNAL, doc.document_number, doc.document_number, False)
+        draft = NavDocument(DocKind.JOURNAL, number, number, False)
         return self._post_journal(draft) if post else draft
 
     def create_journals(self, docs: Sequence[JournalDocumentSpec], *, post: bool) -> list[Outcome]:
@@ -486,7 +556,8 @@ class ClassicBooks:
         return sorted((self._gl_entry(r, globals_) for r in recs), key=lambda e: e.entry_number)
 
     def _gl_entries_of(self, document_no: str) -> list[GLEntry]:
-        return [e for e in self._gl_entries(odata.eq_filter(Document_No=document_no)) if e.document_number == document_no]
+        number = code(document_no)
+        return [e for e in self._gl_entries(odata.eq_filter(Document_No=number)) if code(e.document_number) == number]
 
     def gl_entries_between(self, start: date, end: date) -> list[GLEntry]:
         flt = f"Posting_Date ge {odata.literal(start)} and Posting_Date lt {odata.literal(end)}"

@@ -80,6 +80,7 @@ class Metadata:
     properties: dict[str, set[str]] = field(default_factory=dict)  # entity type -> property names
     containments: dict[str, set[str]] = field(default_factory=dict)  # entity type -> containment names
     actions: set[str] = field(default_factory=set)  # action imports (unbound codeunit procedures)
+    max_lengths: dict[str, dict[str, int]] = field(default_factory=dict)  # entity type -> property -> MaxLength
 
     @classmethod
     def parse(cls, xml: bytes) -> Metadata:
@@ -88,6 +89,8 @@ class Metadata:
         for et in root.iter(f"{EDM}EntityType"):
             name = et.get("Name") or ""
             md.properties[name] = {p.get("Name") or "" for p in et.findall(f"{EDM}Property")}
+            md.max_lengths[name] = {p.get("Name") or "": int(p.get("MaxLength") or 0)
+                                    for p in et.findall(f"{EDM}Property") if (p.get("MaxLength") or "").isdigit()}
             md.containments[name] = {n.get("Name") or "" for n in et.findall(f"{EDM}NavigationProperty")
                                      if n.get("ContainsTarget") == "true"}
         for es in root.iter(f"{EDM}EntitySet"):
