@@ -1,4 +1,4 @@
-"""Post approved ServiceTitan documents through the real ``Poster`` + ``NavGateway`` against the NAV
+"""Post approved ServiceTitan documents through the real ``Poster`` + ``ApiBooks`` against the NAV
 simulator (30 ms added latency per request): chunked ($batch per chunk of documents) against one by one
 (chunk size 1). Each mode gets a fresh database and a fresh simulator; both run in the same process.
 
@@ -31,11 +31,11 @@ def config(sb: NavSandbox) -> NavConfig:
 
 
 def run(mode: str, chunk: int, documents_: int, latency: float, tmp: Path) -> dict:
+    from stnav_desktop.connectors.nav.bulk import ApiBooks
     from stnav_desktop.store import settings
     from stnav_desktop.store.db import close_db, open_db
     from stnav_desktop.store.models import DocStatus, StDocument
     from stnav_desktop.sync import batches, documents, mapping, posting, refdata
-    from stnav_desktop.sync.nav_gateway import NavGateway
 
     close_db()
     open_db(tmp / f"{mode}.sqlite3")
@@ -61,7 +61,7 @@ def run(mode: str, chunk: int, documents_: int, latency: float, tmp: Path) -> di
         sb.faults.latency = latency
         before = counter.total
         t0 = time.perf_counter()
-        results = posting.Poster(profile, NavGateway(client), chunk_size=chunk).post_batch(batch)
+        results = posting.Poster(profile, ApiBooks(client), chunk_size=chunk).post_batch(batch)
         wall = time.perf_counter() - t0
         sb.faults.latency = 0.0
         posted = StDocument.select().where((StDocument.batch == batch)

@@ -140,7 +140,7 @@ def post(args) -> int:
 
 def run(args) -> int:
     service = _service(args)
-    scheduler = service.scheduler(on_event=lambda job, result: print(f"{job}: {result}", flush=True))
+    scheduler = service.scheduler(on_event=lambda news: print(news, flush=True))
     if args.once:
         _wrap(scheduler.tick)
         return 0

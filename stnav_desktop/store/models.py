@@ -37,7 +37,9 @@ class DocStatus(StrEnum):
     READY = "ready"
     APPROVED = "approved"
     POSTING = "posting"
-    POSTED = "posted"
+    UNCONFIRMED = "unconfirmed"  # sent, NAV's answer lost: NAV is asked before anything is resent
+    IN_NAV_DRAFT = "in_nav_draft"  # in NAV as an unposted document; followed up every run
+    POSTED = "posted"  # posted in NAV (G/L entries exist)
     FAILED = "failed"  # a retry is scheduled
     NEEDS_ATTENTION = "needs_attention"  # retries exhausted: replayable
     REJECTED = "rejected"

@@ -12,6 +12,17 @@ from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from stnav_desktop.connectors.nav.books import (
+    CreditMemoKey,
+    InvoiceKey,
+    JournalDocumentSpec,
+    JournalKey,
+    NavBooks,
+    Outcome,
+)
+from stnav_desktop.connectors.nav.credit_memos import PurchaseCreditMemoSpec
+from stnav_desktop.connectors.nav.journals import JournalLineSpec
+from stnav_desktop.connectors.nav.purchase_invoices import InvoiceLineSpec, PurchaseInvoiceSpec
 from stnav_desktop.store.models import MappingKind, SourceKind
 from stnav_desktop.sync.documents import to_datetime, to_decimal
 
@@ -70,6 +81,79 @@ class InvoicePlan:
     def total(self) -> Decimal:
         return sum((line.amount for line in self.lines), ZERO)
 
+    # -- what posting needs of a plan (each plan kind answers for itself) --------------------------
+    operation = "purchase_invoice"
+    write_order = 1  # after the bills: the clearing account is credited before it is debited
+
+    def nav_key(self) -> InvoiceKey:
+        return InvoiceKey(self.vendor_number, self.vendor_invoice_number)
+
+    def nav_lines(self) -> list[InvoiceLineSpec]:
+        return [InvoiceLineSpec(line_type=ln.line_type, line_object_number=ln.number, quantity=ln.quantity,
+                                direct_unit_cost=ln.unit_cost, description=ln.description,
+                                dimensions=dict(ln.dimensions)) for ln in self.lines]
+
+    def nav_spec(self) -> PurchaseInvoiceSpec:
+        return PurchaseInvoiceSpec(vendor_number=self.vendor_number, vendor_invoice_number=self.vendor_invoice_number,
+                                   invoice_date=self.invoice_date, posting_date=self.posting_date,
+                                   dimensions=dict(self.dimensions), lines=self.nav_lines())
+
+    def wants_post(self, post_invoices: bool, post_journal: bool) -> bool:
+        return post_invoices
+
+    @staticmethod
+    def create_in(books: NavBooks, plans: list[Any], *, post: bool) -> list[Outcome]:
+        return books.create_invoices([p.nav_spec() for p in plans], post=post)
+
+    def summary(self) -> dict[str, Any]:
+        return {"vendor": self.vendor_number, "vendorInvoiceNumber": self.vendor_invoice_number,
+                "postingDate": self.posting_date.isoformat(), "lines": len(self.lines), "total": str(self.total)}
+
+
+@dataclass
+class CreditMemoPlan:
+    """A purchase credit memo reversing ``invoice`` (a correction), applied to the posted invoice."""
+
+    invoice: InvoicePlan
+    applies_to_invoice: str | None = None
+
+    operation = "purchase_credit_memo"
+    write_order = 0
+
+    @property
+    def st_ref(self) -> str:
+        return self.invoice.st_ref
+
+    @property
+    def vendor_credit_memo_number(self) -> str:
+        return f"CM-{self.invoice.vendor_invoice_number}"[:EXT_DOC_LEN]
+
+    @property
+    def total(self) -> Decimal:
+        return self.invoice.total
+
+    def nav_key(self) -> CreditMemoKey:
+        return CreditMemoKey(self.invoice.vendor_number, self.vendor_credit_memo_number)
+
+    def nav_spec(self) -> PurchaseCreditMemoSpec:
+        inv = self.invoice
+        return PurchaseCreditMemoSpec(vendor_number=inv.vendor_number,
+                                      vendor_credit_memo_number=self.vendor_credit_memo_number,
+                                      credit_memo_date=inv.posting_date, posting_date=inv.posting_date,
+                                      invoice_number=self.applies_to_invoice, dimensions=dict(inv.dimensions),
+                                      lines=inv.nav_lines())
+
+    def wants_post(self, post_invoices: bool, post_journal: bool) -> bool:
+        return post_invoices
+
+    @staticmethod
+    def create_in(books: NavBooks, plans: list[Any], *, post: bool) -> list[Outcome]:
+        return books.create_credit_memos([p.nav_spec() for p in plans], post=post)
+
+    def summary(self) -> dict[str, Any]:
+        return {"vendor": self.invoice.vendor_number, "vendorCreditMemoNumber": self.vendor_credit_memo_number,
+                "appliesTo": self.applies_to_invoice or "", "total": str(self.total)}
+
 
 @dataclass
 class JournalLinePlan:
@@ -96,6 +180,39 @@ class JournalPlan:
         if off != ZERO:
             raise PlanError([f"{self.st_ref}: journal document {self.document_number} dated "
                              f"{self.posting_date.isoformat()} is out of balance by {off}"])
+
+    # -- what posting needs of a plan ---------------------------------------------------------------
+    operation = "journal_lines"
+    write_order = 0  # bills first
+
+    @property
+    def total(self) -> Decimal:
+        return sum((line.amount for line in self.lines if line.amount > 0), ZERO)
+
+    def nav_key(self) -> JournalKey:
+        return JournalKey(self.document_number)
+
+    def nav_spec(self) -> JournalDocumentSpec:
+        self.check_balanced()  # never a request for an unbalanced journal
+        return JournalDocumentSpec(self.document_number, [
+            JournalLineSpec(account_number=ln.account_number, amount=ln.amount, posting_date=self.posting_date,
+                            document_number=self.document_number,
+                            external_document_number=self.external_document_number, description=ln.description,
+                            dimensions=dict(ln.dimensions)) for ln in self.lines])
+
+    def wants_post(self, post_invoices: bool, post_journal: bool) -> bool:
+        return post_journal
+
+    @staticmethod
+    def create_in(books: NavBooks, plans: list[Any], *, post: bool) -> list[Outcome]:
+        return books.create_journals([p.nav_spec() for p in plans], post=post)
+
+    def summary(self) -> dict[str, Any]:
+        return {"documentNumber": self.document_number, "externalDocumentNumber": self.external_document_number,
+                "postingDate": self.posting_date.isoformat(), "lines": len(self.lines)}
+
+
+Plan = InvoicePlan | JournalPlan | CreditMemoPlan
 
 
 @dataclass

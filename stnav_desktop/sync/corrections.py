@@ -14,11 +14,12 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from stnav_desktop.connectors.nav.books import NavBooks
 from stnav_desktop.store import audit
 from stnav_desktop.store.db import db
 from stnav_desktop.store.fields import utcnow
 from stnav_desktop.store.models import AuditEvent, DocStatus, SourceKind, StDocument
-from stnav_desktop.sync import accounting, documents, lifecycle, mapping
+from stnav_desktop.sync import accounting, documents, lifecycle, mapping, posting
 
 
 class CorrectionError(ValueError):
@@ -88,26 +89,20 @@ def propose(doc: StDocument) -> Correction:
     return Correction(doc.id, lifecycle.st_ref(doc), "credit_memo", posted, corrected, new_payload, changes)
 
 
-def approve_and_post(doc: StDocument, gateway, *, actor: str | None = None) -> list[str]:
+def approve_and_post(doc: StDocument, books: NavBooks, *, actor: str | None = None) -> list[str]:
     """Post an approved correction: the reversal, then the corrected document. Each step finds before it
     creates, so a rerun after a crash never doubles either. Returns the NAV document numbers."""
     correction = propose(doc)
     actor = actor or audit.current_actor()
     audit.append("correction.approved", st_ref=correction.st_ref, profile=doc.profile.name, actor=actor,
                  detail={"summary": correction.summary(), "changes": correction.changes})
-    numbers = []
     if correction.kind == "journal":
-        for plan in (correction.reversal, correction.corrected):
-            found = gateway.find_journal(plan) or gateway.create_journal(plan, post=True)
-            if not found.posted:
-                found = gateway.post_journal(found, plan)
-            numbers.append(found.number)
+        plans: list[accounting.Plan] = [correction.reversal, correction.corrected]
     else:
-        found = gateway.find_credit_memo(correction.reversal) or gateway.create_credit_memo(
-            correction.reversal, post=True, invoice_number=doc.nav_number)
-        numbers.append(found.number)
-        found = gateway.find_invoice(correction.corrected) or gateway.create_invoice(correction.corrected, post=True)
-        numbers.append(found.number)
+        assert isinstance(correction.reversal, accounting.InvoicePlan)
+        plans = [accounting.CreditMemoPlan(correction.reversal, applies_to_invoice=doc.nav_number),
+                 correction.corrected]
+    numbers = [found.number for found in posting.ensure_in_nav(books, plans, post=True)]
     with db.atomic():
         doc.raw = correction.new_payload
         doc.content_hash = documents.content_hash(correction.new_payload)

@@ -187,13 +187,13 @@ def stage(profile: Profile, kind: str, raw: dict[str, Any], problems: list[str] 
                 doc.save()
             return StageResult(doc, "unchanged")
         changes = diff(doc.raw, raw)
-        if doc.status in (DocStatus.POSTED, DocStatus.CHANGED_AFTER_POSTING):
-            # keep the posted payload; record the new one beside it for the correction proposal
+        if doc.status in (DocStatus.POSTED, DocStatus.IN_NAV_DRAFT, DocStatus.CHANGED_AFTER_POSTING):
+            # in NAV (posted or as a draft): keep the posted payload; record the new one beside it for the correction proposal
             doc.source_problems = problems or None
             doc.save()
             reason = ("changed in ServiceTitan after posting: "
                       + ", ".join(c["field"] for c in changes[:5]) + ("…" if len(changes) > 5 else ""))
-            if doc.status == DocStatus.POSTED:
+            if doc.status in (DocStatus.POSTED, DocStatus.IN_NAV_DRAFT):
                 lifecycle.transition(doc, DocStatus.CHANGED_AFTER_POSTING, reason=reason,
                                      detail={"changes": changes, "new_payload_hash": digest, "new_payload": raw})
             else:

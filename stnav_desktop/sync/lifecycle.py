@@ -1,7 +1,9 @@
 """The lifecycle of a staged ServiceTitan document, and the one place its status changes.
 
-pulled → needs mapping → ready → approved (in a batch) → posting → posted, or failed (retry scheduled)
-→ needs attention (replayable); or rejected; or changed after posting. Every transition is audited.
+pulled → needs mapping → ready → approved (in a batch) → posting → posted, or in NAV as a draft
+(followed up until NAV posts it), or unconfirmed (answer lost: NAV is asked), or failed (NAV does not hold
+it; retry scheduled) → needs attention (replayable); or rejected; or changed after posting. Every
+transition is audited.
 """
 
 from __future__ import annotations
@@ -18,9 +20,13 @@ ALLOWED: dict[str, set[str]] = {
     S.NEEDS_MAPPING: {S.READY, S.REJECTED, S.SKIPPED, S.NEEDS_MAPPING},
     S.READY: {S.NEEDS_MAPPING, S.APPROVED, S.REJECTED, S.SKIPPED, S.READY},
     S.APPROVED: {S.POSTING, S.READY, S.NEEDS_MAPPING, S.REJECTED},
-    S.POSTING: {S.POSTED, S.FAILED, S.NEEDS_ATTENTION, S.APPROVED},
-    S.FAILED: {S.POSTING, S.NEEDS_ATTENTION, S.REJECTED, S.POSTED, S.READY, S.APPROVED},
-    S.NEEDS_ATTENTION: {S.APPROVED, S.POSTING, S.REJECTED, S.READY, S.NEEDS_MAPPING, S.POSTED},
+    S.POSTING: {S.POSTED, S.IN_NAV_DRAFT, S.UNCONFIRMED, S.FAILED, S.NEEDS_ATTENTION, S.APPROVED},
+    # unknown outcome: only NAV's answer moves it (found → posted / draft; absent → approved to resend)
+    S.UNCONFIRMED: {S.POSTED, S.IN_NAV_DRAFT, S.APPROVED, S.UNCONFIRMED},
+    # a draft in NAV: posted there (or by us), deleted there, or changed in ServiceTitan meanwhile
+    S.IN_NAV_DRAFT: {S.POSTED, S.NEEDS_ATTENTION, S.CHANGED_AFTER_POSTING},
+    S.FAILED: {S.POSTING, S.NEEDS_ATTENTION, S.REJECTED, S.POSTED, S.IN_NAV_DRAFT, S.READY, S.APPROVED},
+    S.NEEDS_ATTENTION: {S.APPROVED, S.POSTING, S.REJECTED, S.READY, S.NEEDS_MAPPING, S.POSTED, S.IN_NAV_DRAFT},
     S.REJECTED: {S.NEEDS_MAPPING, S.READY},
     S.POSTED: {S.CHANGED_AFTER_POSTING},
     S.CHANGED_AFTER_POSTING: {S.POSTED},  # after a person resolves it with a correction
@@ -45,7 +51,7 @@ def transition(doc: StDocument, new: str, *, reason: str = "", actor: str | None
         raise TransitionError(f"{st_ref(doc)}: cannot go from {old} to {new}")
     with db.atomic():
         doc.status = new
-        doc.problem = reason if new in (S.NEEDS_MAPPING, S.FAILED, S.NEEDS_ATTENTION, S.SKIPPED,
+        doc.problem = reason if new in (S.NEEDS_MAPPING, S.FAILED, S.NEEDS_ATTENTION, S.SKIPPED, S.UNCONFIRMED,
                                         S.CHANGED_AFTER_POSTING, S.REJECTED) else ""
         for key, value in fields.items():
             setattr(doc, key, value)

@@ -1,14 +1,17 @@
-"""Posting approved documents to NAV exactly once.
+"""Posting approved documents to NAV exactly once, in chunks (one document is a chunk of one).
 
-For each document:
-1. settle any earlier attempt whose outcome is unknown, by asking NAV (never by guessing);
-2. look in NAV for what an interrupted run may have created (vendor + vendor invoice number for
-   invoices, drafts included; document number for journal lines and G/L entries) — found means done;
-3. record the attempt (idempotency key = kind + ServiceTitan id + version) and COMMIT it;
-4. write to NAV; record the NAV id, number and G/L entries.
+Per run:
+1. settle every earlier attempt whose outcome is unknown, by asking NAV (never by guessing);
+2. follow up documents left in NAV as drafts: posted there since, changed, or deleted;
+3. per chunk: look every document up in NAV by what identifies it (vendor + vendor invoice number;
+   our journal document number; never a date) — found means done; record each attempt (idempotency key =
+   kind + ServiceTitan id + version) and COMMIT them all; one bulk write; each document's own outcome;
+4. before the run ends, ask NAV about every write whose answer was lost in this run; what NAV does not
+   hold is sent once more (the attempt budget allowing); what cannot be confirmed stays *unconfirmed*,
+   never *failed*.
 
-Killed at any instant, a rerun lands in 1 or 2 and never writes a second document. A document NAV
-refuses is marked with the reason in plain words and the rest of the batch goes on.
+Killed at any instant, a rerun lands in 1 or 3's look-up and never writes a second document. A document
+NAV refuses is marked with the reason in plain words and the rest of the batch goes on.
 """
 
 from __future__ import annotations
@@ -16,12 +19,14 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Protocol
 
 from stnav_desktop.connectors.http import ConnectorError, TransportError
+from stnav_desktop.connectors.nav.books import NavBooks, NavDocument
 from stnav_desktop.redact import redact
 from stnav_desktop.store import audit, settings
 from stnav_desktop.store.db import db
@@ -39,30 +44,32 @@ from stnav_desktop.sync import accounting, documents, lifecycle, mapping, retry
 
 log = logging.getLogger(__name__)
 
-
-@dataclass
-class NavDocument:
-    """What NAV holds for one of our documents."""
-
-    nav_id: str
-    number: str
-    kind: str  # purchase_invoice, journal
-    posted: bool
-    gl_entries: list[dict[str, Any]] = field(default_factory=list)
+# Documents per chunk: one $batch of look-ups, one of writes, one post and one G/L read per chunk.
+CHUNK_SIZE = 50
 
 
-class NavGateway(Protocol):
-    """The few NAV operations posting needs (``sync.gateways`` adapts the NAV connector)."""
+class Outcome(StrEnum):
+    POSTED = "posted"  # created (and posted, if the profile posts) in this run
+    ALREADY_IN_NAV = "already_posted"  # found in NAV: nothing sent
+    DRAFT = "in_nav_draft"  # in NAV as an unposted document; followed up every run
+    FAILED = "failed"  # NAV does not hold it; a retry is scheduled
+    NEEDS_ATTENTION = "needs_attention"  # NAV does not hold it; no more automatic retries
+    UNCONFIRMED = "unconfirmed"  # sent, NAV could not be asked yet; asked again before anything is resent
+    NOT_READY = "not_ready"  # back to review (mapping or reference data changed)
+    SKIPPED = "skipped"  # not posted under the profile's rules
 
-    def find_invoice(self, plan: accounting.InvoicePlan) -> NavDocument | None: ...
-    def create_invoice(self, plan: accounting.InvoicePlan, *, post: bool) -> NavDocument: ...
-    def post_invoice(self, found: NavDocument) -> NavDocument: ...
-    def find_journal(self, plan: accounting.JournalPlan) -> NavDocument | None: ...
-    def create_journal(self, plan: accounting.JournalPlan, *, post: bool) -> NavDocument: ...
-    def post_journal(self, found: NavDocument, plan: accounting.JournalPlan) -> NavDocument: ...
+    @property
+    def bad(self) -> bool:
+        return self in (Outcome.FAILED, Outcome.NEEDS_ATTENTION, Outcome.NOT_READY)
+
+    @property
+    def in_nav(self) -> bool:
+        return self in (Outcome.POSTED, Outcome.ALREADY_IN_NAV, Outcome.DRAFT)
 
 
-class StWriteBack(Protocol):
+class WriteBack(Protocol):
+    """Marks posted bills exported in ServiceTitan (``sync/st_gateway.WriteBack`` implements it)."""
+
     def mark_bills_exported(self, bill_ids: list[int]) -> dict[int, str | None]: ...
 
 
@@ -70,7 +77,7 @@ class StWriteBack(Protocol):
 class PostResult:
     document_id: int
     st_ref: str
-    outcome: str  # posted, already_posted, failed, needs_attention, not_ready, skipped
+    outcome: Outcome
     message: str = ""
     nav_number: str = ""
 
@@ -91,24 +98,27 @@ class PostingOptions:
                    base_seconds=float(settings.get(profile, "retry.base_seconds")),
                    cap_seconds=float(settings.get(profile, "retry.cap_seconds")))
 
-
-# Documents per chunk when posting in chunks (``Poster(chunk_size=CHUNK_SIZE)``): one $batch of lookups, one
-# of writes, one post, one read-back and one of G/L reads per chunk instead of ~5 requests per document.
-# ``SyncService`` posts in chunks; ``Poster``'s own default (1) is the document-by-document path.
-CHUNK_SIZE = 50
+    def wants_post(self, plan: accounting.Plan) -> bool:
+        return plan.wants_post(self.post_invoices, self.post_journal)
 
 
 def idempotency_key(doc: StDocument) -> str:
     return f"{doc.kind}:{doc.st_id}:v{doc.version}"
 
 
+def gl_summary(found: NavDocument) -> list[dict[str, Any]]:
+    """The G/L entries NAV booked, as the audit trail keeps them (JSON)."""
+    return [{"entryNumber": e.entry_number, "accountNumber": e.account_number, "debitAmount": str(e.debit),
+             "creditAmount": str(e.credit), "dimensions": dict(e.dimensions)} for e in found.gl_entries]
+
+
 class Poster:
-    def __init__(self, profile: Profile, gateway: NavGateway, *, write_back: StWriteBack | None = None,
+    def __init__(self, profile: Profile, books: NavBooks, *, write_back: WriteBack | None = None,
                  actor: str | None = None, clock: Callable[[], datetime] = utcnow,
-                 rng: random.Random | None = None, chunk_size: int = 1) -> None:
+                 rng: random.Random | None = None, chunk_size: int = CHUNK_SIZE) -> None:
         self.profile = profile
+        self.books = books
         self.chunk_size = max(1, chunk_size)
-        self.gateway = gateway
         self.write_back = write_back
         self.actor = actor or audit.current_actor()
         self.clock = clock
@@ -118,249 +128,278 @@ class Poster:
     # -- public ----------------------------------------------------------------------------------
     def post_batch(self, batch: Batch | None = None, *, cancel: Callable[[], bool] = lambda: False,
                    progress: Callable[[int, int, PostResult], None] | None = None) -> list[PostResult]:
-        """Post every approved document (of ``batch``, or all), plus due retries, ``chunk_size`` documents per
-        NAV ``$batch``. ``cancel`` is checked between chunks: what is in flight finishes, nothing is half-posted."""
+        """Post every approved document (of ``batch``, or all), plus due retries, ``chunk_size`` per chunk.
+        ``cancel`` is checked between chunks: what is in flight finishes, nothing is half-posted."""
         self.settle_unknown()
+        self.follow_up_drafts()
         docs = self._due_documents(batch)
-        results: list[PostResult] = []
-        size = self.chunk_size if self._can_batch() else 1
-        for start in range(0, len(docs), size):
+        results: dict[int, PostResult] = {}
+        order: list[int] = []
+        for start in range(0, len(docs), self.chunk_size):
             if cancel():
                 log.info("posting cancelled after %s of %s documents", start, len(docs))
                 break
-            chunk = docs[start:start + size]
-            if size == 1:
-                chunk_results = [self._post_one(chunk[0])]
-            else:
-                chunk_results = self._post_chunk(chunk)
-            for offset, result in enumerate(chunk_results):
-                results.append(result)
+            chunk = docs[start:start + self.chunk_size]
+            for offset, result in enumerate(self._post_chunk(chunk)):
+                results[result.document_id] = result
+                order.append(result.document_id)
                 if progress:
                     progress(start + offset + 1, len(docs), result)
                     time.sleep(0)  # let a waiting UI thread take the GIL and paint between documents
+        # 4. every write of this run whose answer was lost: ask NAV now, resend what it does not hold
+        unknown = [d for d in docs if d.id in results and results[d.id].outcome == Outcome.UNCONFIRMED]
+        if unknown and not cancel():
+            for result in self._settle_in_run(unknown):
+                results[result.document_id] = result
         self._write_back_pending()
         if batch is not None:
             self._close_batch(batch)
-        return results
+        return [results[i] for i in order]
 
     def settle_unknown(self) -> int:
-        """On start-up and before any retry: ask NAV about every attempt whose outcome is unknown."""
-        pending = (StDocument.select().join(PostingAttempt)
-                   .where((StDocument.profile == self.profile) & (PostingAttempt.state == AttemptState.PENDING))
-                   .distinct())
+        """Ask NAV about every attempt whose outcome is unknown (start of every run). Returns how many
+        documents were settled."""
+        pending = list(StDocument.select().join(PostingAttempt)
+                       .where((StDocument.profile == self.profile) & (PostingAttempt.state == AttemptState.PENDING))
+                       .distinct())
         settled = 0
-        for doc in pending:
-            try:
-                self._settle(doc)
-                settled += 1
-            except ConnectorError as exc:
-                log.warning("could not settle %s yet: %s", lifecycle.st_ref(doc), exc)
+        for chunk in _chunks(pending, self.chunk_size):
+            for doc, _, found in self._settle_chunk(chunk):
+                if isinstance(found, ConnectorError):
+                    log.warning("could not settle %s yet: %s", lifecycle.st_ref(doc), found)
+                else:
+                    settled += 1
         # a document left in POSTING without a pending attempt (killed between the two commits)
         for doc in StDocument.select().where((StDocument.profile == self.profile)
                                              & (StDocument.status == DocStatus.POSTING)):
-            if not doc.attempts.where(PostingAttempt.state == AttemptState.PENDING).exists():
+            if not _attempts(doc).where(PostingAttempt.state == AttemptState.PENDING).exists():
                 lifecycle.transition(doc, DocStatus.APPROVED, reason="interrupted before sending; will post again")
         return settled
 
-    def post_document(self, doc: StDocument) -> PostResult:
-        plan = self._plan(doc)
-        if isinstance(plan, PostResult):
-            return plan
-        ref = lifecycle.st_ref(doc)
-        try:
-            found = self._find(plan)
-        except ConnectorError as exc:
-            return self._failed(doc, None, exc)
-        if found is not None:
-            try:
-                found = self._complete(found, plan)
-            except ConnectorError as exc:  # e.g. a draft found in NAV that NAV now refuses to post
-                return self._failed(doc, None, exc)
-            self._posted(doc, None, found, already=True)
-            return PostResult(doc.id, ref, "already_posted", "found in NAV; not sent again", found.number)
-        with db.atomic():
-            attempt = PostingAttempt.create(
-                document=doc, idempotency_key=idempotency_key(doc),
-                attempt_no=doc.attempts.count() + 1, operation=self._operation(plan),
-                request_summary=self._summary(plan))
-            lifecycle.transition(doc, DocStatus.POSTING, actor=self.actor,
-                                 detail={"attempt": attempt.attempt_no, "key": attempt.idempotency_key})
-        try:
-            if isinstance(plan, accounting.InvoicePlan):
-                created = self.gateway.create_invoice(plan, post=self.options.post_invoices)
-            else:
-                created = self.gateway.create_journal(plan, post=self.options.post_journal)
-        except TransportError as exc:
-            # the request may or may not have been carried out: keep the attempt pending, settle later
-            return self._failed(doc, attempt, exc, unknown=True)
-        except ConnectorError as exc:
-            return self._failed(doc, attempt, exc)
-        self._posted(doc, attempt, created)
-        return PostResult(doc.id, ref, "posted", "", created.number)
+    def follow_up_drafts(self) -> dict[str, int]:
+        """Documents in NAV as drafts: posted there since (→ posted, G/L recorded, written back), deleted
+        (→ needs attention, said in words), changed (amount differs: said on the row), or still a draft
+        that the profile now posts (→ posted by us)."""
+        counts = {"posted": 0, "deleted": 0, "changed": 0}
+        drafts = list(StDocument.select().where((StDocument.profile == self.profile)
+                                                & (StDocument.status == DocStatus.IN_NAV_DRAFT)))
+        for chunk in _chunks(drafts, self.chunk_size):
+            planned = self._plans(chunk, validate=False)
+            answers = self._find([p for _, p in planned])
+            to_post: list[tuple[StDocument, accounting.Plan, NavDocument]] = []
+            for (doc, plan), found in zip(planned, answers, strict=True):
+                if isinstance(found, ConnectorError):
+                    log.warning("could not follow up the NAV draft of %s: %s", lifecycle.st_ref(doc), found)
+                elif found is None:
+                    lifecycle.transition(doc, DocStatus.NEEDS_ATTENTION, actor=self.actor,
+                                         reason=f"the draft {doc.nav_number} was deleted in NAV; replay to send it "
+                                                "again, or reject it")
+                    counts["deleted"] += 1
+                elif found.posted:
+                    self._in_nav(doc, None, found, already=True)
+                    counts["posted"] += 1
+                else:
+                    if found.amount is not None and found.amount != plan.total:
+                        audit.append("document.draft_changed_in_nav", st_ref=lifecycle.st_ref(doc),
+                                     nav_ref=found.number, profile=self.profile.name,
+                                     detail={"nav_amount": str(found.amount), "st_amount": str(plan.total)})
+                        doc.problem = (f"the draft in NAV totals {found.amount}, ServiceTitan {plan.total}: "
+                                       "check it in NAV before posting it")
+                        doc.save()
+                        counts["changed"] += 1
+                    if self.options.wants_post(plan):
+                        to_post.append((doc, plan, found))
+            if to_post:
+                for (doc, _, _), outcome in zip(to_post, self._post_drafts([f for _, _, f in to_post]), strict=True):
+                    if isinstance(outcome, NavDocument):
+                        self._in_nav(doc, None, outcome, already=True)
+                        counts["posted"] += 1
+                    else:
+                        log.warning("posting the NAV draft of %s failed: %s", lifecycle.st_ref(doc), outcome)
+        return counts
 
-    # -- chunks ----------------------------------------------------------------------------------
-    def _can_batch(self) -> bool:
-        return self.chunk_size > 1 and all(hasattr(self.gateway, name)
-                                           for name in ("find_many", "create_invoices", "create_journals"))
-
-    def _post_one(self, doc: StDocument) -> PostResult:
-        try:
-            return self.post_document(doc)
-        except Exception as exc:  # one bad document never stops the rest of the batch
-            return self._unexpected(doc, exc)
-
-    def _unexpected(self, doc: StDocument, exc: BaseException) -> PostResult:
-        log.error("posting %s failed unexpectedly", lifecycle.st_ref(doc), exc_info=exc)
-        # an attempt left pending is settled against NAV on the next run; nothing is guessed
-        return PostResult(doc.id, lifecycle.st_ref(doc), "failed", f"unexpected error: {redact(exc)}")
-
-    def _plan(self, doc: StDocument):
-        """The accounting plan, or the result when there is nothing to send (skipped / back to review)."""
-        ref = lifecycle.st_ref(doc)
-        try:
-            plan = accounting.plan_document(doc.kind, doc.raw, mapping.plan_context(self.profile))
-            if isinstance(plan, accounting.JournalPlan):
-                plan.check_balanced()
-        except accounting.NotPostable as exc:
-            if doc.status != DocStatus.READY:
-                lifecycle.transition(doc, DocStatus.READY, batch=None)
-            lifecycle.transition(doc, DocStatus.SKIPPED, reason=str(exc), batch=None)
-            return PostResult(doc.id, ref, "skipped", str(exc))
-        except accounting.PlanError as exc:
-            # mappings or reference data changed since approval: back to review, nothing sent
-            self._to_review(doc, "; ".join(exc.problems))
-            return PostResult(doc.id, ref, "not_ready", "; ".join(exc.problems))
-        return plan
-
-    def _needs_completion(self, found: NavDocument, plan) -> bool:
-        if found.posted:
-            return False
-        if isinstance(plan, accounting.InvoicePlan):
-            return self.options.post_invoices
-        return self.options.post_journal
-
+    # -- one chunk -------------------------------------------------------------------------------
     def _post_chunk(self, docs: list[StDocument]) -> list[PostResult]:
-        """The same steps as ``post_document`` for several documents at once: plan each; look them all up in
-        one ``$batch``; record and COMMIT every attempt (POSTING) before one ``$batch`` write; then each
-        document's own outcome. An unknown outcome (connection lost) keeps the attempts pending."""
         results: dict[int, PostResult] = {}
-        planned: list[tuple[StDocument, Any]] = []
+        planned: list[tuple[StDocument, accounting.Plan]] = []
+        ctx = self._context()
         for doc in docs:
             try:
-                plan = self._plan(doc)
-            except Exception as exc:
+                plan = self._plan(doc, ctx)
+            except Exception as exc:  # one bad document never stops the rest
                 results[doc.id] = self._unexpected(doc, exc)
                 continue
             if isinstance(plan, PostResult):
                 results[doc.id] = plan
             else:
                 planned.append((doc, plan))
-        # 1. look everything up in NAV: found means done (or finished, e.g. a draft to post)
-        to_write: list[tuple[StDocument, Any]] = []
-        if planned:
+        # 1. look everything up in NAV: found means done (a draft is finished if the profile posts)
+        to_write: list[tuple[StDocument, accounting.Plan]] = []
+        drafts: list[tuple[StDocument, NavDocument]] = []
+        for (doc, plan), found in zip(planned, self._find([p for _, p in planned]), strict=True):
             try:
-                found_list = self.gateway.find_many([plan for _, plan in planned])
-            except Exception as exc:  # the whole lookup failed: nothing was written, each document fails
-                found_list = [exc] * len(planned)
-            for (doc, plan), found in zip(planned, found_list, strict=True):
-                try:
-                    if isinstance(found, ConnectorError):
-                        results[doc.id] = self._failed(doc, None, found)
-                    elif isinstance(found, BaseException):
-                        results[doc.id] = self._unexpected(doc, found)
-                    elif found is None:
-                        to_write.append((doc, plan))
-                    elif self._needs_completion(found, plan):
-                        results[doc.id] = self.post_document(doc)  # rare: finish it alone, looking up again
-                    else:
-                        self._posted(doc, None, found, already=True)
-                        results[doc.id] = PostResult(doc.id, lifecycle.st_ref(doc), "already_posted",
-                                                     "found in NAV; not sent again", found.number)
-                except Exception as exc:
-                    results[doc.id] = self._unexpected(doc, exc)
-        # 2. every attempt recorded and committed before anything is written
-        attempts: dict[int, PostingAttempt] = {}
-        if to_write:
-            with db.atomic():
-                for doc, plan in to_write:
-                    attempt = PostingAttempt.create(
-                        document=doc, idempotency_key=idempotency_key(doc),
-                        attempt_no=doc.attempts.count() + 1, operation=self._operation(plan),
-                        request_summary=self._summary(plan))
-                    lifecycle.transition(doc, DocStatus.POSTING, actor=self.actor,
-                                         detail={"attempt": attempt.attempt_no, "key": attempt.idempotency_key})
-                    attempts[doc.id] = attempt
-        # 3. one write per kind (bills before invoices), each document its own atomicity group
-        journals = [(d, p) for d, p in to_write if isinstance(p, accounting.JournalPlan)]
-        invoices = [(d, p) for d, p in to_write if isinstance(p, accounting.InvoicePlan)]
-        for group, write in ((journals, lambda plans: self.gateway.create_journals(
-                                 plans, post=self.options.post_journal)),
-                             (invoices, lambda plans: self.gateway.create_invoices(
-                                 plans, post=self.options.post_invoices))):
-            if not group:
-                continue
-            try:
-                outcomes = list(write([p for _, p in group]))
-                if len(outcomes) != len(group):
-                    raise RuntimeError(f"NAV gateway answered {len(outcomes)} outcomes for {len(group)} documents")
+                if isinstance(found, ConnectorError):
+                    results[doc.id] = self._failed(doc, None, found)
+                elif found is None:
+                    to_write.append((doc, plan))
+                elif not found.posted and self.options.wants_post(plan):
+                    drafts.append((doc, found))
+                else:
+                    results[doc.id] = self._in_nav(doc, None, found, already=True)
             except Exception as exc:
-                # the $batch as a whole failed: some atomicity groups may have been carried out, so the
-                # outcome of every document in it is unknown until NAV is asked (settled on the next run)
-                log.warning("a $batch write of %s documents failed as a whole: %s", len(group), redact(exc))
-                outcomes = [TransportError(f"the batch write failed ({redact(exc)}); NAV will be asked before "
-                                           "anything is sent again")] * len(group)
-            # 4. each document's own result
+                results[doc.id] = self._unexpected(doc, exc)
+        if drafts:
+            for (doc, _), outcome in zip(drafts, self._post_drafts([f for _, f in drafts]), strict=True):
+                results[doc.id] = self._record(doc, None, outcome, already=True)
+        # 2. every attempt recorded and committed before anything is written
+        attempts = self._begin(to_write)
+        # 3. one write per kind (bills before invoices), each document its own atomicity group
+        for group in _by_kind(to_write):
+            plans = [p for _, p in group]
+            try:
+                outcomes: Sequence[Any] = type(plans[0]).create_in(self.books, plans,
+                                                                   post=self.options.wants_post(plans[0]))
+                if len(outcomes) != len(group):
+                    raise RuntimeError(f"NAV answered {len(outcomes)} outcomes for {len(group)} documents")
+            except Exception as exc:
+                # the write as a whole failed: some documents may have been carried out, so each outcome is
+                # unknown until NAV is asked (before this run ends)
+                log.warning("a bulk write of %s documents failed as a whole: %s", len(group), redact(exc))
+                outcomes = [TransportError(f"the write failed ({redact(exc)}); NAV is asked before anything is "
+                                           "sent again")] * len(group)
             for (doc, _), outcome in zip(group, outcomes, strict=True):
-                attempt = attempts[doc.id]
-                ref = lifecycle.st_ref(doc)
-                try:
-                    if isinstance(outcome, TransportError):
-                        results[doc.id] = self._failed(doc, attempt, outcome, unknown=True)
-                    elif isinstance(outcome, ConnectorError):
-                        results[doc.id] = self._failed(doc, attempt, outcome)
-                    elif isinstance(outcome, BaseException):
-                        results[doc.id] = self._unexpected(doc, outcome)
-                    else:
-                        self._posted(doc, attempt, outcome)
-                        results[doc.id] = PostResult(doc.id, ref, "posted", "", outcome.number)
-                except Exception as exc:
-                    results[doc.id] = self._unexpected(doc, exc)
+                results[doc.id] = self._record(doc, attempts[doc.id], outcome)
         return [results[doc.id] for doc in docs]
 
-    # -- internals -----------------------------------------------------------------------------
-    def _operation(self, plan) -> str:
-        return "purchase_invoice" if isinstance(plan, accounting.InvoicePlan) else "journal_lines"
+    def _settle_in_run(self, docs: list[StDocument]) -> list[PostResult]:
+        """Ask NAV (reads retried with backoff) about this run's lost answers. Found: done. Absent: it never
+        reached NAV, so it is sent once more now if the attempt budget allows."""
+        out: list[PostResult] = []
+        resend: list[StDocument] = []
+        fresh = [StDocument.get_by_id(d.id) for d in docs]
+        for doc, _, found in self._settle_chunk(fresh):
+            if isinstance(found, ConnectorError):
+                out.append(PostResult(doc.id, lifecycle.st_ref(doc), Outcome.UNCONFIRMED,
+                                      f"sent; NAV could not be asked yet ({found}); it is asked again before "
+                                      "anything is resent"))
+                continue
+            doc = StDocument.get_by_id(doc.id)
+            if found is not None:
+                out.append(PostResult(doc.id, lifecycle.st_ref(doc),
+                                      Outcome.ALREADY_IN_NAV if found.posted else Outcome.DRAFT,
+                                      "confirmed in NAV after a lost answer", found.number))
+            elif doc.status == DocStatus.APPROVED and _attempts(doc).count() < self.options.max_attempts:
+                resend.append(doc)
+            else:
+                out.append(PostResult(doc.id, lifecycle.st_ref(doc), Outcome.FAILED,
+                                      "the write never reached NAV; it is sent again on the next run"))
+        if resend:
+            out.extend(self._post_chunk(resend))
+        return out
 
-    def _summary(self, plan) -> dict[str, Any]:
-        if isinstance(plan, accounting.InvoicePlan):
-            return {"vendor": plan.vendor_number, "vendorInvoiceNumber": plan.vendor_invoice_number,
-                    "postingDate": plan.posting_date.isoformat(), "lines": len(plan.lines), "total": str(plan.total)}
-        return {"documentNumber": plan.document_number, "externalDocumentNumber": plan.external_document_number,
-                "postingDate": plan.posting_date.isoformat(), "lines": len(plan.lines)}
+    # -- steps -----------------------------------------------------------------------------------
+    def _find(self, plans: list[accounting.Plan]) -> list[Any]:
+        if not plans:
+            return []
+        try:
+            answers = self.books.find_documents([p.nav_key() for p in plans])
+            if len(answers) != len(plans):
+                raise RuntimeError(f"NAV answered {len(answers)} look-ups for {len(plans)} documents")
+            return answers
+        except ConnectorError as exc:  # the whole look-up failed (after its retries): nothing was written
+            return [exc] * len(plans)
 
-    def _find(self, plan) -> NavDocument | None:
-        if isinstance(plan, accounting.InvoicePlan):
-            return self.gateway.find_invoice(plan)
-        return self.gateway.find_journal(plan)
+    def _post_drafts(self, found: list[NavDocument]) -> list[Any]:
+        try:
+            return list(self.books.post_documents(found))
+        except ConnectorError as exc:
+            return [exc] * len(found)
 
-    def _complete(self, found: NavDocument, plan) -> NavDocument:
-        """A document found in NAV as a draft when the profile posts: finish the job (post it)."""
-        if found.posted:
-            return found
-        if isinstance(plan, accounting.InvoicePlan) and self.options.post_invoices:
-            return self.gateway.post_invoice(found)
-        if isinstance(plan, accounting.JournalPlan) and self.options.post_journal:
-            return self.gateway.post_journal(found, plan)
-        return found
+    def _begin(self, to_write: list[tuple[StDocument, accounting.Plan]]) -> dict[int, PostingAttempt]:
+        attempts: dict[int, PostingAttempt] = {}
+        if not to_write:
+            return attempts
+        with db.atomic():
+            for doc, plan in to_write:
+                attempt = PostingAttempt.create(
+                    document=doc, idempotency_key=idempotency_key(doc), attempt_no=_attempts(doc).count() + 1,
+                    operation=plan.operation, request_summary=plan.summary())
+                lifecycle.transition(doc, DocStatus.POSTING, actor=self.actor,
+                                     detail={"attempt": attempt.attempt_no, "key": attempt.idempotency_key})
+                attempts[doc.id] = attempt
+        return attempts
 
-    def _settle(self, doc: StDocument) -> None:
-        attempts = list(doc.attempts.where(PostingAttempt.state == AttemptState.PENDING))
-        ctx = mapping.plan_context(self.profile, validate=False)
+    def _record(self, doc: StDocument, attempt: PostingAttempt | None, outcome: Any, *,
+                already: bool = False) -> PostResult:
+        try:
+            if isinstance(outcome, NavDocument):
+                return self._in_nav(doc, attempt, outcome, already=already)
+            if isinstance(outcome, TransportError):
+                return self._unconfirmed(doc, attempt, outcome)
+            if isinstance(outcome, ConnectorError):
+                return self._failed(doc, attempt, outcome)
+            # a bug between sending and reading the answer: NAV may hold it, so it is asked, never guessed
+            log.error("posting %s: unexpected answer", lifecycle.st_ref(doc),
+                      exc_info=outcome if isinstance(outcome, BaseException) else None)
+            return self._unconfirmed(doc, attempt, TransportError(f"unexpected error: {redact(outcome)}"))
+        except Exception as exc:
+            return self._unexpected(doc, exc)
+
+    def _context(self, *, validate: bool = True) -> accounting.PlanContext:
+        """Settings, mappings and NAV reference data, read once per chunk; "today" is the poster's clock's."""
+        return replace(mapping.plan_context(self.profile, validate=validate), today=self.clock().date())
+
+    def _plan(self, doc: StDocument, ctx: accounting.PlanContext) -> accounting.Plan | PostResult:
+        """The accounting plan, or the result when there is nothing to send (skipped / back to review)."""
+        ref = lifecycle.st_ref(doc)
         try:
             plan = accounting.plan_document(doc.kind, doc.raw, ctx)
-        except (accounting.PlanError, accounting.NotPostable):
-            plan = None
-        found = self._find(plan) if plan is not None else None
+            if isinstance(plan, accounting.JournalPlan):
+                plan.check_balanced()
+        except accounting.NotPostable as exc:
+            if doc.status != DocStatus.READY:
+                lifecycle.transition(doc, DocStatus.READY, batch=None)
+            lifecycle.transition(doc, DocStatus.SKIPPED, reason=str(exc), batch=None)
+            return PostResult(doc.id, ref, Outcome.SKIPPED, str(exc))
+        except accounting.PlanError as exc:
+            # mappings or reference data changed since approval: back to review, nothing sent
+            self._to_review(doc, "; ".join(exc.problems))
+            return PostResult(doc.id, ref, Outcome.NOT_READY, "; ".join(exc.problems))
+        return plan
+
+    def _plans(self, docs: Iterable[StDocument], *, validate: bool) -> list[tuple[StDocument, accounting.Plan]]:
+        """Plans of documents already sent (settling, follow-up): the payload as it was sent, mappings as
+        they are, no reference validation (a vendor blocked since must not hide what NAV holds)."""
+        ctx = self._context(validate=validate)
+        out: list[tuple[StDocument, accounting.Plan]] = []
+        for doc in docs:
+            try:
+                out.append((doc, accounting.plan_document(doc.kind, doc.raw, ctx)))
+            except (accounting.PlanError, accounting.NotPostable) as exc:
+                log.warning("%s cannot be looked up in NAV: %s", lifecycle.st_ref(doc), exc)
+        return out
+
+    def _settle_chunk(self, docs: list[StDocument]) -> list[tuple[StDocument, accounting.Plan, Any]]:
+        """Ask NAV about documents whose last write is unconfirmed; drafts the profile posts are posted
+        together (one journal post for all of them), then each is settled. Per document: what NAV holds."""
+        planned = self._plans(docs, validate=False)
+        answers = self._find([p for _, p in planned])
+        drafts = [i for i, ((_, plan), found) in enumerate(zip(planned, answers, strict=True))
+                  if isinstance(found, NavDocument) and not found.posted and self.options.wants_post(plan)]
+        for i, outcome in zip(drafts, self._post_drafts([answers[i] for i in drafts]), strict=True):
+            if isinstance(outcome, NavDocument):
+                answers[i] = outcome
+            else:
+                log.warning("%s is in NAV as a draft; posting it failed: %s", lifecycle.st_ref(planned[i][0]), outcome)
+        out = []
+        for (doc, plan), found in zip(planned, answers, strict=True):
+            if not isinstance(found, ConnectorError):
+                self._settle(doc, found)
+            out.append((doc, plan, found))
+        return out
+
+    def _settle(self, doc: StDocument, found: NavDocument | None) -> None:
+        attempts = list(_attempts(doc).where(PostingAttempt.state == AttemptState.PENDING))
         with db.atomic():
             for attempt in attempts:
                 attempt.state = AttemptState.SETTLED_FOUND if found else AttemptState.SETTLED_ABSENT
@@ -371,69 +410,88 @@ class Poster:
                 audit.append("attempt.settled", st_ref=lifecycle.st_ref(doc), nav_ref=found.number if found else "",
                              profile=self.profile.name,
                              detail={"attempt": attempt.attempt_no, "found_in_nav": bool(found)})
-        if found:
-            found = self._complete(found, plan)
-            self._posted(doc, None, found, already=True)
-        elif doc.status == DocStatus.POSTING:
-            lifecycle.transition(doc, DocStatus.APPROVED, reason="earlier attempt never reached NAV; will post again")
-        if not found:
-            documents.apply_pending(doc)  # not in NAV: the newer content replaces the old before posting
+        if found is not None:
+            self._in_nav(doc, None, found, already=True)
+            return
+        if doc.status in (DocStatus.POSTING, DocStatus.UNCONFIRMED):
+            lifecycle.transition(doc, DocStatus.APPROVED, reason="the earlier attempt never reached NAV; will post "
+                                                                 "again")
+        documents.apply_pending(doc)  # not in NAV: the newer content replaces the old before posting
 
-    def _posted(self, doc: StDocument, attempt: PostingAttempt | None, found: NavDocument, *,
-                already: bool = False) -> None:
+    def _in_nav(self, doc: StDocument, attempt: PostingAttempt | None, found: NavDocument, *,
+                already: bool = False) -> PostResult:
+        """NAV holds it: posted, or a draft (its own state, followed up every run; never written back)."""
+        new = DocStatus.POSTED if found.posted else DocStatus.IN_NAV_DRAFT
+        gl = gl_summary(found)
         with db.atomic():
             if attempt is not None:
                 attempt.state = AttemptState.SUCCEEDED
                 attempt.finished_at = utcnow()
                 attempt.nav_id, attempt.nav_number = found.nav_id, found.number
-                attempt.gl_entries = found.gl_entries or None
+                attempt.gl_entries = gl or None
                 attempt.save()
-            if doc.status in (DocStatus.APPROVED, DocStatus.NEEDS_ATTENTION, DocStatus.FAILED, DocStatus.POSTING):
-                if doc.status == DocStatus.APPROVED:
-                    lifecycle.transition(doc, DocStatus.POSTING)
+            if doc.status == DocStatus.APPROVED:
+                lifecycle.transition(doc, DocStatus.POSTING)
+            if doc.status != new:
                 doc.nav_id, doc.nav_number = found.nav_id, found.number
                 lifecycle.transition(
-                    doc, DocStatus.POSTED, actor=self.actor, nav_id=found.nav_id, nav_number=found.number,
+                    doc, new, actor=self.actor, nav_id=found.nav_id, nav_number=found.number,
                     posted_hash=doc.content_hash, posted_version=doc.version, next_retry_at=None,
-                    detail={"nav_kind": found.kind, "nav_id": found.nav_id, "nav_number": found.number,
+                    detail={"nav_kind": str(found.kind), "nav_id": found.nav_id, "nav_number": found.number,
                             "posted_in_nav": found.posted, "already_in_nav": already,
-                            "gl_entries": [e.get("entryNumber") for e in found.gl_entries],
-                            "gl": found.gl_entries})
+                            "gl_entries": [e.entry_number for e in found.gl_entries], "gl": gl})
         documents.apply_pending(doc)
+        ref = lifecycle.st_ref(doc)
+        if not found.posted:
+            return PostResult(doc.id, ref, Outcome.DRAFT, "in NAV as a draft: post it in NAV", found.number)
+        if already:
+            return PostResult(doc.id, ref, Outcome.ALREADY_IN_NAV, "found in NAV; not sent again", found.number)
+        return PostResult(doc.id, ref, Outcome.POSTED, "", found.number)
 
-    def _failed(self, doc: StDocument, attempt: PostingAttempt | None, exc: ConnectorError, *,
-                unknown: bool = False) -> PostResult:
+    def _unconfirmed(self, doc: StDocument, attempt: PostingAttempt | None, exc: ConnectorError) -> PostResult:
+        """The answer was lost: the attempt stays pending and NAV is asked before anything is resent."""
+        with db.atomic():
+            if attempt is not None:
+                attempt.error = f"outcome unknown: {exc}"
+                attempt.correlation_id = exc.correlation_id or ""
+                attempt.save()
+            if doc.status == DocStatus.APPROVED:
+                lifecycle.transition(doc, DocStatus.POSTING)
+            lifecycle.transition(doc, DocStatus.UNCONFIRMED, reason=f"sent; NAV's answer was lost ({exc}); NAV is "
+                                 "asked before anything is sent again", detail={"outcome_unknown": True})
+        return PostResult(doc.id, lifecycle.st_ref(doc), Outcome.UNCONFIRMED, str(exc))
+
+    def _failed(self, doc: StDocument, attempt: PostingAttempt | None, exc: ConnectorError) -> PostResult:
+        """NAV refused it, or could not be asked before writing: nothing is in NAV for it."""
         ref = lifecycle.st_ref(doc)
         message = str(exc)
-        # failures since the document was (re)approved, whether or not a write was attempted
-        attempts_made = (doc.retry_count or 0) + 1
-        retryable = unknown or exc.retryable
+        attempts_made = (doc.retry_count or 0) + 1  # failures since the document was (re)approved
         exhausted = attempts_made >= self.options.max_attempts
         with db.atomic():
-            if attempt is not None and not unknown:
+            if attempt is not None:
                 attempt.state = AttemptState.FAILED
                 attempt.finished_at = utcnow()
                 attempt.error, attempt.error_code = message, exc.code or str(exc.status or "")
                 attempt.correlation_id = exc.correlation_id or ""
                 attempt.save()
-            elif attempt is not None:
-                attempt.error = f"outcome unknown: {message}"
-                attempt.correlation_id = exc.correlation_id or ""
-                attempt.save()
-            detail = {"error": message, "code": exc.code, "status": exc.status, "correlation_id": exc.correlation_id,
-                      "outcome_unknown": unknown}
+            detail = {"error": message, "code": exc.code, "status": exc.status, "correlation_id": exc.correlation_id}
             if doc.status == DocStatus.APPROVED:
                 lifecycle.transition(doc, DocStatus.POSTING)
-            if retryable and not exhausted:
+            if exc.retryable and not exhausted:
                 when = retry.next_retry_at(self.clock(), max(1, attempts_made), base=self.options.base_seconds,
                                            cap=self.options.cap_seconds, rng=self.rng)
                 lifecycle.transition(doc, DocStatus.FAILED, reason=message, next_retry_at=when,
                                      retry_count=attempts_made, detail={**detail, "next_retry_at": when})
-                return PostResult(doc.id, ref, "failed", message)
-            reason = message if not retryable else f"gave up after {attempts_made} attempts: {message}"
+                return PostResult(doc.id, ref, Outcome.FAILED, message)
+            reason = message if not exc.retryable else f"gave up after {attempts_made} attempts: {message}"
             lifecycle.transition(doc, DocStatus.NEEDS_ATTENTION, reason=reason, next_retry_at=None,
                                  retry_count=attempts_made, detail=detail)
-        return PostResult(doc.id, ref, "needs_attention", reason)
+        return PostResult(doc.id, ref, Outcome.NEEDS_ATTENTION, reason)
+
+    def _unexpected(self, doc: StDocument, exc: BaseException) -> PostResult:
+        log.error("posting %s failed unexpectedly", lifecycle.st_ref(doc), exc_info=exc)
+        # an attempt left pending is settled against NAV on the next run; nothing is guessed
+        return PostResult(doc.id, lifecycle.st_ref(doc), Outcome.FAILED, f"unexpected error: {redact(exc)}")
 
     def _to_review(self, doc: StDocument, reason: str) -> None:
         if doc.status in (DocStatus.APPROVED, DocStatus.FAILED, DocStatus.NEEDS_ATTENTION):
@@ -452,7 +510,7 @@ class Poster:
 
     def _close_batch(self, batch: Batch) -> None:
         open_docs = StDocument.select().where((StDocument.batch == batch) & StDocument.status.in_(
-            [DocStatus.APPROVED, DocStatus.POSTING, DocStatus.FAILED])).count()
+            [DocStatus.APPROVED, DocStatus.POSTING, DocStatus.FAILED, DocStatus.UNCONFIRMED])).count()
         if not open_docs and batch.status != "done":
             batch.status = "done"
             batch.save()
@@ -460,13 +518,14 @@ class Poster:
                          detail={"batch": batch.id})
 
     def _write_back_pending(self) -> None:
-        """Posted bills are marked exported in ServiceTitan; failures stay visible and are retried."""
+        """Bills POSTED in NAV (never drafts) are marked exported in ServiceTitan; failures stay visible and
+        are retried."""
         if self.write_back is None:
             return
         docs = list(StDocument.select().where(
             (StDocument.profile == self.profile) & (StDocument.kind == SourceKind.INVENTORY_BILL)
             & (StDocument.status == DocStatus.POSTED) & StDocument.st_exported_at.is_null()))
-        for chunk in (docs[i:i + 50] for i in range(0, len(docs), 50)):
+        for chunk in _chunks(docs, 50):
             try:
                 results = self.write_back.mark_bills_exported([d.st_id for d in chunk])
             except ConnectorError as exc:
@@ -487,9 +546,43 @@ class Poster:
                                  profile=self.profile.name, detail={"error": error})
 
 
+def _attempts(doc: StDocument) -> Any:
+    """The document's posting attempts (a query)."""
+    return PostingAttempt.select().where(PostingAttempt.document == doc)
+
+
+def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _by_kind(items: list[tuple[StDocument, accounting.Plan]]) -> list[list[tuple[StDocument, accounting.Plan]]]:
+    """Group by plan kind, in write order (bills' journals first)."""
+    groups: dict[Any, list[tuple[StDocument, accounting.Plan]]] = {}
+    for doc, plan in items:
+        groups.setdefault(type(plan), []).append((doc, plan))
+    return [groups[k] for k in sorted(groups, key=lambda k: k.write_order)]
+
+
+def ensure_in_nav(books: NavBooks, plans: list[accounting.Plan], *, post: bool = True) -> list[NavDocument]:
+    """Corrections: each plan found or created (and posted), in order; raises the first ``ConnectorError``."""
+    out: list[NavDocument] = []
+    for plan in plans:
+        [found] = books.find_documents([plan.nav_key()])
+        if found is None:
+            [found] = type(plan).create_in(books, [plan], post=post)
+        elif isinstance(found, NavDocument) and post and not found.posted:
+            [found] = books.post_documents([found])
+        if isinstance(found, ConnectorError):
+            raise found
+        out.append(found)
+    return out
+
+
 def replay(profile: Profile, *, document_ids: Iterable[int] | None = None, batch: Batch | None = None,
            actor: str | None = None) -> int:
-    """Put failed / needs-attention documents back in line (approved, retry count kept in the log)."""
+    """Put failed / needs-attention documents back in line (approved, retry count kept in the log). A
+    document whose last write is unconfirmed is not replayed: NAV is asked first."""
     query = StDocument.select().where((StDocument.profile == profile)
                                       & StDocument.status.in_([DocStatus.NEEDS_ATTENTION, DocStatus.FAILED]))
     if document_ids is not None:

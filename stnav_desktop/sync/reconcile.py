@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import csv
 from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from stnav_desktop.connectors.nav.books import GLEntry as GlEntry  # G/L entries as NAV booked them
 from stnav_desktop.store import settings
 from stnav_desktop.store.models import DocStatus, Profile, SourceKind, StDocument
 from stnav_desktop.sync import lifecycle
@@ -26,23 +26,14 @@ EXPLAIN = {
     DocStatus.READY: "ready, not yet approved",
     DocStatus.APPROVED: "approved, not yet posted",
     DocStatus.POSTING: "posting in progress",
+    DocStatus.UNCONFIRMED: "sent; NAV has not confirmed it yet",
+    DocStatus.IN_NAV_DRAFT: "in NAV as a draft, not yet posted there",
     DocStatus.FAILED: "failed, retry scheduled",
     DocStatus.NEEDS_ATTENTION: "failed, needs attention",
     DocStatus.REJECTED: "rejected by a reviewer",
     DocStatus.SKIPPED: "not posted under the profile's rules",
     DocStatus.CHANGED_AFTER_POSTING: "changed in ServiceTitan after posting",
 }
-
-
-@dataclass
-class GlEntry:
-    entry_number: int
-    document_number: str
-    posting_date: date
-    account_number: str
-    debit: Decimal
-    credit: Decimal
-    dimensions: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -101,16 +92,6 @@ def month_bounds(month: str) -> tuple[date, date]:
     start = date(year, mon, 1)
     end = date(year + (mon == 12), mon % 12 + 1, 1)
     return start, end
-
-
-def normalise_gl(rows: Iterable[dict[str, Any]]) -> list[GlEntry]:
-    out = []
-    for r in rows:
-        dims = {d.get("code"): d.get("valueCode") for d in r.get("dimensionSetLines") or []}
-        out.append(GlEntry(int(r.get("entryNumber") or 0), str(r.get("documentNumber") or ""),
-                           date.fromisoformat(str(r.get("postingDate"))[:10]), str(r.get("accountNumber") or ""),
-                           Decimal(str(r.get("debitAmount") or 0)), Decimal(str(r.get("creditAmount") or 0)), dims))
-    return out
 
 
 def reconcile(profile: Profile, month: str, gl: list[GlEntry]) -> Report:

@@ -17,7 +17,8 @@ COLUMNS = ("source", "number", "date", "st_vendor", "nav_vendor", "territory", "
 
 STATUS_LABELS = {
     DocStatus.NEEDS_MAPPING: "Needs mapping", DocStatus.READY: "Ready", DocStatus.APPROVED: "Approved",
-    DocStatus.POSTING: "Posting", DocStatus.POSTED: "Posted", DocStatus.FAILED: "Failed (retry scheduled)",
+    DocStatus.POSTING: "Posting", DocStatus.POSTED: "Posted",
+    DocStatus.IN_NAV_DRAFT: "In NAV as draft", DocStatus.UNCONFIRMED: "Sent, awaiting NAV's confirmation", DocStatus.FAILED: "Failed (retry scheduled)",
     DocStatus.NEEDS_ATTENTION: "Needs attention", DocStatus.REJECTED: "Rejected",
     DocStatus.CHANGED_AFTER_POSTING: "Changed after posting", DocStatus.SKIPPED: "Not posted (by rule)",
 }

@@ -26,6 +26,20 @@ SUBSCRIPTION_RENEW_BEFORE = timedelta(hours=24)  # BC subscriptions expire after
 WAKE_GAP = timedelta(minutes=2)
 
 
+
+@dataclass(frozen=True)
+class JobNews:
+    """What one scheduled run did, for the window and the console (typed: nobody parses the text)."""
+
+    job: str
+    ok: bool
+    summary: str
+    new_for_review: bool = False  # something arrived that a person should look at
+    needs_attention: int = 0  # documents left needing a person after this run
+
+    def __str__(self) -> str:
+        return f"{self.job}: {self.summary}"
+
 @dataclass
 class Job:
     name: str
@@ -76,7 +90,7 @@ class Scheduler:
     ``start()`` runs ticks on a daemon thread until ``stop()``."""
 
     def __init__(self, profile: Profile, jobs: list[Job], *, clock: Callable[[], datetime],
-                 tick_seconds: float = 15.0, on_event: Callable[[str, str], None] | None = None) -> None:
+                 tick_seconds: float = 15.0, on_event: Callable[[JobNews], None] | None = None) -> None:
         self.profile = profile
         self.jobs = {job.name: job for job in jobs}
         self.clock = clock
@@ -136,10 +150,12 @@ class Scheduler:
                 continue
             self.paused_reason = ""
             try:
-                result = job.run(now)
+                answer = job.run(now)
+                news = answer if isinstance(answer, JobNews) else JobNews(job.name, True, str(answer))
             except Exception as exc:  # a failing job is recorded and retried next interval; the thread lives
                 log.exception("scheduled job %s failed", job.name)
-                result = f"failed: {exc}"
+                news = JobNews(job.name, False, f"failed: {exc}")
+            result = news.summary
             with db.atomic():
                 row.last_run_at = now
                 # from now, not from the old due time: a missed run after sleep runs once, not per slot
@@ -149,7 +165,7 @@ class Scheduler:
                 row.save()
             ran.append(job.name)
             if self.on_event:
-                self.on_event(job.name, str(result))
+                self.on_event(news)
         return ran
 
     # -- thread ---------------------------------------------------------------------------------

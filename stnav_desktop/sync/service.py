@@ -13,10 +13,13 @@ from typing import Any
 
 from stnav_desktop import credentials
 from stnav_desktop.connectors.http import ConnectorError
+from stnav_desktop.connectors.nav.books import NavBooks
+from stnav_desktop.connectors.nav.bulk import ApiBooks, ReadRetry
 from stnav_desktop.store import settings
 from stnav_desktop.store.fields import utcnow
 from stnav_desktop.store.models import Batch, Profile, WebhookSubscription
 from stnav_desktop.sync import posting, reconcile, refdata
+from stnav_desktop.sync.scheduler import JobNews
 from stnav_desktop.sync.st_gateway import ConfigurationError
 
 log = logging.getLogger(__name__)
@@ -112,10 +115,10 @@ class SyncService:
                 self._st = st_gateway.build_client(self.profile, retry=self.retry)
             return self._st
 
-    def nav_gateway(self):
-        from stnav_desktop.sync.nav_gateway import NavGateway
-
-        return NavGateway(self.nav_client())
+    def nav_books(self) -> NavBooks:
+        """The NAV back end posting and reconciliation talk to (API v2.0)."""
+        read_retry = ReadRetry(base=self.retry.backoff_factor, cap=self.retry.backoff_max) if self.retry else None
+        return ApiBooks(self.nav_client(), read_retry=read_retry)
 
     # -- actions -------------------------------------------------------------------------------
     def test_connections(self) -> list[CheckLine]:
@@ -155,9 +158,8 @@ class SyncService:
         from stnav_desktop.sync import st_gateway
 
         with PostingLock(app_paths().data):
-            poster = posting.Poster(self.profile, self.nav_gateway(),
-                                    write_back=st_gateway.WriteBack(self.st_client), clock=self.clock,
-                                    chunk_size=posting.CHUNK_SIZE)
+            poster = posting.Poster(self.profile, self.nav_books(),
+                                    write_back=st_gateway.WriteBack(self.st_client), clock=self.clock)
             return poster.post_batch(batch, cancel=cancel, progress=progress)
 
     def create_nav_vendor(self, st_vendor_id: int, *, tax_id: str = "", number: str | None = None):
@@ -177,8 +179,7 @@ class SyncService:
 
     def reconcile(self, month: str) -> reconcile.Report:
         start, end = reconcile.month_bounds(month)
-        entries = reconcile.normalise_gl(self.nav_gateway().gl_entries_between(start, end))
-        return reconcile.reconcile(self.profile, month, entries)
+        return reconcile.reconcile(self.profile, month, self.nav_books().gl_entries_between(start, end))
 
     def subscribe(self, entity_set: str, notification_url: str) -> WebhookSubscription:
         """Create a NAV webhook subscription (for sites that can expose an HTTPS endpoint) and track its
@@ -249,16 +250,20 @@ class SyncService:
         return WebhookReceiver(lambda event: scheduler.run_soon("pull", f"webhook {event.event_type}"),
                                secret=secret, port=port)
 
-    def scheduler(self, *, on_event: Callable[[str, str], None] | None = None, tick_seconds: float = 15.0):
+    def scheduler(self, *, on_event: Callable[[JobNews], None] | None = None, tick_seconds: float = 15.0):
         from stnav_desktop.sync.scheduler import Job, Scheduler, pull_interval
 
         def pull_job(now):
             summary = self.pull()
-            return summary.line()
+            return JobNews("pull", True, summary.line(), new_for_review=bool(
+                summary.counts.get("new") or summary.counts.get("updated")
+                or summary.counts.get("changed_after_posting")))
 
         def retries_job(now):
             results = self.post(None)
-            return f"{len(results)} document(s) posted or retried" if results else "nothing due"
+            bad = sum(1 for r in results if r.outcome.bad)
+            return JobNews("retries", True, f"{len(results)} document(s) posted or retried" if results
+                           else "nothing due", needs_attention=bad)
 
         jobs = [Job("pull", pull_interval(self.profile), pull_job, business_hours=True),
                 Job("retries", lambda: timedelta(minutes=1), retries_job),

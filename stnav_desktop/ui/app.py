@@ -31,7 +31,7 @@ def make_app(argv: list[str] | None = None) -> QApplication:
 
 
 class _SchedulerRelay(QObject):
-    event = Signal(str, str)
+    event = Signal(object)  # a sync.scheduler.JobNews, from the scheduler thread to the GUI thread
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,20 +71,20 @@ def run_window(profile, *, service_fn: Callable, title_suffix: str = "") -> int:
     relay = _SchedulerRelay()
     scheduler = None
 
-    def on_event(job: str, result: str) -> None:
-        if job == "pull" and "review" in window.pages:
+    def on_event(news) -> None:  # sync.scheduler.JobNews
+        if news.job == "pull" and "review" in window.pages:
             window.pages["review"].refresh()
-        if job == "pull" and not result.startswith("nothing new"):
-            window.notify(f"Scheduled pull: {result}")
-        elif result.startswith("failed"):
-            window.notify(f"Scheduled {job} {result}")
+        if not news.ok:
+            window.notify(f"Scheduled {news.job} {news.summary}")
+        elif news.new_for_review or news.needs_attention:
+            window.notify(f"Scheduled {news.job}: {news.summary}")
         window.refresh_status()
 
     relay.event.connect(on_event)
     values = settings.all_values(profile)
     if values["schedule.enabled"] and values["servicetitan.tenant"]:
         try:
-            scheduler = service_fn().scheduler(on_event=lambda job, result: relay.event.emit(job, result))
+            scheduler = service_fn().scheduler(on_event=relay.event.emit)
             scheduler.start()
         except Exception as exc:  # not configured yet: the window says so; nothing runs in the background
             log.warning("scheduler not started: %s", exc)

@@ -20,6 +20,7 @@ STATUS_STYLE = {
     DocStatus.NEEDS_MAPPING: ("#b26a00", "⚠"), DocStatus.READY: ("#2e7d32", "✓"),
     DocStatus.APPROVED: ("#1565c0", "☑"), DocStatus.POSTING: ("#1565c0", "⟳"),
     DocStatus.POSTED: ("#1b5e20", "●"), DocStatus.FAILED: ("#c62828", "↻"),
+    DocStatus.IN_NAV_DRAFT: ("#00695c", "◐"), DocStatus.UNCONFIRMED: ("#ef6c00", "?"),
     DocStatus.NEEDS_ATTENTION: ("#b71c1c", "✖"), DocStatus.REJECTED: ("#616161", "⊘"),
     DocStatus.CHANGED_AFTER_POSTING: ("#6a1b9a", "Δ"), DocStatus.SKIPPED: ("#757575", "–"),
 }

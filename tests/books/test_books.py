@@ -6,10 +6,10 @@ from decimal import Decimal
 import pytest
 
 from stnav_desktop.connectors.nav import NavClient, RefData
+from stnav_desktop.connectors.nav.bulk import ApiBooks
 from stnav_desktop.store import settings
 from stnav_desktop.store.models import DocStatus, StDocument
 from stnav_desktop.sync import batches, documents, mapping, posting, reconcile, refdata
-from stnav_desktop.sync.nav_gateway import NavGateway
 from tests.nav.conftest import FAST_RETRY, onprem_config
 from tests.sync.example import BILL_R1, BILL_R2, MAPPINGS, PO
 
@@ -37,7 +37,7 @@ def stage_and_post(profile, client, model):
     ready = [d.id for d in StDocument.select().where(StDocument.status == DocStatus.READY)]
     batch = batches.create_batch(profile, ready, actor="clerk")
     batches.approve(batch, actor="controller")
-    return posting.Poster(profile, NavGateway(client)).post_batch(batch)
+    return posting.Poster(profile, ApiBooks(client)).post_batch(batch)
 
 
 def ledger(nav):
@@ -68,9 +68,9 @@ def test_clearing_model_each_line_once_payables_equal_po_clearing_zero(setup, na
     invoice = nav.purchase_invoices()[0]
     assert invoice["vendorInvoiceNumber"] == "ST-PO-10452-001"
     # the reconciliation (read back from NAV) shows the clearing account at 0.00 for this PO
-    gateway = NavGateway(client)
+    gateway = ApiBooks(client)
     start, end = reconcile.month_bounds("2026-10")
-    report = reconcile.reconcile(profile, "2026-10", reconcile.normalise_gl(gateway.gl_entries_between(start, end)))
+    report = reconcile.reconcile(profile, "2026-10", gateway.gl_entries_between(start, end))
     assert [(c.po_ref, c.balance) for c in report.clearing] == [("PO-10452-001", D("0.00"))]
     assert report.differences == []
 
@@ -109,7 +109,7 @@ def test_unbalanced_journal_refused_before_any_request(setup, nav, monkeypatch):
     doc = StDocument.get()
     doc.status = DocStatus.APPROVED
     doc.save()
-    result = posting.Poster(profile, NavGateway(client)).post_document(doc)
+    [result] = posting.Poster(profile, ApiBooks(client)).post_batch()
     assert result.outcome == "not_ready"
     assert "journal document STB7700001 dated 2026-10-05 is out of balance by 0.01" in result.message
     assert nav.journal_lines() == [] and nav.gl_entries() == []

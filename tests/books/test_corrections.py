@@ -2,9 +2,9 @@ from decimal import Decimal
 
 import pytest
 
+from stnav_desktop.connectors.nav.bulk import ApiBooks
 from stnav_desktop.store.models import DocStatus, StDocument
 from stnav_desktop.sync import corrections, documents, posting
-from stnav_desktop.sync.nav_gateway import NavGateway
 from tests.books.test_books import ledger, setup, stage_and_post  # noqa: F401 - fixture
 from tests.sync.example import BILL_R1
 
@@ -20,14 +20,14 @@ def test_changed_bill_gets_a_reversal_and_a_corrected_journal_only_when_approved
     doc = StDocument.get(StDocument.st_id == BILL_R1["id"])
     assert doc.status == DocStatus.CHANGED_AFTER_POSTING
     # nothing is posted on its own: a pass of the poster leaves NAV alone
-    posting.Poster(profile, NavGateway(client)).post_batch()
+    posting.Poster(profile, ApiBooks(client)).post_batch()
     assert ledger(nav) == before
     proposal = corrections.propose(doc)
     assert proposal.kind == "journal"
     assert proposal.reversal.document_number == "STB7700001-R1"
     assert proposal.corrected.document_number == "STB7700001-C1"
     assert any("shippingAmount" == c["field"] for c in proposal.changes)
-    numbers = corrections.approve_and_post(doc, NavGateway(client), actor="controller")
+    numbers = corrections.approve_and_post(doc, ApiBooks(client), actor="controller")
     assert numbers == ["STB7700001-R1", "STB7700001-C1"]
     after = ledger(nav)
     assert after["6210"] - before["6210"] == D("3.00")  # freight 12.00 -> 15.00
@@ -51,7 +51,7 @@ def test_changed_po_gets_a_credit_memo_and_a_new_invoice_on_approval(setup, nav)
     proposal = corrections.propose(doc)
     assert proposal.kind == "credit_memo"
     assert proposal.corrected.vendor_invoice_number == "ST-PO-10452-001-v2"
-    numbers = corrections.approve_and_post(doc, NavGateway(client), actor="controller")
+    numbers = corrections.approve_and_post(doc, ApiBooks(client), actor="controller")
     assert len(numbers) == 2
     after = ledger(nav)
     # the old invoice is fully reversed and the new one booked: net change = the new freight only

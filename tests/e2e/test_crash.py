@@ -37,9 +37,9 @@ def test_sigkill_at_random_moments_never_doubles_or_loses(configured, tmp_path, 
     batches.approve(batch, actor="controller")
     approved = {d.id: d for d in StDocument.select().where(StDocument.batch == batch)}
     close_db()
-    # posting goes in $batch chunks of 50: 50 ms per NAV request (and settling after each kill, one
-    # document at a time) stretches the work so that every kill lands mid-batch
-    sims.nav.faults.latency = 0.05
+    # posting goes in $batch chunks of 50 (a handful of requests per chunk, settling in chunks too): 200 ms
+    # per NAV request stretches the work so that every kill lands mid-batch
+    sims.nav.faults.latency = 0.2
 
     env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHON_KEYRING_BACKEND="tests.support.filekeyring.FileKeyring",
                STNAV_HOME=str(stnav_home), STNAV_TEST_KEYRING=str(keyfile))

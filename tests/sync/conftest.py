@@ -12,6 +12,8 @@ from .example import BILL_R1, BILL_R2, MAPPINGS, PO
 @pytest.fixture
 def profile(store):
     prof = settings.get_profile("default")
+    settings.set_value(prof, "posting.mode", "post")  # drafts have tests of their own
+    settings.set_value(prof, "posting.post_journal", True)
     for kind, entries in MAPPINGS.items():
         for key, (target, target_type) in entries.items():
             mapping.set_mapping(prof, kind, key, target, target_type=target_type, actor="clerk")

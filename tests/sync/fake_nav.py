@@ -1,88 +1,114 @@
-"""An in-memory NAV gateway for posting tests below the simulator: it can fail, drop the answer after
-committing, and counts what it holds, so exactly-once can be checked at every step."""
+"""An in-memory ``NavBooks`` for posting tests below the simulator: it can fail, drop the answer after
+committing, and counts what it holds and every call, so exactly-once and the chunked path can be checked."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from stnav_desktop.connectors.http import HttpError, TransportError
-from stnav_desktop.sync.accounting import InvoicePlan, JournalPlan
-from stnav_desktop.sync.posting import NavDocument
+from stnav_desktop.connectors.nav.books import (
+    CreditMemoKey,
+    DocKind,
+    InvoiceKey,
+    JournalKey,
+    NavDocument,
+)
 
 
 class FakeNav:
     def __init__(self) -> None:
-        self.invoices: dict[str, dict] = {}  # vendor invoice number -> invoice
+        self.invoices: dict[str, dict] = {}  # vendor|vendor invoice number -> invoice
         self.journals: dict[str, dict] = {}  # document number -> journal
-        self.fail_next: list[Exception] = []  # raised before writing
+        self.fail_next: list[Exception] = []  # raised before writing (per document)
         self.drop_after_write: int = 0  # writes whose answer is lost after committing
+        self.fail_finds: list[Exception | None] = []  # per find_documents call: raised, or None to answer
         self.writes = 0
+        self.calls: list[tuple[str, int]] = []  # (operation, documents in the call)
 
     def _maybe_fail(self):
         if self.fail_next:
             raise self.fail_next.pop(0)
 
-    def find_invoice(self, plan: InvoicePlan):
-        inv = self.invoices.get(f"{plan.vendor_number}|{plan.vendor_invoice_number}")
-        return NavDocument(inv["id"], inv["number"], "purchase_invoice", inv["posted"]) if inv else None
-
-    def create_invoice(self, plan: InvoicePlan, *, post: bool):
-        self._maybe_fail()
-        self.writes += 1
-        number = f"{'PPI' if post else 'PI'}{len(self.invoices) + 1:05d}"
-        inv = {"id": f"inv-{len(self.invoices) + 1}", "number": number, "posted": post, "total": plan.total}
-        self.invoices[f"{plan.vendor_number}|{plan.vendor_invoice_number}"] = inv
+    def _dropped(self):
         if self.drop_after_write:
             self.drop_after_write -= 1
             raise TransportError("connection dropped after the write")
-        return NavDocument(inv["id"], number, "purchase_invoice", post)
 
-    def post_invoice(self, found: NavDocument):
-        for inv in self.invoices.values():
-            if inv["id"] == found.nav_id:
-                inv["posted"] = True
-        return NavDocument(found.nav_id, found.number, found.kind, True)
-
-    def find_journal(self, plan: JournalPlan):
-        j = self.journals.get(plan.document_number)
-        return NavDocument(j["id"], plan.document_number, "journal", j["posted"]) if j else None
-
-    def create_journal(self, plan: JournalPlan, *, post: bool):
-        self._maybe_fail()
-        self.writes += 1
-        self.journals[plan.document_number] = {"id": f"j-{plan.document_number}", "posted": post,
-                                               "lines": list(plan.lines)}
-        if self.drop_after_write:
-            self.drop_after_write -= 1
-            raise TransportError("connection dropped after the write")
-        return NavDocument(f"j-{plan.document_number}", plan.document_number, "journal", post)
-
-    def post_journal(self, found: NavDocument, plan: JournalPlan):
-        self.journals[plan.document_number]["posted"] = True
-        return NavDocument(found.nav_id, found.number, found.kind, True)
-
-    # -- several documents at once (chunked posting): each document on its own, like atomicity groups --
-    def find_many(self, plans):
+    # -- NavBooks ----------------------------------------------------------------------------------
+    def find_documents(self, keys):
+        self.calls.append(("find", len(keys)))
+        if self.fail_finds:
+            failure = self.fail_finds.pop(0)  # None: this call answers
+            if failure is not None:
+                raise failure
         out = []
-        for plan in plans:
+        for key in keys:
+            if isinstance(key, InvoiceKey):
+                inv = self.invoices.get(f"{key.vendor_number}|{key.vendor_invoice_number}")
+                out.append(NavDocument(DocKind.PURCHASE_INVOICE, inv["id"], inv["number"], inv["posted"],
+                                       amount=inv["total"]) if inv else None)
+            elif isinstance(key, CreditMemoKey):
+                out.append(None)
+            elif isinstance(key, JournalKey):
+                j = self.journals.get(key.document_number)
+                out.append(NavDocument(DocKind.JOURNAL, j["id"], key.document_number, j["posted"]) if j else None)
+        return out
+
+    def _each(self, items, write):
+        out = []
+        for item in items:
             try:
-                out.append(self.find_invoice(plan) if isinstance(plan, InvoicePlan) else self.find_journal(plan))
+                out.append(write(item))
             except Exception as exc:
                 out.append(exc)
         return out
 
-    def create_invoices(self, plans, *, post: bool):
-        return self._each(plans, lambda plan: self.create_invoice(plan, post=post))
+    def create_invoices(self, specs, *, post):
+        self.calls.append(("create_invoices", len(specs)))
 
-    def create_journals(self, plans, *, post: bool):
-        return self._each(plans, lambda plan: self.create_journal(plan, post=post))
+        def one(spec):
+            self._maybe_fail()
+            self.writes += 1
+            number = f"{'PPI' if post else 'PI'}{len(self.invoices) + 1:05d}"
+            total = sum((ln.quantity * ln.direct_unit_cost for ln in spec.lines), Decimal("0"))
+            inv = {"id": f"inv-{len(self.invoices) + 1}", "number": number, "posted": post, "total": total}
+            self.invoices[f"{spec.vendor_number}|{spec.vendor_invoice_number}"] = inv
+            self._dropped()
+            return NavDocument(DocKind.PURCHASE_INVOICE, inv["id"], number, post, amount=total)
 
-    def _each(self, plans, write):
+        return self._each(specs, one)
+
+    def create_credit_memos(self, specs, *, post):
+        raise AssertionError("no credit memos in these tests")
+
+    def create_journals(self, docs, *, post):
+        self.calls.append(("create_journals", len(docs)))
+
+        def one(doc):
+            self._maybe_fail()
+            self.writes += 1
+            self.journals[doc.document_number] = {"id": f"j-{doc.document_number}", "posted": post,
+                                                  "lines": list(doc.lines)}
+            self._dropped()
+            return NavDocument(DocKind.JOURNAL, f"j-{doc.document_number}", doc.document_number, post)
+
+        return self._each(docs, one)
+
+    def post_documents(self, docs):
+        self.calls.append(("post", len(docs)))
         out = []
-        for plan in plans:
-            try:
-                out.append(write(plan))
-            except Exception as exc:
-                out.append(exc)
+        for d in docs:
+            if d.kind == DocKind.JOURNAL:
+                self.journals[d.number]["posted"] = True
+            else:
+                for inv in self.invoices.values():
+                    if inv["id"] == d.nav_id:
+                        inv["posted"] = True
+            out.append(NavDocument(d.kind, d.nav_id, d.number, True, amount=d.amount))
         return out
+
+    def gl_entries_between(self, start, end):
+        return []
 
 
 def refused(message="Vendor V10000 is blocked"):

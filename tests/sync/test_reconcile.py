@@ -1,6 +1,7 @@
 from datetime import date
 from decimal import Decimal
 
+from stnav_desktop.store import settings
 from stnav_desktop.sync import posting, reconcile
 from stnav_desktop.sync.reconcile import GlEntry
 
@@ -10,19 +11,24 @@ from .test_posting import approve_all
 D = Decimal
 
 
+def entry(n, number, day, account, debit, credit, dims) -> GlEntry:
+    return GlEntry(entry_number=n, posting_date=day, document_number=number, document_type="", account_number=account,
+                   description="", debit=debit, credit=credit, dimensions=dims)
+
+
 def gl_from_fake(nav: FakeNav, staged) -> list[GlEntry]:
     """G/L entries as NAV would post the fake's documents (clearing model)."""
     entries, n = [], 0
     for number, journal in nav.journals.items():
         for line in journal["lines"]:
             n += 1
-            entries.append(GlEntry(n, number, date(2026, 10, 5), line.account_number,
-                                   max(line.amount, D(0)), max(-line.amount, D(0)), dict(line.dimensions)))
+            entries.append(entry(n, number, date(2026, 10, 5), line.account_number,
+                                 max(line.amount, D(0)), max(-line.amount, D(0)), dict(line.dimensions)))
     for inv in nav.invoices.values():
         n += 1
-        entries.append(GlEntry(n, inv["number"], date(2026, 10, 9), "2950", inv["total"], D(0), {"TERRITORY": "NORTH"}))
+        entries.append(entry(n, inv["number"], date(2026, 10, 9), "2950", inv["total"], D(0), {"TERRITORY": "NORTH"}))
         n += 1
-        entries.append(GlEntry(n, inv["number"], date(2026, 10, 9), "5410", D(0), inv["total"], {"TERRITORY": "NORTH"}))
+        entries.append(entry(n, inv["number"], date(2026, 10, 9), "5410", D(0), inv["total"], {"TERRITORY": "NORTH"}))
     return entries
 
 
@@ -39,13 +45,14 @@ def test_everything_posted_reconciles_to_the_cent(staged, profile):
 
 
 def test_differences_are_listed_and_explained(staged, profile):
+    settings.set_value(profile, "posting.mode", "draft")  # the invoice stays a draft in NAV
     approve_all(profile)
     nav = FakeNav()
     posting.Poster(profile, nav).post_batch()
     gl = [e for e in gl_from_fake(nav, staged) if not e.document_number.startswith("PI")]  # invoice not in G/L
     report = reconcile.reconcile(profile, "2026-10", gl)
     diffs = {d.st_ref: d.explanation for d in report.differences}
-    assert diffs == {"PO-10452-001": "posted as a draft in NAV (not yet in the G/L)"}
+    assert diffs == {"PO-10452-001": "in NAV as a draft, not yet posted there"}
     clearing = report.clearing[0]
     assert clearing.balance == D("-251.54")
     assert clearing.explanation == "received not invoiced: bills posted, the purchase invoice is not"

@@ -16,9 +16,9 @@ from tests.sync.fake_nav import FakeNav
 
 
 class SlowNav(FakeNav):
-    def create_journal(self, plan, *, post):
-        time.sleep(0.01)  # a network round trip
-        return super().create_journal(plan, post=post)
+    def create_journals(self, docs, *, post):
+        time.sleep(0.01 * len(docs))  # network round trips
+        return super().create_journals(docs, post=post)
 
 
 class Service:
@@ -31,6 +31,7 @@ class Service:
 
 def make_batch(count):
     profile = settings.get_profile("default")
+    settings.set_value(profile, "posting.post_journal", True)
     for kind, entries in MAPPINGS.items():
         for key, (target, target_type) in entries.items():
             mapping.set_mapping(profile, kind, key, target, target_type=target_type)
@@ -65,7 +66,7 @@ def test_window_stays_responsive_and_cancel_is_clean(qtbot, store):
     assert len(ticks) > 50 and max(gaps) < 0.5, max(gaps)
     posted = StDocument.select().where(StDocument.status == DocStatus.POSTED).count()
     approved = StDocument.select().where(StDocument.status == DocStatus.APPROVED).count()
-    assert 100 <= posted < 300 and posted + approved == 300  # stopped between documents
+    assert 100 <= posted < 300 and posted + approved == 300  # stopped between chunks
     assert len(nav.journals) == posted  # nothing half-posted, nothing extra
     assert page.results.rowCount() == posted
     assert "cancelled" in page.progress_label.text()

@@ -58,6 +58,7 @@ class NavDocument:
     number: str
     posted: bool
     gl_entries: list[GLEntry] = field(default_factory=list)
+    amount: Decimal | None = None  # total excluding tax as NAV holds it (a changed draft shows here)
 
 
 @dataclass(frozen=True)
