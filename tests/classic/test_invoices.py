@@ -210,3 +210,12 @@ def test_sandbox_refuses_too_long_text(nav):
                          json={"Buy_from_Vendor_No": "V10000", "Vendor_Invoice_No": "X" * 36},
                          auth=(nav.user, nav.web_service_key), verify=str(nav.ca_pem), timeout=10)
     assert resp.status_code == 400 and resp.json()["error"]["code"] == "Application_StringExceededLength"
+
+
+def test_a_draft_reports_its_total_so_a_change_in_nav_shows(books, nav):
+    [doc] = books.create_invoices([spec()], post=False)
+    assert doc.amount == Decimal("132.25")
+    line = nav.company.t("Purchase Line")[("Invoice", doc.nav_id, 30000)]
+    line["Direct_Unit_Cost"], line["Line_Amount"] = Decimal("20.00"), Decimal("20.00")  # the clerk edits it in NAV
+    [found] = books.find_documents([InvoiceKey("V10000", "INV-501")])
+    assert found.amount == Decimal("137.25") and not found.posted

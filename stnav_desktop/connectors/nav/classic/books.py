@@ -29,7 +29,7 @@ import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from stnav_desktop.connectors.http import ConnectorError, TransportError
@@ -59,6 +59,7 @@ SHORTCUT_FIELDS = {1: "Shortcut_Dimension_1_Code", 2: "Shortcut_Dimension_2_Code
 LINE_TYPE = {"Account": "G_L_Account", "Item": "Item"}
 BLANK_OPTION = "_x0020_"
 PENDING = "~"
+CENT = Decimal("0.01")
 
 
 def option(value: str) -> str:
@@ -84,6 +85,11 @@ def _option_text(value: Any) -> str:
 
 def _money(value: Any) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal(str(value or 0))
+
+
+def _debits(lines: Sequence[Mapping[str, Any]]) -> Decimal:
+    """A journal document's total as posting compares it: the sum of its positive amounts."""
+    return sum((a for a in (_money(r.get("Amount")) for r in lines) if a > 0), Decimal(0))
 
 
 class ClassicBooks:
@@ -227,9 +233,14 @@ class ClassicBooks:
             return self._posted_invoice_doc(posted[0])
         drafts = self._invoices("purchase_invoice", key.vendor_number, [key.vendor_invoice_number])
         if drafts:
-            no = str(drafts[0]["No"])
-            return NavDocument(DocKind.PURCHASE_INVOICE, no, no, False)
+            return self._draft_invoice_doc(str(drafts[0]["No"]))
         return None
+
+    def _draft_invoice_doc(self, no: str) -> NavDocument:
+        """A draft with its total excluding tax as NAV holds it now (lines' ``Line_Amount``; page 51 shows no
+        totals), so a draft changed in NAV is noticed."""
+        total = sum((_money(r.get("Line_Amount")) for r in self.client.iter(self._lines_path(no))), Decimal(0))
+        return NavDocument(DocKind.PURCHASE_INVOICE, no, no, False, amount=total)
 
     def _complete(self, no: str, lines: list[dict[str, Any]]) -> bool:
         """Does the draft hold exactly the lines we meant?"""
@@ -291,7 +302,9 @@ class ClassicBooks:
             raise  # unknown: the next attempt finds the invoice complete, or the pending draft and redoes it
         except ConnectorError as exc:
             raise self._undo_invoice(no, exc, what) from None
-        doc = NavDocument(DocKind.PURCHASE_INVOICE, no, no, False)
+        doc = NavDocument(DocKind.PURCHASE_INVOICE, no, no, False,
+                          amount=sum((_money(b["Quantity"]) * _money(b["Direct_Unit_Cost"])).quantize(CENT, ROUND_HALF_UP)
+                                     for b in lines))
         return self._post_invoice(doc) if post else doc
 
     def _undo_invoice(self, no: str, exc: ConnectorError, what: str) -> ConnectorError:
@@ -350,7 +363,7 @@ class ClassicBooks:
                 raise NavError(f"Purchase invoice draft {doc.nav_id} was deleted in NAV and is not posted.",
                                status=404) from None
             raise
-        return NavDocument(DocKind.PURCHASE_INVOICE, doc.nav_id, doc.number, False)
+        return self._draft_invoice_doc(doc.nav_id)
 
     # -- journals --------------------------------------------------------------------------------------
     def _journal_lines_path(self, template: str | None = None, batch: str | None = None, line_no: int | None = None
@@ -409,7 +422,7 @@ class ClassicBooks:
         if sum((_money(r.get("Amount")) for r in lines if not r.get("Bal_Account_No")), Decimal(0)) != 0:
             log.warning("journal document %s is half-made in NAV (its lines don't balance)", number)
             return None
-        return NavDocument(DocKind.JOURNAL, number, number, False)
+        return NavDocument(DocKind.JOURNAL, number, number, False, amount=_debits(lines))
 
     def _last_line_no(self) -> int:
         flt = odata.eq_filter(Journal_Template_Name=code(self.config.journal_template),
@@ -440,7 +453,7 @@ class ClassicBooks:
         existing = self._draft_journal_lines(number)
         if existing:
             if Counter(self._journal_sig(r) for r in existing) == Counter(self._journal_sig(b) for b in bodies):
-                found = NavDocument(DocKind.JOURNAL, number, number, False)
+                found = NavDocument(DocKind.JOURNAL, number, number, False, amount=_debits(existing))
                 return self._post_journal(found) if post else found
             log.warning("%s: its lines in the journal are half-made; deleting and adding them again", what)
             self._delete_journal_lines(existing)
@@ -467,7 +480,7 @@ class ClassicBooks:
                                          "were removed.", retryable=True) from None
                 raise _explained(exc, what) from None
             break
-        draft = NavDocument(DocKind.JOURNAL, number, number, False)
+        draft = NavDocument(DocKind.JOURNAL, number, number, False, amount=_debits(bodies))
         return self._post_journal(draft) if post else draft
 
     def create_journals(self, docs: Sequence[JournalDocumentSpec], *, post: bool) -> list[Outcome]:
