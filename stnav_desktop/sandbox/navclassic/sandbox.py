@@ -97,6 +97,9 @@ class ClassicNavSandbox:
         self.ntlm_log: list[list[str]] = []  # per connection: the NTLM messages seen
         self.requests: list[tuple[str, str]] = []
         self._drops: list[tuple[str, str]] = []
+        self._drop_rate = 0.0
+        self._drop_rng: Any = None
+        self.dropped = 0
         self._lock = threading.Lock()
         self.server: SandboxHTTPServer = make_server(_Handler, self, Path(tls_dir), port=port)
 
@@ -149,6 +152,14 @@ class ClassicNavSandbox:
         closed without an answer (the client cannot know whether it happened)."""
         self._drops.append((method.upper(), path_end))
 
+    def drop_writes(self, rate: float, seed: int = 1) -> None:
+        """From now on each write (POST/PATCH/DELETE) is carried out and then, with probability ``rate``, its
+        answer is lost (the connection closes). Seeded: the same run drops the same requests."""
+        import random
+
+        self._drop_rate, self._drop_rng = rate, random.Random(seed)
+        self.dropped = 0
+
     def touch(self, table: str, key: tuple) -> None:
         with self.company.lock:
             self.company.t(table)[key]["_ver"] += 1
@@ -165,6 +176,9 @@ class ClassicNavSandbox:
 
     def _take_drop(self, method: str, path: str) -> bool:
         with self._lock:
+            if method in ("POST", "PATCH", "DELETE") and self._drop_rate and self._drop_rng.random() < self._drop_rate:
+                self.dropped += 1
+                return True
             for i, (m, part) in enumerate(self._drops):
                 if m == method and unquote(path).endswith(part):
                     del self._drops[i]
