@@ -144,9 +144,14 @@ SETTINGS: list[Setting] = [
             "Service name of page 20 General Ledger Entries"),
     Setting("nav.classic.service.posted_purchase_invoice", "PostedPurchaseInvoice", "str",
             "Service name of page 138 Posted Purchase Invoice"),
+    Setting("nav.classic.service.purchase_credit_memo", "PurchaseCreditMemo", "str",
+            "Service name of page 52 Purchase Credit Memo"),
+    Setting("nav.classic.service.posted_purchase_credit_memo", "PostedPurchaseCreditMemo", "str",
+            "Service name of page 140 Posted Purchase Credit Memo"),
     Setting("nav.classic.posting_codeunit", "", "str", "Posting codeunit service (optional)",
             "Empty: the accountant posts in NAV. Else the service name of a published codeunit with "
-            "PostPurchaseInvoice(documentNo) and PostJournalDocument(templateName, batchName, documentNo)."),
+            "PostPurchaseInvoice(documentNo), PostPurchaseCreditMemo(documentNo) and "
+            "PostJournalDocument(templateName, batchName, documentNo)."),
     Setting("nav.classic.journal_template", "GENERAL", "str", "General journal template"),
     Setting("nav.classic.shortcut_dimensions", "", "str", "Shortcut dimension numbers",
             "Only when page 118 is not published: which shortcut dimension (1-8) each code is, "

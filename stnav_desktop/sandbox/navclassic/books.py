@@ -62,7 +62,7 @@ class ClassicCompany:
         self.lock = threading.RLock()
         self.tables: dict[str, dict[tuple, dict[str, Any]]] = {}
         self.dim_sets: dict[int, dict[str, str]] = {0: {}}
-        self._series: dict[str, int] = {"PI": 1000, "PPI": 100000, "GLE": 0}
+        self._series: dict[str, int] = {"PI": 1000, "PCM-": 0, "PPI": 100000, "PCM": 200000, "GLE": 0}
         self._seed(territory_shortcut)
 
     # -- tables --------------------------------------------------------------------------------
@@ -198,43 +198,68 @@ class ClassicCompany:
 
     # -- posting (what the accountant's Post does in NAV) -----------------------------------------------
     def post_purchase_invoice(self, no: str) -> str:
+        return self.post_purchase_document("Invoice", no)
+
+    def post_purchase_credit_memo(self, no: str) -> str:
+        return self.post_purchase_document("Credit_Memo", no)
+
+    def post_purchase_document(self, doc_type: str, no: str) -> str:
+        """Codeunit 90 "Purch.-Post" as far as the G/L goes: an invoice debits its lines' accounts and credits
+        the vendor's payables account; a credit memo the other way round, applied to the invoice it names."""
+        memo = doc_type == "Credit_Memo"
+        caption = "Credit Memo" if memo else "Invoice"
+        number_field, number_caption = (("Vendor_Cr_Memo_No", "Vendor Cr. Memo No.") if memo else
+                                        ("Vendor_Invoice_No", "Vendor Invoice No."))
+        posted_table = "Purch. Cr. Memo Hdr." if memo else "Purch. Inv. Header"
         with self.lock:
-            header = self.t("Purchase Header").get(("Invoice", no))
+            header = self.t("Purchase Header").get((doc_type, no))
             if header is None:
-                raise not_found("Purchase Header", f"Document Type='Invoice',No.='{no}'")
-            key = f"Document Type=Invoice, No.={no}"
+                raise not_found("Purchase Header", f"Document Type='{caption}',No.='{no}'")
+            key = f"Document Type={caption}, No.={no}"
             if not header.get("Buy_from_Vendor_No"):
                 raise must_have_value("Buy-from Vendor No.", "Purchase Header", key)
             self.validate_vendor(header["Buy_from_Vendor_No"])
-            if not header.get("Vendor_Invoice_No"):
-                raise must_have_value("Vendor Invoice No.", "Purchase Header", key)
-            lines = [ln for k, ln in sorted(self.t("Purchase Line").items()) if k[:2] == ("Invoice", no)
+            if not header.get(number_field):
+                raise must_have_value(number_caption, "Purchase Header", key)
+            lines = [ln for k, ln in sorted(self.t("Purchase Line").items()) if k[:2] == (doc_type, no)
                      and ln["Type"] != "_x0020_" and ln["Quantity"]]
             if not lines:
                 raise dialog("There is nothing to post.")
-            for posted in self.t("Purch. Inv. Header").values():
+            for posted in self.t(posted_table).values():
                 if (posted["Buy_from_Vendor_No"] == header["Buy_from_Vendor_No"]
-                        and posted["Vendor_Invoice_No"] == header["Vendor_Invoice_No"]):
-                    raise dialog(f"Purchase Invoice {header['Vendor_Invoice_No']} already exists for this vendor.")
-            posted_no = self.next_no("PPI")
+                        and posted[number_field] == header[number_field]):
+                    raise dialog(f"Purchase {caption} {header[number_field]} already exists for this vendor.")
+            if memo and header.get("Applies_to_Doc_No"):
+                target = self.t("Purch. Inv. Header").get((header["Applies_to_Doc_No"],))
+                if target is None or target["Buy_from_Vendor_No"] != header["Buy_from_Vendor_No"]:
+                    raise dialog("There is no Vendor Ledger Entry within the filter.  Filters: Document No.: "
+                                 f"{header['Applies_to_Doc_No']}, Document Type: Invoice, Vendor No.: "
+                                 f"{header['Buy_from_Vendor_No']}")
+            posted_no = self.next_no("PCM" if memo else "PPI")
             pdate = header["Posting_Date"]
+            sign = Decimal(-1) if memo else Decimal(1)
             total = sum((ln["Line_Amount"] for ln in lines), Decimal(0))
-            description = header.get("Posting_Description") or f"Invoice {no}"
+            description = header.get("Posting_Description") or f"{caption} {no}"
             for ln in lines:
                 account = ln["No"] if ln["Type"] == "G_L_Account" else INVENTORY_ACCOUNT
-                self._gl_entry(pdate, "Invoice", posted_no, account, description, ln["Line_Amount"], ln)
-            self._gl_entry(pdate, "Invoice", posted_no, PAYABLES_ACCOUNT, description, -total, header)
-            self.put("Purch. Inv. Header", (posted_no,), {
-                "No": posted_no, "Buy_from_Vendor_No": header["Buy_from_Vendor_No"],
-                "Vendor_Invoice_No": header["Vendor_Invoice_No"], "Posting_Date": pdate, "Pre_Assigned_No": no,
-                "Amount": total, "Amount_Including_VAT": total})
-            self.delete_purchase_invoice(no)
+                self._gl_entry(pdate, doc_type, posted_no, account, description, sign * ln["Line_Amount"], ln)
+            self._gl_entry(pdate, doc_type, posted_no, PAYABLES_ACCOUNT, description, -sign * total, header)
+            rec = {"No": posted_no, "Buy_from_Vendor_No": header["Buy_from_Vendor_No"], number_field: header[number_field],
+                   "Posting_Date": pdate, "Pre_Assigned_No": no, "Amount": total, "Amount_Including_VAT": total}
+            if memo:
+                rec.update({"Applies_to_Doc_Type": header.get("Applies_to_Doc_Type") or "_x0020_",
+                            "Applies_to_Doc_No": header.get("Applies_to_Doc_No") or ""})
+            self.put(posted_table, (posted_no,), rec)
+            self.delete_purchase_document(doc_type, no)
             return posted_no
 
     def delete_purchase_invoice(self, no: str) -> None:
+        self.delete_purchase_document("Invoice", no)
+
+    def delete_purchase_document(self, doc_type: str, no: str) -> None:
         # Purchase Header OnDelete deletes its lines (table 38)
-        self.t("Purchase Header").pop(("Invoice", no), None)
-        for k in [k for k in self.t("Purchase Line") if k[:2] == ("Invoice", no)]:
+        self.t("Purchase Header").pop((doc_type, no), None)
+        for k in [k for k in self.t("Purchase Line") if k[:2] == (doc_type, no)]:
             del self.t("Purchase Line")[k]
 
     def post_journal(self, template: str, batch: str, document_no: str | None = None) -> list[str]:

@@ -9,7 +9,9 @@ controls follow the NAV 2018 (NAVW111) C/AL exports named in §5.2: 51 "Purchase
 ``Document Type=Invoice``, part ``PurchLines`` = page 55 "Purch. Invoice Subform", ``AutoSplitKey``), 39
 "General Journal" (``AutoSplitKey``, OnOpenPage exits for ODataV4 clients), 20 "General Ledger Entries"
 (read-only, global dimensions 1-2 only), 138 "Posted Purchase Invoice", 118 "General Ledger Setup", 27
-"Vendor List", 16 "Chart of Accounts", 536 "Dimensions", 537 "Dimension Values". Option values go over the
+"Vendor List", 16 "Chart of Accounts", 536 "Dimensions", 537 "Dimension Values", 52 "Purchase Credit Memo"
+(part ``PurchLines`` = page 98 "Purch. Cr. Memo Subform", view ``Document Type=Credit Memo``), 140 "Posted
+Purchase Credit Memo". Option values go over the
 wire as their enum member names (spaces -> ``_``: ``G_L_Account``; blank option ``_x0020_``) (M: what
 ODataV4 pages return in public client code; $metadata of a real server is the authority).
 """
@@ -72,6 +74,26 @@ PAGES: dict[str, Page] = {
                                    **{f: S for f in DIM_FIELDS}},
                                   read_only={"Line_Amount"}, defaults={"Type": "_x0020_"},
                                   link={"Document_Type": "Document_Type", "Document_No": "No"}),
+    "purchase_credit_memo": Page(52, "Purchase Credit Memo", "Purchase Header", ("Document_Type", "No"),
+                                 {"Document_Type": S, "No": S, "Buy_from_Vendor_No": S, "Buy_from_Vendor_Name": S,
+                                  "Vendor_Cr_Memo_No": S, "Posting_Date": D, "Document_Date": D, "Due_Date": D,
+                                  "Currency_Code": S, "Applies_to_Doc_Type": S, "Applies_to_Doc_No": S,
+                                  "Posting_Description": S, "Status": S,
+                                  "Shortcut_Dimension_1_Code": S, "Shortcut_Dimension_2_Code": S},
+                                 read_only={"Buy_from_Vendor_Name", "Status"}, view={"Document_Type": "Credit_Memo"},
+                                 parts={"PurchLines": "purch_cr_memo_subform"}),
+    "purch_cr_memo_subform": Page(98, "Purch. Cr. Memo Subform", "Purchase Line",
+                                  ("Document_Type", "Document_No", "Line_No"),
+                                  {"Document_Type": S, "Document_No": S, "Line_No": INT, "Type": S, "No": S,
+                                   "Description": S, "Quantity": DEC, "Direct_Unit_Cost": DEC, "Line_Amount": DEC,
+                                   **{f: S for f in DIM_FIELDS}},
+                                  read_only={"Line_Amount"}, defaults={"Type": "_x0020_"},
+                                  link={"Document_Type": "Document_Type", "Document_No": "No"}),
+    "posted_purchase_credit_memo": Page(140, "Posted Purchase Credit Memo", "Purch. Cr. Memo Hdr.", ("No",),
+                                        {"No": S, "Buy_from_Vendor_No": S, "Vendor_Cr_Memo_No": S, "Posting_Date": D,
+                                         "Pre_Assigned_No": S, "Applies_to_Doc_Type": S, "Applies_to_Doc_No": S,
+                                         "Amount": DEC, "Amount_Including_VAT": DEC},
+                                        insert=False, modify=False, delete=False),
     "general_journal": Page(39, "General Journal", "Gen. Journal Line",
                             ("Journal_Template_Name", "Journal_Batch_Name", "Line_No"),
                             {"Journal_Template_Name": S, "Journal_Batch_Name": S, "Line_No": INT, "Posting_Date": D,
@@ -97,7 +119,7 @@ PAGES: dict[str, Page] = {
 # (reference §3.4). BC later widened several descriptions to Text[100]: ``TEXT_LEN_BC``.
 CODE_LEN = {"No": 20, "Buy_from_Vendor_No": 20, "Vendor_Invoice_No": 35, "Currency_Code": 10, "Document_No": 20,
             "External_Document_No": 35, "Account_No": 20, "Bal_Account_No": 20, "Journal_Template_Name": 10,
-            "Journal_Batch_Name": 10, "Pre_Assigned_No": 20, "G_L_Account_No": 20, "Dimension_Code": 20, "Code": 20,
+            "Journal_Batch_Name": 10, "Pre_Assigned_No": 20, "Vendor_Cr_Memo_No": 35, "Applies_to_Doc_No": 20, "G_L_Account_No": 20, "Dimension_Code": 20, "Code": 20,
             "Global_Dimension_1_Code": 20, "Global_Dimension_2_Code": 20, **{f: 20 for f in DIM_FIELDS}}
 TEXT_LEN = {"Description": 50, "Name": 50, "Posting_Description": 50, "Buy_from_Vendor_Name": 50}
 TEXT_LEN_BC = {**TEXT_LEN, "Description": 100, "Name": 100, "Posting_Description": 100, "Buy_from_Vendor_Name": 100}
@@ -107,5 +129,6 @@ DEFAULT_SERVICES = {
     "vendor_list": "Vendors", "chart_of_accounts": "ChartOfAccounts", "dimensions": "Dimensions",
     "dimension_values": "DimensionValues", "gl_setup": "GeneralLedgerSetup", "purchase_invoice": "PurchaseInvoice",
     "general_journal": "GeneralJournal", "gl_entries": "GeneralLedgerEntries",
-    "posted_purchase_invoice": "PostedPurchaseInvoice",
+    "posted_purchase_invoice": "PostedPurchaseInvoice", "purchase_credit_memo": "PurchaseCreditMemo",
+    "posted_purchase_credit_memo": "PostedPurchaseCreditMemo",
 }

@@ -62,7 +62,7 @@ log = logging.getLogger(__name__)
 
 JSON_CT = "application/json; odata.metadata=minimal; odata.streaming=true; IEEE754Compatible=false; charset=utf-8"
 CODEUNIT = "STNAVPosting"
-CODEUNIT_PROCEDURES = ("PostPurchaseInvoice", "PostJournalDocument")
+CODEUNIT_PROCEDURES = ("PostPurchaseInvoice", "PostPurchaseCreditMemo", "PostJournalDocument")
 _SEG = re.compile(r"^(?P<name>[A-Za-z_$][A-Za-z0-9_]*)(?:\((?P<key>.*)\))?$")
 _KEYPART = re.compile(r"\s*(?:(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*=\s*)?(?P<value>'(?:[^']|'')*'|[^,]+)\s*(?:,|$)")
 
@@ -143,6 +143,9 @@ class ClassicNavSandbox:
     def post_purchase_invoice(self, no: str) -> str:
         """The accountant opens the invoice in NAV and posts it; returns the posted invoice number."""
         return self.company.post_purchase_invoice(no)
+
+    def post_purchase_credit_memo(self, no: str) -> str:
+        return self.company.post_purchase_credit_memo(no)
 
     def post_journal(self, template: str = "GENERAL", batch: str = "STNAV", document_no: str | None = None) -> list[str]:
         return self.company.post_journal(template, batch, document_no)
@@ -294,7 +297,7 @@ class ClassicNavSandbox:
         if method == "DELETE":
             tkey = tuple(rec[k] for k in page.key)
             if page.table == "Purchase Header":
-                company.delete_purchase_invoice(rec["No"])
+                company.delete_purchase_document(rec["Document_Type"], rec["No"])
             else:
                 del company.t(page.table)[tkey]
             return 204, None, {}
@@ -356,7 +359,7 @@ class ClassicNavSandbox:
                 rec[f] = parent[pf]
         rec.update({k: v for k, v in fields.items() if k not in page.link})
         if page.table == "Purchase Header":
-            rec["No"] = rec["No"] or company.next_no("PI")
+            rec["No"] = rec["No"] or company.next_no("PCM-" if rec["Document_Type"] == "Credit_Memo" else "PI")
             rec["Posting_Date"] = rec["Posting_Date"] or company.today()
             rec["Document_Date"] = rec["Document_Date"] or rec["Posting_Date"]
             rec["Status"] = "Open"
@@ -423,6 +426,8 @@ class ClassicNavSandbox:
         body = body if isinstance(body, dict) else {}
         if procedure == "PostPurchaseInvoice":
             return 200, {"value": company.post_purchase_invoice(str(body.get("documentNo") or ""))}, {}
+        if procedure == "PostPurchaseCreditMemo":
+            return 200, {"value": company.post_purchase_credit_memo(str(body.get("documentNo") or ""))}, {}
         posted = company.post_journal(str(body.get("templateName") or ""), str(body.get("batchName") or ""),
                                       str(body.get("documentNo") or ""))
         return 200, {"value": ",".join(posted)}, {}
@@ -452,7 +457,8 @@ class ClassicNavSandbox:
                 types.append(entity(cname, PAGES[sub_key]))
             types.append(entity(service, page, nav))
             sets.append(f'<EntitySet Name="{escape(service)}" EntityType="NAV.{escape(service)}"/>')
-        params = {"PostPurchaseInvoice": ["documentNo"], "PostJournalDocument": ["templateName", "batchName", "documentNo"]}
+        params = {"PostPurchaseInvoice": ["documentNo"], "PostPurchaseCreditMemo": ["documentNo"],
+                  "PostJournalDocument": ["templateName", "batchName", "documentNo"]}
         for service, procs in sorted(self.codeunits.items()):
             for proc in procs:
                 ps = "".join(f'<Parameter Name="{p}" Type="Edm.String"/>' for p in params[proc])

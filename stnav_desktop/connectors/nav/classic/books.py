@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -47,6 +48,7 @@ from stnav_desktop.connectors.nav.books import (
     Outcome,
 )
 from stnav_desktop.connectors.nav.classic.client import ClassicClient, Metadata, record_key
+from stnav_desktop.connectors.nav.classic.config import PAGES
 from stnav_desktop.connectors.nav.credit_memos import PurchaseCreditMemoSpec
 from stnav_desktop.connectors.nav.errors import NavError, SpecError
 from stnav_desktop.connectors.nav.purchase_invoices import PurchaseInvoiceSpec
@@ -90,6 +92,36 @@ def _money(value: Any) -> Decimal:
 def _debits(lines: Sequence[Mapping[str, Any]]) -> Decimal:
     """A journal document's total as posting compares it: the sum of its positive amounts."""
     return sum((a for a in (_money(r.get("Amount")) for r in lines) if a > 0), Decimal(0))
+
+
+PurchaseSpec = PurchaseInvoiceSpec | PurchaseCreditMemoSpec
+
+
+@dataclass(frozen=True)
+class Purchase:
+    """What differs between a purchase invoice and a purchase credit memo on the pages."""
+
+    kind: DocKind
+    label: str
+    role: str  # the document page (51 / 52)
+    posted_role: str  # the posted document page (138 / 140)
+    doc_type: str  # Document Type option as ODataV4 sends it
+    number_field: str  # the vendor's own document number: the identity with the vendor
+    procedure: str  # the posting codeunit's procedure
+
+    def number_of(self, spec: PurchaseSpec) -> str:
+        if isinstance(spec, PurchaseCreditMemoSpec):
+            return spec.vendor_credit_memo_number
+        return spec.vendor_invoice_number
+
+    def date_of(self, spec: PurchaseSpec) -> date:
+        return spec.credit_memo_date if isinstance(spec, PurchaseCreditMemoSpec) else spec.invoice_date
+
+
+INVOICE = Purchase(DocKind.PURCHASE_INVOICE, "Purchase invoice", "purchase_invoice", "posted_purchase_invoice",
+                   "Invoice", "Vendor_Invoice_No", "PostPurchaseInvoice")
+CREDIT_MEMO = Purchase(DocKind.PURCHASE_CREDIT_MEMO, "Purchase credit memo", "purchase_credit_memo",
+                       "posted_purchase_credit_memo", "Credit_Memo", "Vendor_Cr_Memo_No", "PostPurchaseCreditMemo")
 
 
 class ClassicBooks:
@@ -152,19 +184,22 @@ class ClassicBooks:
             out[SHORTCUT_FIELDS[n]] = value
         return out
 
-    # -- purchase invoices ---------------------------------------------------------------------------
-    def _what(self, spec: PurchaseInvoiceSpec) -> str:
-        return f"Purchase invoice {spec.vendor_invoice_number} (vendor {spec.vendor_number})"
+    # -- purchase documents (invoices: page 51/138, credit memos: page 52/140) -------------------------
+    def _what(self, pk: Purchase, spec: PurchaseSpec) -> str:
+        return f"{pk.label} {pk.number_of(spec)} (vendor {spec.vendor_number})"
 
-    def _invoice_bodies(self, spec: PurchaseInvoiceSpec) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    def _bodies(self, pk: Purchase, spec: PurchaseSpec) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         spec.validate()
-        what = self._what(spec)
-        header: dict[str, Any] = {"Buy_from_Vendor_No": spec.vendor_number, "Vendor_Invoice_No": code(
-            spec.vendor_invoice_number), "Posting_Date": spec.posting_date, "Document_Date": spec.invoice_date}
+        what = self._what(pk, spec)
+        header: dict[str, Any] = {"Buy_from_Vendor_No": spec.vendor_number, pk.number_field: code(pk.number_of(spec)),
+                                  "Posting_Date": spec.posting_date, "Document_Date": pk.date_of(spec)}
         if spec.due_date:
             header["Due_Date"] = spec.due_date
         if spec.currency_code:
             header["Currency_Code"] = spec.currency_code
+        if isinstance(spec, PurchaseCreditMemoSpec) and spec.invoice_number:
+            # Applies-to Doc. Type/No.: posting applies the memo to the invoice's open vendor ledger entry
+            header.update({"Applies_to_Doc_Type": "Invoice", "Applies_to_Doc_No": code(spec.invoice_number)})
         header.update(self.dimension_fields(spec.dimensions, what, header=True))
         lines = []
         for i, ln in enumerate(spec.lines, 1):
@@ -174,13 +209,10 @@ class ClassicBooks:
             if ln.description:
                 body["Description"] = ln.description
             body.update(self.dimension_fields({**spec.dimensions, **ln.dimensions}, f"{what}, line {i}"))
-            lines.append(self._fit(body, self._lines_entity()))
+            lines.append(self._fit(body, self.config.service(pk.role) + self.config.lines_part))
         return header, lines
 
     # -- field lengths from $metadata (NAV 2018 descriptions are Text[50], BC's Text[100]) ----------------
-    def _lines_entity(self) -> str:
-        return self.config.service("purchase_invoice") + self.config.lines_part
-
     def max_lengths(self, entity_type: str) -> dict[str, int]:
         if self._metadata is None:
             try:
@@ -200,51 +232,61 @@ class ClassicBooks:
                 body[name] = value[:limit]
         return body
 
-    def _lines_path(self, no: str, line_no: int | None = None) -> str:
-        service = self.config.service("purchase_invoice")
-        key = record_key(Document_Type="Invoice", No=no)
-        path = self.client.service_path("purchase_invoice", key) + "/" + service + self.config.lines_part
-        if line_no is not None:
-            path += record_key(Document_Type="Invoice", Document_No=no, Line_No=line_no)
-        return path
+    # -- reads -------------------------------------------------------------------------------------------
+    def _records(self, role: str, flt: str) -> list[dict[str, Any]]:
+        """A filtered read of a role's service; a service that is not published says which page to publish."""
+        try:
+            return list(self.client.iter(self.client.service_path(role), {"$filter": flt}))
+        except NavError as exc:
+            if exc.status == 404 and exc.code == "BadRequest_NotFound":
+                page = PAGES[role]
+                raise NavError(f"NAV publishes no service named {self.config.service(role)}: in NAV open Web "
+                               f"Services and publish page {page.page_id} ({page.caption}) under that name.",
+                               status=404, code=exc.code) from None
+            raise
 
-    def _invoice_path(self, no: str) -> str:
-        return self.client.service_path("purchase_invoice", record_key(Document_Type="Invoice", No=no))
+    def _lines_path(self, pk: Purchase, no: str) -> str:
+        service = self.config.service(pk.role)
+        return self.client.service_path(pk.role, record_key(Document_Type=pk.doc_type, No=no)) + "/" + service + \
+            self.config.lines_part
 
-    def _invoices(self, role: str, vendor: str, numbers: Sequence[str]) -> list[dict[str, Any]]:
-        """Records of ``role``'s page with this vendor and one of these vendor invoice numbers (Code: upper-case)."""
+    def _header_path(self, pk: Purchase, no: str) -> str:
+        return self.client.service_path(pk.role, record_key(Document_Type=pk.doc_type, No=no))
+
+    def _by_number(self, pk: Purchase, role: str, vendor: str, numbers: Sequence[str]) -> list[dict[str, Any]]:
+        """Records with this vendor and one of these vendor document numbers (Code: upper-case)."""
         numbers = [code(n) for n in numbers]
-        either = " or ".join(f"Vendor_Invoice_No eq {odata.literal(n)}" for n in numbers)
+        either = " or ".join(f"{pk.number_field} eq {odata.literal(n)}" for n in numbers)
         flt = f"{odata.eq_filter(Buy_from_Vendor_No=code(vendor))} and ({either})"
-        return [r for r in self.client.iter(self.client.service_path(role), {"$filter": flt})
-                if code(str(r.get("Buy_from_Vendor_No") or "")) == code(vendor)
-                and code(str(r.get("Vendor_Invoice_No") or "")) in numbers]
+        return [r for r in self._records(role, flt) if code(str(r.get("Buy_from_Vendor_No") or "")) == code(vendor)
+                and code(str(r.get(pk.number_field) or "")) in numbers]
 
-    def _posted_invoice_doc(self, rec: Mapping[str, Any]) -> NavDocument:
+    def _posted_doc(self, pk: Purchase, rec: Mapping[str, Any]) -> NavDocument:
         no = str(rec["No"])
-        return NavDocument(DocKind.PURCHASE_INVOICE, no, no, True, self._gl_entries_of(no))
+        amount = _money(rec["Amount"]) if rec.get("Amount") is not None else None  # not on every version's page
+        return NavDocument(pk.kind, no, no, True, self._gl_entries_of(no), amount=amount)
 
-    def _find_invoice(self, key: InvoiceKey) -> NavDocument | None:
+    def _find_purchase(self, pk: Purchase, vendor: str, number: str) -> NavDocument | None:
         """Posted (also one the accountant posted while it was still marked pending), else a COMPLETE draft:
         a draft under construction carries the pending number and is never found here."""
-        numbers = [key.vendor_invoice_number] + ([p] if (p := pending(key.vendor_invoice_number)) else [])
-        posted = self._invoices("posted_purchase_invoice", key.vendor_number, numbers)
+        numbers = [number] + ([p] if (p := pending(number)) else [])
+        posted = self._by_number(pk, pk.posted_role, vendor, numbers)
         if posted:
-            return self._posted_invoice_doc(posted[0])
-        drafts = self._invoices("purchase_invoice", key.vendor_number, [key.vendor_invoice_number])
+            return self._posted_doc(pk, posted[0])
+        drafts = self._by_number(pk, pk.role, vendor, [number])
         if drafts:
-            return self._draft_invoice_doc(str(drafts[0]["No"]))
+            return self._draft_doc(pk, str(drafts[0]["No"]))
         return None
 
-    def _draft_invoice_doc(self, no: str) -> NavDocument:
-        """A draft with its total excluding tax as NAV holds it now (lines' ``Line_Amount``; page 51 shows no
-        totals), so a draft changed in NAV is noticed."""
-        total = sum((_money(r.get("Line_Amount")) for r in self.client.iter(self._lines_path(no))), Decimal(0))
-        return NavDocument(DocKind.PURCHASE_INVOICE, no, no, False, amount=total)
+    def _draft_doc(self, pk: Purchase, no: str) -> NavDocument:
+        """A draft with its total excluding tax as NAV holds it now (lines' ``Line_Amount``; the document
+        pages show no totals), so a draft changed in NAV is noticed."""
+        total = sum((_money(r.get("Line_Amount")) for r in self.client.iter(self._lines_path(pk, no))), Decimal(0))
+        return NavDocument(pk.kind, no, no, False, amount=total)
 
-    def _complete(self, no: str, lines: list[dict[str, Any]]) -> bool:
+    def _complete(self, pk: Purchase, no: str, lines: list[dict[str, Any]]) -> bool:
         """Does the draft hold exactly the lines we meant?"""
-        have = list(self.client.iter(self._lines_path(no)))
+        have = list(self.client.iter(self._lines_path(pk, no)))
 
         def sig(rec: Mapping[str, Any]) -> tuple:
             return (rec.get("Type"), code(str(rec.get("No") or "")), _money(rec.get("Quantity")),
@@ -252,65 +294,72 @@ class ClassicBooks:
                     tuple(sorted((f, code(str(rec.get(f)))) for f in SHORTCUT_FIELDS.values() if rec.get(f))))
         return Counter(sig(r) for r in have if r.get("Type") not in (None, BLANK_OPTION)) == Counter(sig(b) for b in lines)
 
-    def _delete_invoice(self, no: str) -> None:
-        path = self._invoice_path(no)
+    def _delete_draft(self, pk: Purchase, no: str) -> None:
+        path = self._header_path(pk, no)
         fresh = self.client.get(path)
         self.client.delete(path, fresh["@odata.etag"])
 
+    # -- writes ------------------------------------------------------------------------------------------
     def create_invoice(self, spec: PurchaseInvoiceSpec, *, post: bool) -> NavDocument:
-        """One invoice, exactly once and all or nothing; raises ``ConnectorError``.
+        return self._create(INVOICE, spec, post=post)
 
-        The header is created with the PENDING vendor invoice number (``~`` + number) and gets its real number
+    def create_credit_memo(self, spec: PurchaseCreditMemoSpec, *, post: bool) -> NavDocument:
+        return self._create(CREDIT_MEMO, spec, post=post)
+
+    def _create(self, pk: Purchase, spec: PurchaseSpec, *, post: bool) -> NavDocument:
+        """One document, exactly once and all or nothing; raises ``ConnectorError``.
+
+        The header is created with the PENDING vendor document number (``~`` + number) and gets its real number
         only after every line is in and checked: a crash half-way leaves a draft that ``find_documents`` does
-        not take for the invoice, and the next attempt deletes it and starts again."""
-        what = self._what(spec)
-        header, lines = self._invoice_bodies(spec)
-        found = self._find_invoice(InvoiceKey(spec.vendor_number, spec.vendor_invoice_number))
+        not take for the document, and the next attempt deletes it and starts again."""
+        what = self._what(pk, spec)
+        number = pk.number_of(spec)
+        header, lines = self._bodies(pk, spec)
+        found = self._find_purchase(pk, spec.vendor_number, number)
         if found is not None and found.posted:
             return found
         if found is not None:
-            if self._complete(found.nav_id, lines):
+            if self._complete(pk, found.nav_id, lines):
                 log.info("%s: found complete draft %s, not creating it again", what, found.nav_id)
-                return self._post_invoice(found) if post else found
+                return self._post(pk, found) if post else found
             # a draft with the real number but other lines: changed in NAV by someone; never overwrite it
-            raise NavError(f"{what}: draft {found.nav_id} in NAV has this vendor invoice number but other lines. "
+            raise NavError(f"{what}: draft {found.nav_id} in NAV has this vendor document number but other lines. "
                            "Check it in NAV (delete it there if it is wrong), then post again.", status=409)
-        marker = pending(spec.vendor_invoice_number)
+        marker = pending(number)
         if marker:
-            for stale in self._invoices("purchase_invoice", spec.vendor_number, [marker]):
+            for stale in self._by_number(pk, pk.role, spec.vendor_number, [marker]):
                 log.warning("%s: deleting half-made draft %s left by an interrupted attempt", what, stale["No"])
-                self._delete_invoice(str(stale["No"]))
-            header = {**header, "Vendor_Invoice_No": marker}
+                self._delete_draft(pk, str(stale["No"]))
+            header = {**header, pk.number_field: marker}
         try:
-            rec = self.client.post(self.client.service_path("purchase_invoice"), header)
+            rec = self.client.post(self.client.service_path(pk.role), header)
         except ConnectorError as exc:
             raise _explained(exc, what) from None
         no = str(rec["No"])
         for i, body in enumerate(lines, 1):
             try:
-                self.client.post(self._lines_path(no), body)
+                self.client.post(self._lines_path(pk, no), body)
             except ConnectorError as exc:
-                raise self._undo_invoice(no, exc, f"{what}, line {i}") from None
+                raise self._undo(pk, no, exc, f"{what}, line {i}") from None
         try:
-            if not self._complete(no, lines):
+            if not self._complete(pk, no, lines):
                 raise NavError(f"{what}: NAV holds different lines than were sent (a line's amount or dimensions "
                                "changed on insert)")
             if marker:
-                self.client.patch(self._invoice_path(no), {"Vendor_Invoice_No": code(spec.vendor_invoice_number)},
-                                  rec["@odata.etag"])
+                self.client.patch(self._header_path(pk, no), {pk.number_field: code(number)}, rec["@odata.etag"])
         except TransportError:
-            raise  # unknown: the next attempt finds the invoice complete, or the pending draft and redoes it
+            raise  # unknown: the next attempt finds the document complete, or the pending draft and redoes it
         except ConnectorError as exc:
-            raise self._undo_invoice(no, exc, what) from None
-        doc = NavDocument(DocKind.PURCHASE_INVOICE, no, no, False,
-                          amount=sum((_money(b["Quantity"]) * _money(b["Direct_Unit_Cost"])).quantize(CENT, ROUND_HALF_UP)
-                                     for b in lines))
-        return self._post_invoice(doc) if post else doc
+            raise self._undo(pk, no, exc, what) from None
+        total = sum(((_money(b["Quantity"]) * _money(b["Direct_Unit_Cost"])).quantize(CENT, ROUND_HALF_UP)
+                     for b in lines), Decimal(0))
+        doc = NavDocument(pk.kind, no, no, False, amount=total)
+        return self._post(pk, doc) if post else doc
 
-    def _undo_invoice(self, no: str, exc: ConnectorError, what: str) -> ConnectorError:
-        """Delete the half-made header; the error to report says whether that worked."""
+    def _undo(self, pk: Purchase, no: str, exc: ConnectorError, what: str) -> ConnectorError:
+        """Delete the half-made header (its lines go with it); the error to report says whether that worked."""
         try:
-            self._delete_invoice(no)
+            self._delete_draft(pk, no)
         except ConnectorError as undo:
             log.error("%s: could not delete half-made draft %s: %s", what, no, undo)
             if isinstance(exc, TransportError) or isinstance(undo, TransportError):
@@ -325,45 +374,45 @@ class ClassicBooks:
         return _explained(exc, what)
 
     def create_invoices(self, specs: Sequence[PurchaseInvoiceSpec], *, post: bool) -> list[Outcome]:
+        return self._create_many(INVOICE, specs, post)
+
+    def create_credit_memos(self, specs: Sequence[PurchaseCreditMemoSpec], *, post: bool) -> list[Outcome]:
+        return self._create_many(CREDIT_MEMO, specs, post)
+
+    def _create_many(self, pk: Purchase, specs: Sequence[PurchaseSpec], post: bool) -> list[Outcome]:
         out: list[Outcome] = []
         for spec in specs:
             try:
-                out.append(self.create_invoice(spec, post=post))
+                out.append(self._create(pk, spec, post=post))
             except ConnectorError as exc:
                 out.append(exc)
         return out
 
-    def create_credit_memos(self, specs: Sequence[PurchaseCreditMemoSpec], *, post: bool) -> list[Outcome]:
-        return [SpecError(f"Purchase credit memo {s.vendor_credit_memo_number} (vendor {s.vendor_number}): credit "
-                          "memos are not built for classic NAV page web services yet; enter it in NAV.")
-                for s in specs]
-
-    def _post_invoice(self, doc: NavDocument) -> NavDocument:
+    def _post(self, pk: Purchase, doc: NavDocument) -> NavDocument:
         if not self.config.posting_codeunit:
             return doc  # the accountant posts it in NAV
         try:
-            self.client.action(self.config.posting_codeunit, "PostPurchaseInvoice", {"documentNo": doc.nav_id})
+            self.client.action(self.config.posting_codeunit, pk.procedure, {"documentNo": doc.nav_id})
         except TransportError:
             pass  # outcome unknown: read back below
         except ConnectorError as exc:
-            raise _explained(exc, f"Purchase invoice draft {doc.nav_id}") from None
-        return self._follow_invoice(doc)
+            raise _explained(exc, f"{pk.label} draft {doc.nav_id}") from None
+        return self._follow(pk, doc)
 
-    def _follow_invoice(self, doc: NavDocument) -> NavDocument:
-        """Where the draft is now: still a draft, posted (page 138 ``Pre_Assigned_No``), or gone."""
-        flt = odata.eq_filter(Pre_Assigned_No=doc.nav_id)
-        posted = [r for r in self.client.iter(self.client.service_path("posted_purchase_invoice"), {"$filter": flt})
+    def _follow(self, pk: Purchase, doc: NavDocument) -> NavDocument:
+        """Where the draft is now: still a draft, posted (the posted page's ``Pre_Assigned_No``), or gone."""
+        posted = [r for r in self._records(pk.posted_role, odata.eq_filter(Pre_Assigned_No=doc.nav_id))
                   if r.get("Pre_Assigned_No") == doc.nav_id]
         if posted:
-            return self._posted_invoice_doc(posted[0])
+            return self._posted_doc(pk, posted[0])
         try:
-            self.client.get(self._invoice_path(doc.nav_id))
+            self.client.get(self._header_path(pk, doc.nav_id))
         except NavError as exc:
             if exc.status == 404:
-                raise NavError(f"Purchase invoice draft {doc.nav_id} was deleted in NAV and is not posted.",
+                raise NavError(f"{pk.label} draft {doc.nav_id} was deleted in NAV and is not posted.",
                                status=404) from None
             raise
-        return self._draft_invoice_doc(doc.nav_id)
+        return self._draft_doc(pk, doc.nav_id)
 
     # -- journals --------------------------------------------------------------------------------------
     def _journal_lines_path(self, template: str | None = None, batch: str | None = None, line_no: int | None = None
@@ -515,11 +564,11 @@ class ClassicBooks:
         for key in keys:
             try:
                 if isinstance(key, InvoiceKey):
-                    out.append(self._find_invoice(key))
+                    out.append(self._find_purchase(INVOICE, key.vendor_number, key.vendor_invoice_number))
+                elif isinstance(key, CreditMemoKey):
+                    out.append(self._find_purchase(CREDIT_MEMO, key.vendor_number, key.vendor_credit_memo_number))
                 elif isinstance(key, JournalKey):
                     out.append(self._find_journal(key))
-                elif isinstance(key, CreditMemoKey):
-                    out.append(None)  # credit memos are never created on this back end
                 else:
                     out.append(SpecError(f"Unknown document key {key!r}"))
             except ConnectorError as exc:
@@ -534,8 +583,9 @@ class ClassicBooks:
             try:
                 if doc.posted:
                     out.append(doc)
-                elif doc.kind == DocKind.PURCHASE_INVOICE:
-                    out.append(self._post_invoice(doc) if self.config.posting_codeunit else self._follow_invoice(doc))
+                elif doc.kind in (DocKind.PURCHASE_INVOICE, DocKind.PURCHASE_CREDIT_MEMO):
+                    pk = INVOICE if doc.kind == DocKind.PURCHASE_INVOICE else CREDIT_MEMO
+                    out.append(self._post(pk, doc) if self.config.posting_codeunit else self._follow(pk, doc))
                 elif doc.kind == DocKind.JOURNAL:
                     if self.config.posting_codeunit:
                         out.append(self._post_journal(doc))

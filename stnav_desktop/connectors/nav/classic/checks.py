@@ -10,7 +10,7 @@ from stnav_desktop.connectors.nav.checks import Check
 from stnav_desktop.connectors.nav.classic.client import ClassicClient, Metadata
 from stnav_desktop.connectors.nav.classic.config import PAGES
 
-PROCEDURES = ("PostPurchaseInvoice", "PostJournalDocument")
+PROCEDURES = ("PostPurchaseInvoice", "PostPurchaseCreditMemo", "PostJournalDocument")
 
 
 def publish_hint(service: str, role: str) -> str:
@@ -64,11 +64,11 @@ def service_checks(md: Metadata, client: ClassicClient) -> list[Check]:
                              f"No service named {service} is published ({need} for {page.why}). "
                              f"{publish_hint(service, role)} Published now: {', '.join(published) or 'none'}."))
             continue
-        if role == "purchase_invoice":
+        if role in ("purchase_invoice", "purchase_credit_memo"):
             part = service + cfg.lines_part
             if part not in md.containments_of(service):
-                out.append(Check(name, False, f"{service} has no lines part {part}: it must be page 51 (Purchase "
-                                              f"Invoice), the card with its lines, not a list page. "
+                out.append(Check(name, False, f"{service} has no lines part {part}: it must be page {page.page_id} "
+                                              f"({page.caption}), the card with its lines, not a list page. "
                                               f"{publish_hint(service, role)}"))
                 continue
         if role == "general_journal":
