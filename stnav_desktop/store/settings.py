@@ -130,6 +130,7 @@ SETTINGS: list[Setting] = [
     Setting("nav.classic.company", "", "str", "Company name (or id)",
             "Classic NAV: the company's name exactly as NAV spells it (case-sensitive), or its id."),
     Setting("nav.classic.service.vendors", "Vendors", "str", "Service name of page 27 Vendor List"),
+    Setting("nav.classic.service.items", "Items", "str", "Service name of page 31 Item List"),
     Setting("nav.classic.service.accounts", "ChartOfAccounts", "str", "Service name of page 16 Chart of Accounts"),
     Setting("nav.classic.service.dimensions", "Dimensions", "str", "Service name of page 536 Dimensions"),
     Setting("nav.classic.service.dimension_values", "DimensionValues", "str",

@@ -48,6 +48,8 @@ S, D, DEC, INT, B = "Edm.String", "Edm.Date", "Edm.Decimal", "Edm.Int32", "Edm.B
 PAGES: dict[str, Page] = {
     "vendor_list": Page(27, "Vendor List", "Vendor", ("No",), {"No": S, "Name": S, "Blocked": S},
                         insert=False, modify=False, delete=False),
+    "item_list": Page(31, "Item List", "Item", ("No",), {"No": S, "Description": S, "Blocked": B},
+                      insert=False, modify=False, delete=False),
     "chart_of_accounts": Page(16, "Chart of Accounts", "G/L Account", ("No",),
                               {"No": S, "Name": S, "Account_Type": S, "Direct_Posting": B, "Blocked": B},
                               insert=False, modify=False, delete=False),
@@ -126,7 +128,7 @@ TEXT_LEN_BC = {**TEXT_LEN, "Description": 100, "Name": 100, "Posting_Description
 
 # default service names an IT person typically gives these pages (the Web Services page's Service Name)
 DEFAULT_SERVICES = {
-    "vendor_list": "Vendors", "chart_of_accounts": "ChartOfAccounts", "dimensions": "Dimensions",
+    "vendor_list": "Vendors", "item_list": "Items", "chart_of_accounts": "ChartOfAccounts", "dimensions": "Dimensions",
     "dimension_values": "DimensionValues", "gl_setup": "GeneralLedgerSetup", "purchase_invoice": "PurchaseInvoice",
     "general_journal": "GeneralJournal", "gl_entries": "GeneralLedgerEntries",
     "posted_purchase_invoice": "PostedPurchaseInvoice", "purchase_credit_memo": "PurchaseCreditMemo",

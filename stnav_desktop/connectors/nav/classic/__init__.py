@@ -11,6 +11,7 @@ from stnav_desktop.connectors.nav.classic.books import ClassicBooks
 from stnav_desktop.connectors.nav.classic.checks import classic_connection_checks
 from stnav_desktop.connectors.nav.classic.client import ClassicClient, Metadata
 from stnav_desktop.connectors.nav.classic.config import PAGES, ClassicConfig, parse_shortcut_dimensions
+from stnav_desktop.connectors.nav.classic.refdata import ClassicRefData
 
 # which keychain field holds the secret for each sign-in mode (None: nothing stored, SSPI)
 SECRET_FIELD = {"basic": "nav.web_service_key", "ntlm": "nav.windows_password", "sspi": None}
@@ -41,5 +42,5 @@ def build_classic_books(values: Mapping[str, Any], secret: str | None, *, counte
     return ClassicBooks(ClassicClient(classic_config(values), secret, counter=counter, retry=retry))
 
 
-__all__ = ["PAGES", "SECRET_FIELD", "ClassicBooks", "ClassicClient", "ClassicConfig", "Metadata",
+__all__ = ["PAGES", "SECRET_FIELD", "ClassicBooks", "ClassicClient", "ClassicConfig", "ClassicRefData", "Metadata",
            "build_classic_books", "classic_config", "classic_connection_checks", "parse_shortcut_dimensions"]

@@ -27,6 +27,7 @@ class PageRole:
 # role -> the page IT must publish (NAV 2018 page numbers; BC on-prem keeps them)
 PAGES: dict[str, PageRole] = {
     "vendors": PageRole(27, "Vendor List", "Vendors", True, "vendor look-ups"),
+    "items": PageRole(31, "Item List", "Items", False, "item look-ups (item lines)"),
     "accounts": PageRole(16, "Chart of Accounts", "ChartOfAccounts", True, "G/L account look-ups"),
     "dimensions": PageRole(536, "Dimensions", "Dimensions", False, "dimension look-ups"),
     "dimension_values": PageRole(537, "Dimension Values", "DimensionValues", False, "territory values"),
