@@ -72,7 +72,7 @@ def test_cycle_with_lost_answers_posts_each_document_once_to_the_cent(books, nav
     invoices, journals = make_documents(rng, 24)
     assert {v["No"] for v in books.vendors()} >= {"V10000", "V20000", "V30000"}  # reference data
     assert {a["No"] for a in books.accounts()} >= {"6110", "2950"}
-    assert set(books.dimension_values()["TERRITORY"]) == set(TERRITORIES)
+    assert set(books.dimension_values()["TERRITORY"]) >= set(TERRITORIES)
 
     nav.drop_writes(0.15, seed=11)
     inv_docs = settle(books, books.create_invoices,

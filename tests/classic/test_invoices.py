@@ -120,9 +120,9 @@ def test_posting_through_a_published_codeunit(nav):
 
 
 def test_blocked_vendor_is_one_clear_line(books, nav):
-    [err] = books.create_invoices([spec(vendor="V90000")], post=False)
+    [err] = books.create_invoices([spec(vendor="V60000")], post=False)
     assert isinstance(err, NavError)
-    assert str(err) == "Purchase invoice INV-501 (vendor V90000): Vendor V90000 is blocked in NAV (blocked: All); " \
+    assert str(err) == "Purchase invoice INV-501 (vendor V60000): Vendor V60000 is blocked in NAV (blocked: All); " \
                        "unblock it or choose another vendor."
     assert nav.rows("Purchase Header") == []
 
@@ -219,3 +219,14 @@ def test_a_draft_reports_its_total_so_a_change_in_nav_shows(books, nav):
     line["Direct_Unit_Cost"], line["Line_Amount"] = Decimal("20.00"), Decimal("20.00")  # the clerk edits it in NAV
     [found] = books.find_documents([InvoiceKey("V10000", "INV-501")])
     assert found.amount == Decimal("137.25") and not found.posted
+
+
+def test_quotes_in_vendor_and_invoice_numbers(books, nav):
+    odd = spec("O'B-77/2", vendor="V40'00")
+    [doc] = books.create_invoices([odd], post=False)
+    assert isinstance(doc, NavDocument)
+    [found] = books.find_documents([InvoiceKey("V40'00", "O'B-77/2")])
+    assert found.nav_id == doc.nav_id
+    nav.post_purchase_invoice(doc.nav_id)
+    [posted] = books.find_documents([InvoiceKey("V40'00", "O'B-77/2")])
+    assert posted.posted and posted.gl_entries

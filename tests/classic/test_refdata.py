@@ -20,13 +20,13 @@ def store(tmp_path):
 def test_refresh_fills_the_cache_from_pages(store, books, nav):
     profile = settings.get_profile("default")
     counts = refdata.refresh_nav(profile, ClassicRefData(books))
-    assert counts == {"vendors": 4, "items": 1, "accounts": 8, "dimensionValues": 9, "journals": 1}
+    assert counts == {"vendors": 6, "items": 7, "accounts": 11, "dimensionValues": 10, "journals": 1}
     vendors = {c.key: c for c in refdata.choices(profile, "vendors")}
-    assert not vendors["V10000"].blocked and vendors["V90000"].blocked  # Blocked "All"; " " is _x0020_ on the wire
+    assert not vendors["V10000"].blocked and vendors["V60000"].blocked  # Blocked "All"; " " is _x0020_ on the wire
     accounts = {c.key for c in refdata.choices(profile, "accounts")}
-    assert "6110" in accounts and "5410" not in accounts  # no direct posting: not offered
+    assert "6110" in accounts and "5410" not in accounts and "2130" not in accounts  # no direct posting: not offered
     assert {c.key for c in refdata.choices(profile, "dimensionValues", prefix="TERRITORY")} == {
-        "EAST", "NORTH", "SOUTH", "WEST"}
+        "CLOSED", "EAST", "NORTH", "SOUTH", "WEST"}
 
 
 def test_items_page_not_published_means_no_items(store, books, nav):

@@ -22,12 +22,12 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from stnav_desktop.sandbox import catalog
 from stnav_desktop.sandbox.navclassic.pages import SHORTCUT_FIELDS
 
 CENT = Decimal("0.01")
 LINE_TYPES = ("_x0020_", "G_L_Account", "Item")
-PAYABLES_ACCOUNT = "5410"
-INVENTORY_ACCOUNT = "2110"
+PAYABLES_ACCOUNT = catalog.PAYABLES_ACCOUNT
 
 
 class NavError(Exception):
@@ -79,33 +79,41 @@ class ClassicCompany:
         return f"{series}{self._series[series]:06d}" if series != "GLE" else str(self._series[series])
 
     def _seed(self, territory_shortcut: int) -> None:
-        for no, name, blocked in [("V10000", "Ace Plumbing Supply", "_x0020_"), ("V20000", "Northwind HVAC Parts", "_x0020_"),
-                                  ("V30000", "Contoso Electric", "_x0020_"), ("V90000", "Blocked Vendor Inc.", "All")]:
-            self.put("Vendor", (no,), {"No": no, "Name": name, "Blocked": blocked})
-        for no, name, direct in [("2110", "Inventory", True), ("2950", "Purchases clearing", True),
-                                 ("5410", "Vendors, domestic", False), ("5630", "Purchase tax", True),
-                                 ("6110", "Materials expense", True), ("6210", "Freight", True),
-                                 ("6220", "Other charges", True), ("1010", "Bank", True)]:
+        """The story both simulators tell (``sandbox/catalog.py``), plus DEPARTMENT and PROJECT dimensions so
+        the territory can sit on a global dimension or on shortcut 3-8."""
+        for _st, _st_name, no, name, *_rest, blocked in catalog.VENDORS:
+            if no:
+                self.put("Vendor", (no.upper(),), {"No": no.upper(), "Name": name, "Blocked": "All" if blocked else "_x0020_"})
+        for no, name, _category, direct, blocked in catalog.GL_ACCOUNTS:
             self.put("G/L Account", (no,), {"No": no, "Name": name, "Account_Type": "Posting",
-                                            "Direct_Posting": direct, "Blocked": False})
-        self.put("Item", ("1000",), {"No": "1000", "Description": "Copper pipe 1/2in", "Blocked": False})
-        dims = {"DEPARTMENT": ["ADM", "SALES", "SERVICE"], "TERRITORY": ["NORTH", "SOUTH", "EAST", "WEST"],
-                "PROJECT": ["P100", "P200"]}
+                                            "Direct_Posting": direct, "Blocked": blocked})
+        for _id, kind, _code, name, _cost, item_no, _cat in catalog.SKUS:
+            if item_no:
+                group = "EQUIPMENT" if kind == "Equipment" else "MATERIALS"
+                self.put("Item", (item_no,), {"No": item_no, "Description": name[:50], "Blocked": False,
+                                              "_inventory_account": catalog.INVENTORY_ACCOUNT_BY_ITEM_GROUP[group]})
+        dims: dict[str, list[tuple[str, bool]]] = {
+            catalog.TERRITORY_DIMENSION: [(code, False) for *_x, code, _n in catalog.TERRITORIES]
+            + [(code, True) for code, _n in catalog.BLOCKED_DIMENSION_VALUES],
+            "DEPARTMENT": [("ADM", False), ("SALES", False), ("SERVICE", False)],
+            "PROJECT": [("P100", False), ("P200", False)]}
         for code, values in dims.items():
             self.put("Dimension", (code,), {"Code": code, "Name": code.title(), "Blocked": False})
-            for v in values:
+            for v, blocked in values:
                 self.put("Dimension Value", (code, v), {"Dimension_Code": code, "Code": v, "Name": v.title(),
-                                                        "Blocked": False})
-        shortcuts = {1: "DEPARTMENT", 2: "TERRITORY" if territory_shortcut == 2 else "PROJECT"}
+                                                        "Blocked": blocked})
+        territory = catalog.TERRITORY_DIMENSION
+        shortcuts = {1: "DEPARTMENT", 2: territory if territory_shortcut == 2 else "PROJECT"}
         if territory_shortcut > 2:
-            shortcuts[territory_shortcut] = "TERRITORY"
+            shortcuts[territory_shortcut] = territory
         setup = {"Primary_Key": "", "Global_Dimension_1_Code": shortcuts[1], "Global_Dimension_2_Code": shortcuts[2]}
         for n in range(1, 9):
             setup[f"Shortcut_Dimension_{n}_Code"] = shortcuts.get(n, "")
         self.put("General Ledger Setup", ("",), setup)
-        for template, batches in {"GENERAL": ["DEFAULT", "STNAV"], "PURCHASES": ["DEFAULT"]}.items():
+        batches = {catalog.GENERAL_JOURNAL_TEMPLATE: ["DEFAULT", catalog.JOURNAL_BATCH], "PURCHASES": ["DEFAULT"]}
+        for template, names in batches.items():
             self.put("Gen. Journal Template", (template,), {"Name": template})
-            for b in batches:
+            for b in names:
                 self.put("Gen. Journal Batch", (template, b), {"Journal_Template_Name": template, "Name": b})
 
     # -- dimensions ------------------------------------------------------------------------------
@@ -241,7 +249,7 @@ class ClassicCompany:
             total = sum((ln["Line_Amount"] for ln in lines), Decimal(0))
             description = header.get("Posting_Description") or f"{caption} {no}"
             for ln in lines:
-                account = ln["No"] if ln["Type"] == "G_L_Account" else INVENTORY_ACCOUNT
+                account = ln["No"] if ln["Type"] == "G_L_Account" else self.t("Item")[(ln["No"],)]["_inventory_account"]
                 self._gl_entry(pdate, doc_type, posted_no, account, description, sign * ln["Line_Amount"], ln)
             self._gl_entry(pdate, doc_type, posted_no, PAYABLES_ACCOUNT, description, -sign * total, header)
             rec = {"No": posted_no, "Buy_from_Vendor_No": header["Buy_from_Vendor_No"], number_field: header[number_field],
