@@ -1,0 +1,134 @@
+"""The whole application cycle on classic NAV: reference data, pull from ServiceTitan, mappings, a batch,
+approval, posting as unposted documents, the accountant posting them in NAV, the draft follow-up, and the
+reconciliation from the G/L entries, to the cent per territory.
+
+``SyncService`` builds the API v2.0 back end today; until the lead wires ``nav.deployment = classic`` (see
+``build_classic_books``), the test hands it the classic back end the way that wiring will."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from stnav_desktop import credentials
+from stnav_desktop.connectors.nav.classic import ClassicRefData, build_classic_books
+from stnav_desktop.sandbox.navclassic import ClassicNavSandbox
+from stnav_desktop.sandbox.servicetitan import ServiceTitanSandbox
+from stnav_desktop.store import settings
+from stnav_desktop.store.models import DocStatus, StDocument
+from stnav_desktop.sync import batches, demo, posting, st_gateway
+from stnav_desktop.sync.service import SyncService
+
+from .conftest import FAST_RETRY
+
+
+@pytest.fixture
+def classic_app(store, tmp_path, monkeypatch):
+    st = ServiceTitanSandbox(tmp_path / "tls", purchase_orders=40).start()
+    nav = ClassicNavSandbox(tmp_path / "tls").start()
+    profile = settings.get_profile("default")
+    for key, value in {
+        "servicetitan.environment": "integration", "servicetitan.tenant": str(st.tenant),
+        "servicetitan.client_id": st.client_id, "servicetitan.app_key": st.app_key,
+        "servicetitan.auth_url": st.auth_url, "servicetitan.api_url": st.base_url,
+        "servicetitan.ca_bundle": str(st.ca_pem),
+        "nav.deployment": "classic", "nav.classic.odata_url": nav.odata_url, "nav.classic.company": nav.company.name,
+        "nav.auth": "basic", "nav.user": nav.user, "nav.ca_bundle": str(nav.ca_pem),
+        "posting.mode": "draft", "posting.post_journal": False,  # the accountant posts in NAV
+    }.items():
+        settings.set_value(profile, key, value)
+    credentials.set_secret(profile.name, "servicetitan.client_secret", st.client_secret)
+    credentials.set_secret(profile.name, "nav.web_service_key", nav.web_service_key)
+    books = build_classic_books(settings.all_values(profile),
+                                credentials.get_secret(profile.name, "nav.web_service_key"), retry=FAST_RETRY)
+    # the wiring the lead adds to SyncService for nav.deployment == "classic"
+    monkeypatch.setattr(SyncService, "nav_books", lambda self: books)
+    monkeypatch.setattr(SyncService, "nav_client", lambda self: books)
+    monkeypatch.setattr("stnav_desktop.connectors.nav.RefData", ClassicRefData)
+    yield profile, SyncService(profile, retry=FAST_RETRY), books, nav
+    st.stop()
+    nav.stop()
+
+
+def test_cycle_on_classic_nav_posts_unposted_and_reconciles_to_the_cent(classic_app):
+    profile, service, books, nav = classic_app
+    counts = service.refresh_refdata()
+    assert counts["nav.vendors"] == 6 and counts["nav.dimensionValues"] == 10
+    service.pull()
+    demo.accept_suggestions(profile)
+    batch = batches.create_batch(profile, actor="clerk")
+    batches.approve(batch, actor="controller")
+    results = service.post(batch)
+    outcomes = Counter(r.outcome for r in results)
+    assert outcomes.get(posting.Outcome.DRAFT, 0) > 10, outcomes
+    drafts = list(StDocument.select().where(StDocument.status == DocStatus.IN_NAV_DRAFT))
+    headers = nav.rows("Purchase Header")
+    journal_docs = {ln["Document_No"] for ln in nav.rows("Gen. Journal Line")}
+    assert len(drafts) == len(headers) + len(journal_docs)
+    assert not [h for h in headers if h["Vendor_Invoice_No"].startswith("~")]
+
+    # posting again sends nothing: every document is found in NAV by its identity
+    writes = sum(1 for m, _ in nav.requests if m in ("POST", "PATCH", "DELETE"))
+    service.post(None)
+    assert sum(1 for m, _ in nav.requests if m in ("POST", "PATCH", "DELETE")) == writes
+
+    # the accountant posts the invoices and the journal in NAV; the app follows its drafts up
+    for h in headers:
+        nav.post_purchase_invoice(h["No"])
+    nav.post_journal()
+    poster = posting.Poster(profile, books, write_back=st_gateway.WriteBack(service.st_client))
+    followed = poster.follow_up_drafts()
+    assert followed["posted"] == len(drafts)
+    assert StDocument.select().where(StDocument.status == DocStatus.IN_NAV_DRAFT).count() == 0
+
+    # ServiceTitan totals against NAV's G/L entries, per territory and month
+    lines: list[str] = []
+    assert demo.territory_totals(profile, service, out=lines.append), "\n".join(lines)
+    # one posted invoice per vendor invoice number
+    posted = nav.rows("Purch. Inv. Header")
+    assert len(posted) == len(headers)
+    assert max(Counter((p["Buy_from_Vendor_No"], p["Vendor_Invoice_No"]) for p in posted).values()) == 1
+
+
+def test_lost_answers_during_posting_never_double_a_document(classic_app):
+    """10% of NAV's answers to writes are lost (a document of n lines takes n+2 writes on pages, so most
+    documents lose an answer at least once); posting runs until nothing is open. Each document is in NAV
+    once, complete, and the totals still match after the accountant posts."""
+    from datetime import timedelta
+
+    from stnav_desktop.store.fields import utcnow
+
+    profile, service, books, nav = classic_app
+    settings.set_value(profile, "retry.max_attempts", 20)  # the run is about doubles, not about giving up
+    now = [utcnow()]
+    service = SyncService(profile, retry=FAST_RETRY, clock=lambda: now[0])
+    service.refresh_refdata()
+    service.pull()
+    demo.accept_suggestions(profile)
+    batch = batches.create_batch(profile, actor="clerk")
+    batches.approve(batch, actor="controller")
+    approved = [d.id for d in StDocument.select().where(StDocument.batch == batch)]
+    nav.drop_writes(0.10, seed=5)
+    for _ in range(25):
+        service.post(None)
+        now[0] += timedelta(hours=2)  # past every scheduled retry
+        if not StDocument.select().where(StDocument.id.in_(approved) & StDocument.status.in_(
+                [DocStatus.APPROVED, DocStatus.FAILED, DocStatus.POSTING, DocStatus.UNCONFIRMED])).count():
+            break
+    assert nav.dropped > 5
+    nav.drop_writes(0.0)
+    statuses = Counter(d.status for d in StDocument.select().where(StDocument.id.in_(approved)))
+    assert set(statuses) == {DocStatus.IN_NAV_DRAFT}, [(d.status, d.problem, [a.error for a in d.attempts]) for d in StDocument.select().where(StDocument.id.in_(approved)) if d.status != DocStatus.IN_NAV_DRAFT]
+    headers = nav.rows("Purchase Header")
+    assert not [h for h in headers if h["Vendor_Invoice_No"].startswith("~")]
+    assert max(Counter((h["Buy_from_Vendor_No"], h["Vendor_Invoice_No"]) for h in headers).values()) == 1
+    journal_lines = nav.rows("Gen. Journal Line")
+    per_doc = Counter(ln["Document_No"] for ln in journal_lines)
+    assert len(headers) + len(per_doc) == len(approved)
+    for h in headers:
+        nav.post_purchase_invoice(h["No"])
+    nav.post_journal()  # every journal document balances, or NAV would refuse the batch
+    posting.Poster(profile, books, write_back=st_gateway.WriteBack(service.st_client)).follow_up_drafts()
+    lines: list[str] = []
+    assert demo.territory_totals(profile, service, out=lines.append), "\n".join(lines)
