@@ -132,3 +132,12 @@ def test_lost_answers_during_posting_never_double_a_document(classic_app):
     posting.Poster(profile, books, write_back=st_gateway.WriteBack(service.st_client)).follow_up_drafts()
     lines: list[str] = []
     assert demo.territory_totals(profile, service, out=lines.append), "\n".join(lines)
+
+
+def test_connection_test_lists_what_is_missing(classic_app):
+    profile, service, books, nav = classic_app
+    nav.unpublish("GeneralJournal")
+    lines = [(name, ok, message) for system, name, ok, message in service.test_connections() if system == "NAV"]
+    failed = [(name, message) for name, ok, message in lines if not ok]
+    assert failed == [("service GeneralJournal", failed[0][1])]
+    assert "Object ID 39 (General Journal), Service Name GeneralJournal" in failed[0][1]
