@@ -74,13 +74,14 @@ class ClassicNavSandbox:
 
     def __init__(self, tls_dir: Path, *, auth: str = "basic", clock: Clock | None = None, instance: str = "NAV",
                  company_name: str = "CRONUS USA, Inc.", territory_shortcut: int = 2, max_page_size: int = 1000,
-                 version: str = "nav2018", port: int = 0) -> None:
+                 version: str = "nav2018", latency: float = 0.0, port: int = 0) -> None:
         if auth not in ("basic", "windows"):
             raise ValueError("auth must be 'basic' or 'windows'")
         self.auth = auth
         self.clock = clock or Clock()
         self.instance = instance
         self.max_page_size = max_page_size
+        self.latency = latency  # seconds added to every answer (a server across the office network)
         if version not in ("nav2018", "bc"):
             raise ValueError("version must be 'nav2018' or 'bc'")
         self.text_len = TEXT_LEN if version == "nav2018" else TEXT_LEN_BC
@@ -569,6 +570,10 @@ class _Handler(JsonHandler):
         m = re.search(r"odata\.maxpagesize=(\d+)", prefer)
         if m:
             query["_maxpagesize"] = m.group(1)
+        if sb.latency:
+            import time
+
+            time.sleep(sb.latency)
         if not self._authenticated():
             return
         with sb._lock:

@@ -62,6 +62,7 @@ LINE_TYPE = {"Account": "G_L_Account", "Item": "Item"}
 BLANK_OPTION = "_x0020_"
 PENDING = "~"
 CENT = Decimal("0.01")
+LOOKUP_CHUNK = 20  # keys per look-up read: an OR of 40 terms stays far below HTTP.sys's 16 KB URL limit
 
 
 def option(value: str) -> str:
@@ -89,6 +90,11 @@ def _money(value: Any) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal(str(value or 0))
 
 
+def _balanced(lines: Sequence[Mapping[str, Any]]) -> bool:
+    """We only ever send balanced documents: lines that don't balance are a document cut off half-way."""
+    return sum((_money(r.get("Amount")) for r in lines if not r.get("Bal_Account_No")), Decimal(0)) == 0
+
+
 def _debits(lines: Sequence[Mapping[str, Any]]) -> Decimal:
     """A journal document's total as posting compares it: the sum of its positive amounts."""
     return sum((a for a in (_money(r.get("Amount")) for r in lines) if a > 0), Decimal(0))
@@ -113,6 +119,9 @@ class Purchase:
         if isinstance(spec, PurchaseCreditMemoSpec):
             return spec.vendor_credit_memo_number
         return spec.vendor_invoice_number
+
+    def key_number(self, key: InvoiceKey | CreditMemoKey) -> str:
+        return key.vendor_credit_memo_number if isinstance(key, CreditMemoKey) else key.vendor_invoice_number
 
     def date_of(self, spec: PurchaseSpec) -> date:
         return spec.credit_memo_date if isinstance(spec, PurchaseCreditMemoSpec) else spec.invoice_date
@@ -266,18 +275,6 @@ class ClassicBooks:
         amount = _money(rec["Amount"]) if rec.get("Amount") is not None else None  # not on every version's page
         return NavDocument(pk.kind, no, no, True, self._gl_entries_of(no), amount=amount)
 
-    def _find_purchase(self, pk: Purchase, vendor: str, number: str) -> NavDocument | None:
-        """Posted (also one the accountant posted while it was still marked pending), else a COMPLETE draft:
-        a draft under construction carries the pending number and is never found here."""
-        numbers = [number] + ([p] if (p := pending(number)) else [])
-        posted = self._by_number(pk, pk.posted_role, vendor, numbers)
-        if posted:
-            return self._posted_doc(pk, posted[0])
-        drafts = self._by_number(pk, pk.role, vendor, [number])
-        if drafts:
-            return self._draft_doc(pk, str(drafts[0]["No"]))
-        return None
-
     def _draft_doc(self, pk: Purchase, no: str) -> NavDocument:
         """A draft with its total excluding tax as NAV holds it now (lines' ``Line_Amount``; the document
         pages show no totals), so a draft changed in NAV is noticed."""
@@ -315,19 +312,24 @@ class ClassicBooks:
         what = self._what(pk, spec)
         number = pk.number_of(spec)
         header, lines = self._bodies(pk, spec)
-        found = self._find_purchase(pk, spec.vendor_number, number)
-        if found is not None and found.posted:
-            return found
-        if found is not None:
-            if self._complete(pk, found.nav_id, lines):
-                log.info("%s: found complete draft %s, not creating it again", what, found.nav_id)
+        marker = pending(number)
+        numbers = [number] + ([marker] if marker else [])
+        posted = self._by_number(pk, pk.posted_role, spec.vendor_number, numbers)
+        if posted:
+            return self._posted_doc(pk, posted[0])
+        drafts = self._by_number(pk, pk.role, spec.vendor_number, numbers)
+        complete = [r for r in drafts if code(str(r.get(pk.number_field))) == code(number)]
+        if complete:
+            no = str(complete[0]["No"])
+            if self._complete(pk, no, lines):
+                log.info("%s: found complete draft %s, not creating it again", what, no)
+                found = self._draft_doc(pk, no)
                 return self._post(pk, found) if post else found
             # a draft with the real number but other lines: changed in NAV by someone; never overwrite it
-            raise NavError(f"{what}: draft {found.nav_id} in NAV has this vendor document number but other lines. "
+            raise NavError(f"{what}: draft {no} in NAV has this vendor document number but other lines. "
                            "Check it in NAV (delete it there if it is wrong), then post again.", status=409)
-        marker = pending(number)
         if marker:
-            for stale in self._by_number(pk, pk.role, spec.vendor_number, [marker]):
+            for stale in drafts:
                 log.warning("%s: deleting half-made draft %s left by an interrupted attempt", what, stale["No"])
                 self._delete_draft(pk, str(stale["No"]))
             header = {**header, pk.number_field: marker}
@@ -468,7 +470,7 @@ class ClassicBooks:
         lines = self._draft_journal_lines(number)
         if not lines:
             return None
-        if sum((_money(r.get("Amount")) for r in lines if not r.get("Bal_Account_No")), Decimal(0)) != 0:
+        if not _balanced(lines):
             log.warning("journal document %s is half-made in NAV (its lines don't balance)", number)
             return None
         return NavDocument(DocKind.JOURNAL, number, number, False, amount=_debits(lines))
@@ -560,19 +562,96 @@ class ClassicBooks:
 
     # -- the contract ---------------------------------------------------------------------------------
     def find_documents(self, keys: Sequence[DocumentKey]) -> list[Found]:
+        """Many look-ups in few requests: each page is asked once per chunk of ``LOOKUP_CHUNK`` keys with an OR
+        over one field (NAV accepts OR within a field, not across fields, reference §3.1); vendors, batches and
+        exact matches are checked here. A failed read fails only its chunk's keys."""
+        out: list[Found] = [None] * len(keys)
+        groups: dict[str, list[int]] = {}
+        for i, key in enumerate(keys):
+            kind = ("invoice" if isinstance(key, InvoiceKey) else "memo" if isinstance(key, CreditMemoKey)
+                    else "journal" if isinstance(key, JournalKey) else "")
+            if not kind:
+                out[i] = SpecError(f"Unknown document key {key!r}")
+                continue
+            groups.setdefault(kind, []).append(i)
+        for kind, idx in groups.items():
+            for part in (idx[k:k + LOOKUP_CHUNK] for k in range(0, len(idx), LOOKUP_CHUNK)):
+                try:
+                    if kind == "journal":
+                        found = self._find_journals([keys[i] for i in part])  # type: ignore[misc]
+                    else:
+                        pk = INVOICE if kind == "invoice" else CREDIT_MEMO
+                        found = self._find_purchases(pk, [(keys[i].vendor_number, pk.key_number(keys[i]))  # type: ignore[union-attr]
+                                                          for i in part])
+                except ConnectorError as exc:
+                    found = [exc] * len(part)
+                for i, f in zip(part, found, strict=True):
+                    out[i] = f
+        return out
+
+    def _any_of(self, field: str, values: Sequence[str]) -> str:
+        return "(" + " or ".join(f"{field} eq {odata.literal(v)}" for v in values) + ")"
+
+    def _find_purchases(self, pk: Purchase, wanted: Sequence[tuple[str, str]]) -> list[Found]:
+        """Posted documents (also one the accountant posted while it was still marked pending), else COMPLETE
+        drafts: a draft under construction carries the pending number and is never found here. One read of
+        the posted page, one of the drafts, one of the G/L entries of what is posted, and the lines of each
+        draft found (its total)."""
+        numbers = sorted({code(n) for _, n in wanted} | {p for _, n in wanted if (p := pending(n))})
+        posted: dict[tuple[str, str], dict[str, Any]] = {}
+        for r in self._records(pk.posted_role, self._any_of(pk.number_field, numbers)):
+            number = code(str(r.get(pk.number_field) or "")).removeprefix(PENDING)
+            posted.setdefault((code(str(r.get("Buy_from_Vendor_No") or "")), number), r)
+        left = sorted({code(n) for v, n in wanted if (code(v), code(n)) not in posted})
+        drafts: dict[tuple[str, str], dict[str, Any]] = {}
+        if left:
+            for r in self._records(pk.role, self._any_of(pk.number_field, left)):
+                drafts.setdefault((code(str(r.get("Buy_from_Vendor_No") or "")), code(str(r.get(pk.number_field)))), r)
+        entries = self._gl_entries_of_many([str(r["No"]) for r in posted.values()])
         out: list[Found] = []
-        for key in keys:
-            try:
-                if isinstance(key, InvoiceKey):
-                    out.append(self._find_purchase(INVOICE, key.vendor_number, key.vendor_invoice_number))
-                elif isinstance(key, CreditMemoKey):
-                    out.append(self._find_purchase(CREDIT_MEMO, key.vendor_number, key.vendor_credit_memo_number))
-                elif isinstance(key, JournalKey):
-                    out.append(self._find_journal(key))
-                else:
-                    out.append(SpecError(f"Unknown document key {key!r}"))
-            except ConnectorError as exc:
-                out.append(exc)
+        for vendor, number in wanted:
+            key = (code(vendor), code(number))
+            if key in posted:
+                rec = posted[key]
+                no = str(rec["No"])
+                amount = _money(rec["Amount"]) if rec.get("Amount") is not None else None
+                out.append(NavDocument(pk.kind, no, no, True, entries.get(code(no), []), amount=amount))
+            elif key in drafts:
+                out.append(self._draft_doc(pk, str(drafts[key]["No"])))
+            else:
+                out.append(None)
+        return out
+
+    def _gl_entries_of_many(self, document_numbers: Sequence[str]) -> dict[str, list[GLEntry]]:
+        out: dict[str, list[GLEntry]] = {}
+        numbers = sorted({code(n) for n in document_numbers})
+        for k in range(0, len(numbers), LOOKUP_CHUNK):
+            for e in self._gl_entries(self._any_of("Document_No", numbers[k:k + LOOKUP_CHUNK])):
+                out.setdefault(code(e.document_number), []).append(e)
+        return out
+
+    def _find_journals(self, keys: Sequence[JournalKey]) -> list[Found]:
+        numbers = [code(k.document_number) for k in keys]
+        entries = self._gl_entries_of_many(numbers)
+        left = sorted({n for n in numbers if n not in entries})
+        lines: dict[str, list[dict[str, Any]]] = {}
+        if left:
+            template, batch = code(self.config.journal_template), code(self.config.journal_batch)
+            flt = f"{odata.eq_filter(Journal_Template_Name=template, Journal_Batch_Name=batch)} and " \
+                  f"{self._any_of('Document_No', left)}"
+            for r in self.client.iter(self._journal_lines_path(), {"$filter": flt}):
+                if code(str(r.get("Journal_Template_Name"))) == template and code(str(r.get("Journal_Batch_Name"))) == batch:
+                    lines.setdefault(code(str(r.get("Document_No") or "")), []).append(r)
+        out: list[Found] = []
+        for number in numbers:
+            if number in entries:
+                out.append(NavDocument(DocKind.JOURNAL, number, number, True, entries[number]))
+            elif number in lines and _balanced(lines[number]):
+                out.append(NavDocument(DocKind.JOURNAL, number, number, False, amount=_debits(lines[number])))
+            else:
+                if number in lines:
+                    log.warning("journal document %s is half-made in NAV (its lines don't balance)", number)
+                out.append(None)
         return out
 
     def post_documents(self, docs: Sequence[NavDocument]) -> list[Outcome]:
