@@ -153,6 +153,9 @@ SETTINGS: list[Setting] = [
             "Empty: the accountant posts in NAV. Else the service name of a published codeunit with "
             "PostPurchaseInvoice(documentNo), PostPurchaseCreditMemo(documentNo) and "
             "PostJournalDocument(templateName, batchName, documentNo)."),
+    Setting("nav.classic.posting_soap_url", "", "url", "SOAP URL for the posting codeunit (NAV 2016-2018)",
+            "NAV 2016-2018 publish codeunits over SOAP only: https://server:7047/INSTANCE/WS/. Empty: the "
+            "codeunit is called as an OData action (Business Central 15 and later)."),
     Setting("nav.classic.journal_template", "GENERAL", "str", "General journal template"),
     Setting("nav.classic.shortcut_dimensions", "", "str", "Shortcut dimension numbers",
             "Only when page 118 is not published: which shortcut dimension (1-8) each code is, "

@@ -135,3 +135,25 @@ def test_line_numbers_taken_by_another_pc_are_retried(books, nav, monkeypatch):
     [ok] = books.create_journals([doc()], post=False)
     assert isinstance(ok, NavDocument) and len(calls) == 2
     assert [ln["Document_No"] for ln in nav.rows("Gen. Journal Line")] == ["OTHER", "ST-PO-1001", "ST-PO-1001"]
+
+
+def test_posting_codeunit_over_soap_for_nav_2018(nav):
+    nav.publish_posting_codeunit()
+    cfg = basic_config(nav, posting_codeunit=CODEUNIT, posting_soap_url=nav.soap_url)
+    books = ClassicBooks(ClassicClient(cfg, nav.web_service_key, retry=FAST_RETRY))
+    [posted] = books.create_journals([doc()], post=True)
+    assert isinstance(posted, NavDocument) and posted.posted and len(posted.gl_entries) == 2
+    assert any("/WS/" in p and p.endswith(f"/Codeunit/{CODEUNIT}") for m, p in nav.requests if m == "POST")
+    # a fault carries NAV's text, made readable
+    nav.company.t("G/L Account")[("6110",)]["Blocked"] = True
+    [err] = books.create_journals([doc("ST-PO-1002")], post=False)  # refused on insert already
+    assert isinstance(err, NavError)
+    nav.company.t("G/L Account")[("6110",)]["Blocked"] = False
+    [draft] = books.create_journals([doc("ST-PO-1003")], post=False)
+    nav.company.t("Gen. Journal Line")[("GENERAL", "STNAV", 20000)]["Amount"] = Decimal("-1.00")  # edited in NAV
+    [failed] = books.post_documents([draft])
+    assert isinstance(failed, NavError) and "does not balance" in str(failed)
+    from stnav_desktop.connectors.nav.classic import classic_connection_checks
+
+    checks = {c.name: c for c in classic_connection_checks(books.client)}
+    assert checks["posting codeunit"].ok

@@ -433,6 +433,54 @@ class ClassicNavSandbox:
                                       str(body.get("documentNo") or ""))
         return 200, {"value": ",".join(posted)}, {}
 
+    # -- SOAP codeunit web services (NAV 2016-2018 publish codeunits over SOAP only) ----------------------
+    def soap(self, method: str, raw_path: str, body: bytes, action: str) -> tuple[int, str]:
+        """``/{instance}/WS/{Company}/Codeunit/{Service}`` (``SOAP-Web-Service-URIs.md``): GET is the WSDL,
+        POST one operation named by ``SOAPAction: "urn:microsoft-dynamics-schemas/codeunit/{Service}:{Op}"``.
+        Errors are SOAP faults with HTTP 500 and NAV's text in ``faultstring``."""
+        import xml.etree.ElementTree as ET
+
+        parts = [unquote(p) for p in raw_path[len(f"/{self.instance}/WS/"):].split("/")]
+        if len(parts) != 3 or parts[1] != "Codeunit" or parts[2] not in self.codeunits:
+            return 404, "<html><body>Not found</body></html>"
+        company_name, _, service = parts
+        ns = f"urn:microsoft-dynamics-schemas/codeunit/{service}"
+        if method == "GET":
+            ops = "".join(f'<operation name="{p}"/>' for p in self.codeunits[service])
+            return 200, (f'<?xml version="1.0" encoding="utf-8"?><definitions targetNamespace="{ns}" '
+                         f'xmlns="http://schemas.xmlsoap.org/wsdl/"><portType name="{service}_Port">{ops}'
+                         "</portType></definitions>")
+        company = self.companies.get(company_name)
+        try:
+            if company is None:
+                raise dialog(f"Cannot open the company {company_name}.")
+            op = action.strip('"').rpartition(":")[2]
+            root = ET.fromstring(body)
+            call = root.find(f".//{{{ns}}}{op}")
+            if op not in self.codeunits[service] or call is None:
+                raise dialog(f"The operation {op} is not defined on {service}.")
+            args = {el.tag.split("}")[-1]: el.text or "" for el in call}
+            if op == "PostPurchaseInvoice":
+                result = company.post_purchase_invoice(args.get("documentNo", ""))
+            elif op == "PostPurchaseCreditMemo":
+                result = company.post_purchase_credit_memo(args.get("documentNo", ""))
+            else:
+                result = ",".join(company.post_journal(args.get("templateName", ""), args.get("batchName", ""),
+                                                       args.get("documentNo", "")))
+        except (NavError, ET.ParseError) as exc:
+            text = exc.message if isinstance(exc, NavError) else "The request body is not a SOAP envelope."
+            return 500, ('<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><s:Fault>'
+                         '<faultcode xmlns:a="urn:microsoft-dynamics-schemas/error">a:Microsoft.Dynamics.Nav.Types.'
+                         f'Exceptions.NavNCLDialogException</faultcode><faultstring xml:lang="en-US">{escape(text)}'
+                         "</faultstring></s:Fault></s:Body></s:Envelope>")
+        return 200, ('<Soap:Envelope xmlns:Soap="http://schemas.xmlsoap.org/soap/envelope/"><Soap:Body>'
+                     f'<{op}_Result xmlns="{ns}"><return_value>{escape(result)}</return_value></{op}_Result>'
+                     "</Soap:Body></Soap:Envelope>")
+
+    @property
+    def soap_url(self) -> str:
+        return f"https://127.0.0.1:{self.server.port}/{self.instance}/WS/"
+
     # -- $metadata -----------------------------------------------------------------------------------
     def metadata(self) -> str:
         types, sets = [], ['<EntitySet Name="Company" EntityType="NAV.Company"/>']
@@ -578,6 +626,13 @@ class _Handler(JsonHandler):
             return
         with sb._lock:
             sb.requests.append((self.command, parts.path))
+        if parts.path.startswith(f"/{sb.instance}/WS/"):
+            status, xml = sb.soap(self.command, parts.path, self.body_bytes(), self.headers.get("SOAPAction") or "")
+            if sb._take_drop(self.command, parts.path):
+                self.drop_connection()
+                return
+            self.send_text(status, xml, content_type="text/xml; charset=utf-8")
+            return
         try:
             body = jsonutil.loads(self.body_bytes()) if self.body_bytes() else None
         except ValueError:

@@ -29,6 +29,7 @@ def classic_config(values: Mapping[str, Any]) -> ClassicConfig:
         auth=auth, user=str(values.get("nav.user") or ""),
         services={k: v for k, v in services.items() if v},
         posting_codeunit=str(values.get("nav.classic.posting_codeunit") or ""),
+        posting_soap_url=str(values.get("nav.classic.posting_soap_url") or ""),
         journal_template=str(values.get("nav.classic.journal_template") or "GENERAL"),
         journal_batch=str(values.get("posting.journal_batch") or "STNAV"),
         shortcut_dimensions=parse_shortcut_dimensions(str(values.get("nav.classic.shortcut_dimensions") or "")),

@@ -394,7 +394,7 @@ class ClassicBooks:
         if not self.config.posting_codeunit:
             return doc  # the accountant posts it in NAV
         try:
-            self.client.action(self.config.posting_codeunit, pk.procedure, {"documentNo": doc.nav_id})
+            self._call_codeunit(pk.procedure, {"documentNo": doc.nav_id})
         except TransportError:
             pass  # outcome unknown: read back below
         except ConnectorError as exc:
@@ -547,7 +547,7 @@ class ClassicBooks:
         if not self.config.posting_codeunit:
             return doc
         try:
-            self.client.action(self.config.posting_codeunit, "PostJournalDocument", {
+            self._call_codeunit("PostJournalDocument", {
                 "templateName": self.config.journal_template, "batchName": self.config.journal_batch,
                 "documentNo": doc.number})
         except TransportError:
@@ -559,6 +559,14 @@ class ClassicBooks:
             raise NavError(f"Journal document {doc.number} was deleted from the journal in NAV and is not posted.",
                            status=404)
         return found
+
+    def _call_codeunit(self, procedure: str, params: Mapping[str, Any]) -> None:
+        """The posting codeunit IT published: over SOAP (NAV 2016-2018) when a SOAP URL is set, else as an
+        unbound OData action (BC 15 and later)."""
+        if self.config.posting_soap_url:
+            self.client.soap_action(self.config.posting_codeunit, procedure, params)
+        else:
+            self.client.action(self.config.posting_codeunit, procedure, params)
 
     # -- the contract ---------------------------------------------------------------------------------
     def find_documents(self, keys: Sequence[DocumentKey]) -> list[Found]:

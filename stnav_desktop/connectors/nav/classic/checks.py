@@ -78,7 +78,17 @@ def service_checks(md: Metadata, client: ClassicClient) -> list[Check]:
                                               f"page 39. {publish_hint(service, role)}"))
                 continue
         out.append(Check(name, True, f"{service} is published ({page.caption}, page {page.page_id})."))
-    if cfg.posting_codeunit:
+    if cfg.posting_codeunit and cfg.posting_soap_url:
+        try:
+            client.http.request("GET", client.soap_url(cfg.posting_codeunit), headers={"Accept": "text/xml"})
+        except ConnectorError as exc:
+            out.append(Check("posting codeunit", False, f"The posting codeunit {cfg.posting_codeunit} is not reachable "
+                                                        f"over SOAP ({exc}): publish the codeunit (Object Type "
+                                                        "Codeunit) under that service name, check the SOAP URL, or "
+                                                        "clear the setting so the accountant posts in NAV."))
+        else:
+            out.append(Check("posting codeunit", True, f"The posting codeunit {cfg.posting_codeunit} answers over SOAP."))
+    elif cfg.posting_codeunit:
         missing = [p for p in PROCEDURES if f"{cfg.posting_codeunit}_{p}" not in md.actions]
         out.append(Check("posting codeunit", not missing,
                          f"The posting codeunit {cfg.posting_codeunit} is published." if not missing else

@@ -186,6 +186,44 @@ class ClassicClient:
         name = quote(f"{codeunit}_{procedure}", safe="")
         return self._send("POST", name, dict(params), params={"company": self.company_name()})
 
+    def soap_url(self, codeunit: str) -> str:
+        """``{ws}/{Company}/Codeunit/{Service}`` (``SOAP-Web-Service-URIs.md``: the company name percent-encoded
+        in the path, no quotes)."""
+        base = self.config.posting_soap_url.rstrip("/") + "/"
+        return f"{base}{quote(self.company_name(), safe='')}/Codeunit/{quote(codeunit, safe='')}"
+
+    def soap_action(self, codeunit: str, procedure: str, params: Mapping[str, Any]) -> str:
+        """Call a codeunit procedure published as a SOAP web service (NAV 2016-2018 have no unbound OData
+        actions, §5.1); returns its ``return_value`` text. A SOAP fault becomes a ``NavError`` with NAV's text."""
+        from xml.sax.saxutils import escape
+
+        ns = f"urn:microsoft-dynamics-schemas/codeunit/{codeunit}"
+        args = "".join(f"<{k}>{escape(str(v))}</{k}>" for k, v in params.items())
+        envelope = ('<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/'
+                    f'soap/envelope/"><soap:Body><{procedure} xmlns="{ns}">{args}</{procedure}></soap:Body>'
+                    "</soap:Envelope>")
+        resp = self.http.request("POST", self.soap_url(codeunit), data=envelope.encode("utf-8"),
+                                 headers={"Content-Type": "text/xml; charset=utf-8", "Accept": "text/xml",
+                                          "SOAPAction": f'"{ns}:{procedure}"'},
+                                 expected=(200, 201, 202, 204, 500))
+        try:
+            root = ET.fromstring(resp.content)
+        except ET.ParseError:
+            from stnav_desktop.connectors.nav.errors import NavError
+
+            raise NavError(f"The SOAP web service answered HTTP {resp.status_code} without a SOAP envelope; is "
+                           f"{self.config.posting_soap_url} the server's SOAP URL (…:7047/INSTANCE/WS/)?",
+                           status=resp.status_code) from None
+        fault = root.find(".//{http://schemas.xmlsoap.org/soap/envelope/}Fault")
+        if fault is not None or resp.status_code == 500:
+            from stnav_desktop.connectors.nav.errors import NavError, friendly
+
+            text = (fault.findtext("faultstring") if fault is not None else "") or f"HTTP {resp.status_code}"
+            message, cls = friendly(text)
+            raise cls(message, nav_message=text, status=resp.status_code, code="SOAP_Fault")
+        value = root.find(f".//{{{ns}}}return_value")
+        return "" if value is None else (value.text or "")
+
     # -- discovery -------------------------------------------------------------------------------
     def companies(self) -> list[dict[str, Any]]:
         return list(self.iter("Company"))

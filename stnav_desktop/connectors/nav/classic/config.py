@@ -54,6 +54,7 @@ class ClassicConfig:
     user: str = ""
     services: dict[str, str] = field(default_factory=dict)  # role -> service name (defaults from PAGES)
     posting_codeunit: str = ""  # published codeunit service with PostPurchaseInvoice / PostJournalDocument
+    posting_soap_url: str = ""  # NAV 2016-2018: the codeunit over SOAP, e.g. https://nav:7047/NAV/WS/ (else OData)
     journal_template: str = "GENERAL"
     journal_batch: str = "STNAV"
     shortcut_dimensions: dict[str, int] = field(default_factory=dict)  # "TERRITORY" -> 3 when page 118 isn't published
