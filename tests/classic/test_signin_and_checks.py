@@ -131,3 +131,26 @@ def test_profile_settings_and_keychain_build_the_books(windows_nav, tmp_path):
         assert books.vendors()
     finally:
         close_db()
+
+
+def test_invoice_written_over_ntlm(windows_nav):
+    """Writes replay their body through the NTLM handshake on the same connection."""
+    from datetime import date
+    from decimal import Decimal
+
+    from stnav_desktop.connectors.nav.books import NavDocument
+    from stnav_desktop.connectors.nav.purchase_invoices import InvoiceLineSpec, PurchaseInvoiceSpec
+
+    books = ClassicBooks(ClassicClient(ntlm_config(windows_nav), windows_nav.windows_password, retry=FAST_RETRY))
+    spec = PurchaseInvoiceSpec("V10000", "NTLM-1", date(2026, 11, 2), date(2026, 11, 2),
+                               [InvoiceLineSpec("Account", "6110", Decimal("2"), Decimal("9.99"))],
+                               dimensions={"TERRITORY": "WEST"})
+    [doc] = books.create_invoices([spec], post=False)
+    assert isinstance(doc, NavDocument) and doc.amount == Decimal("19.98")
+    assert len(windows_nav.rows("Purchase Line")) == 1
+
+
+def test_oauth_is_not_a_classic_sign_in():
+    with pytest.raises(ValueError, match="basic .* or windows"):
+        classic_config({"nav.auth": "oauth", "nav.classic.odata_url": "https://x/NAV/ODataV4/",
+                        "nav.classic.company": "C"})

@@ -20,6 +20,9 @@ SECRET_FIELD = {"basic": "nav.web_service_key", "ntlm": "nav.windows_password", 
 def classic_config(values: Mapping[str, Any]) -> ClassicConfig:
     """A ``ClassicConfig`` from profile setting values (``store.settings.all_values(profile)``)."""
     auth = str(values.get("nav.auth") or "basic")
+    if auth not in ("basic", "windows"):
+        raise ValueError(f"classic NAV signs in with nav.auth = basic (user + web service access key) or windows, "
+                         f"not {auth!r} (Microsoft Entra sign-in is for Business Central's API)")
     if auth == "windows":
         auth = "ntlm" if values.get("nav.user") else "sspi"
     services = {role: str(values.get(f"nav.classic.service.{role}") or "") for role in PAGES}
