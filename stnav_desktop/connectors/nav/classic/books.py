@@ -2,25 +2,27 @@
 
 How each operation maps onto the pages (reference §5.2, §5.3):
 
-- Purchase invoice: POST the header to page 51, then each line to the containment
-  ``{Service}{PurchLines}`` (pages take no deep insert). A line NAV refuses makes us DELETE the half-made
-  header (If-Match with its fresh ETag; deleting a Purchase Header deletes its lines), so the invoice is all
-  or nothing. The lines are read back and compared with what was sent (count, amounts, dimensions). Identity
-  is vendor + ``Vendor_Invoice_No``: before creating, NAV is asked for a posted invoice (page 138) and a
-  draft (page 51) with it; a complete draft is reused, a half-made one (a crash between header and lines)
-  is deleted and made again.
-- Journal: lines go to page 39 with ``Journal_Template_Name``, ``Journal_Batch_Name`` and ``Line_No`` chosen
-  here (NAV 2018's page exits its template selection for ODataV4 clients, §5.2), after checking locally
-  that the document balances. A refused line deletes the lines already made. Identity is ``Document_No``
-  in the batch (draft) or in the G/L entries (posted).
+- Purchase invoice (page 51) / credit memo (page 52): POST the header, then each line to the containment
+  ``{Service}PurchLines`` (pages take no deep insert). The header carries the PENDING vendor document number
+  (``~`` + number) until every line is in and read back equal to what was sent; then a PATCH (If-Match) gives
+  it the real number. A line NAV refuses makes us DELETE the half-made header (If-Match with its fresh ETag;
+  deleting a Purchase Header deletes its lines), so the document is all or nothing; a crash half-way leaves
+  a ``~`` draft that no look-up takes for the document, and the next attempt deletes it and starts again.
+  Identity is vendor + vendor document number, on the posted page (138 / 140) first, then the drafts.
+- Journal (page 39): the client sends ``Journal_Template_Name``, ``Journal_Batch_Name`` and ``Line_No`` (NAV
+  2018's page exits its template selection for ODataV4 clients, §5.2), after checking locally that the
+  document balances. A refused line deletes the lines already made; lines that don't balance in NAV are a
+  document cut off half-way (we only send balanced ones) and are replaced. Identity is ``Document_No`` in the
+  G/L entries (posted) or in the batch (draft). Line numbers taken by another PC meanwhile are retried.
 - Dimensions: pages carry only shortcut dimension fields (``Shortcut_Dimension_1_Code``,
   ``ShortcutDimCode_x005B_3_x005D_`` …). Which dimension code is shortcut 1-8 is read from page 118
   "General Ledger Setup" if it is published, else from the IT setting. Page 51's header has only shortcuts
   1 and 2, so header dimensions go on every line too (NAV copies header dimensions to new lines anyway).
-- Posting: drafts stay for the accountant to post in NAV, unless IT published a posting codeunit as an
-  unbound action (``{Codeunit}_PostPurchaseInvoice`` / ``{Codeunit}_PostJournalDocument``). Draft follow-up
-  reads page 51 (still a draft?) and page 138 (``Pre_Assigned_No`` = the draft's number: posted).
+- Posting: drafts stay for the accountant to post in NAV, unless IT published a posting codeunit: over SOAP
+  on NAV 2016-2018, as an unbound OData action on BC 15+. Draft follow-up reads the posted page
+  (``Pre_Assigned_No`` = the draft's number) and the draft itself (gone = deleted in NAV).
 - G/L entries (page 20) carry global dimensions 1 and 2 only (NAV 2018 has no shortcut 3-8 on G/L Entry).
+- Look-ups for many documents read each page once per ``LOOKUP_CHUNK`` keys (an OR over one field).
 """
 
 from __future__ import annotations
