@@ -94,10 +94,10 @@ def test_company_by_id(nav):
 
 
 def test_build_from_profile_settings(windows_nav):
-    values = {"nav.deployment": "classic", "nav.classic.odata_url": windows_nav.odata_url,
-              "nav.classic.company": windows_nav.company.name, "nav.auth": "windows",
+    values = {"nav.deployment": "classic", "nav.classic_odata_url": windows_nav.odata_url,
+              "nav.classic_company": windows_nav.company.name, "nav.auth": "windows",
               "nav.user": windows_nav.windows_account, "nav.ca_bundle": str(windows_nav.ca_pem),
-              "nav.classic.shortcut_dimensions": "territory=2", "nav.classic.service.vendors": ""}
+              "nav.classic_shortcut_dimensions": "territory=2", "nav.classic_service_vendors": ""}
     assert classic_config(values).auth == "ntlm"
     assert classic_config({**values, "nav.user": ""}).auth == "sspi"
     books = build_classic_books(values, windows_nav.windows_password, retry=FAST_RETRY)
@@ -114,13 +114,13 @@ def test_profile_settings_and_keychain_build_the_books(windows_nav, tmp_path):
 
     open_db(tmp_path / "stnav.db")
     try:
-        for key, value in {"nav.deployment": "classic", "nav.classic.odata_url": windows_nav.odata_url,
-                           "nav.classic.company": windows_nav.company.name, "nav.auth": "windows",
+        for key, value in {"nav.deployment": "classic", "nav.classic_odata_url": windows_nav.odata_url,
+                           "nav.classic_company": windows_nav.company.name, "nav.auth": "windows",
                            "nav.user": windows_nav.windows_account, "nav.ca_bundle": str(windows_nav.ca_pem),
-                           "nav.classic.service.gl_entries": "GLEntries"}.items():
+                           "nav.classic_service_gl_entries": "GLEntries"}.items():
             settings.set_value("default", key, value)
         with pytest.raises(settings.SettingError):
-            settings.set_value("default", "nav.classic.odata_url", "http://nav:7048/NAV/ODataV4/")
+            settings.set_value("default", "nav.classic_odata_url", "http://nav:7048/NAV/ODataV4/")
         values = settings.all_values("default")
         field = SECRET_FIELD[classic_config(values).auth]
         assert field == "nav.windows_password"
@@ -152,5 +152,5 @@ def test_invoice_written_over_ntlm(windows_nav):
 
 def test_oauth_is_not_a_classic_sign_in():
     with pytest.raises(ValueError, match="basic .* or windows"):
-        classic_config({"nav.auth": "oauth", "nav.classic.odata_url": "https://x/NAV/ODataV4/",
-                        "nav.classic.company": "C"})
+        classic_config({"nav.auth": "oauth", "nav.classic_odata_url": "https://x/NAV/ODataV4/",
+                        "nav.classic_company": "C"})

@@ -33,7 +33,7 @@ def classic_app(store, tmp_path, monkeypatch):
         "servicetitan.client_id": st.client_id, "servicetitan.app_key": st.app_key,
         "servicetitan.auth_url": st.auth_url, "servicetitan.api_url": st.base_url,
         "servicetitan.ca_bundle": str(st.ca_pem),
-        "nav.deployment": "classic", "nav.classic.odata_url": nav.odata_url, "nav.classic.company": nav.company.name,
+        "nav.deployment": "classic", "nav.classic_odata_url": nav.odata_url, "nav.classic_company": nav.company.name,
         "nav.auth": "basic", "nav.user": nav.user, "nav.ca_bundle": str(nav.ca_pem),
         "posting.mode": "draft", "posting.post_journal": False,  # the accountant posts in NAV
     }.items():

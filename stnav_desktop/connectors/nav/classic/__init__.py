@@ -25,17 +25,17 @@ def classic_config(values: Mapping[str, Any]) -> ClassicConfig:
                          f"not {auth!r} (Microsoft Entra sign-in is for Business Central's API)")
     if auth == "windows":
         auth = "ntlm" if values.get("nav.user") else "sspi"
-    services = {role: str(values.get(f"nav.classic.service.{role}") or "") for role in PAGES}
+    services = {role: str(values.get(f"nav.classic_service_{role}") or "") for role in PAGES}
     return ClassicConfig(
-        odata_url=str(values.get("nav.classic.odata_url") or ""),
-        company=str(values.get("nav.classic.company") or ""),
+        odata_url=str(values.get("nav.classic_odata_url") or ""),
+        company=str(values.get("nav.classic_company") or ""),
         auth=auth, user=str(values.get("nav.user") or ""),
         services={k: v for k, v in services.items() if v},
-        posting_codeunit=str(values.get("nav.classic.posting_codeunit") or ""),
-        posting_soap_url=str(values.get("nav.classic.posting_soap_url") or ""),
-        journal_template=str(values.get("nav.classic.journal_template") or "GENERAL"),
+        posting_codeunit=str(values.get("nav.classic_posting_codeunit") or ""),
+        posting_soap_url=str(values.get("nav.classic_posting_soap_url") or ""),
+        journal_template=str(values.get("nav.classic_journal_template") or "GENERAL"),
         journal_batch=str(values.get("posting.journal_batch") or "STNAV"),
-        shortcut_dimensions=parse_shortcut_dimensions(str(values.get("nav.classic.shortcut_dimensions") or "")),
+        shortcut_dimensions=parse_shortcut_dimensions(str(values.get("nav.classic_shortcut_dimensions") or "")),
         ca_bundle=str(values.get("nav.ca_bundle") or "") or None)
 
 
