@@ -1,125 +1,247 @@
-"""Pull 20,000 purchase orders from the local ServiceTitan simulator with our connector, then with
-the open-source ``servicepytan`` client against the same simulator, and compare calls, peak calls per
-second (ServiceTitan allows 60/s per tenant) and wall time.
+"""The whole first pull, as the user runs it, against its raw fetch-and-store peer on the same data in
+the same run.
+
+A ServiceTitan simulator with 20,000 purchase orders (and the bills of the received ones, ~15,000)
+runs in its own process, so its CPU is nobody's. Each contender then runs in a fresh process of its
+own (its CPU time and peak RSS are its alone):
+
+- ``ours``: ``SyncService.pull()`` into an empty store: both export feeds (purchase orders, then
+  inventory bills), parsing and problem checks, staging, readiness, holds, the audit trail;
+- ``peer``: the open-source ``servicepytan`` client's ``export_all`` for the same two feeds, every
+  record written to a plain SQLite table (id, kind, JSON) — what issue #17 measured;
+- ``before`` (optional, ``--before-tree DIR`` with an older checkout, e.g. ``git archive ca142a2``):
+  the same pull with that code. The old code stops on the lone-surrogate purchase order (issue #12,
+  item 2), so its simulator has that one character repaired.
+
+Printed per contender: CPU (user+sys) of the action, wall time, peak RSS of the process, records, and
+for the store: SQL statements SQLite executed (trace callback: an executemany counts each row) and
+calls from Python into SQLite. Then the ratios the goals are stated in (CPU vs the peer ≤ 1.5,
+peak RSS ≤ 300 MB, statements per page).
 
     .venv/bin/python benchmarks/bench_servicetitan_pull.py [--purchase-orders 20000] [--export-batch 1000]
+        [--before-tree /tmp/stnav-before]
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
+import json
 import math
+import multiprocessing
 import os
+import resource
+import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from stnav_desktop.connectors.http import CallCounter  # noqa: E402
-from stnav_desktop.connectors.servicetitan import ServiceTitanClient, ServiceTitanConfig  # noqa: E402
-from stnav_desktop.sandbox.servicetitan import ServiceTitanSandbox  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
-def server_peak(sandbox: ServiceTitanSandbox, since: int) -> int:
-    """Peak API calls in any 1-second sliding window, as the simulator saw them."""
-    stamps = sorted(r.at for r in sandbox.requests[since:])
-    peak, lo = 0, 0
-    for hi, t in enumerate(stamps):
-        while stamps[lo] <= t - 1.0:
-            lo += 1
-        peak = max(peak, hi - lo + 1)
-    return peak
+# -- the simulator, in its own process -------------------------------------------------------------
+def serve(conn, tls_dir: str, purchase_orders: int, export_batch: int, repair_surrogate: bool) -> None:
+    sys.path.insert(0, str(ROOT))
+    from stnav_desktop.sandbox.servicetitan import ServiceTitanSandbox
+
+    sandbox = ServiceTitanSandbox(Path(tls_dir), purchase_orders=purchase_orders, export_batch=export_batch)
+    if repair_surrogate:
+        for coll in (sandbox.data.purchase_orders, sandbox.data.bills):
+            for record in coll.values():
+                if any("\ud800" <= c <= "\udfff" for c in record.get("summary") or ""):
+                    record["summary"] = "Parts for job (repaired)"
+    with sandbox:
+        conn.send({"tenant": sandbox.tenant, "client_id": sandbox.client_id, "client_secret": sandbox.client_secret,
+                   "app_key": sandbox.app_key, "auth_url": sandbox.auth_url, "auth_root": sandbox.auth_root,
+                   "api_url": sandbox.base_url, "ca": str(sandbox.ca_pem),
+                   "pos": len(sandbox.data.purchase_orders), "bills": len(sandbox.data.bills)})
+        conn.recv()  # until the parent says stop
 
 
-def run_ours(sandbox: ServiceTitanSandbox) -> dict:
-    counter = CallCounter()
-    since, tokens0 = len(sandbox.requests), sandbox.token_requests
-    client = ServiceTitanClient(ServiceTitanConfig(**sandbox.config_kwargs()), sandbox.client_secret, counter=counter)
+# -- contenders, each in a fresh process -----------------------------------------------------------
+def usage() -> tuple[float, float]:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime, r.ru_maxrss / 1024  # Linux: ru_maxrss in KiB
+
+
+def role_ours(sim: dict) -> dict:
+    home = tempfile.mkdtemp(prefix="stnav-bench-")
+    os.environ["STNAV_HOME"] = home
+    os.environ["STNAV_DEPLOY_FILE"] = str(Path(home) / "none.toml")
+    import keyring
+    import keyring.backend
+
+    class Memory(keyring.backend.KeyringBackend):
+        priority = 1
+        store: dict = {}
+
+        def get_password(self, service, username):
+            return self.store.get((service, username))
+
+        def set_password(self, service, username, password):
+            self.store[(service, username)] = password
+
+        def delete_password(self, service, username):
+            self.store.pop((service, username), None)
+
+    keyring.set_keyring(Memory())
+    from stnav_desktop import credentials
+    from stnav_desktop.paths import app_paths
+    from stnav_desktop.store import settings
+    from stnav_desktop.store.db import db, open_db
+    from stnav_desktop.store.models import StDocument
+    from stnav_desktop.sync import pull  # noqa: F401  (imported before the clock starts, as the peer's client is)
+    from stnav_desktop.sync.service import SyncService
+
+    open_db(app_paths().ensure().database)
+    profile = settings.get_profile("default")
+    for key, value in {"servicetitan.environment": "integration", "servicetitan.tenant": str(sim["tenant"]),
+                       "servicetitan.client_id": sim["client_id"], "servicetitan.app_key": sim["app_key"],
+                       "servicetitan.auth_url": sim["auth_url"], "servicetitan.api_url": sim["api_url"],
+                       "servicetitan.ca_bundle": sim["ca"]}.items():
+        settings.set_value(profile, key, value)
+    credentials.set_secret(profile.name, "servicetitan.client_secret", sim["client_secret"])
+    service = SyncService(profile)
+    service.st_client()  # build (and import) the client before the clock starts, as the peer's client is
+    traced = [0]
+    calls = [0]
+    db.connection().set_trace_callback(lambda _sql: traced.__setitem__(0, traced[0] + 1))
+    original = db.execute_sql
+
+    def counting(*a, **kw):
+        calls[0] += 1
+        return original(*a, **kw)
+
+    db.execute_sql = counting
+    cpu0, _ = usage()
     t0 = time.perf_counter()
-    records = pages = problems = 0
-    for page in client.iter_export_purchase_orders():
-        pages += 1
-        records += len(page)
-        problems += sum(1 for r in page.records if r.problems)
+    summary = service.pull()
     wall = time.perf_counter() - t0
-    client.close()
-    return {"records": records, "pages": pages, "calls": counter.total,
-            "tokens": sandbox.token_requests - tokens0, "peak_client": counter.peak_per_second,
-            "peak_server": server_peak(sandbox, since), "wall": wall, "problems": problems,
-            "statuses": Counter(r.status for r in sandbox.requests[since:])}
+    cpu1, peak = usage()
+    db.execute_sql = original
+    db.connection().set_trace_callback(None)
+    stored = StDocument.select().count()
+    return {"cpu": cpu1 - cpu0, "wall": wall, "peak_rss_mb": peak, "records": stored, "pages": summary.pages,
+            "statements": traced[0], "python_calls": calls[0], "summary": summary.line()}
 
 
-def run_servicepytan(sandbox: ServiceTitanSandbox, mode: str) -> dict:
+def role_peer(sim: dict) -> dict:
+    import logging
+    import sqlite3
+
     import servicepytan
     from servicepytan.requests import Endpoint
 
     logging.getLogger("servicepytan").setLevel(logging.CRITICAL)  # it logs secrets and headers on errors
-    os.environ["REQUESTS_CA_BUNDLE"] = str(sandbox.ca_pem)
+    os.environ["REQUESTS_CA_BUNDLE"] = sim["ca"]
     conn = servicepytan.auth.servicepytan_connect(
-        api_environment="integration", app_key=sandbox.app_key, tenant_id=str(sandbox.tenant),
-        client_id=sandbox.client_id, client_secret=sandbox.client_secret)
-    conn["auth_root"] = sandbox.auth_root
-    conn["api_root"] = sandbox.base_url
-    since, tokens0 = len(sandbox.requests), sandbox.token_requests
-    endpoint = Endpoint("inventory", "purchase-orders", conn=conn)
+        api_environment="integration", app_key=sim["app_key"], tenant_id=str(sim["tenant"]),
+        client_id=sim["client_id"], client_secret=sim["client_secret"])
+    conn["auth_root"] = sim["auth_root"]
+    conn["api_root"] = sim["api_url"]
+    path = Path(tempfile.mkdtemp(prefix="peer-")) / "peer.sqlite3"
+    db = sqlite3.connect(str(path))
+    db.execute("PRAGMA journal_mode=wal")
+    db.execute("CREATE TABLE record (kind TEXT, id INTEGER, json TEXT, PRIMARY KEY (kind, id))")
+    traced = [0]
+    db.set_trace_callback(lambda _sql: traced.__setitem__(0, traced[0] + 1))
+    cpu0, _ = usage()
     t0 = time.perf_counter()
-    error = None
-    rows: list = []
-    try:
-        if mode == "export":
-            rows = endpoint.export_all("purchase-orders")
-        else:
-            rows = endpoint.get_all({"pageSize": 100} if mode == "list-100" else {"pageSize": 5000})
-    except Exception as exc:  # servicepytan does not handle 429: report how it fails
-        error = f"{type(exc).__name__}: {str(exc)[:80]}"
+    records = 0
+    for folder, feed in (("inventory", "purchase-orders"), ("accounting", "inventory-bills")):
+        rows = Endpoint(folder, feed, conn=conn).export_all(feed)
+        with db:
+            db.executemany("INSERT OR REPLACE INTO record VALUES (?, ?, ?)",
+                           ((feed, r["id"], json.dumps(r)) for r in rows))
+        records += len(rows)
     wall = time.perf_counter() - t0
-    api = len(sandbox.requests) - since
-    tokens = sandbox.token_requests - tokens0
-    return {"records": len(rows), "calls": api + tokens, "tokens": tokens, "peak_server": server_peak(sandbox, since),
-            "wall": wall, "error": error, "statuses": Counter(r.status for r in sandbox.requests[since:])}
+    cpu1, peak = usage()
+    return {"cpu": cpu1 - cpu0, "wall": wall, "peak_rss_mb": peak, "records": records,
+            "statements": traced[0], "python_calls": 2}
+
+
+def run_role(role: str, sim: dict, code: Path | None = None) -> dict:
+    env = dict(os.environ)
+    if code is not None:
+        env["PYTHONPATH"] = str(code)
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
+        json.dump(sim, fh)
+    cmd = [sys.executable, __file__, "--role", role, "--sim", fh.name] + (["--code", str(code)] if code else [])
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if out.returncode != 0:
+        return {"error": (out.stderr.strip().splitlines() or ["?"])[-1][:200]}
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def start_simulator(tmp: str, args, repair: bool):
+    parent, child = multiprocessing.Pipe()
+    proc = multiprocessing.get_context("spawn").Process(
+        target=serve, args=(child, str(Path(tmp) / "tls"), args.purchase_orders, args.export_batch, repair),
+        daemon=True)
+    proc.start()
+    return proc, parent, parent.recv()
+
+
+def show(name: str, r: dict, pages: int | None = None) -> None:
+    if "error" in r:
+        print(f"{name:<8} FAILED: {r['error']}")
+        return
+    per_page = f", {r['statements'] / pages:,.0f} per page" if pages else ""
+    print(f"{name:<8} CPU {r['cpu']:6.2f} s  wall {r['wall']:6.2f} s  peak RSS {r['peak_rss_mb']:6.0f} MB  "
+          f"records {r['records']:,}  SQL statements {r['statements']:,}{per_page} "
+          f"(Python->SQLite calls {r['python_calls']:,})")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--purchase-orders", type=int, default=20_000)
     ap.add_argument("--export-batch", type=int, default=1000)
+    ap.add_argument("--before-tree", type=Path, default=None, help="an older checkout to measure the same way")
+    ap.add_argument("--role", choices=("ours", "peer"), help=argparse.SUPPRESS)
+    ap.add_argument("--sim", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--code", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.role:
+        sys.path.insert(0, str(args.code or ROOT))
+        sim = json.loads(args.sim.read_text())
+        result = role_ours(sim) if args.role == "ours" else role_peer(sim)
+        print(json.dumps(result))
+        return
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        sandbox = ServiceTitanSandbox(Path(tmp) / "tls", purchase_orders=args.purchase_orders,
-                                      export_batch=args.export_batch)
-        with sandbox:
-            print(f"simulator: {len(sandbox.data.purchase_orders)} POs, {len(sandbox.data.bills)} bills, "
-                  f"export batch {args.export_batch}, built+started in {time.perf_counter() - t0:.1f} s")
-            n = len(sandbox.data.purchase_orders)
-            feed_pages = max(1, math.ceil(n / args.export_batch))
-            ours = run_ours(sandbox)
-            minimum = feed_pages + 1
-            print("\n== ml-connector (export feed, Decimal parsing, problem checks) ==")
-            print(f"records {ours['records']} in {ours['pages']} pages; problems flagged on {ours['problems']}")
-            print(f"calls {ours['calls']} (tokens {ours['tokens']}); minimum = pages + token = {minimum}; "
-                  f"extra = 2 reference lookups (vendors, business units) for dangling-reference checks")
-            print(f"peak calls/s: client {ours['peak_client']}, server sliding window {ours['peak_server']} "
-                  f"(limit 60); statuses {dict(ours['statuses'])}")
-            print(f"wall {ours['wall']:.2f} s")
-            results = {}
-            for mode in ("export", "list-5000", "list-100"):
-                r = results[mode] = run_servicepytan(sandbox, mode)
-                label = {"export": "export_all('purchase-orders')", "list-5000": "get_all(pageSize=5000)",
-                         "list-100": "get_all() default pageSize 100"}[mode]
-                print(f"\n== servicepytan {label} ==")
-                print(f"records {r['records']}; calls {r['calls']} (tokens {r['tokens']}); "
-                      f"peak calls/s (server) {r['peak_server']}; statuses {dict(r['statuses'])}")
-                print(f"wall {r['wall']:.2f} s" + (f"; FAILED: {r['error']}" if r["error"] else ""))
-            sp = results["export"]
-            print("\n== ratio (servicepytan export_all / ours) ==")
-            print(f"calls {sp['calls'] / ours['calls']:.2f}x, wall {sp['wall'] / ours['wall']:.2f}x, "
-                  f"records {sp['records']} vs {ours['records']}")
-            assert ours["records"] == n and ours["peak_client"] <= 60 and ours["peak_server"] <= 60
+        proc, pipe, sim = start_simulator(tmp, args, repair=False)
+        pages = math.ceil(sim["pos"] / args.export_batch) + math.ceil(sim["bills"] / args.export_batch)
+        print(f"simulator (own process): {sim['pos']:,} POs, {sim['bills']:,} bills, export batch "
+              f"{args.export_batch} -> {pages} pages; built in {time.perf_counter() - t0:.1f} s")
+        peer = run_role("peer", sim)
+        ours = run_role("ours", sim)
+        pipe.send("stop")
+        proc.join(10)
+        before = None
+        if args.before_tree:
+            proc, pipe, sim_b = start_simulator(tmp, args, repair=True)
+            before = run_role("ours", sim_b, code=args.before_tree)
+            pipe.send("stop")
+            proc.join(10)
+        print("\n== whole pull: fetch + parse + store + readiness + holds + audit, empty store ==")
+        show("peer", peer)
+        if before is not None:
+            show("before", before, pages)
+        show("ours", ours, pages)
+        if "error" not in ours:
+            print(f"         {ours['summary']}")
+        print("\n== ratios ==")
+        if "error" not in ours and "error" not in peer:
+            print(f"CPU ours / peer {ours['cpu'] / peer['cpu']:.2f}x (goal <= 1.5); wall ours / peer "
+                  f"{ours['wall'] / peer['wall']:.2f}x; peak RSS ours {ours['peak_rss_mb']:.0f} MB (goal <= 300), "
+                  f"peer {peer['peak_rss_mb']:.0f} MB")
+            print(f"SQL statements ours {ours['statements']:,} for {ours['records']:,} documents in {pages} pages: "
+                  f"{ours['statements'] / ours['records']:.3f} per document, {ours['statements'] / pages:.1f} per page")
+        if before is not None and "error" not in before and "error" not in ours:
+            print(f"before -> ours: CPU {before['cpu']:.1f} -> {ours['cpu']:.1f} s "
+                  f"({before['cpu'] / ours['cpu']:.1f}x less), statements {before['statements']:,} -> "
+                  f"{ours['statements']:,}, peak RSS {before['peak_rss_mb']:.0f} -> {ours['peak_rss_mb']:.0f} MB; "
+                  f"before / peer CPU {before['cpu'] / peer['cpu']:.1f}x")
 
 
 if __name__ == "__main__":

@@ -75,6 +75,19 @@ def backend_name() -> str:
     return f"{type(kr).__module__}.{type(kr).__name__}"
 
 
+# OS keychains; anything else (a plaintext or "encrypted" file of keyrings.alt / keyrings.cryptfile, a test
+# backend) is not one, whatever priority it claims
+OS_KEYCHAIN_MODULES = ("keyring.backends.Windows", "keyring.backends.macOS", "keyring.backends.SecretService",
+                       "keyring.backends.kwallet", "keyring.backends.libsecret")
+FILE_BACKEND_MODULES = ("keyrings.alt.file", "keyrings.alt.Windows", "keyrings.cryptfile", "keyrings.alt.pyfs")
+
+
+def is_os_keychain() -> bool:
+    kr = keyring.get_keyring()
+    backends = getattr(kr, "backends", None) if backend_name().startswith("keyring.backends.chainer") else [kr]
+    return bool(backends) and all(type(b).__module__.startswith(OS_KEYCHAIN_MODULES) for b in backends)
+
+
 def check_available() -> str:
     """Return the backend name, or raise ``KeychainUnavailable`` with what to install."""
     kr = keyring.get_keyring()
@@ -85,6 +98,9 @@ def check_available() -> str:
         raise KeychainUnavailable(f"No OS keychain is available ({name}). {_install_hint()}")
     if name.startswith("keyring.backends.chainer") and not getattr(kr, "backends", None):
         raise KeychainUnavailable(f"No OS keychain is available. {_install_hint()}")
+    if name.startswith(FILE_BACKEND_MODULES):
+        raise KeychainUnavailable(f"The keyring backend {name} keeps secrets in a file, not in an OS keychain; "
+                                  f"secrets are never stored in a file. {_install_hint()}")
     return name
 
 
@@ -104,17 +120,44 @@ def _call(fn, *args):
         raise CredentialError(f"The OS keychain refused the request ({type(exc).__name__}).") from None
 
 
+def check_secret_value(field: str, value: str) -> None:
+    """Refuse what cannot be a real secret, naming the field; nothing is stored then."""
+    label = SECRET_FIELDS[field]
+    if not value:
+        raise CredentialError(f"{field}: the {label} is empty; nothing was stored.")
+    if not value.strip():
+        raise CredentialError(f"{field}: the {label} is only spaces; nothing was stored (the stored one, if any, "
+                              "is kept).")
+    if value != value.strip():
+        raise CredentialError(f"{field}: the {label} starts or ends with spaces (a copy-paste slip?); nothing was "
+                              "stored. Paste it again without them.")
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise CredentialError(f"{field}: the {label} holds a control character (a line break, a tab or NUL); "
+                              "nothing was stored.")
+    if len(value.encode("utf-8")) > MAX_SECRET_BYTES:
+        raise CredentialError(f"{field}: the {label} is longer than {MAX_SECRET_BYTES} bytes; "
+                              "the Windows keychain would refuse it.")
+
+
+def _audit_change(action: str, profile: str, field: str) -> None:
+    """Every credential change is an audit event: which profile and field, who and when; never the value."""
+    from stnav_desktop.store import audit
+    from stnav_desktop.store.db import db
+
+    if db.database is None:  # no database open (a bare library call): nothing to record into
+        log.warning("%s for profile %s field %s not audited: no database open", action, profile, field)
+        return
+    audit.append(action, profile=profile, detail={"field": field, "label": SECRET_FIELDS[field]})
+
+
 def set_secret(profile: str, field: str, value: str) -> None:
     user = _username(profile, field)
-    if not value:
-        raise CredentialError(f"The {SECRET_FIELDS[field]} is empty; nothing was stored.")
-    if len(value.encode("utf-8")) > MAX_SECRET_BYTES:
-        raise CredentialError(f"The {SECRET_FIELDS[field]} is longer than {MAX_SECRET_BYTES} bytes; "
-                              "the Windows keychain would refuse it.")
+    check_secret_value(field, value)
     register_secret(value)
     check_available()
     _call(keyring.set_password, SERVICE, user, value)
     log.info("stored %s for profile %s in the keychain", field, profile)
+    _audit_change("credential.set", profile, field)
 
 
 def get_secret(profile: str, field: str) -> str:
@@ -143,9 +186,54 @@ def delete_secret(profile: str, field: str) -> bool:
         _call(keyring.delete_password, SERVICE, user)
     except CredentialError:
         return False
+    _audit_change("credential.deleted", profile, field)
     return True
 
 
 def status(profile: str) -> dict[str, str]:
     """Field -> 'stored' / 'missing' (never the value). Raises KeychainUnavailable/Locked."""
     return {f: ("stored" if has_secret(profile, f) else "missing") for f in SECRET_FIELDS}
+
+
+# --- the audit log's MAC key (store/audit.py): one random key per database file, in the keychain --------
+
+AUDIT_KEY_PREFIX = "audit-key:"
+_audit_key_cache: list = []  # [(keyring object, database id, key)]; the keyring object, not its id
+
+
+def audit_key(database_id: str, *, create: bool) -> bytes | None:
+    """This database's audit MAC key; created on first use when ``create``. None when there is no usable
+    keychain (or none stored and not ``create``): the log is then hash-chained but not sealed."""
+    import secrets
+
+    kr = keyring.get_keyring()
+    for cached_kr, cached_id, key in _audit_key_cache:
+        if cached_kr is kr and cached_id == database_id:
+            return key
+    user = AUDIT_KEY_PREFIX + database_id
+    try:
+        check_available()
+        value = _call(keyring.get_password, SERVICE, user)
+        if value is None and create:
+            value = secrets.token_hex(32)
+            _call(keyring.set_password, SERVICE, user, value)
+            log.info("audit key created in the keychain for database %s", database_id)
+    except CredentialError as exc:
+        log.warning("audit key unavailable (%s): audit events are hash-chained but not sealed", exc)
+        return None
+    if value is None:
+        return None
+    register_secret(value)
+    key = bytes.fromhex(value) if all(c in "0123456789abcdef" for c in value) else value.encode("utf-8")
+    _audit_key_cache[:] = [(kr, database_id, key)]
+    return key
+
+
+def forget_audit_key(database_id: str) -> None:
+    """Remove a throw-away database's audit key (self-test, demo) from the keychain."""
+    _audit_key_cache.clear()
+    try:
+        check_available()
+        _call(keyring.delete_password, SERVICE, AUDIT_KEY_PREFIX + database_id)
+    except CredentialError:
+        pass

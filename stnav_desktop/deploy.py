@@ -63,6 +63,28 @@ def deploy_file_path() -> Path:
 _SECRET_WORDS = ("secret", "password", "web_service_key", "token", "client_state")
 
 
+_TOML_TYPES = {bool: "true/false", int: "a number", float: "a decimal number", str: "a quoted text",
+               list: "a list [...]", dict: "a [section]"}
+
+
+def _wrong_type(setting: Any, raw: Any) -> str:
+    """A TOML value of the wrong type for the setting, in words; empty when it fits."""
+    got = _TOML_TYPES.get(type(raw), type(raw).__name__.replace("_", " "))
+    if isinstance(raw, dict):
+        return f"expected a value, got {got}"
+    if setting.kind == "bool" and not isinstance(raw, bool):
+        return f"expected true or false (no quotes), got {got} {raw!r}"
+    if setting.kind == "int" and (isinstance(raw, bool) or not isinstance(raw, int)):
+        return f"expected a whole number (no quotes), got {got} {raw!r}"
+    if setting.kind == "list" and not isinstance(raw, list):
+        return f"expected a list like [\"Mon\", \"Tue\"], got {got} {raw!r}"
+    if setting.kind in ("str", "choice", "url", "path", "time") and not isinstance(raw, str):
+        return f"expected a quoted text, got {got} {raw!r}"
+    if isinstance(raw, list) and not all(isinstance(v, str) for v in raw):
+        return "expected a list of quoted texts"
+    return ""
+
+
 def parse(text: str, source: str = "deploy.toml") -> Deployment:
     from stnav_desktop.store.settings import BY_KEY, SettingError
 
@@ -83,6 +105,9 @@ def parse(text: str, source: str = "deploy.toml") -> Deployment:
             setting = BY_KEY.get(key)
             if setting is None:
                 raise DeployError(f"{source}: unknown key {key!r}")
+            problem = _wrong_type(setting, raw)
+            if problem:
+                raise DeployError(f"{source}: {key}: {problem}")
             try:
                 dep.values[key] = setting.parse(raw)
             except SettingError as exc:
@@ -101,6 +126,28 @@ def parse(text: str, source: str = "deploy.toml") -> Deployment:
     return dep
 
 
+def read_text(path: Path) -> str:
+    """The file's text: UTF-8, with or without the BOM PowerShell 5 and Notepad write. Anything else is one
+    line naming the file and what to do."""
+    if path.is_dir():
+        raise DeployError(f"{path}: is a folder, not a file; the deployment file is a TOML file named deploy.toml")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DeployError(f"{path}: cannot be read ({exc.strerror or exc}); give users read access to it") from None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise DeployError(f"{path}: saved as UTF-16 (PowerShell's Out-File default); save it as UTF-8, e.g. "
+                          "Set-Content -Encoding utf8")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise DeployError(f"{path}: line {line}: not UTF-8 (saved as Windows-1252/ANSI?); save it as UTF-8") from None
+    if "\x00" in text:
+        raise DeployError(f"{path}: holds a NUL character; it is not a text file")
+    return text
+
+
 _cache: dict[str, tuple[float, Deployment]] = {}
 _lock = threading.Lock()
 
@@ -116,7 +163,7 @@ def current() -> Deployment:
         cached = _cache.get(str(path))
         if cached and cached[0] == mtime:
             return cached[1]
-    dep = parse(path.read_text(encoding="utf-8"), str(path))
+    dep = parse(read_text(path), str(path))
     with _lock:
         _cache[str(path)] = (mtime, dep)
     return dep

@@ -37,10 +37,46 @@ class _RedactingFormatter(logging.Formatter):
         return redact(super().format(record))
 
 
+class ConsoleFormatter(logging.Formatter):
+    """The console gets one line per record: no traceback (that goes to the log file), no embedded
+    newlines. With ``--verbose`` the traceback is shown too."""
+
+    def __init__(self, *, tracebacks: bool = False) -> None:
+        super().__init__("%(levelname)s %(name)s: %(message)s")
+        self.tracebacks = tracebacks
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = one_line(f"{record.levelname} {record.name}: {record.getMessage()}")
+        if self.tracebacks and record.exc_text:
+            return redact(line + "\n" + record.exc_text)
+        return redact(line)
+
+
+class NotOnConsole(logging.Filter):
+    """Records logged with ``extra={"console": False}`` go to the log file only."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return getattr(record, "console", True)
+
+
+def one_line(text: object, limit: int = 400) -> str:
+    """Collapse any text (an exception message, a server answer) to one console line."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def log_file_hint() -> str:
+    for handler in _configured:
+        if isinstance(handler, logging.FileHandler):
+            return handler.baseFilename
+    return ""
+
+
 _configured: list[logging.Handler] = []
 
 
-def setup_logging(paths: AppPaths, *, level: int = logging.INFO, console: bool = False) -> None:
+def setup_logging(paths: AppPaths, *, level: int = logging.INFO, console: bool = False,
+                  console_tracebacks: bool = False) -> None:
     """Idempotent: replaces the handlers installed by an earlier call."""
     root = logging.getLogger()
     for handler in _configured:
@@ -55,8 +91,9 @@ def setup_logging(paths: AppPaths, *, level: int = logging.INFO, console: bool =
     _configured.append(file_handler)
     if console:
         stream = logging.StreamHandler(sys.stderr)
-        stream.setFormatter(_RedactingFormatter("%(levelname)s %(name)s: %(message)s"))
+        stream.setFormatter(ConsoleFormatter(tracebacks=console_tracebacks))
         stream.addFilter(RedactingFilter())
+        stream.addFilter(NotOnConsole())
         stream.setLevel(logging.WARNING)
         _configured.append(stream)
     for handler in _configured:

@@ -107,12 +107,19 @@ def check_store(report: Report) -> None:
     settings.get_profile("self-test")
     audit.append("selftest", detail={"check": "store"}, profile="self-test")
     result = audit.verify()
+    _forget_audit_key(audit.database_id())  # the temporary database's key must not stay in the keychain
     if not result.ok:
         report.add(FAIL, f"store: {result.message()}")
         return
     journal = database.execute_sql("PRAGMA journal_mode").fetchone()[0]
     report.add(OK, f"store: fresh database opened in a temporary folder (schema v{version}, "
                    f"journal {journal}, audit chain verified)")
+
+
+def _forget_audit_key(database_id: str) -> None:
+    from stnav_desktop import credentials
+
+    credentials.forget_audit_key(database_id)
 
 
 def check_deployment(report: Report) -> None:
@@ -153,6 +160,10 @@ def check_keychain(report: Report) -> None:
     except credentials.KeychainUnavailable as exc:
         report.add(WARN, f"keychain: NO real keychain found (backend {name}); the app runs but refuses to "
                          f"store secrets. {exc}")
+        return
+    if not credentials.is_os_keychain():
+        report.add(WARN, f"keychain: backend {name} is not an OS keychain (a file or test backend); use Windows "
+                         "Credential Manager, the macOS Keychain or a Secret Service")
         return
     report.add(OK, f"keychain: real keychain found (backend {name})")
 

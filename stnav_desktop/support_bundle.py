@@ -42,6 +42,8 @@ Made {made} by {actor} with ml-connector {version}.
   versions.json         app, Python, Qt, operating system, SQLite, schema version
   audit-events.json     the newest {events} audit events
   audit-verify.txt      the result of `stnav audit verify`
+  audit-anchor.txt      the audit log's head when the bundle was made (stnav:NUMBER:HASH): keep it, and
+                        `stnav audit verify --anchor ...` later proves no event up to there was removed
 
 Every file was passed through the app's redaction (known secret values and secret-looking fields are
 replaced by {mask}). The database itself is not included.
@@ -163,6 +165,7 @@ def collect(paths: AppPaths | None = None) -> dict[str, str]:
     files["settings.json"] = _safe("settings", lambda: _json(_settings(profiles)))
     files["audit-events.json"] = _safe("audit events", lambda: _json(_audit_events()))
     files["audit-verify.txt"] = _safe("the audit check", lambda: audit.verify().message() + "\n")
+    files["audit-anchor.txt"] = _safe("the audit anchor", lambda: audit.anchor() + "\n")
     if paths.logs.is_dir():
         for log_file in sorted(paths.logs.iterdir()):
             if log_file.is_file():

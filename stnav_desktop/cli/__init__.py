@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from stnav_desktop import __version__
 from stnav_desktop.cli import (
@@ -20,7 +22,8 @@ from stnav_desktop.cli import (
     support_cmd,
     sync_cmd,
 )
-from stnav_desktop.cli.common import CliError
+from stnav_desktop.cli.common import CliError, describe
+from stnav_desktop.logs import log_file_hint, one_line
 from stnav_desktop.redact import redact
 
 log = logging.getLogger("stnav_desktop.cli")
@@ -28,19 +31,36 @@ log = logging.getLogger("stnav_desktop.cli")
 COMMANDS = [audit_cmd, credentials_cmd, profile_cmd, sync_cmd, review_cmd, demo_cmd, support_cmd]
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Usage errors in one line (which command, which argument, what is allowed); ``--help`` for more."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {one_line(message)} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="stnav",
         description="ml-connector: move ServiceTitan purchase orders and inventory bills into "
                     "Microsoft Dynamics NAV / Business Central.")
     parser.add_argument("--version", action="version", version=f"stnav {__version__}")
     parser.add_argument("--profile", default="default", help="connection profile (default: %(default)s)")
-    parser.add_argument("--verbose", "-v", action="store_true", help="log debug detail to the log file")
+    parser.add_argument("--verbose", "-v", action="store_true",
+                        help="log debug detail to the log file, and show tracebacks on the console")
     parser.add_argument("--self-test", action="store_true", help="check this installation and exit 0 or 1")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in COMMANDS:
         module.register(sub)
     return parser
+
+
+def _quiet_stdout() -> None:
+    """The reader of our output went away (``stnav review list | head``): stop writing, quietly."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (tests, pythonw)
+        pass
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -54,14 +74,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.handler(args) or 0)
+        code = int(args.handler(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows up here, not at interpreter exit
+        return code
     except CliError as exc:
-        print(f"stnav: {redact(exc)}", file=sys.stderr)
+        _say(redact(one_line(exc)))
         return exc.exit_code
+    except BrokenPipeError:
+        _quiet_stdout()
+        return 141  # what a shell reports for a process ended by SIGPIPE
     except KeyboardInterrupt:
-        print("stnav: interrupted", file=sys.stderr)
+        _say("interrupted; work in flight was finished or rolled back")
         return 130
-    except Exception as exc:  # one line for the user; the detail goes to the (redacted) log
-        log.exception("stnav %s failed", args.command)
-        print(f"stnav: {type(exc).__name__}: {redact(exc)}", file=sys.stderr)
+    except Exception as exc:  # one line for the user; the traceback goes to the (redacted) log file only
+        log.error("stnav %s failed", args.command, exc_info=True, extra={"console": getattr(args, "verbose", False)})
+        known = describe(exc)
+        if known is not None:
+            _say(redact(one_line(known)))
+        else:
+            where = log_file_hint()
+            _say(redact(one_line(f"unexpected error ({type(exc).__name__}: {exc})"))
+                 + (f"; details in {where}" if where else ""))
         return 1
+
+
+def _say(line: str) -> None:
+    try:
+        print(f"stnav: {line}", file=sys.stderr)
+    except (BrokenPipeError, OSError, ValueError):
+        pass

@@ -13,8 +13,16 @@ from stnav_desktop.sync import audit_export
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("audit", help="the audit log: verify the hash chain, show a document's history")
     s = p.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
-    v = s.add_parser("verify", help="check the hash chain; exit 1 naming the first broken event")
+    v = s.add_parser("verify", help="check the hash chain, its seals and anchors; exit 1 naming the first "
+                                    "broken event")
+    v.add_argument("--anchor", action="append", default=[], metavar="ANCHOR",
+                   help="an anchor read outside the database (a NAV document's description, a support bundle's "
+                        "audit-anchor.txt), e.g. stnav:1234:9f3a2b1c4d5e6f70; repeatable")
+    v.add_argument("--anchors-from", type=Path, default=None, metavar="FILE",
+                   help="a text file holding anchors (one or more per line)")
     v.set_defaults(handler=verify)
+    a = s.add_parser("anchor", help="print the audit log's current anchor (newest event and its hash)")
+    a.set_defaults(handler=print_anchor)
     sh = s.add_parser("show", help="every event for one ServiceTitan document number")
     sh.add_argument("st_ref", help="ServiceTitan reference, e.g. PO-10452")
     sh.set_defaults(handler=show)
@@ -27,10 +35,29 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def verify(args: argparse.Namespace) -> int:
     boot(args)
-    result = audit.verify()
+    anchors = list(args.anchor)
+    if args.anchors_from is not None:
+        try:
+            text = args.anchors_from.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CliError(f"--anchors-from {args.anchors_from}: cannot be read as UTF-8 text ({exc})") from None
+        found = [line for line in text.splitlines() if audit.parse_anchors(line)]
+        if not found:
+            raise CliError(f"--anchors-from {args.anchors_from}: no anchor (stnav:NUMBER:HASH) in the file")
+        anchors.extend(found)
+    for anchor in args.anchor:
+        if not audit.parse_anchors(anchor):
+            raise CliError(f"--anchor {anchor!r}: not an audit anchor (looks like stnav:1234:9f3a2b1c4d5e6f70)", 2)
+    result = audit.verify(anchors)
     if not result.ok:
         raise CliError(result.message())
     print(result.message())
+    return 0
+
+
+def print_anchor(args: argparse.Namespace) -> int:
+    boot(args)
+    print(audit.anchor())
     return 0
 
 

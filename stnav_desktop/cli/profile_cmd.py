@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from stnav_desktop import deploy
-from stnav_desktop.cli.common import CliError, boot
+from stnav_desktop.cli.common import CliError, boot, require_profile
 from stnav_desktop.store import audit, settings
 from stnav_desktop.store.db import db
 
@@ -50,15 +50,22 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _apply(profile_name: str, changes: dict[str, object]) -> None:
-    profile = settings.get_profile(profile_name)
+    _check_name(profile_name)
     try:
-        with db.atomic():
+        with db.atomic():  # a refused value leaves no half-made profile behind
+            profile = settings.get_profile(profile_name)
             applied = {key: settings.set_value(profile, key, value) for key, value in changes.items()}
             audit.append("settings.changed", profile=profile_name, detail=applied)
     except settings.SettingError as exc:
         raise CliError(str(exc)) from None
     for key, value in applied.items():
         print(f"{key} = {value}")
+
+
+def _check_name(name: str) -> None:
+    if not name.strip() or name != name.strip() or len(name) > 64 or any(not c.isprintable() for c in name):
+        raise CliError(f"--profile {name!r}: a profile name is 1 to 64 printable characters without leading or "
+                       "trailing spaces", 2)
 
 
 def set_flags(args: argparse.Namespace) -> int:
@@ -84,6 +91,7 @@ def show(args: argparse.Namespace) -> int:
         dep = deploy.current()
     except deploy.DeployError as exc:
         raise CliError(str(exc)) from None
+    require_profile(args.profile)
     print(f"profile {args.profile}" + (f" (deployment file: {dep.source})" if dep.source else ""))
     for key, (value, origin) in settings.origins(args.profile).items():
         print(f"  {key:<36} {str(value):<40} [{origin}]")

@@ -6,23 +6,27 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from stnav_desktop.cli.common import CliError, boot
-from stnav_desktop.store import settings
-from stnav_desktop.store.models import Batch, StDocument
-from stnav_desktop.sync import batches, mapping, posting, review
+from stnav_desktop.cli.common import CliError, boot, positive_int, require_profile
+from stnav_desktop.store.models import Batch, DocStatus, StDocument
+from stnav_desktop.sync import batches, holds, mapping, posting, review
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("review", help="list staged documents")
     s = p.add_subparsers(dest="review_command", metavar="ACTION", required=True)
     ls = s.add_parser("list", help="documents with their status and problem")
-    ls.add_argument("--status", action="append", choices=list(review.STATUS_LABELS), help="repeatable")
-    ls.add_argument("--limit", type=int, default=200)
+    ls.add_argument("--status", action="append", type=_status, metavar="STATUS",
+                    help="repeatable; one of: " + ", ".join(review.STATUS_LABELS))
+    ls.add_argument("--limit", type=positive_int("--limit"), default=200)
     ls.set_defaults(handler=review_list)
     rj = s.add_parser("reject", help="reject a document with a reason")
     rj.add_argument("document", help="ServiceTitan number")
     rj.add_argument("--reason", required=True)
     rj.set_defaults(handler=review_reject)
+    rl = s.add_parser("release", help="release a held bill to be booked (audited; a reason is required)")
+    rl.add_argument("document", help="ServiceTitan number (reference) or ServiceTitan id of the held bill")
+    rl.add_argument("--reason", required=True, help="why it may be booked despite the hold")
+    rl.set_defaults(handler=review_release)
 
     b = sub.add_parser("batch", help="batches and approval")
     bs = b.add_subparsers(dest="batch_command", metavar="ACTION", required=True)
@@ -32,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     group.add_argument("--documents", nargs="+", metavar="NUMBER", help="ServiceTitan numbers")
     bc.set_defaults(handler=batch_create)
     ba = bs.add_parser("approve", help="approve a prepared batch (two-person rule if on)")
-    ba.add_argument("batch_id", type=int)
+    ba.add_argument("batch_id", type=positive_int("batch number"))
     ba.set_defaults(handler=batch_approve)
     bl = bs.add_parser("list", help="batches with who prepared and approved them")
     bl.set_defaults(handler=batch_list)
@@ -59,14 +63,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     r = sub.add_parser("replay", help="queue failed documents to post again")
     rg = r.add_mutually_exclusive_group(required=True)
     rg.add_argument("--failed", action="store_true", help="every failed / needs-attention document")
-    rg.add_argument("--batch", type=int)
+    rg.add_argument("--batch", type=positive_int("--batch"))
     rg.add_argument("document", nargs="?", help="a ServiceTitan number")
     r.set_defaults(handler=replay)
 
 
+def _status(text: str) -> str:
+    """A status by its key or its label ("needs_mapping", "Needs mapping"); the error lists them in words."""
+    wanted = " ".join(text.replace("_", " ").split()).casefold()
+    for key, label in review.STATUS_LABELS.items():
+        if wanted in (key.replace("_", " ").casefold(), label.casefold()):
+            return key
+    raise argparse.ArgumentTypeError(
+        f"unknown status {text!r}; valid statuses: "
+        + ", ".join(f"{key} ({label})" for key, label in review.STATUS_LABELS.items()))
+
+
 def _profile(args):
     boot(args)
-    return settings.get_profile(args.profile)
+    return require_profile(args.profile)
 
 
 def _find(profile, number: str) -> StDocument:
@@ -95,6 +110,31 @@ def review_reject(args) -> int:
     except (batches.BatchError, ValueError) as exc:
         raise CliError(str(exc)) from None
     print(f"{args.document} rejected")
+    return 0
+
+
+def review_release(args) -> int:
+    profile = _profile(args)
+    key = args.document.strip()
+    matches = StDocument.select().where((StDocument.profile == profile) & (
+        (StDocument.number == key) | (StDocument.st_id == (int(key) if key.isdigit() else -1))))
+    docs = list(matches)
+    held = [d for d in docs if d.status == DocStatus.HELD]
+    if not docs:
+        raise CliError(f"no document numbered {key!r}")
+    if not held:
+        raise CliError(f"{key} is not held ({', '.join(sorted({d.status for d in docs}))})")
+    if len(held) > 1:
+        ids = ", ".join(str(d.st_id) for d in held)
+        raise CliError(f"{len(held)} held documents are numbered {key!r}: give the ServiceTitan id ({ids})")
+    doc = held[0]
+    held_for = doc.hold_reason
+    try:
+        holds.release(doc, args.reason)
+    except holds.HoldError as exc:
+        raise CliError(str(exc)) from None
+    print(f"{key} released (was held: {held_for}); now {review.STATUS_LABELS.get(doc.status, doc.status)}"
+          + (f": {doc.problem}" if doc.problem else ""))
     return 0
 
 
@@ -152,19 +192,30 @@ def map_suggest(args) -> int:
 def map_import(args) -> int:
     profile = _profile(args)
     try:
-        result = mapping.import_csv(profile, args.file.read_text(encoding="utf-8-sig"))
-    except (OSError, mapping.MappingError) as exc:
-        raise CliError(str(exc)) from None
-    mapping.refresh_readiness(profile)
-    print(f"{result.imported} mappings imported")
-    for error in result.errors:
-        print(f"  not imported: {error}")
-    return 1 if result.errors else 0
+        if args.file.is_dir():
+            raise CliError(f"{args.file}: is a folder; give the CSV file")
+        result = mapping.import_csv_bytes(profile, args.file.read_bytes())
+    except OSError as exc:
+        raise CliError(f"{args.file}: cannot be read ({exc.strerror or exc})") from None
+    except mapping.MappingError as exc:
+        raise CliError(f"{args.file}: {exc}; nothing was imported") from None
+    if result.errors:
+        for error in result.errors[1:]:
+            print(f"  {args.file}: {error}")
+        raise CliError(f"{args.file}: {result.errors[0]}"
+                       + (f" (and {len(result.errors) - 1} more, listed above)" if len(result.errors) > 1 else "")
+                       + "; nothing was imported")
+    counts = mapping.refresh_readiness(profile)  # once, after the whole import
+    print(f"{result.imported} mappings imported; " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
+    return 0
 
 
 def map_export(args) -> int:
     profile = _profile(args)
-    args.file.write_text(mapping.export_csv(profile), encoding="utf-8")
+    try:
+        args.file.write_text(mapping.export_csv(profile), encoding="utf-8-sig", newline="")
+    except OSError as exc:
+        raise CliError(f"{args.file}: cannot be written ({exc.strerror or exc})") from None
     print(f"mappings written to {args.file}")
     return 0
 
@@ -184,8 +235,8 @@ def replay(args) -> int:
     profile = _profile(args)
     if args.document:
         count = posting.replay(profile, document_ids=[_find(profile, args.document).id])
-    elif args.batch:
-        batch = Batch.get_or_none(Batch.id == args.batch)
+    elif args.batch is not None:  # batch 0 is a batch number that does not exist, not "every batch"
+        batch = Batch.get_or_none((Batch.id == args.batch) & (Batch.profile == profile))
         if batch is None:
             raise CliError(f"no batch {args.batch}")
         count = posting.replay(profile, batch=batch)

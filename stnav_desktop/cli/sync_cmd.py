@@ -8,7 +8,8 @@ import signal
 import threading
 from pathlib import Path
 
-from stnav_desktop.cli.common import CliError, boot
+from stnav_desktop.cli.common import CliError, boot, port_number, positive_int, require_profile
+from stnav_desktop.logs import one_line
 from stnav_desktop.store.models import Batch
 
 
@@ -27,12 +28,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     rr.set_defaults(handler=refdata_refresh)
 
     po = sub.add_parser("post", help="post approved documents (and due retries) to NAV")
-    po.add_argument("--batch", type=int, default=None)
+    po.add_argument("--batch", type=positive_int("--batch"), default=None)
     po.set_defaults(handler=post)
 
     rn = sub.add_parser("run", help="the scheduler, headless: pull, retries, renewals until Ctrl+C")
     rn.add_argument("--once", action="store_true", help="run what is due once and exit")
-    rn.add_argument("--webhook-port", type=int, default=None,
+    rn.add_argument("--webhook-port", type=port_number, default=None,
                     help="also receive ServiceTitan webhooks on this loopback port (pull when they arrive)")
     rn.set_defaults(handler=run)
 
@@ -47,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     v = sub.add_parser("vendor", help="create a missing vendor on the other side (and map it)")
     vs = v.add_subparsers(dest="vendor_command", metavar="ACTION", required=True)
     vn = vs.add_parser("create-in-nav", help="a NAV vendor from a ServiceTitan vendor (name, address)")
-    vn.add_argument("st_vendor_id", type=int)
+    vn.add_argument("st_vendor_id", type=positive_int("ServiceTitan vendor id"))
     vn.add_argument("--tax-id", default="", help="ServiceTitan keeps no tax id: give it here")
     vn.add_argument("--number", default=None, help="NAV vendor number (default: NAV's number series)")
     vn.set_defaults(handler=vendor_to_nav)
@@ -59,7 +60,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     sbs = sb.add_subparsers(dest="sandbox_command", metavar="SYSTEM", required=True)
     for name in ("servicetitan", "nav"):
         s = sbs.add_parser(name, help=f"the {name} simulator")
-        s.add_argument("--port", type=int, default=0)
+        s.add_argument("--port", type=port_number, default=0)
         s.add_argument("--tls-dir", type=Path, default=None)
         if name == "nav":
             s.add_argument("--flavour", choices=("online", "onprem", "nav2018"), default="online")
@@ -70,7 +71,7 @@ def _service(args):
     boot(args)
     from stnav_desktop.sync.service import SyncService
 
-    return SyncService(args.profile)
+    return SyncService(require_profile(args.profile))
 
 
 def _wrap(fn):
@@ -140,9 +141,18 @@ def post(args) -> int:
 
 def run(args) -> int:
     service = _service(args)
-    scheduler = service.scheduler(on_event=lambda news: print(news, flush=True))
+    failed: list[str] = []
+
+    def on_event(news) -> None:  # sync.scheduler.JobNews
+        if not news.ok:
+            failed.append(news.job)
+        print(f"{news.job}: {one_line(news.summary)}", flush=True)
+
+    scheduler = service.scheduler(on_event=on_event)
     if args.once:
         _wrap(scheduler.tick)
+        if failed:
+            raise CliError(f"{len(failed)} job(s) failed: {', '.join(failed)} (details in the log file)")
         return 0
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())

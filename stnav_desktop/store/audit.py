@@ -3,7 +3,11 @@
 Each event stores the hash of the previous event and the SHA-256 of its own canonical content
 (sequence number, time, actor, action, references, detail, previous hash). Editing, deleting or
 reordering rows with any SQLite tool breaks the chain at the first touched event, and
-``verify()`` names it. Appends take the write lock first (``BEGIN IMMEDIATE``), so two threads can
+``verify()`` names it. Each event and the head also carry a keyed MAC whose key is in the OS keychain
+(one per database), so a chain recomputed after an edit, a head reset to hide deleted events or an
+emptied log are detected too; and ``anchor()`` gives the head as a short text to write outside the
+database (NAV documents, support bundles) so ``verify(anchors=...)`` proves the log is complete up to
+there. Appends take the write lock first (``BEGIN IMMEDIATE``), so two threads can
 never chain onto the same predecessor.
 """
 
@@ -11,13 +15,18 @@ from __future__ import annotations
 
 import getpass
 import hashlib
+import hmac
 import json
 import os
-from collections.abc import Iterator
+import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
+
+from peewee import SqliteDatabase
 
 from stnav_desktop.redact import redact_mapping
 from stnav_desktop.store.db import db
@@ -58,11 +67,62 @@ def event_hash(seq: int, ts: str, actor: str, action: str, profile_name: str, st
     return hashlib.sha256(content.encode("utf-8")).hexdigest()
 
 
+# --- sealing: a keyed MAC (key in the OS keychain) and anchors kept outside the database ---------------
+
+ANCHOR_PREFIX = "stnav:"
+ANCHOR_RE = re.compile(r"stnav:(\d{1,12}):([0-9a-f]{16})\b")
+GUARD_TRIGGERS = ("audit_event_no_update", "audit_event_no_delete")
+
+
+def database_id() -> str:
+    """Which database file (or server database) the audit key belongs to."""
+    name = str(db.database or "")
+    if name and name != ":memory:" and isinstance(db, SqliteDatabase):
+        name = str(Path(name).resolve())
+    return hashlib.sha256(name.encode("utf-8")).hexdigest()[:16]
+
+
+def _key(*, create: bool) -> bytes | None:
+    from stnav_desktop import credentials
+
+    return credentials.audit_key(database_id(), create=create)
+
+
+def event_mac(key: bytes, seq: int, digest: str) -> str:
+    return hmac.new(key, f"event:{seq}:{digest}".encode(), hashlib.sha256).hexdigest()
+
+
+def head_mac(key: bytes, seq: int, digest: str) -> str:
+    return hmac.new(key, f"head:{seq}:{digest}".encode(), hashlib.sha256).hexdigest()
+
+
+def seal_head(seq: int, digest: str, key: bytes | None) -> None:
+    """Write the head (last sequence number and hash) with its MAC. Any code that appends events in bulk
+    must end with this, inside its transaction."""
+    AuditHead.update(seq=seq, hash=digest, mac=head_mac(key, seq, digest) if key else "").where(
+        AuditHead.id == 1).execute()
+
+
+def anchor() -> str:
+    """A short text naming the newest event and its hash, e.g. ``stnav:1234:9f3a2b1c4d5e6f70`` (at most 35
+    characters). Written where the user cannot quietly rewrite it (each NAV document we create, every
+    support bundle), it lets ``verify(anchors=[...])`` prove the log still holds everything up to there."""
+    row = db.execute_sql("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
+    seq, digest = (row[0] or 0, row[1] or "") if row else (0, "")
+    return f"{ANCHOR_PREFIX}{seq}:{(digest or GENESIS)[:16]}"
+
+
+def parse_anchors(text: str) -> list[tuple[int, str]]:
+    """Every anchor found in a text (a NAV description, a support bundle file): (seq, hash prefix)."""
+    return [(int(m.group(1)), m.group(2)) for m in ANCHOR_RE.finditer(text or "")]
+
+
 def append(action: str, *, st_ref: str = "", nav_ref: str = "", detail: Any = None, actor: str | None = None,
            profile: str = "") -> AuditEvent:
     """Append one event. Safe from any thread; joins an enclosing transaction if there is one."""
     actor = actor or current_actor()
     detail_text = canonical_detail(detail)
+    key = _key(create=True)  # before taking the write lock: a keychain call can wait for an unlock prompt
     with db.atomic():
         head = AuditHead.get_or_none(AuditHead.id == 1)
         if head is None:
@@ -75,10 +135,49 @@ def append(action: str, *, st_ref: str = "", nav_ref: str = "", detail: Any = No
         digest = event_hash(seq, ts_text, actor, action, profile, st_ref or "", nav_ref or "", detail_text, prev)
         event = AuditEvent(seq=seq, ts=ts, actor=actor, action=action, profile_name=profile,
                            st_ref=st_ref or "", nav_ref=nav_ref or "", detail=detail_text, prev_hash=prev,
-                           hash=digest)
+                           hash=digest, mac=event_mac(key, seq, digest) if key else "")
         event.save(force_insert=True)
-        AuditHead.update(seq=seq, hash=digest).where(AuditHead.id == 1).execute()
+        seal_head(seq, digest, key)
     return event
+
+
+def append_many(events: list[dict[str, Any]], *, actor: str | None = None, profile: str = "") -> int:
+    """Append many events in order with one read of the head, the chain computed in memory, one
+    multi-row INSERT (per 3,000 events: SQLite's bound-variable limit) and one head update; the same
+    rows ``append`` would write one by one. Each event is a dict with ``action`` and optionally
+    ``st_ref``, ``nav_ref``, ``detail``, ``actor``, ``profile``. Joins an enclosing transaction."""
+    if not events:
+        return 0
+    default_actor = actor or current_actor()
+    table = AuditEvent._meta.table_name
+    columns = "(seq, ts, actor, action, profile_name, st_ref, nav_ref, detail, prev_hash, hash, mac)"
+    width = 11
+    key = _key(create=True)  # before taking the write lock, as in ``append``
+    with db.atomic():
+        row = db.execute_sql("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
+        if row is None:
+            AuditHead.insert(id=1, seq=0, hash="").execute()
+            row = (0, "")
+        seq, prev = row[0], row[1] or GENESIS
+        ts_text = datetime.now(UTC).isoformat(timespec="microseconds")
+        values: list[Any] = []
+        for event in events:
+            seq += 1
+            who = event.get("actor") or default_actor
+            where = event.get("profile", profile) or ""
+            st_ref, nav_ref = event.get("st_ref") or "", event.get("nav_ref") or ""
+            detail_text = canonical_detail(event.get("detail"))
+            digest = event_hash(seq, ts_text, who, event["action"], where, st_ref, nav_ref, detail_text, prev)
+            values.extend((seq, ts_text, who, event["action"], where, st_ref, nav_ref, detail_text, prev, digest,
+                           event_mac(key, seq, digest) if key else ""))
+            prev = digest
+        per = 2900  # rows per INSERT: under SQLite's 32,766 bound variables
+        for start in range(0, len(events), per):
+            chunk = values[start * width:(start + per) * width]
+            marks = ",".join(["(" + ",".join("?" * width) + ")"] * (len(chunk) // width))
+            db.execute_sql(f"INSERT INTO {table} {columns} VALUES {marks}", chunk)
+        seal_head(seq, prev, key)
+    return len(events)
 
 
 @dataclass
@@ -87,22 +186,39 @@ class VerifyResult:
     checked: int
     broken_seq: int | None = None
     reason: str = ""
+    sealed: bool = False
+    anchors: int = 0
 
     def message(self) -> str:
         if self.ok:
-            return f"audit log intact: {self.checked} events, hash chain verified"
-        return f"audit log BROKEN at event {self.broken_seq}: {self.reason} ({self.checked} events checked before it)"
+            extra = "sealed with this PC's audit key" if self.sealed else \
+                "NOT sealed (no audit key in the OS keychain yet)"
+            anchors = f", {self.anchors} outside anchor(s) matched" if self.anchors else ""
+            return f"audit log intact: {self.checked} events, hash chain verified, {extra}{anchors}"
+        where = f" at event {self.broken_seq}" if self.broken_seq is not None else ""
+        return f"audit log BROKEN{where}: {self.reason} ({self.checked} events checked before it)"
 
 
-def verify() -> VerifyResult:
-    """Walk the chain in sequence order; report the first event that does not fit."""
+def _guards_missing() -> list[str]:
+    if not isinstance(db, SqliteDatabase):
+        return []
+    present = {r[0] for r in db.execute_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+    return [name for name in GUARD_TRIGGERS if name not in present]
+
+
+def verify(anchors: Iterable[str] = ()) -> VerifyResult:
+    """Walk the chain in sequence order; report the first event that does not fit, then check the head,
+    the MACs (with the key in the OS keychain), the append-only guards and any anchors given."""
     cursor = db.execute_sql(
-        "SELECT seq, ts, actor, action, profile_name, st_ref, nav_ref, detail, prev_hash, hash "
+        "SELECT seq, ts, actor, action, profile_name, st_ref, nav_ref, detail, prev_hash, hash, mac "
         "FROM audit_event ORDER BY seq")
+    key = _key(create=False)
     expected_prev = GENESIS
     expected_seq = 1
     checked = 0
-    for seq, ts, actor, action, profile_name, st_ref, nav_ref, detail, prev_hash, digest in cursor:
+    sealed_seen = False
+    hashes: dict[int, str] = {}
+    for seq, ts, actor, action, profile_name, st_ref, nav_ref, detail, prev_hash, digest, mac in cursor:
         if seq != expected_seq:
             missing = expected_seq if seq > expected_seq else seq
             return VerifyResult(False, checked, missing, f"sequence gap: expected event {expected_seq}, found {seq} "
@@ -112,17 +228,64 @@ def verify() -> VerifyResult:
                                 "(an event was deleted, inserted or reordered)")
         if event_hash(seq, ts, actor, action, profile_name, st_ref, nav_ref, detail, prev_hash) != digest:
             return VerifyResult(False, checked, seq, "content does not match its hash (the row was edited)")
+        if mac:
+            if key is None:
+                return VerifyResult(False, checked, seq, "the events are sealed but this database's audit key is "
+                                    "not in the OS keychain (deleted, another user or PC, or the database was "
+                                    "moved): the seals cannot be checked")
+            if not hmac.compare_digest(mac, event_mac(key, seq, digest)):
+                return VerifyResult(False, checked, seq, "its seal (keyed MAC) does not match: the chain was "
+                                    "recomputed after an edit")
+            sealed_seen = True
+        elif sealed_seen:
+            return VerifyResult(False, checked, seq, "the event is not sealed though earlier events are "
+                                "(written without the app, or its seal was stripped)")
+        hashes[seq] = digest
         expected_prev = digest
         expected_seq += 1
         checked += 1
-    head = db.execute_sql("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
-    if head is not None and head[0] != checked:
-        return VerifyResult(False, checked, checked + 1 if head[0] > checked else head[0],
-                            f"the log should hold {head[0]} events but holds {checked} "
+    head = db.execute_sql("SELECT seq, hash, mac FROM audit_head WHERE id = 1").fetchone()
+    if head is None:
+        return VerifyResult(False, checked, None, "the head record (newest event number and hash) is missing: "
+                            "it was deleted to hide removed events")
+    head_seq, head_hash, head_seal = head[0] or 0, head[1] or "", head[2] or ""
+    if head_seq != checked:
+        return VerifyResult(False, checked, checked + 1 if head_seq > checked else head_seq,
+                            f"the log should hold {head_seq} events but holds {checked} "
                             "(the newest events were deleted)")
-    if head is not None and checked and head[1] != expected_prev:
+    if checked and head_hash != expected_prev:
         return VerifyResult(False, checked, checked, "the newest event does not match the recorded head")
-    return VerifyResult(True, checked)
+    if key is not None:
+        if checked == 0:
+            return VerifyResult(False, 0, None, "the OS keychain holds this database's audit key, so events were "
+                                "sealed here, but the log is empty: it was emptied or reset")
+        if not sealed_seen and not head_seal:
+            return VerifyResult(False, checked, checked, "the OS keychain holds this database's audit key but no "
+                                "event is sealed: the chain was reset or rewritten")
+        if not hmac.compare_digest(head_seal, head_mac(key, head_seq, head_hash)):
+            return VerifyResult(False, checked, head_seq, "the head's seal does not match: the head was reset or "
+                                "rewritten (newest events deleted or the chain recomputed)")
+    missing = _guards_missing()
+    if missing:
+        return VerifyResult(False, checked, None, f"the append-only guard trigger(s) {', '.join(missing)} are "
+                            "missing: they were dropped, which is how rows get edited or deleted")
+    matched = 0
+    for text in anchors:
+        found = parse_anchors(text)
+        if not found:
+            return VerifyResult(False, checked, None, f"{text!r} is not an audit anchor (stnav:NUMBER:HASH)")
+        for seq, prefix in found:
+            if seq == 0:
+                matched += 1
+                continue
+            if seq > checked:
+                return VerifyResult(False, checked, seq, f"anchor stnav:{seq}:{prefix} names event {seq} but the "
+                                    f"log ends at event {checked}: the newest events were deleted or the log reset")
+            if not hashes[seq].startswith(prefix):
+                return VerifyResult(False, checked, seq, f"event {seq} differs from anchor stnav:{seq}:{prefix}: the "
+                                    "log was rewritten or reset after the anchor was written")
+            matched += 1
+    return VerifyResult(True, checked, sealed=sealed_seen or (key is not None and checked > 0), anchors=matched)
 
 
 def events(*, st_ref: str | None = None, action: str | None = None, profile: str | None = None,

@@ -27,9 +27,34 @@ def _v1_initial(db: SqliteDatabase) -> None:
     db.execute_sql("INSERT OR IGNORE INTO audit_head (id, seq, hash) VALUES (1, 0, '')")
 
 
+def _add_missing_columns(db: SqliteDatabase, model, names: list[str]) -> None:
+    """Idempotent: v1 already creates the current models' columns on a fresh database."""
+    from playhouse.migrate import SqliteMigrator, migrate
+
+    table = model._meta.table_name
+    have = {c.name for c in db.get_columns(table)}
+    migrator = SqliteMigrator(db)
+    ops = [migrator.add_column(table, name, model._meta.fields[name]) for name in names if name not in have]
+    if ops:
+        migrate(*ops)
+
+
+def _v2_holds(db: SqliteDatabase) -> None:
+    # bills held back from booking (deleted in ServiceTitan, orphaned, duplicate vendor invoice) and releases
+    _add_missing_columns(db, models.StDocument, ["st_active", "hold_reason", "hold_released"])
+
+
+def _v3_audit_mac(db: SqliteDatabase) -> None:
+    """Keyed MACs on audit events and the head (store/audit.py); older events stay verifiable by hash."""
+    _add_missing_columns(db, models.AuditEvent, ["mac"])
+    _add_missing_columns(db, models.AuditHead, ["mac"])
+
+
 # (version, description, step). Append only; never edit a released step.
 LADDER: list[tuple[int, str, Callable[[SqliteDatabase], None]]] = [
     (1, "initial schema", _v1_initial),
+    (2, "held bills: st_active, hold_reason, hold_released", _v2_holds),
+    (3, "audit log sealed with a keyed MAC", _v3_audit_mac),
 ]
 LATEST = LADDER[-1][0]
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from peewee import (
+    SQL,
     AutoField,
     BooleanField,
     CharField,
@@ -45,6 +46,7 @@ class DocStatus(StrEnum):
     REJECTED = "rejected"
     CHANGED_AFTER_POSTING = "changed_after_posting"
     SKIPPED = "skipped"  # not postable under the profile's rules (e.g. a Canceled PO)
+    HELD = "held"  # must not be booked (deleted in ServiceTitan, orphaned, duplicate) until a person releases it
 
 
 class MappingKind(StrEnum):
@@ -132,6 +134,12 @@ class StDocument(BaseModel):
     st_export_error = TextField(default="")
     retry_count = IntegerField(default=0)
     next_retry_at = UtcDateTimeField(null=True)
+    # bills: ``active`` of the export feed (false = deleted in ServiceTitan)
+    st_active = BooleanField(default=True)
+    # why it must not be booked, in words ("" = nothing holds it); and the hold a person released
+    # (audited): a release covers exactly that reason, a new reason holds the document again
+    hold_reason = TextField(default="")
+    hold_released = TextField(default="")
     first_seen_at = UtcDateTimeField(default=utcnow)
     updated_at = UtcDateTimeField(default=utcnow)
 
@@ -264,6 +272,9 @@ class AuditEvent(BaseModel):
     detail = TextField(default="{}")  # canonical JSON text, hashed as stored
     prev_hash = CharField()
     hash = CharField()
+    # HMAC of seq and hash with this database's audit key (OS keychain); a SQL default too, so plain inserts
+    # (migration v1's head row, older code) still work
+    mac = CharField(default="", constraints=[SQL("DEFAULT ''")])
 
     def save(self, *args, **kwargs):
         if not kwargs.get("force_insert"):
@@ -288,6 +299,7 @@ class AuditHead(BaseModel):
     id = IntegerField(primary_key=True, default=1)
     seq = IntegerField(default=0)
     hash = CharField(default="")
+    mac = CharField(default="", constraints=[SQL("DEFAULT ''")])  # keyed MAC: a reset head cannot be forged
 
 
 ALL_MODELS = [

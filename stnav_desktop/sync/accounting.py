@@ -274,7 +274,8 @@ def _date(value: Any) -> date | None:
 
 def _clip(text: str, length: int) -> str:
     text = " ".join(str(text).split())  # no control characters or line breaks in NAV text fields
-    text = "".join(ch for ch in text if ch.isprintable())
+    if not text.isprintable():
+        text = "".join(ch for ch in text if ch.isprintable())
     return text if len(text) <= length else text[: length - 1] + "…"
 
 

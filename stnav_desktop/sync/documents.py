@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -56,13 +57,59 @@ def to_datetime(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def content_hash(raw: dict[str, Any]) -> str:
+REPLACEMENT = "\ufffd"
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def _scrub(value: Any, path: str, found: list[str]) -> Any:
+    if isinstance(value, str):
+        if _SURROGATES.search(value):
+            found.append(path or "(value)")
+            return _SURROGATES.sub(REPLACEMENT, value)
+        return value
+    if isinstance(value, dict):
+        return {_scrub(k, path, found) if isinstance(k, str) else k:
+                _scrub(v, f"{path}.{k}" if path else str(k), found) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub(v, f"{path}[{i}]", found) for i, v in enumerate(value)]
+    return value
+
+
+def scrub(raw: dict[str, Any], label: str) -> tuple[dict[str, Any], list[str]]:
+    """Text with no UTF-8 form (a lone UTF-16 surrogate such as JSON "\\ud800", which .NET services emit
+    when a string is cut inside an emoji) cannot be hashed, stored, shown or exported. Replace each such
+    character with U+FFFD and name the field: ``PO 10452-001: summary contains a broken character (a
+    lone UTF-16 surrogate), shown as \ufffd``."""
+    found: list[str] = []
+    clean = _scrub(raw, "", found)
+    problems = [f"{label}: {path} contains a broken character (a lone UTF-16 surrogate), shown as {REPLACEMENT}"
+                for path in dict.fromkeys(found)]
+    return clean, problems
+
+
+def label(kind: str, raw: dict[str, Any]) -> str:
+    """How the connector names a record in a problem ("PO 10452-001", "bill 10452-001-R1")."""
+    if kind == SourceKind.PURCHASE_ORDER:
+        return f"PO {raw.get('number') or raw.get('id')}"
+    return f"bill {raw.get('referenceNumber') or raw.get('id')}"
+
+
+def _stable_text(raw: dict[str, Any]) -> str:
     stable = {k: v for k, v in raw.items() if k not in VOLATILE}
     if stable.get("status") == "Exported":
         # a received PO becomes "Exported" once its bills are exported (ours included): same content
         stable["status"] = "Received"
-    text = json.dumps(stable, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return json.dumps(stable, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False)
+
+
+def content_hash(raw: dict[str, Any]) -> str:
+    """SHA-256 of the payload without its volatile fields. Broken characters hash as U+FFFD."""
+    text = _stable_text(raw)
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:
+        data = _SURROGATES.sub(REPLACEMENT, text).encode("utf-8")
+    return hashlib.sha256(data).hexdigest()
 
 
 def diff(old: Any, new: Any, path: str = "", out: list[dict[str, Any]] | None = None,
@@ -112,32 +159,47 @@ def header(kind: str, raw: dict[str, Any]) -> tuple[Header, list[str]]:
     def amount(key: str) -> Decimal | None:
         try:
             return to_decimal(raw.get(key))
-        except ValueError:
-            problems.append(f"{key} {raw.get(key)!r} is not a number")
+        except (ValueError, TypeError):
+            problems.append(f"{key} {str(raw.get(key))[:40]!r} is not a number")
             return None
 
     def when(key: str) -> datetime | None:
         try:
             return to_datetime(raw.get(key))
-        except ValueError:
-            problems.append(f"{key} {raw.get(key)!r} is not a date")
+        except (ValueError, TypeError):
+            problems.append(f"{key} {str(raw.get(key))[:40]!r} is not a date")
             return None
 
+    def ident(value: Any, key: str) -> int | None:
+        if value is None or value == "":
+            return None
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        problems.append(f"{key} {str(value)[:40]!r} is not an id")
+        return None
+
+    def named(key: str) -> dict[str, Any]:
+        value = raw.get(key)
+        if value is None or isinstance(value, dict):
+            return value or {}
+        problems.append(f"{key} {str(value)[:40]!r} is not an object with an id and a name")
+        return {}
+
     if kind == SourceKind.PURCHASE_ORDER:
-        bu_id = raw.get("businessUnitId")
         return Header(
-            number=str(raw.get("number") or raw.get("id")), vendor_st_id=raw.get("vendorId"), vendor_name="",
-            business_unit_st_id=bu_id, business_unit_name="", doc_date=when("date"),
+            number=str(raw.get("number") or raw.get("id")), vendor_st_id=ident(raw.get("vendorId"), "vendorId"),
+            vendor_name="", business_unit_st_id=ident(raw.get("businessUnitId"), "businessUnitId"),
+            business_unit_name="", doc_date=when("date"),
             modified_on=when("modifiedOn"), st_status=str(raw.get("status") or ""), total=amount("total"),
             purchase_order_st_id=None), problems
-    vendor = raw.get("vendor") or {}
-    bu = raw.get("businessUnit") or {}
+    vendor = named("vendor")
+    bu = named("businessUnit")
     return Header(
-        number=str(raw.get("referenceNumber") or raw.get("id")), vendor_st_id=vendor.get("id"),
-        vendor_name=str(vendor.get("name") or ""), business_unit_st_id=bu.get("id"),
+        number=str(raw.get("referenceNumber") or raw.get("id")), vendor_st_id=ident(vendor.get("id"), "vendor.id"),
+        vendor_name=str(vendor.get("name") or ""), business_unit_st_id=ident(bu.get("id"), "businessUnit.id"),
         business_unit_name=str(bu.get("name") or ""), doc_date=when("billDate"), modified_on=when("modifiedOn"),
         st_status=str(raw.get("syncStatus") or ""), total=amount("billAmount"),
-        purchase_order_st_id=raw.get("purchaseOrderId")), problems
+        purchase_order_st_id=ident(raw.get("purchaseOrderId"), "purchaseOrderId")), problems
 
 
 def apply_pending(doc: StDocument) -> StageResult | None:
@@ -156,20 +218,78 @@ class StageResult:
     change: str  # new, unchanged, updated, changed_after_posting
 
 
-def stage(profile: Profile, kind: str, raw: dict[str, Any], problems: list[str] | None = None) -> StageResult:
-    """Insert or update one pulled document. Never re-posts: a posted document whose content changed is
-    flagged changed-after-posting with the difference, and stays posted in NAV as it was."""
+class Unreadable(ValueError):
+    """A record that cannot be stored at all (no usable id): reported and skipped, never stops a pull."""
+
+
+@dataclass
+class Prepared:
+    """A pulled record made storable: clean payload, its JSON text, content hash, grid columns, problems."""
+
+    st_id: int
+    raw: dict[str, Any]
+    raw_text: str
+    digest: str
+    columns: dict[str, Any]
+    problems: list[str]
+    head: Header
+
+
+def _raw_text(raw: dict[str, Any]) -> str:
+    return json.dumps(raw, sort_keys=True, separators=(",", ":"), default=_json_default, ensure_ascii=False)
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, Decimal):
+        return str(obj)
+    if isinstance(obj, datetime):
+        return obj.astimezone(UTC).isoformat()
+    return str(obj)
+
+
+def prepare(kind: str, raw: Any, problems: list[str] | None = None) -> Prepared:
+    """Everything ``stage`` needs from one record, computed without the database. Never raises on bad
+    content (each oddity becomes a problem naming the record and the field); raises ``Unreadable`` only
+    when the record has no usable id."""
+    if not isinstance(raw, dict):
+        raise Unreadable(f"a {kind.replace('_', ' ')} record is not a JSON object: {str(raw)[:60]!r}")
+    problems = list(problems or [])
+    try:
+        raw_text = _raw_text(raw)
+        raw_text.encode("utf-8")
+    except UnicodeEncodeError:
+        raw, broken = scrub(raw, label(kind, raw))
+        problems.extend(broken)
+        raw_text = _raw_text(raw)
+    st_id = raw.get("id")
+    if isinstance(st_id, str) and st_id.strip().isdigit():
+        st_id = int(st_id)
+    if not isinstance(st_id, int) or isinstance(st_id, bool) or st_id <= 0:
+        raise Unreadable(f"{label(kind, raw)}: has no usable id ({str(raw.get('id'))[:40]!r})")
     head, parse_problems = header(kind, raw)
-    problems = list(dict.fromkeys([*(problems or []), *parse_problems]))
-    digest = content_hash(raw)
-    st_id = int(raw["id"])
+    problems = list(dict.fromkeys([*problems, *parse_problems]))
     columns = dict(number=head.number[:200], vendor_st_id=head.vendor_st_id, business_unit_st_id=head.business_unit_st_id,
                    doc_date=head.doc_date, modified_on=head.modified_on, st_status=head.st_status[:50],
-                   total=head.total, purchase_order_st_id=head.purchase_order_st_id)
+                   total=head.total, purchase_order_st_id=head.purchase_order_st_id,
+                   st_active=raw.get("active") is not False)
     if head.vendor_name:
         columns["vendor_name"] = head.vendor_name[:200]
     if head.business_unit_name:
         columns["business_unit_name"] = head.business_unit_name[:200]
+    return Prepared(st_id, raw, raw_text, content_hash(raw), columns, problems, head)
+
+
+def stage(profile: Profile, kind: str, raw: dict[str, Any], problems: list[str] | None = None) -> StageResult:
+    """Insert or update one pulled document. Never re-posts: a posted document whose content changed is
+    flagged changed-after-posting with the difference, and stays posted in NAV as it was."""
+    prepared = prepare(kind, raw, problems)
+    return stage_prepared(profile, kind, prepared)
+
+
+def stage_prepared(profile: Profile, kind: str, prepared: Prepared) -> StageResult:
+    raw, digest, columns, head, st_id = (prepared.raw, prepared.digest, prepared.columns, prepared.head,
+                                         prepared.st_id)
+    problems = prepared.problems
     with db.atomic():
         doc = StDocument.get_or_none((StDocument.profile == profile) & (StDocument.kind == kind)
                                      & (StDocument.st_id == st_id))

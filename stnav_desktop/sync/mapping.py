@@ -97,13 +97,23 @@ def export_csv(profile: Profile) -> str:
     writer = csv.writer(buf)
     writer.writerow(CSV_COLUMNS)
     for row in Mapping.select().where(Mapping.profile == profile).order_by(Mapping.kind, Mapping.source_key):
-        writer.writerow([row.kind, row.source_key, _csv_safe(row.source_label), row.target, row.target_type])
+        writer.writerow([_csv_safe(v) for v in (row.kind, row.source_key, row.source_label, row.target,
+                                                row.target_type)])
     return buf.getvalue()
 
 
-def _csv_safe(text: str) -> str:
-    # a cell starting with = + - @ is a formula to Excel: neutralise it
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_safe(text: Any) -> str:
+    # any cell starting with = + - @ (or a tab / CR) is a formula to Excel: neutralise it (OWASP CSV injection)
+    text = "" if text is None else str(text)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _csv_unsafe(text: str) -> str:
+    """Undo ``_csv_safe`` on import: a quote put in front of a formula character is dropped."""
+    return text[1:] if text[:1] == "'" and text[1:2] in FORMULA_STARTS else text
 
 
 @dataclass
@@ -112,22 +122,158 @@ class ImportResult:
     errors: list[str]
 
 
-def import_csv(profile: Profile, text: str, *, actor: str | None = None) -> ImportResult:
-    """Import every valid row; each bad row is reported by its line number and field, the rest land."""
-    reader = csv.DictReader(io.StringIO(text))
-    missing = [c for c in ("kind", "source_key", "target") if c not in (reader.fieldnames or [])]
-    if missing:
-        raise MappingError(f"CSV header lacks column(s) {', '.join(missing)}; expected {', '.join(CSV_COLUMNS)}")
-    imported, errors = 0, []
-    for line_no, row in enumerate(reader, start=2):
+# limits of what each column may hold: NAV numbers are Code[20]; labels are for people
+CSV_LIMITS = {"kind": 20, "source_key": 64, "source_label": 250, "target": 20, "target_type": 20}
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+MAX_CSV_BYTES = 20_000_000
+
+
+def decode_csv(data: bytes) -> str:
+    """A mapping CSV's text: UTF-8 (with or without BOM), UTF-16 (with BOM, what Excel's "Unicode text"
+    writes) or Windows-1252 (Excel's default "CSV" on Windows); otherwise MappingError naming the line."""
+    if len(data) > MAX_CSV_BYTES:
+        raise MappingError(f"the file is larger than {MAX_CSV_BYTES // 1_000_000} MB; a mapping CSV is far smaller")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
-            set_mapping(profile, (row.get("kind") or "").strip(), row.get("source_key") or "",
-                        row.get("target") or "", target_type=(row.get("target_type") or "").strip(),
-                        source_label=(row.get("source_label") or "").lstrip("'"), actor=actor, how="csv import")
-            imported += 1
-        except MappingError as exc:
-            errors.append(f"line {line_no}: {exc}")
-    return ImportResult(imported, errors)
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            line = data[:exc.start].decode("utf-16", errors="replace").count("\n") + 1
+            raise MappingError(f"line {line}: not valid UTF-16 text") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    lines = []
+    for number, raw in enumerate(data.split(b"\n"), start=1):
+        try:
+            lines.append(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            try:
+                lines.append(raw.decode("cp1252"))
+            except UnicodeDecodeError:
+                raise MappingError(f"line {number}: not UTF-8 or Windows-1252 text; save the file as "
+                                   "\"CSV UTF-8\"") from None
+    return "\n".join(lines)
+
+
+def import_csv_bytes(profile: Profile, data: bytes, *, actor: str | None = None) -> ImportResult:
+    return import_csv(profile, decode_csv(data), actor=actor)
+
+
+def _field_problem(name: str, value: str) -> str | None:
+    if "\x00" in value:
+        return f"{name} holds a NUL character"
+    if "\n" in value or "\r" in value:
+        return f"{name} holds a line break"
+    if any(c in BIDI_CONTROLS for c in value):
+        return f"{name} holds a bidirectional control character (text that displays differently from what it is)"
+    if any(ord(c) < 32 and c != "\t" for c in value):
+        return f"{name} holds a control character"
+    if len(value) > CSV_LIMITS[name]:
+        return f"{name} is {len(value)} characters long; at most {CSV_LIMITS[name]}"
+    return None
+
+
+def _target_problem(profile: Profile, kind: str, target: str, target_type: str,
+                    cache: dict[str, dict[str, NavReference]]) -> str | None:
+    """Is the target in NAV's cached reference data (when there is some), and not blocked?"""
+    if kind == MappingKind.VENDOR:
+        entity, key, label = "vendors", target, "NAV vendor"
+    elif kind == MappingKind.ITEM:
+        entity, label = ("items", "NAV item") if target_type == "Item" else ("accounts", "G/L account")
+        key = target
+    elif kind in (MappingKind.ST_GL_ACCOUNT, MappingKind.GL_RULE):
+        entity, key, label = "accounts", target, "G/L account"
+    elif kind == MappingKind.BUSINESS_UNIT:
+        dim = target_type or settings.get(profile, "posting.territory_dimension")
+        entity, key, label = "dimensionValues", f"{dim}:{target}", f"dimension value of {dim}"
+    else:
+        return None
+    if entity not in cache:
+        cache[entity] = _nav_choices(profile, entity)
+    refs = cache[entity]
+    if not refs:  # no reference data read yet: nothing to check against (readiness will)
+        return None
+    ref = refs.get(key)
+    if ref is None:
+        return f"target: {label} {target} is not in NAV (as last read; `stnav refdata refresh` re-reads it)"
+    if ref.blocked:
+        return f"target: {label} {target} ({ref.name}) is blocked in NAV"
+    return None
+
+
+def import_csv(profile: Profile, text: str, *, actor: str | None = None) -> ImportResult:
+    """All or nothing: every row is checked first (each bad row named by its line and field); only when all
+    are good are they written, in one transaction (an error or Ctrl+C leaves the mappings as they were)."""
+    if "\x00" in text:
+        first = text[:text.index("\x00")].count("\n") + 1
+        return ImportResult(0, [f"line {first}: holds a NUL character (not a CSV text file?)"])
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        raise MappingError(f"line 1: not a CSV header ({exc})") from None
+    header = [_csv_unsafe(h).strip().lstrip("\ufeff").lower() for h in (header or [])]
+    missing = [c for c in ("kind", "source_key", "target") if c not in header]
+    if missing:
+        raise MappingError(f"line 1: the header lacks column(s) {', '.join(missing)}; expected "
+                           f"{', '.join(CSV_COLUMNS)}")
+    unknown = [h for h in header if h not in CSV_COLUMNS]
+    if unknown:
+        raise MappingError(f"line 1: unknown column(s) {', '.join(map(repr, unknown))}; expected "
+                           f"{', '.join(CSV_COLUMNS)}")
+    errors: list[str] = []
+    rows: list[tuple[int, dict[str, str]]] = []
+    seen: dict[tuple[str, str], int] = {}
+    cache: dict[str, dict[str, NavReference]] = {}
+    while True:
+        line_no = reader.line_num + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            errors.append(f"line {line_no}: not valid CSV ({exc})")
+            break
+        if not any(c.strip() for c in cells):
+            continue  # blank line
+        if len(cells) > len(header):
+            errors.append(f"line {line_no}: {len(cells)} cells but the header has {len(header)} columns")
+            continue
+        row = {name: _csv_unsafe(cells[i]) if i < len(cells) else "" for i, name in enumerate(header)}
+        row = {k: (v if k == "source_label" else v.strip()) for k, v in row.items()}
+        problems = [p for p in (_field_problem(k, v) for k, v in row.items()) if p]
+        kind, key, target = row.get("kind", ""), row.get("source_key", ""), row.get("target", "")
+        target_type = row.get("target_type", "")
+        if not problems:
+            if kind not in KINDS:
+                problems.append(f"kind: unknown mapping kind {kind!r}; one of {', '.join(sorted(KINDS))}")
+            elif not key:
+                problems.append("source_key: the ServiceTitan key is empty")
+            elif not target:
+                problems.append(f"target: the NAV target for {kind} {key} is empty")
+            elif kind == MappingKind.ITEM and target_type not in ("Item", "Account"):
+                problems.append(f"target_type: item mapping for {key} needs Item or Account, not {target_type!r}")
+            else:
+                first = seen.setdefault((kind, key), line_no)
+                if first != line_no:
+                    problems.append(f"source_key: {kind} {key} is already mapped on line {first}")
+                else:
+                    found = _target_problem(profile, kind, target, target_type, cache)
+                    if found:
+                        problems.append(found)
+        if problems:
+            errors.extend(f"line {line_no}: {p}" for p in problems)
+        else:
+            rows.append((line_no, row))
+    if errors:
+        return ImportResult(0, errors)
+    with db.atomic():
+        for _line_no, row in rows:
+            set_mapping(profile, row["kind"], row["source_key"], row["target"],
+                        target_type=row.get("target_type", ""), source_label=row.get("source_label", ""),
+                        actor=actor, how="csv import")
+    return ImportResult(len(rows), [])
 
 
 # --- suggestions ---------------------------------------------------------------------------------

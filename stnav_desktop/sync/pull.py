@@ -10,15 +10,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any, Protocol
 
 from stnav_desktop.store import audit
 from stnav_desktop.store.db import db
 from stnav_desktop.store.fields import utcnow
-from stnav_desktop.store.models import Profile, SourceKind, StDocument, StReference, SyncWatermark
-from stnav_desktop.sync import documents, mapping
+from stnav_desktop.store.models import DocStatus, Profile, SourceKind, StDocument, StReference, SyncWatermark
+from stnav_desktop.sync import documents, holds, mapping
 
 log = logging.getLogger(__name__)
+
+
 
 
 class Record(Protocol):
@@ -68,36 +73,182 @@ def watermark(profile: Profile, stream: str) -> SyncWatermark:
     return row
 
 
+class _PageStager:
+    """Stores pages with a number of SQL statements per page, not per document: one read of the page's
+    existing rows, one multi-row INSERT of the new ones (readiness and holds decided in memory before
+    the insert, so a new document is never READY for an instant it should not be), one executemany of
+    targeted UPDATEs for the unchanged ones whose modifiedOn moved, one multi-row audit append, and
+    the token. Documents whose content changed go through ``documents.stage`` one by one (they carry
+    the changed-after-posting and in-flight rules); a delta pull has few of them."""
+
+    def __init__(self, profile: Profile, summary: PullSummary) -> None:
+        self.profile = profile
+        self.summary = summary
+        self.ctx = mapping.plan_context(profile)
+        self.names = st_names(profile)
+        self.holds: holds.HoldIndex | None = None
+        self.restaged: list[int] = []  # rows changed through documents.stage: readiness re-checked at the end
+
+    def stage_page(self, kind: str, records: list[Any]) -> None:
+        prepared: dict[int, documents.Prepared] = {}
+        events: list[dict[str, Any]] = []
+        for record in records:
+            raw = getattr(record, "raw", record)
+            try:
+                item = documents.prepare(kind, raw, list(getattr(record, "problems", None) or []))
+            except documents.Unreadable as exc:
+                self.summary.with_problems += 1
+                self.summary.add("unreadable")
+                events.append({"action": "document.unreadable", "detail": {"kind": kind, "problem": str(exc)}})
+                log.warning("pull: %s", exc)
+                continue
+            prepared[item.st_id] = item  # a feed repeating a record within a page: the last one wins
+        existing = {}
+        ids = list(prepared)
+        for start in range(0, len(ids), 900):
+            chunk = ids[start:start + 900]
+            for row in (StDocument.select(StDocument.id, StDocument.st_id, StDocument.content_hash,
+                                          StDocument.modified_on)
+                        .where((StDocument.profile == self.profile) & (StDocument.kind == kind)
+                               & StDocument.st_id.in_(chunk)).tuples()):
+                existing[row[1]] = row
+        if kind == SourceKind.INVENTORY_BILL and self.holds is None:
+            self.holds = holds.HoldIndex.load(self.profile)
+        now = utcnow()
+        inserts: list[dict[str, Any]] = []
+        touched: list[tuple[Any, ...]] = []
+        for st_id, item in prepared.items():
+            if item.problems:
+                self.summary.with_problems += 1
+            row = existing.get(st_id)
+            if row is None:
+                inserts.append(self._new_row(kind, item, now, events))
+                self.summary.add("new")
+                continue
+            if row[2] == item.digest:
+                modified = item.columns["modified_on"]
+                if modified and row[3] != modified:
+                    touched.append((StDocument.modified_on.db_value(modified), item.raw_text, row[0]))
+                self.summary.add("unchanged")
+                continue
+            result = documents.stage_prepared(self.profile, kind, item)
+            self.summary.add(result.change)
+            if result.change in ("new", "updated"):
+                self.summary.changed_ids.append(result.document.id)
+                self.restaged.append(result.document.id)
+        if inserts:
+            _insert_documents(inserts)
+        if touched:
+            table = StDocument._meta.table_name
+            db.cursor().executemany(f"UPDATE {table} SET modified_on = ?, raw = ? WHERE id = ?", touched)
+        audit.append_many(events, profile=self.profile.name)
+        if kind == SourceKind.PURCHASE_ORDER and self.holds is not None:
+            for st_id in prepared:
+                self.holds.add_po(st_id)
+
+    def _new_row(self, kind: str, item: documents.Prepared, now, events: list[dict[str, Any]]) -> dict[str, Any]:
+        columns = dict(item.columns)
+        if not columns.get("vendor_name") and columns.get("vendor_st_id") in self.names.get("vendors", {}):
+            columns["vendor_name"] = self.names["vendors"][columns["vendor_st_id"]][:200]
+        if not columns.get("business_unit_name") and \
+                columns.get("business_unit_st_id") in self.names.get("businessUnits", {}):
+            columns["business_unit_name"] = self.names["businessUnits"][columns["business_unit_st_id"]][:200]
+        problems = item.problems or None
+        probe = SimpleNamespace(kind=kind, raw=item.raw, source_problems=problems)
+        status, reason = holds.safe_evaluate(probe, self.ctx)
+        hold_reason = ""
+        if kind == SourceKind.INVENTORY_BILL and self.holds is not None:
+            hold_reason = self.holds.reason(row_id=None, st_id=item.st_id, number=columns["number"],
+                                            vendor_st_id=columns["vendor_st_id"],
+                                            purchase_order_st_id=columns["purchase_order_st_id"],
+                                            active=columns["st_active"])
+            # a new row's id is above every stored one: it is the later bill of any duplicate pair
+            self.holds.add_bill(1 << 62, item.st_id, columns["number"], columns["vendor_st_id"],
+                                columns["st_active"], status)
+            if holds.held_status(status, hold_reason, ""):
+                status, reason = DocStatus.HELD, hold_reason
+        # one event per document, named by its reference like every other event of its history
+        # (``stnav audit show PO-10452-001``), with the readiness verdict it was stored with
+        ref = f"{'PO' if kind == SourceKind.PURCHASE_ORDER else 'BILL'}-{columns['number'] or item.st_id}"
+        events.append({"action": "document.pulled", "st_ref": ref,
+                       "detail": {"st_id": item.st_id, "kind": kind, "modifiedOn": item.raw.get("modifiedOn"),
+                                  "total": columns["total"], "problems": item.problems, "status": status,
+                                  "reason": reason}})
+        return {**columns, "profile": self.profile.id, "kind": kind, "st_id": item.st_id,
+                "raw": item.raw_text, "content_hash": item.digest, "source_problems": problems,
+                "status": status, "problem": reason if status != DocStatus.READY else "",
+                "hold_reason": hold_reason, "first_seen_at": now, "updated_at": now}
+
+
+_MISSING = object()
+
+
+def _insert_documents(rows: list[dict[str, Any]]) -> None:
+    """Multi-row INSERTs of new documents (as many rows per statement as SQLite's 32,766 bound variables
+    allow), converting only the columns that vary; the model's defaults are converted once."""
+    fields = StDocument._meta.sorted_fields
+    fields = [f for f in fields if f.name != "id"]
+    raw_text = {"raw"}  # already JSON text (documents.prepare)
+    json_fields = {"source_problems"}
+    converters = {f.name: f.db_value for f in fields}
+    varying = set().union(*rows)
+    defaults, constants = {}, {}
+    for f in fields:
+        default = f.db_value(f.default() if callable(f.default) else f.default)
+        (defaults if f.name in varying else constants)[f.name] = default
+    names = [f.name for f in fields]
+    columns = ", ".join(f.column_name for f in fields)
+    per = max(1, 32_000 // len(fields))
+    table = StDocument._meta.table_name
+    for start in range(0, len(rows), per):
+        chunk = rows[start:start + per]
+        values: list[Any] = []
+        for row in chunk:
+            for name in names:
+                if name in constants:
+                    values.append(constants[name])
+                    continue
+                value = row.get(name, _MISSING)
+                if value is _MISSING:
+                    values.append(defaults[name])
+                elif value is None or name in raw_text:
+                    values.append(value)
+                elif name in json_fields or isinstance(value, (datetime, Decimal, bool)):
+                    values.append(converters[name](value))
+                else:
+                    values.append(value)
+        marks = ",".join(["(" + ",".join("?" * len(names)) + ")"] * len(chunk))
+        db.execute_sql(f"INSERT INTO {table} ({columns}) VALUES {marks}", values)
+
+
 def pull(profile: Profile, source: StSource, *, streams: Iterable[str] = tuple(STREAMS),
          cancel: Callable[[], bool] = lambda: False) -> PullSummary:
     summary = PullSummary()
+    stager = _PageStager(profile, summary)
     for stream in streams:
         kind, method = STREAMS[stream]
         mark = watermark(profile, stream)
         for page in getattr(source, method)(mark.token):
             with db.atomic():
-                for record in page.records:
-                    result = documents.stage(profile, kind, dict(record.raw), list(record.problems or []))
-                    summary.add(result.change)
-                    if record.problems:
-                        summary.with_problems += 1
-                    if result.change in ("new", "updated"):
-                        summary.changed_ids.append(result.document.id)
+                stager.stage_page(kind, list(page.records))
                 # the token is stored with the rows it covers, never before
                 if page.continue_from:
                     mark.token = page.continue_from
                 mark.updated_at = utcnow()
-                mark.save()
+                SyncWatermark.update(token=mark.token, updated_at=mark.updated_at).where(
+                    SyncWatermark.id == mark.id).execute()
             summary.pages += 1
             if cancel():
                 summary.cancelled = True
                 break
         if summary.cancelled:
             break
-    if summary.changed_ids:
+    if stager.restaged:
         fill_names(profile)
         mapping.refresh_readiness(profile, documents=StDocument.select().where(
-            StDocument.id.in_(summary.changed_ids) & StDocument.status.in_(list(mapping.REEVALUATE))))
+            StDocument.id.in_(stager.restaged) & StDocument.status.in_(list(mapping.REEVALUATE))))
+    # held bills whose reason went away (their PO arrived, reactivated) and changed bills: holds re-checked
+    holds.reevaluate(profile, stager.restaged)
     audit.append("pull.finished", profile=profile.name, detail={"pages": summary.pages, **summary.counts,
                                                                  "with_problems": summary.with_problems,
                                                                  "cancelled": summary.cancelled})

@@ -21,6 +21,7 @@ STATUS_LABELS = {
     DocStatus.IN_NAV_DRAFT: "In NAV as draft", DocStatus.UNCONFIRMED: "Sent, awaiting NAV's confirmation", DocStatus.FAILED: "Failed (retry scheduled)",
     DocStatus.NEEDS_ATTENTION: "Needs attention", DocStatus.REJECTED: "Rejected",
     DocStatus.CHANGED_AFTER_POSTING: "Changed after posting", DocStatus.SKIPPED: "Not posted (by rule)",
+    DocStatus.HELD: "Held back (release to book)",
 }
 
 

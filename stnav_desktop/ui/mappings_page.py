@@ -149,7 +149,7 @@ class MappingsPage(QWidget):
         if not path:
             return
         try:
-            result = mapping.import_csv(self.profile, Path(path).read_text(encoding="utf-8-sig"))
+            result = mapping.import_csv_bytes(self.profile, Path(path).read_bytes())
         except (OSError, mapping.MappingError) as exc:
             QtWidgets.QMessageBox.warning(self, "Import mappings", str(exc))
             return

@@ -74,7 +74,8 @@ def test_credit_memo_reverses_posted_invoice_net_gl_zero_with_dimensions(client,
         return {(e["accountNumber"], e["description"].split(" ")[0]): {d["code"]: d["valueCode"]
                 for d in e["dimensionSetLines"]} for e in entries}
     cm_dims = dims(cm_entries)
-    assert cm_dims[("2140", "Water")] == {"TERRITORY": "SOUTH"}
+    # the line's own TERRITORY (PATCHed over the header's) and item 1100's default DEPARTMENT (seeded default)
+    assert cm_dims[("2140", "Water")] == {"TERRITORY": "SOUTH", "DEPARTMENT": "INSTALL"}
     assert cm_dims[("2130", "Air")] == cm_dims[("6210", "Freight")] == {"TERRITORY": "NORTH"}
     assert {k: v for k, v in cm_dims.items() if k[0] != "5410"} == {
         k: v for k, v in dims(inv_entries).items() if k[0] != "5410"}

@@ -14,7 +14,8 @@ def test_self_test_passes_and_reports_every_check(stnav_home, qapp):
     assert ok, text
     assert lines[-1] == "self-test passed"
     assert "store: fresh database opened in a temporary folder" in text
-    assert "keychain: real keychain found (backend tests.conftest.MemoryKeyring)" in text
+    # the tests' in-memory backend is usable but is no OS keychain, and the self-test says so
+    assert "keychain: backend tests.conftest.MemoryKeyring is not an OS keychain" in text
     assert "import: all" in text and "[SKIP] import stnav_desktop.__main__" in text
     assert "ssl: OpenSSL" in text
     assert "Qt " in text and "QApplication" in text
@@ -34,6 +35,30 @@ def test_no_keychain_is_a_warning_not_a_failure(qapp):
     assert ok, "\n".join(lines)
     warning = next(line for line in lines if line.startswith("[WARN] keychain"))
     assert "NO real keychain found" in warning and "keyring.backends.fail.Keyring" in warning
+
+
+def test_plaintext_file_keyring_is_not_called_a_keychain(qapp, monkeypatch):
+    import keyring
+    import keyring.backend
+
+    class PlaintextKeyring(keyring.backend.KeyringBackend):  # what keyrings.alt.file offers
+        priority = 0.5
+
+        def get_password(self, service, username):
+            return None
+
+        def set_password(self, service, username, password):
+            raise AssertionError("never stored in a file")
+
+        def delete_password(self, service, username):
+            pass
+
+    PlaintextKeyring.__module__ = "keyrings.alt.file"
+    keyring.set_keyring(PlaintextKeyring())
+    ok, lines = selftest.run_self_test(gui=False)
+    warning = next(line for line in lines if line.startswith("[WARN] keychain"))
+    assert "keyrings.alt.file" in warning
+    assert not any(line.startswith("[ OK ] keychain: real keychain") for line in lines)
 
 
 def test_missing_simulator_is_skipped_broken_one_fails(monkeypatch):

@@ -62,3 +62,28 @@ def make_client(sandbox):
 @pytest.fixture
 def client(make_client):
     return make_client()
+
+
+def configure_profile(profile, sb) -> None:
+    """Point a store profile at the simulator (settings + the secret in the keychain)."""
+    from stnav_desktop import credentials
+    from stnav_desktop.store import settings
+
+    for key, value in {
+        "servicetitan.environment": "integration", "servicetitan.tenant": str(sb.tenant),
+        "servicetitan.client_id": sb.client_id, "servicetitan.app_key": sb.app_key,
+        "servicetitan.auth_url": sb.auth_url, "servicetitan.api_url": sb.base_url,
+        "servicetitan.ca_bundle": str(sb.ca_pem),
+    }.items():
+        settings.set_value(profile, key, value)
+    credentials.set_secret(profile.name, "servicetitan.client_secret", sb.client_secret)
+
+
+@pytest.fixture
+def st_profile(store, sandbox):
+    """The default profile of a fresh store, configured for the simulator."""
+    from stnav_desktop.store import settings
+
+    profile = settings.get_profile("default")
+    configure_profile(profile, sandbox)
+    return profile

@@ -60,10 +60,12 @@ def test_csv_round_trip_and_bad_rows_named(profile):
            "item,3004,PEX,1030,Thing\n"
            "vendor,2003,=cmd|' /C calc'!A0,V30000,\n")
     result = mapping.import_csv(profile, bad, actor="clerk")
-    assert result.imported == 2
-    assert result.errors == ["line 3: unknown mapping kind 'colour'; one of business_unit, gl_rule, item, "
+    assert result.imported == 0  # all or nothing: a bad row leaves every mapping as it was
+    assert result.errors == ["line 3: kind: unknown mapping kind 'colour'; one of business_unit, gl_rule, item, "
                              "st_gl_account, vendor",
-                             "line 4: item mapping for 3004: target_type must be Item or Account, not 'Thing'"]
+                             "line 4: target_type: item mapping for 3004 needs Item or Account, not 'Thing'"]
+    good = "\n".join(line for line in bad.splitlines() if not line.startswith(("colour", "item")))
+    assert mapping.import_csv(profile, good, actor="clerk") == mapping.ImportResult(2, [])
     exported = mapping.export_csv(profile)
     assert "'=cmd" in exported  # formulas are neutralised for Excel
     assert "vendor,2002,Johnstone,V20000," in exported

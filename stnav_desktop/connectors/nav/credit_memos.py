@@ -107,8 +107,17 @@ class CreditMemoResult:
                    created=created)
 
 
-def build_credit_memo_body(spec: PurchaseCreditMemoSpec) -> dict[str, Any]:
-    """The deep-insert body with BC's field names."""
+@dataclass
+class CreditMemoOutcome:
+    spec: PurchaseCreditMemoSpec
+    result: CreditMemoResult | None = None
+    error: ConnectorError | None = None
+
+
+def build_credit_memo_body(spec: PurchaseCreditMemoSpec, vendor_defaults: Mapping[str, str] | None = None, *,
+                           with_dimensions: bool = True) -> dict[str, Any]:
+    """The deep-insert body with BC's field names; each dimension once, where BC does not already put it
+    (``vendor_defaults``: the vendor's default dimensions, which BC puts on the header)."""
     spec.validate()
     header: dict[str, Any] = {"vendorNumber": spec.vendor_number,
                               "vendorCreditMemoNumber": spec.vendor_credit_memo_number,
@@ -117,14 +126,21 @@ def build_credit_memo_body(spec: PurchaseCreditMemoSpec) -> dict[str, Any]:
         header["invoiceId"] = odata.guid_key(spec.invoice_id)
     if spec.invoice_number:
         header["invoiceNumber"] = spec.invoice_number
-    return deep_insert_body(header, spec, "purchaseCreditMemoLines")
+    return deep_insert_body(header, spec, "purchaseCreditMemoLines", vendor_defaults,
+                            with_dimensions=with_dimensions)
 
 
 class PurchaseCreditMemos(PurchaseDocumentsBase):
     entity_set = "purchaseCreditMemos"
+    lines_property = "purchaseCreditMemoLines"
     vendor_document_property = "vendorCreditMemoNumber"
     result_class = CreditMemoResult
+    outcome_class = CreditMemoOutcome
     logger = log
+
+    def _body(self, spec: PurchaseCreditMemoSpec, vendor_defaults: Mapping[str, str], *,
+              with_dimensions: bool = True) -> dict[str, Any]:
+        return build_credit_memo_body(spec, vendor_defaults, with_dimensions=with_dimensions)
 
     # -- reads ---------------------------------------------------------------------------------
     def get(self, credit_memo_id: str) -> CreditMemoResult:
@@ -137,9 +153,15 @@ class PurchaseCreditMemos(PurchaseDocumentsBase):
 
     # -- writes --------------------------------------------------------------------------------
     def create(self, spec: PurchaseCreditMemoSpec, *, post: bool | None = None) -> CreditMemoResult:
-        """One atomic request (deep insert). Raises ``TransportError`` if the outcome is unknown: use
-        ``ensure`` for the exactly-once path."""
-        return self._create(spec, build_credit_memo_body(spec), post)
+        """One atomic request (deep insert), then the dimension sets read back and set right (else the draft is
+        deleted: ``DimensionCheckError``), then posting if wanted. Raises ``TransportError`` if the outcome is
+        unknown: use ``ensure`` for the exactly-once path."""
+        return self._create(spec, post)
+
+    def create_many(self, specs: list[PurchaseCreditMemoSpec], *, post: bool | None = None
+                    ) -> list[CreditMemoOutcome]:
+        """Many credit memos in ``$batch`` calls, like ``PurchaseInvoices.create_many``."""
+        return self._create_many(specs, post)
 
     def ensure(self, spec: PurchaseCreditMemoSpec, *, post: bool | None = None) -> CreditMemoResult:
         """Exactly once: find (vendor, vendor credit memo no.) first; create only if absent; if the create's
@@ -163,25 +185,9 @@ class PurchaseCreditMemos(PurchaseDocumentsBase):
         text = f"Purchase credit memo {spec.vendor_credit_memo_number} (vendor {spec.vendor_number}"
         return text + (f", correcting invoice {spec.invoice_number})" if spec.invoice_number else ")")
 
-    def _context(self, spec: PurchaseCreditMemoSpec, nav_message: str) -> dict[str, Any]:
-        """Which of the spec's dimension values / items / accounts NAV does not know (error path only)."""
-        ctx: dict[str, Any] = {}
-        try:
-            if "does not match to a Dimension" in nav_message:
-                ctx["unknown_dimension_values"] = self._unknown_dimension_values(spec)
-            for msg, line_type, entity, key in (("Item does not exist.", "Item", "items", "unknown_items"),
-                                                ("Account does not exist.", "Account", "accounts", "unknown_accounts")):
-                if nav_message == msg:
-                    numbers = sorted({ln.line_object_number for ln in spec.lines if ln.line_type == line_type})
-                    ctx[key] = [n for n in numbers if not self.client.get(
-                        self.client.cpath(entity), params={"$filter": odata.eq_filter(number=n)}).get("value")]
-        except ConnectorError:
-            return ctx
-        return ctx
-
     def _explain(self, exc: ConnectorError, spec: PurchaseCreditMemoSpec) -> ConnectorError:
         nav_message = getattr(exc, "nav_message", "")
         if isinstance(exc, TransportError) or not nav_message:
             return exc
         return error_from_parts(exc.status or 400, exc.details, {"request-id": exc.correlation_id or ""},
-                                context=self._context(spec, nav_message), what=self._what(spec))
+                                context=self._error_context(spec, nav_message), what=self._what(spec))

@@ -41,6 +41,11 @@ class DuplicateDocumentError(NavError):
     """BC refused to post: the vendor invoice (or credit memo) number is already posted for this vendor."""
 
 
+class DimensionCheckError(NavError):
+    """A document's dimensions in NAV are not what was asked and could not be set right; the draft we created was
+    deleted (so a retry's find-before-create cannot find and post it) and nothing was posted."""
+
+
 class SpecError(ConnectorError):
     """The document we were asked to send is invalid before it reaches BC (checked locally)."""
 

@@ -12,7 +12,6 @@ from decimal import Decimal
 from typing import Any
 
 from stnav_desktop.connectors.http import ConnectorError, TransportError
-from stnav_desktop.connectors.nav.client import BatchRequest
 from stnav_desktop.connectors.nav.documents import LINE_TYPES as LINE_TYPES  # re-exported
 from stnav_desktop.connectors.nav.documents import (
     PurchaseDocumentsBase,
@@ -22,7 +21,7 @@ from stnav_desktop.connectors.nav.documents import (
     raise_problems,
     result_fields,
 )
-from stnav_desktop.connectors.nav.errors import SpecError
+from stnav_desktop.connectors.nav.errors import error_from_parts
 
 log = logging.getLogger(__name__)
 
@@ -90,26 +89,27 @@ class InvoiceOutcome:
     error: ConnectorError | None = None
 
 
-def build_invoice_body(spec: PurchaseInvoiceSpec) -> dict[str, Any]:
-    """The deep-insert body with BC's field names."""
+def build_invoice_body(spec: PurchaseInvoiceSpec, vendor_defaults: Mapping[str, str] | None = None, *,
+                       with_dimensions: bool = True) -> dict[str, Any]:
+    """The deep-insert body with BC's field names; each dimension once, where BC does not already put it
+    (``vendor_defaults``: the vendor's default dimensions, which BC puts on the header)."""
     spec.validate()
     header = {"vendorNumber": spec.vendor_number, "vendorInvoiceNumber": spec.vendor_invoice_number,
               "invoiceDate": spec.invoice_date, "postingDate": spec.posting_date}
-    return deep_insert_body(header, spec, "purchaseInvoiceLines")
+    return deep_insert_body(header, spec, "purchaseInvoiceLines", vendor_defaults, with_dimensions=with_dimensions)
 
 
 class PurchaseInvoices(PurchaseDocumentsBase):
     entity_set = "purchaseInvoices"
+    lines_property = "purchaseInvoiceLines"
     vendor_document_property = "vendorInvoiceNumber"
     result_class = InvoiceResult
+    outcome_class = InvoiceOutcome
     logger = log
 
-    # -- context for clerk-readable errors -----------------------------------------------------
-    def _context(self, spec: PurchaseInvoiceSpec) -> dict[str, Any]:
-        try:
-            return {"unknown_dimension_values": self._unknown_dimension_values(spec)}
-        except ConnectorError:
-            return {}
+    def _body(self, spec: PurchaseInvoiceSpec, vendor_defaults: Mapping[str, str], *,
+              with_dimensions: bool = True) -> dict[str, Any]:
+        return build_invoice_body(spec, vendor_defaults, with_dimensions=with_dimensions)
 
     def _what(self, spec: PurchaseInvoiceSpec) -> str:
         return f"Purchase invoice {spec.vendor_invoice_number} (vendor {spec.vendor_number})"
@@ -125,9 +125,10 @@ class PurchaseInvoices(PurchaseDocumentsBase):
 
     # -- writes --------------------------------------------------------------------------------
     def create(self, spec: PurchaseInvoiceSpec, *, post: bool | None = None) -> InvoiceResult:
-        """One atomic request (deep insert). Raises ``TransportError`` if the outcome is unknown: use
-        ``ensure`` for the exactly-once path."""
-        return self._create(spec, build_invoice_body(spec), post)
+        """One atomic request (deep insert), then the dimension sets read back and set right (else the draft is
+        deleted: ``DimensionCheckError``), then posting if wanted. Raises ``TransportError`` if the outcome is
+        unknown: use ``ensure`` for the exactly-once path."""
+        return self._create(spec, post)
 
     def ensure(self, spec: PurchaseInvoiceSpec, *, post: bool | None = None) -> InvoiceResult:
         """Exactly once: find (vendor, vendor invoice no.) first; create only if absent; if the create's
@@ -144,53 +145,15 @@ class PurchaseInvoices(PurchaseDocumentsBase):
         self._delete_draft(invoice_id, etag)
 
     def create_many(self, specs: list[PurchaseInvoiceSpec], *, post: bool | None = None) -> list[InvoiceOutcome]:
-        """Many invoices in ``$batch`` calls of up to 100; each invoice is its own atomicity group, so one
-        bad invoice fails alone and leaves nothing behind. Posting (if asked) is a second batch of bound
-        actions, then a third batch reads the results back. Not exactly-once by itself: call
-        ``find``/``ensure`` for anything whose earlier attempt had an unknown outcome."""
-        outcomes = [InvoiceOutcome(s) for s in specs]
-        reqs = []
-        for i, s in enumerate(specs):
-            try:
-                body = build_invoice_body(s)
-            except SpecError as exc:
-                outcomes[i].error = exc
-                continue
-            reqs.append(BatchRequest("POST", self._collection_path(), body, id=str(i),
-                                     atomicity_group=f"inv{i}"))
-        for resp in self.client.batch(reqs):
-            o = outcomes[int(resp.id or 0)]
-            if resp.ok:
-                o.result = InvoiceResult.from_api(resp.body, created=True)
-            else:
-                o.error = self._explain(self.client.batch_error(resp), o.spec)
-        if self._want_post(post):
-            todo = [(i, o) for i, o in enumerate(outcomes) if o.result]
-            posts = [BatchRequest("POST", self.client.cpath(f"purchaseInvoices({o.result.id})/Microsoft.NAV.post"),
-                                  id=str(i)) for i, o in todo if o.result]
-            failed = set()
-            for resp in self.client.batch(posts):
-                if not resp.ok:
-                    o = outcomes[int(resp.id or 0)]
-                    o.error = self._explain(self.client.batch_error(resp), o.spec)
-                    failed.add(int(resp.id or 0))
-            reads = [BatchRequest("GET", self.client.cpath(f"purchaseInvoices({o.result.id})"), id=str(i))
-                     for i, o in todo if o.result]
-            for resp in self.client.batch(reads):
-                o = outcomes[int(resp.id or 0)]
-                if resp.ok:
-                    o.result = InvoiceResult.from_api(resp.body, created=True)
-        return outcomes
+        """Many invoices in ``$batch`` calls; each invoice is its own atomicity group, so one bad invoice fails
+        alone and leaves nothing behind; dimensions read back and fixed in one batch each before anything is
+        posted (see ``PurchaseDocumentsBase._create_many``). Not exactly-once by itself: call ``find``/``ensure``
+        for anything whose earlier attempt had an unknown outcome (and ``verify_dimensions`` on a found draft)."""
+        return self._create_many(specs, post)
 
     def _explain(self, exc: ConnectorError, spec: PurchaseInvoiceSpec) -> ConnectorError:
         nav_message = getattr(exc, "nav_message", "")
-        if "does not match to a Dimension" in nav_message:
-            from stnav_desktop.connectors.nav.errors import error_from_parts
-
-            return error_from_parts(exc.status or 400, exc.details, {"request-id": exc.correlation_id or ""},
-                                    context=self._context(spec), what=self._what(spec))
         if isinstance(exc, TransportError) or not nav_message:
             return exc
-        new = type(exc)(f"{self._what(spec)}: {exc}", nav_message=nav_message, status=exc.status, code=exc.code,
-                        correlation_id=exc.correlation_id, details=exc.details, retryable=exc.retryable)
-        return new
+        return error_from_parts(exc.status or 400, exc.details, {"request-id": exc.correlation_id or ""},
+                                context=self._error_context(spec, nav_message), what=self._what(spec))

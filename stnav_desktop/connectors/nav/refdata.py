@@ -1,14 +1,81 @@
-"""Reference data for mapping and validation (plain dicts with BC's field names; the sync layer caches).
-
-The v2.0 catalog has no generalLedgerSetup entity (allowPostingFrom/To): the posting-period check is
-BC's own at posting time and comes back as a clear error (see errors.py)."""
+"""Reference data for mapping and validation (plain dicts with BC's field names; the sync layer caches),
+and the posting-period setup as typed values: ``gl_setup()`` (page 30087 "APIV2 - G/L Setup",
+``generalLedgerSetup``: allowPostingFrom/To, global and shortcut dimension codes) and ``accounting_periods()``
+(page 30086 "APIV2 - Accounting Periods"). BC still checks the posting date itself when it posts (a refusal comes
+back as a clear error, see errors.py); these let the app warn before sending."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
+from stnav_desktop.connectors.http import ConnectorError
 from stnav_desktop.connectors.nav import odata
 from stnav_desktop.connectors.nav.client import NavClient
+
+EMPTY_DATE = date(1, 1, 1)  # how the API shows an empty Date field
+
+
+def _date_or_none(value: Any) -> date | None:
+    if not value:
+        return None
+    d = odata.parse_date(str(value))
+    return None if d == EMPTY_DATE else d
+
+
+@dataclass(frozen=True)
+class GLSetup:
+    """General Ledger Setup. ``allow_posting_from`` / ``allow_posting_to`` None = no limit on that side (a user's
+    own User Setup range, which BC applies first, is not readable through the API)."""
+
+    allow_posting_from: date | None
+    allow_posting_to: date | None
+    local_currency_code: str
+    shortcut_dimensions: tuple[str, ...]  # Shortcut Dimension 1..8 Code; 1 and 2 are the global dimensions
+
+    @property
+    def global_dimension_1(self) -> str:
+        return self.shortcut_dimensions[0]
+
+    @property
+    def global_dimension_2(self) -> str:
+        return self.shortcut_dimensions[1]
+
+    def allows(self, posting_date: date) -> bool:
+        return ((self.allow_posting_from is None or posting_date >= self.allow_posting_from)
+                and (self.allow_posting_to is None or posting_date <= self.allow_posting_to))
+
+    @classmethod
+    def from_api(cls, rec: dict[str, Any]) -> GLSetup:
+        return cls(allow_posting_from=_date_or_none(rec.get("allowPostingFrom")),
+                   allow_posting_to=_date_or_none(rec.get("allowPostingTo")),
+                   local_currency_code=rec.get("localCurrencyCode") or "",
+                   shortcut_dimensions=tuple(rec.get(f"shortcutDimension{i}Code") or "" for i in range(1, 9)))
+
+
+@dataclass(frozen=True)
+class AccountingPeriod:
+    starting_date: date
+    name: str
+    new_fiscal_year: bool
+    closed: bool
+    date_locked: bool
+
+    @classmethod
+    def from_api(cls, rec: dict[str, Any]) -> AccountingPeriod:
+        return cls(starting_date=odata.parse_date(rec["startingDate"]), name=rec.get("name") or "",
+                   new_fiscal_year=bool(rec.get("newFiscalYear")), closed=bool(rec.get("closed")),
+                   date_locked=bool(rec.get("dateLocked")))
+
+
+def period_of(periods: list[AccountingPeriod], day: date) -> AccountingPeriod | None:
+    """The accounting period ``day`` falls in (None: before the first period, or no periods)."""
+    found = None
+    for p in sorted(periods, key=lambda p: p.starting_date):
+        if p.starting_date <= day:
+            found = p
+    return found
 
 
 class RefData:
@@ -44,3 +111,19 @@ class RefData:
 
     def journals(self) -> list[dict[str, Any]]:
         return self._all("journals")
+
+    def gl_setup(self) -> GLSetup | None:
+        """The General Ledger Setup, or None when the server has no ``generalLedgerSetup`` entity (BC versions
+        before page 30087 existed answer 404)."""
+        try:
+            recs = self._all("generalLedgerSetup")
+        except ConnectorError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return GLSetup.from_api(recs[0]) if recs else None
+
+    def accounting_periods(self) -> list[AccountingPeriod]:
+        """Every accounting period, oldest first."""
+        periods = [AccountingPeriod.from_api(r) for r in self._all("accountingPeriods")]
+        return sorted(periods, key=lambda p: p.starting_date)

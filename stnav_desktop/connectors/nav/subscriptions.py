@@ -12,12 +12,12 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from stnav_desktop.connectors.nav import odata
 from stnav_desktop.connectors.nav.client import NavClient
+from stnav_desktop.connectors.receiver import GuardedHandler, GuardedServer
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,18 @@ class Subscription:
     def from_api(cls, rec: dict[str, Any]) -> Subscription:
         return cls(rec["subscriptionId"], rec["notificationUrl"], rec["resource"], rec.get("clientState") or "",
                    odata.parse_datetime(rec["expirationDateTime"]), rec.get("@odata.etag", "*"))
+
+
+def _notification_items(body: bytes) -> list[dict[str, Any]] | None:
+    """The notifications of a BC webhook body, or None when it is not ``{"value": [{...}, ...]}``."""
+    try:
+        data = json.loads(body.decode("utf-8-sig"))
+    except (ValueError, UnicodeDecodeError):
+        return None
+    items = data.get("value") if isinstance(data, dict) else None
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        return None
+    return items
 
 
 def _key(sub_id: str) -> str:
@@ -67,52 +79,61 @@ class Subscriptions:
 
 
 class NotificationReceiver:
-    """HTTPS endpoint: echoes ``validationToken``; accepts notifications whose clientState matches and
-    hands each item to ``on_notification``; anything else gets 401 (BC then drops the subscription)."""
+    """HTTPS endpoint at ``/bc-webhook``: echoes ``validationToken`` (as ``text/plain; charset=utf-8``,
+    ``nosniff``); accepts notifications whose clientState matches and hands each item to
+    ``on_notification``; a wrong clientState gets 401 (BC then drops the subscription), a malformed body
+    400, any other path 404. TLS is handshaken per connection in its own thread and connections are capped
+    and timed out (``connectors/receiver.py``), so one idle client cannot stop BC's validation call."""
+
+    PATH = "/bc-webhook"
+    MAX_TOKEN = 1024
 
     def __init__(self, client_state: str, on_notification: Callable[[dict[str, Any]], None], *,
-                 certfile: str, keyfile: str, host: str = "127.0.0.1", port: int = 0) -> None:
+                 certfile: str, keyfile: str, host: str = "127.0.0.1", port: int = 0,
+                 max_connections: int = 16, read_timeout: float = 4.0) -> None:
         receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-                log.debug("receiver: " + format, *args)
-
-            def _answer(self, status: int, text: str = "") -> None:
-                body = text.encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "text/plain")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+        class Handler(GuardedHandler):
+            max_body = 1_000_000
 
             def do_GET(self) -> None:  # noqa: N802
                 self.do_POST()
 
             def do_POST(self) -> None:  # noqa: N802
-                query = parse_qs(urlsplit(self.path).query)
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length) if length else b""
+                parts = urlsplit(self.path)
+                if parts.path.rstrip("/") != receiver.PATH:
+                    return self.answer(404)
+                body = self.read_body()
+                if body is None:
+                    return None
+                query = parse_qs(parts.query)
                 if "validationToken" in query:
-                    return self._answer(200, query["validationToken"][0])
-                try:
-                    items = json.loads(raw.decode("utf-8-sig")).get("value", [])
-                except (ValueError, AttributeError):
-                    return self._answer(400)
+                    token = query["validationToken"][0]
+                    if len(token) > receiver.MAX_TOKEN or any(not c.isprintable() for c in token):
+                        return self.answer(400, "bad validationToken")
+                    return self.answer(200, token)
+                items = _notification_items(body)
+                if items is None:
+                    return self.answer(400, "expected a JSON object with a value list of notifications")
                 for item in items:
-                    if not hmac.compare_digest(str(item.get("clientState", "")), receiver.client_state):
+                    if not hmac.compare_digest(str(item.get("clientState", "")).encode(),
+                                               receiver.client_state.encode()):
                         log.warning("notification with a wrong clientState refused")
-                        return self._answer(401)
+                        return self.answer(401)
                 for item in items:
-                    receiver.on_notification(item)
-                return self._answer(202)
+                    try:
+                        receiver.on_notification(item)
+                    except Exception:  # noqa: BLE001 - polling stays authoritative; BC must not retry for us
+                        log.exception("notification callback failed")
+                return self.answer(202)
 
         self.client_state = client_state
         self.on_notification = on_notification
-        self.server = ThreadingHTTPServer((host, port), Handler)
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
         ctx.load_cert_chain(certfile, keyfile)
-        self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
+        self.server = GuardedServer((host, port), Handler, max_connections=max_connections,
+                                    read_timeout=read_timeout, tls_context=ctx)
         self._thread: threading.Thread | None = None
 
     @property

@@ -22,11 +22,14 @@ import hmac
 import json
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
+from stnav_desktop.connectors.receiver import GuardedHandler, GuardedServer
 from stnav_desktop.connectors.servicetitan.parsing import parse_datetime
 
 log = logging.getLogger(__name__)
@@ -44,6 +47,14 @@ class WebhookSettings:
     algorithm: str = "sha256"
     strict_header: bool = False  # only look at ``header_name``
     max_body: int = 1_000_000
+    path: str = "/"  # anything else is 404
+    # replays: an event id seen before, or an event created longer ago than this, is dropped (answered 200
+    # so the sender stops, but no pull and no record); polling stays authoritative, so nothing is lost
+    max_age_seconds: int = 1800
+    max_future_seconds: int = 300  # clock skew allowed for createdOn in the future
+    remembered_ids: int = 10_000
+    max_connections: int = 16
+    read_timeout: float = 5.0
 
 
 @dataclass
@@ -126,40 +137,69 @@ def parse_event(body: bytes | str) -> WebhookEvent:
 
 class WebhookReceiver:
     """HTTP receiver on loopback (put a tunnel or reverse proxy in front for ServiceTitan to reach it).
-    Verifies the signature (if a secret is set), answers 200 quickly and calls ``on_pull(event)`` for
-    job.*, invoice.* and purchasing events."""
+    Verifies the signature (if a secret is set), drops replays, answers 200 quickly and calls
+    ``on_pull(event)`` for job.*, invoice.* and purchasing events. Guarded against slow or hostile
+    senders (``connectors/receiver.py``)."""
 
     def __init__(self, on_pull: Callable[[WebhookEvent], None], *, secret: str | None,
-                 settings: WebhookSettings | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
+                 settings: WebhookSettings | None = None, host: str = "127.0.0.1", port: int = 0,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         if host not in ("127.0.0.1", "::1", "localhost"):
             raise ValueError("the webhook receiver only listens on loopback")
         self.settings = settings or WebhookSettings()
         self.on_pull = on_pull
         self.secret = secret
+        self.clock = clock
         self.received: list[WebhookEvent] = []
         self.rejected = 0
+        self.replayed = 0
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._seen_lock = threading.Lock()
         receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-                log.debug("webhook %s", format % args)
+        class Handler(GuardedHandler):
+            max_body = receiver.settings.max_body
 
             def do_POST(self) -> None:  # noqa: N802
-                length = int(self.headers.get("Content-Length") or 0)
-                if length > receiver.settings.max_body:
-                    self._answer(413)
+                if urlsplit(self.path).path != receiver.settings.path:
+                    self.answer(404)
                     return
-                body = self.rfile.read(length)
-                self._answer(receiver.handle(body, self.headers))
+                body = self.read_body()
+                if body is None:
+                    return
+                self.answer(receiver.handle(body, self.headers))
 
-            def _answer(self, status: int) -> None:
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
+            def do_GET(self) -> None:  # noqa: N802
+                self.answer(404 if urlsplit(self.path).path != receiver.settings.path else 405)
 
-        self._server = ThreadingHTTPServer((host, port), Handler)
-        self._server.daemon_threads = True
+            do_PUT = do_DELETE = do_PATCH = do_HEAD = do_GET  # noqa: N815
+
+        self._server = GuardedServer((host, port), Handler, max_connections=self.settings.max_connections,
+                                     read_timeout=self.settings.read_timeout)
         self._thread: threading.Thread | None = None
+
+    def _is_replay(self, event: WebhookEvent, body: bytes) -> str:
+        """Why the event is dropped as a replay, or empty when it is new."""
+        s = self.settings
+        created = event.created_on
+        if isinstance(created, datetime):
+            if created.tzinfo is None:
+                created = created.replace(tzinfo=UTC)
+            age = (self.clock() - created).total_seconds()
+            if age > s.max_age_seconds:
+                return f"created {int(age)} s ago (older than {s.max_age_seconds} s)"
+            if -age > s.max_future_seconds:
+                return f"created {int(-age)} s in the future"
+        key = f"id:{event.event_id}" if event.event_id not in (None, "") else \
+            "body:" + hashlib.sha256(body).hexdigest()
+        with self._seen_lock:
+            if key in self._seen:
+                self._seen.move_to_end(key)
+                return "seen before"
+            self._seen[key] = None
+            while len(self._seen) > s.remembered_ids:
+                self._seen.popitem(last=False)
+        return ""
 
     def handle(self, body: bytes, headers: Mapping[str, str] | Any) -> int:
         s = self.settings
@@ -173,6 +213,11 @@ class WebhookReceiver:
             event = parse_event(body)
         except ValueError:
             return 400
+        why = self._is_replay(event, body)
+        if why:
+            self.replayed += 1
+            log.info("webhook %s (id %s) dropped as a replay: %s", event.event_type, event.event_id, why)
+            return 200
         self.received.append(event)
         if event.wants_pull:
             try:

@@ -13,16 +13,24 @@ from stnav_desktop.sandbox.nav.store import ApiError, Txn, etag_for
 if TYPE_CHECKING:
     from stnav_desktop.sandbox.nav.sandbox import NavSandbox
 
-READ_ONLY_SETS = {"accounts", "dimensions", "dimensionValues", "generalLedgerEntries", "companies", "items"}
+# generalLedgerSetup (APIV2GLSetup.Page.al) and accountingPeriods (APIV2AccountingPeriods.Page.al) are
+# Editable = false with InsertAllowed / ModifyAllowed / DeleteAllowed = false: writes end in create/patch/delete's
+# 405 BadRequest_MethodNotAllowed like the other read-only sets
+READ_ONLY_SETS = {"accounts", "dimensions", "dimensionValues", "generalLedgerEntries", "companies", "items",
+                  "generalLedgerSetup", "accountingPeriods"}
 TOP_SETS = {"vendors", "items", "accounts", "dimensions", "dimensionValues", "journals", "journalLines",
             "purchaseInvoices", "purchaseInvoiceLines", "purchaseCreditMemos", "purchaseCreditMemoLines",
-            "generalLedgerEntries"}
+            "generalLedgerEntries", "generalLedgerSetup", "accountingPeriods"}
 PARENT_TYPES = {"purchaseInvoices": "Purchase Invoice", "purchaseInvoiceLines": "Purchase Invoice Line",
                 "purchaseCreditMemos": "Purchase Credit Memo", "purchaseCreditMemoLines": "Purchase Credit Memo Line",
                 "journalLines": "Journal Line", "generalLedgerEntries": "General Ledger Entry"}
 CHILDREN = {("dimensions", "dimensionValues"), ("purchaseInvoices", "purchaseInvoiceLines"),
             ("purchaseCreditMemos", "purchaseCreditMemoLines"),
-            ("journals", "journalLines")} | {(p, "dimensionSetLines") for p in PARENT_TYPES}
+            ("journals", "journalLines"),
+            # part defaultDimensions of APIV2Vendors.Page.al / APIV2Items.Page.al (page 30054); the G/L account page
+            # (APIV2Accounts.Page.al) has none: an account's default dimensions cannot be read through the API
+            ("vendors", "defaultDimensions"), ("items", "defaultDimensions"),
+            } | {(p, "dimensionSetLines") for p in PARENT_TYPES}
 DOCUMENT_SETS: dict[str, PurchaseDocType] = {"purchaseInvoices": INVOICE, "purchaseCreditMemos": CREDIT_MEMO}
 LINE_SETS: dict[str, PurchaseDocType] = {"purchaseInvoiceLines": INVOICE, "purchaseCreditMemoLines": CREDIT_MEMO}
 # line sets that cannot be read on their own: (the filter property they need, BC's message without it)
@@ -74,10 +82,16 @@ class Api:
             return c.document_lines(LINE_SETS[child], parent["id"])
         if child == "journalLines":
             return c.journal_lines(parent["id"])
+        if child == "defaultDimensions":
+            return c.default_dimension_records(parent["id"])
         raise AssertionError(child)
 
     def resolve(self, c: Company, segs: list[tuple[str, str | None]], query: dict[str, str]) -> Target:
         name, key = segs[0]
+        if name == "dimensionSetLines":  # APIV2DimensionSetLines.Page.al OnFindRecord / OnInsertRecord without parent
+            raise ApiError(400, "Application_DialogException", "You must get to the parent first to create a "
+                           "dimension set line." if self._method == "POST" else "You must get to the parent first "
+                           "to get to the dimension set line.")
         if name not in TOP_SETS:
             raise ApiError(404, "BadRequest_NotFound", f"No HTTP resource was found that matches the request URI "
                            f"'{name}'.")
@@ -85,7 +99,7 @@ class Api:
             prop, message = LINES_NEED_PARENT[name]
             if prop not in query.get("$filter", ""):
                 raise ApiError(400, "Application_DialogException", message)
-        records = list(c.t(name).values())
+        records = [c.gl_setup_record()] if name == "generalLedgerSetup" else list(c.t(name).values())
         target = Target(name, records=records)
         for i, (seg, skey) in enumerate(segs):
             if i > 0:

@@ -59,6 +59,23 @@ COUNTRIES = ("US", "CA", "MX", "GB", "DE", "FR")  # Country/Region table of the 
 # Vendor Posting Group -> Payables Account (Vendor Posting Group table)
 VENDOR_POSTING_GROUPS = {"DOMESTIC": catalog.PAYABLES_ACCOUNT}
 
+# A second dimension and some Default Dimensions (table 352), as a real company has them: a vendor with a default
+# TERRITORY (its documents' header dimension set starts with it), a vendor with a default DEPARTMENT, and a G/L
+# account and an item with a default DEPARTMENT (their purchase lines get it). None of these are the accounts or
+# vendors the worked accounting examples post to with exact dimension sets (V10000; 6110/6120/5630/6210).
+DEPARTMENT_DIMENSION = "DEPARTMENT"
+DEPARTMENTS = [("SERVICE", "Service department"), ("INSTALL", "Installation department"), ("ADMIN", "Administration")]
+# (table of the parent: "Vendor" | "Item" | "G/L Account", its number, dimension code, value code)
+DEFAULT_DIMENSIONS = [
+    ("Vendor", "V30000", catalog.TERRITORY_DIMENSION, "SOUTH"),
+    ("Vendor", "V50000", DEPARTMENT_DIMENSION, "SERVICE"),
+    ("G/L Account", "6130", DEPARTMENT_DIMENSION, "INSTALL"),
+    ("Item", "1100", DEPARTMENT_DIMENSION, "INSTALL"),
+]
+DEFAULT_DIM_TABLES = {"Vendor": "vendors", "Item": "items", "G/L Account": "accounts"}
+EMPTY_DATE = "0001-01-01"  # an empty Date field as the API shows it
+GLOBAL_DIMENSIONS = (catalog.TERRITORY_DIMENSION, DEPARTMENT_DIMENSION)  # G/L Setup Global Dimension 1 / 2
+
 
 @dataclass(frozen=True)
 class PurchaseDocType:
@@ -74,8 +91,8 @@ class PurchaseDocType:
     delete_posted_message: str
     sequence_locked_message: str
     line_object_locked_message: str
-    unique_sequence: bool  # a new line's sequence must not be taken
-    missing_number_is_record_error: bool  # unknown lineObjectNumber: Internal_RecordNotFound, not a dialog
+    duplicate_sequence_message: str  # a new line whose sequence is taken (PropagateInsertLine)
+    uom_only_for_items: bool  # unitOfMeasureId/Code on a non-item line -> CanOnlySetUOMForTypeItemErr
 
 
 INVOICE = PurchaseDocType(
@@ -83,17 +100,23 @@ INVOICE = PurchaseDocType(
     dim_parent_type="Purchase Invoice", line_dim_parent_type="Purchase Invoice Line",
     posted_message="The invoice has been posted and can no longer be modified.",
     delete_posted_message="You cannot delete a posted invoice with the simulator.",
-    sequence_locked_message='The value for "sequence" cannot be modified. Delete and insert the line again.',
-    line_object_locked_message='You cannot change the "lineObjectNumber" of a line. Delete and insert the line again.',
-    unique_sequence=False, missing_number_is_record_error=True)
+    # labels of APIV2PurchaseInvoiceLines.Page.al (CannotChangeLineNoErr, CannotChangeLineObjectNoErr) and of
+    # codeunit 5529 "Purch. Inv. Aggregator" (CannotModifyPostedInvioceErr, CannotInsertALineThatAlreadyExistsErr)
+    sequence_locked_message="The value for sequence cannot be modified. Delete and insert the line again.",
+    line_object_locked_message='The value for "lineObjectNumber" cannot be modified.',
+    duplicate_sequence_message="You cannot insert a line with a duplicate sequence number.",
+    uom_only_for_items=True)
 CREDIT_MEMO = PurchaseDocType(
     table="purchaseCreditMemos", lines_table="purchaseCreditMemoLines", record_caption="Purch. Cr. Memo Entity Buffer",
     dim_parent_type="Purchase Credit Memo", line_dim_parent_type="Purchase Credit Memo Line",
     posted_message="The credit memo has been posted and can no longer be modified.",
     delete_posted_message="You cannot delete a posted credit memo with the simulator.",
+    # labels of APIV2PurchCrMemoLines.Page.al and codeunit 5511 "Graph Mgt - Purch. Cr. Memo" (its duplicate line
+    # label has BC's double space); its unitOfMeasure fields do not call VerifyCanUpdateUOM
     sequence_locked_message="The value for sequence cannot be modified. Delete and insert the line again.",
     line_object_locked_message='The value for "lineObjectNumber" cannot be modified.',
-    unique_sequence=True, missing_number_is_record_error=False)
+    duplicate_sequence_message="You cannot insert the line because  line already exists.",
+    uom_only_for_items=False)
 
 # lineType -> (table, id property, dialog when the id is unknown, table caption when the number is unknown)
 LINE_OBJECTS = {"Item": ("items", "itemId", "Item does not exist.", "Item"),
@@ -241,6 +264,22 @@ class Company:
             self._put("dimensionValues", {"id": sid("dimval", catalog.TERRITORY_DIMENSION, code), "code": code,
                                           "dimensionId": dim_id, "displayName": name, "consolidationCode": "",
                                           "_blocked": True})
+        dept_id = sid("dimension", DEPARTMENT_DIMENSION)
+        self._put("dimensions", {"id": dept_id, "code": DEPARTMENT_DIMENSION, "displayName": "Department",
+                                 "consolidationCode": ""})
+        for code, name in DEPARTMENTS:
+            self._put("dimensionValues", {"id": sid("dimval", DEPARTMENT_DIMENSION, code), "code": code,
+                                          "dimensionId": dept_id, "displayName": name, "consolidationCode": "",
+                                          "_blocked": False})
+        for parent_table, number, code, value in DEFAULT_DIMENSIONS:
+            self.set_default_dimension(parent_table, number, code, value)
+        # Accounting Period table (page 30086): months of 2025-2027, fiscal years from January; 2025 is closed
+        for year in (2025, 2026, 2027):
+            for month in range(1, 13):
+                start = date(year, month, 1).isoformat()
+                self._put("accountingPeriods", {
+                    "id": sid("period", start), "startingDate": start, "name": date(year, month, 1).strftime("%B"),
+                    "newFiscalYear": month == 1, "closed": year == 2025, "dateLocked": year == 2025})
         for code, name in ((catalog.JOURNAL_BATCH, "ServiceTitan inventory bills"), ("DEFAULT", "Default journal")):
             self._put("journals", {"id": sid("journal", code), "code": code, "displayName": name,
                                    "templateDisplayName": catalog.GENERAL_JOURNAL_TEMPLATE,
@@ -253,6 +292,40 @@ class Company:
                 "systemCreatedAt": "2026-01-01T00:00:00Z", "systemCreatedBy": "00000000-0000-0000-0000-000000000001",
                 "systemModifiedAt": "2026-01-01T00:00:00Z", "systemModifiedBy": "00000000-0000-0000-0000-000000000001",
                 "_ver": 1}
+
+    def set_default_dimension(self, parent_table: str, number: str, code: str, value: str,
+                              posting_validation: str = " ") -> dict[str, Any]:
+        """A Default Dimension (table 352) of a vendor, item or G/L account (seed data and test hook)."""
+        parent = self.by_field(DEFAULT_DIM_TABLES[parent_table], "number", number)
+        dim = self.by_field("dimensions", "code", code)
+        assert parent is not None and dim is not None, (parent_table, number, code)
+        val = next(v for v in self.t("dimensionValues").values() if v["dimensionId"] == dim["id"] and v["code"] == value)
+        rec = {"id": sid("defaultdim", parent_table, number, code), "parentType": parent_table,
+               "parentId": parent["id"], "dimensionId": dim["id"], "dimensionCode": code,
+               "dimensionValueId": val["id"], "dimensionValueCode": value, "postingValidation": posting_validation}
+        self._put("defaultDimensions", rec)
+        return rec
+
+    def default_dims(self, parent_id: str) -> dict[str, str]:
+        """The Default Dimensions of one vendor / item / G/L account: {dimension code: value code}."""
+        return {d["dimensionCode"]: d["dimensionValueCode"] for d in self.t("defaultDimensions").values()
+                if d["parentId"] == parent_id and d["dimensionValueCode"]}
+
+    def default_dimension_records(self, parent_id: str) -> list[dict[str, Any]]:
+        return [d for d in self.t("defaultDimensions").values() if d["parentId"] == parent_id]
+
+    def gl_setup_record(self) -> dict[str, Any]:
+        """The one General Ledger Setup record (page 30087 "APIV2 - G/L Setup"). Empty dates read 0001-01-01.
+        Global dimension 1 is TERRITORY (what the header's shortcutDimension1Code shows), 2 is DEPARTMENT."""
+        def d(value: date | None) -> str:
+            return value.isoformat() if value else EMPTY_DATE
+        return {"id": sid("glsetup", self.id), "allowPostingFrom": d(self.allow_posting_from),
+                "allowPostingTo": d(self.allow_posting_to), "additionalReportingCurrency": "",
+                "localCurrencyCode": LCY, "localCurrencySymbol": "$", "lastModifiedDateTime": "2026-01-01T00:00:00Z",
+                "allowQueryFromConsolidation": False, "shortcutDimension1Code": GLOBAL_DIMENSIONS[0],
+                "shortcutDimension2Code": GLOBAL_DIMENSIONS[1], "shortcutDimension3Code": "",
+                "shortcutDimension4Code": "", "shortcutDimension5Code": "", "shortcutDimension6Code": "",
+                "shortcutDimension7Code": "", "shortcutDimension8Code": "", "_ver": 1}
 
     # -- lookups -------------------------------------------------------------------------------
     def by_field(self, table: str, field: str, value: Any) -> dict[str, Any] | None:
@@ -489,11 +562,42 @@ class Company:
     def _insert_document(self, txn: Txn, kind: PurchaseDocType, rec: dict[str, Any], dims: list[Any],
                          lines: list[Any]) -> dict[str, Any]:
         self.store.insert(txn, self.tn(kind.table), rec)
+        # Purchase Header, Validate("Buy-from Vendor No.") -> CreateDimFromDefaultDim: the header's dimension set
+        # starts as the vendor's Default Dimensions (BaseApp PurchaseHeader.Table.al, DimensionManagement
+        # GetDefaultDimID); the API page then shows them as dimensionSetLines of the header
+        for code, value in self.default_dims(rec["vendorId"]).items():
+            self._put_dim_line(txn, kind.dim_parent_type, rec["id"], code, value)
+        # Deep insert: the page's parts in page order (APIV2PurchaseInvoices.Page.al / APIV2PurchaseCreditMemos
+        # .Page.al declare dimensionSetLines before the lines), each insert through the part's page, so a header
+        # dimension set line that repeats a vendor default fails with RecordAlreadyExistErr
+        # (APIV2DimensionSetLines.Page.al LoadLinesFromId) and, being one request, nothing of the body is kept
         for d in dims:
             self.add_dim_line(txn, kind.dim_parent_type, rec["id"], d)
         for line in lines:
             self.create_document_line(txn, kind, rec, line)
         return rec
+
+    def _put_dim_line(self, txn: Txn, parent_type: str, parent_id: str, code: str, value_code: str) -> dict[str, Any]:
+        """A dimension set entry that BC sets itself (inherited / default dimensions): no API checks."""
+        dim = self.by_field("dimensions", "code", code)
+        assert dim is not None
+        value = next(v for v in self.t("dimensionValues").values()
+                     if v["dimensionId"] == dim["id"] and v["code"] == value_code)
+        rec = {"id": dim["id"], "code": dim["code"], "consolidationCode": dim["consolidationCode"],
+               "parentId": parent_id, "parentType": parent_type, "displayName": dim["displayName"],
+               "valueId": value["id"], "valueCode": value["code"],
+               "valueConsolidationCode": value["consolidationCode"], "valueDisplayName": value["displayName"]}
+        return self.store.insert(txn, self.tn("dimensionSetLines"), rec, key=f"{parent_id}|{dim['id']}")
+
+    def inherited_line_dims(self, header_dims: dict[str, str], object_id: str | None) -> dict[str, str]:
+        """A new purchase line's dimension set: Purchase Line CreateDim -> DimMgt.GetRecDefaultDimID(..., PurchHeader
+        ."Dimension Set ID", Database::Vendor). GetDefaultDimID (BaseApp DimensionManagement.Codeunit.al) puts the
+        header's set first and adds a Default Dimension of the line's G/L account / item only for a dimension the
+        header's set does not have (without Default Dimension Priorities the inherited value is kept)."""
+        dims = dict(header_dims)
+        for code, value in (self.default_dims(object_id) if object_id else {}).items():
+            dims.setdefault(code, value)
+        return dims
 
     def create_document_line(self, txn: Txn, kind: PurchaseDocType, doc: dict[str, Any], body: Any) -> dict[str, Any]:
         check_body(kind.lines_table, body, allow=("dimensionSetLines",), allow_id=True)
@@ -508,15 +612,19 @@ class Company:
                            "already exists.")
         existing = self.document_lines(kind, doc["id"])
         seq = body.get("sequence") or (max((ln["sequence"] for ln in existing), default=0) + 10000)
-        if kind.unique_sequence and any(ln["sequence"] == seq for ln in existing):
-            raise ApiError(400, "Internal_EntityWithSameKeyExists", "The record in table Purch. Inv. Line Aggregate "
-                           "already exists.")
+        if any(ln["sequence"] == seq for ln in existing):  # PropagateInsertLine: PurchaseLine.Get(...) -> Error
+            raise dialog(kind.duplicate_sequence_message)
         if body.get("itemId") and body.get("accountId"):
             raise dialog('Both "itemId" and "accountId" are specified. Specify only one of them.')
         line_type = "Item" if body.get("itemId") else "Account" if body.get("accountId") else body.get("lineType")
         line_type = line_type or "Comment"
         if line_type not in ("Item", "Account", "Comment"):
             raise dialog(f"The simulator does not support lineType '{line_type}'.")
+        if kind.uom_only_for_items and line_type != "Item" and (body.get("unitOfMeasureId") or
+                                                                  body.get("unitOfMeasureCode")):
+            # APIV2PurchaseInvoiceLines.Page.al unitOfMeasureId/Code OnValidate -> Purch. Inv. Aggregator
+            # VerifyCanUpdateUOM: CanOnlySetUOMForTypeItemErr
+            raise dialog("Unit of Measure can be set only for lines with type Item.")
         number, item, account = body.get("lineObjectNumber") or "", None, None
         if line_type == "Item":
             item = self._line_object(kind, body, line_type, number)
@@ -547,10 +655,14 @@ class Company:
             "expectedReceiptDate": doc["postingDate"], "itemVariantId": EMPTY_GUID, "locationId": EMPTY_GUID,
         })
         self.store.insert(txn, self.tn(kind.lines_table), rec)
-        # BC copies the header's dimensions onto a new line (line dimensions override per dimension)
-        for code, value in self.dims_of(doc["id"]).items():
-            if not any((d.get("code") == code) for d in dims):
-                self.add_dim_line(txn, kind.line_dim_parent_type, line_id, {"code": code, "valueCode": value})
+        # Purch. Inv. Aggregator / Graph Mgt - Purch. Cr. Memo PropagateInsertLine -> PurchaseLine.Insert(true) with
+        # "No." validated: the line's set is the header's set plus its G/L account's / item's Default Dimensions
+        # (inherited_line_dims). The line's own dimensionSetLines are then inserted through page 30022: one whose
+        # dimension is already in that set fails with RecordAlreadyExistErr (APIV2DimensionSetLines.Page.al,
+        # LoadLinesFromId with IsInsert) -- the value is changed with PATCH of that set line instead
+        object_id = (item or account or {}).get("id")
+        for code, value in self.inherited_line_dims(self.dims_of(doc["id"]), object_id).items():
+            self._put_dim_line(txn, kind.line_dim_parent_type, line_id, code, value)
         for d in dims:
             self.add_dim_line(txn, kind.line_dim_parent_type, line_id, d)
         self.recompute_document(txn, kind, doc["id"])
@@ -558,14 +670,11 @@ class Company:
 
     def _line_object(self, kind: PurchaseDocType, body: dict[str, Any], line_type: str, number: str) -> dict[str, Any]:
         """The line's item or G/L account, by ``itemId`` / ``accountId`` or else by ``lineObjectNumber``."""
-        table, id_field, missing, caption = LINE_OBJECTS[line_type]
+        table, id_field, missing, _caption = LINE_OBJECTS[line_type]
         if body.get(id_field):
             rec = self.t(table).get(body[id_field])
         else:
             rec = self.by_field(table, "number", number)
-            if rec is None and kind.missing_number_is_record_error:
-                raise ApiError(400, "Internal_RecordNotFound", f"The {caption} does not exist. Identification "
-                               f"fields and values: No.='{number}'")
         if rec is None:
             raise dialog(missing)
         return rec
@@ -671,8 +780,8 @@ class Company:
         self.check_vendor_blocked(vendor, "create")
         inv_id = self._new_document_id(INVOICE, body)
         currency = body.get("currencyCode") or LCY
-        if currency not in EXCHANGE:
-            raise dialog("The currency values do not match to a specific Currency.")
+        if currency not in EXCHANGE:  # APIV2PurchaseInvoices.Page.al currencyCode: CurrencyCodeDoesNotMatchACurrencyErr
+            raise dialog('The "currencyCode" does not match to a Currency.')
         posting = body.get("postingDate") or self.today()
         invoice_date = body.get("invoiceDate") or posting
         number = str(self.store.next_in(txn, f"{self.id}:pi-draft", 1001))
@@ -1012,6 +1121,15 @@ class Company:
             "lastModifiedDateTime": self.now_iso(),
         }
         self.store.insert(txn, self.tn("journalLines"), rec)
+        # Gen. Journal Line, Validate("Account No." / "Bal. Account No.") -> CreateDim: the Default Dimensions of
+        # the account, then of the balancing account for dimensions not set yet (DimensionManagement
+        # GetDefaultDimID); the line's dimensionSetLines must not repeat them (APIV2DimensionSetLines.Page.al)
+        defaults: dict[str, str] = {}
+        for acc in (account, balancing):
+            for code, value in (self.default_dims(acc["id"]) if acc else {}).items():
+                defaults.setdefault(code, value)
+        for code, value in defaults.items():
+            self._put_dim_line(txn, "Journal Line", line_id, code, value)
         for d in dims:
             self.add_dim_line(txn, "Journal Line", line_id, d)
         return rec

@@ -287,6 +287,47 @@ FIELDS: dict[str, dict[str, tuple[str, bool]]] = {
         "valueConsolidationCode": ("string", True),
         "valueDisplayName": ("string", False),
     },
+    # page 30054 "APIV2 - Default Dimensions" (APIV2DefaultDimensions.Page.al), reached under vendors / items
+    "defaultDimensions": {
+        "id": ("GUID", True),
+        "parentType": ("NAV.defaultDimensionParentType", False),
+        "parentId": ("GUID", False),
+        "dimensionId": ("GUID", False),
+        "dimensionCode": ("string", True),
+        "dimensionValueId": ("GUID", False),
+        "dimensionValueCode": ("string", True),
+        "postingValidation": ("NAV.defaultDimensionValuePosting", False),
+        "lastModifiedDateTime": ("datetime", True),
+    },
+    # page 30087 "APIV2 - G/L Setup" (APIV2GLSetup.Page.al): Editable = false, no insert/modify/delete
+    "generalLedgerSetup": {
+        "id": ("GUID", True),
+        "allowPostingFrom": ("date", True),
+        "allowPostingTo": ("date", True),
+        "additionalReportingCurrency": ("string", True),
+        "localCurrencyCode": ("string", True),
+        "localCurrencySymbol": ("string", True),
+        "lastModifiedDateTime": ("datetime", True),
+        "allowQueryFromConsolidation": ("boolean", True),
+        "shortcutDimension1Code": ("string", True),
+        "shortcutDimension2Code": ("string", True),
+        "shortcutDimension3Code": ("string", True),
+        "shortcutDimension4Code": ("string", True),
+        "shortcutDimension5Code": ("string", True),
+        "shortcutDimension6Code": ("string", True),
+        "shortcutDimension7Code": ("string", True),
+        "shortcutDimension8Code": ("string", True),
+    },
+    # page 30086 "APIV2 - Accounting Periods" (APIV2AccountingPeriods.Page.al): Editable = false
+    "accountingPeriods": {
+        "id": ("GUID", True),
+        "startingDate": ("date", True),
+        "name": ("string", True),
+        "newFiscalYear": ("boolean", True),
+        "closed": ("boolean", True),
+        "dateLocked": ("boolean", True),
+        "lastModifiedDateTime": ("datetime", True),
+    },
     "generalLedgerEntries": {
         "id": ("GUID", True),
         "entryNumber": ("integer", True),
@@ -333,6 +374,9 @@ ENTITY_TYPE = {
     "purchaseCreditMemoLines": "purchaseCreditMemoLine",
     "dimensionSetLines": "dimensionSetLine",
     "generalLedgerEntries": "generalLedgerEntry",
+    "defaultDimensions": "defaultDimension",
+    "generalLedgerSetup": "generalLedgerSetup",
+    "accountingPeriods": "accountingPeriod",
     "subscriptions": "subscription",
 }
 # fmt: on

@@ -22,9 +22,10 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs
 
+from stnav_desktop.sandbox import jsonutil
 from stnav_desktop.sandbox.server import JsonHandler
 from stnav_desktop.sandbox.servicetitan import vendors as vendor_api
-from stnav_desktop.sandbox.servicetitan.data import Collection, Dataset, iso
+from stnav_desktop.sandbox.servicetitan.data import Collection, Dataset, iso, parse_wire_datetime
 from stnav_desktop.sandbox.servicetitan.faults import Faults
 
 log = logging.getLogger(__name__)
@@ -141,8 +142,33 @@ def problem(status: int, title: str, errors: dict[str, list[str]] | None = None,
             "traceId": f"00-{uuid.uuid4().hex}-{uuid.uuid4().hex[:16]}-00", "errors": errors or {}, "data": {}}
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 class ServiceTitanHandler(JsonHandler):
     state: SimState
+
+    def send_json(self, status: int, payload: Any, headers: dict[str, str] | None = None,
+                  content_type: str = "application/json; charset=utf-8") -> None:
+        """As the shared handler, but a lone UTF-16 surrogate in a record (data hazard: text pasted from
+        broken sources into a PO summary; .NET strings are UTF-16 and hold them) goes out as the JSON
+        escape ``"\\ud800"``, which is how the real service serialises it: valid JSON, yet text that has
+        no UTF-8 form once parsed."""
+        if payload is None:
+            super().send_json(status, payload, headers=headers, content_type=content_type)
+            return
+        text = jsonutil.dumps(payload)
+        if _SURROGATE.search(text):
+            text = _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+        body = text.encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
     def handle_request(self) -> None:
         self.state = self.server.state
@@ -449,10 +475,8 @@ def _bool(q: dict[str, list[str]], name: str) -> bool:
 
 
 def _parse_dt(value: str, name: str, allow_date: bool = True) -> datetime:
-    from stnav_desktop.connectors.servicetitan.parsing import parse_datetime
-
     try:
-        dt = parse_datetime(value.replace(" ", "+") if "T" in value else value)
+        dt = parse_wire_datetime(value.replace(" ", "+") if "T" in value else value)
     except ValueError:
         raise BadRequest({name: [f"The value '{value[:60]}' is not valid."]}) from None
     assert dt is not None
@@ -460,10 +484,8 @@ def _parse_dt(value: str, name: str, allow_date: bool = True) -> datetime:
 
 
 def _cmp(value: Any, when: datetime, op: str) -> bool:
-    from stnav_desktop.connectors.servicetitan.parsing import parse_datetime
-
     try:
-        dt = parse_datetime(value)
+        dt = parse_wire_datetime(value)
     except ValueError:
         return False
     if dt is None:
@@ -472,11 +494,9 @@ def _cmp(value: Any, when: datetime, op: str) -> bool:
 
 
 def _sort_key(value: Any) -> Any:
-    from stnav_desktop.connectors.servicetitan.parsing import parse_datetime
-
     if isinstance(value, str):
         try:
-            return parse_datetime(value)
+            return parse_wire_datetime(value)
         except ValueError:
             return value
     return value

@@ -11,6 +11,7 @@ moves it to the end of the feed, exactly like a modification on the real service
 from __future__ import annotations
 
 import random
+import re
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -37,6 +38,31 @@ def iso(dt: datetime, digits: int = 3) -> str:
         return base + "Z"
     frac = f"{dt.microsecond:06d}0"[:digits]
     return f"{base}.{frac}Z"
+
+
+_WIRE_DT = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?(?:\.(\d{1,7}))?)?"
+                      r"(Z|[+-]\d{2}:?\d{2})?$")
+
+
+def parse_wire_datetime(value: Any) -> datetime | None:
+    """The simulator's own reading of a ServiceTitan date-time (``format: date-time`` in the OpenAPI
+    documents; .NET writes 0-7 fractional digits and sometimes no offset, which means UTC). Written here
+    on purpose and not imported from the connector: a parsing bug must not be mirrored on both sides.
+    Raises ValueError on anything else (the service answers 400 for such a filter value)."""
+    if value is None or value == "":
+        return None
+    m = _WIRE_DT.match(str(value).strip())
+    if not m:
+        raise ValueError(f"not a date-time: {value!r}")
+    year, month, day, hh, mm, ss, frac, zone = m.groups()
+    micro = int((frac or "0")[:6].ljust(6, "0"))
+    offset = timedelta(0)
+    if zone and zone != "Z":
+        sign = -1 if zone[0] == "-" else 1
+        digits = zone[1:].replace(":", "")
+        offset = sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+    naive = datetime(int(year), int(month), int(day), int(hh or 0), int(mm or 0), int(ss or 0), micro)
+    return (naive - offset).replace(tzinfo=UTC)
 
 
 def money(d: Decimal) -> Decimal:
@@ -90,13 +116,14 @@ class Collection:
 
     def first_seq_modified_on_or_after(self, when: datetime) -> int:
         """Sequence to start a feed from a date ("from=2020-01-01")."""
-        from stnav_desktop.connectors.servicetitan.parsing import parse_datetime
-
         with self.lock:
             for pos, rid in enumerate(self._log):
                 if self._latest.get(rid) != pos:
                     continue
-                mod = parse_datetime(self.records[rid].get("modifiedOn"))
+                try:
+                    mod = parse_wire_datetime(self.records[rid].get("modifiedOn"))
+                except ValueError:
+                    continue
                 if mod is not None and mod >= when:
                     return pos - 1
             return len(self._log) - 1
@@ -112,6 +139,7 @@ class BadRecords:
 
     po: dict[str, int] = field(default_factory=dict)
     bill: dict[str, int] = field(default_factory=dict)
+    duplicate_of: dict[int, int] = field(default_factory=dict)  # bill id -> the earlier bill it repeats
 
 
 def _address(street: str, city: str, state: str, zip_: str) -> dict[str, Any]:
@@ -284,8 +312,13 @@ class Dataset:
         return po_id
 
     def _maybe_break_po(self, po: dict[str, Any], index: int) -> None:
+        # data hazards of real tenants, on the export feed Export_PurchaseOrders (tenant-inventory-v2.json,
+        # schema Inventory.V2.ExportPurchaseOrdersResponse): dangling vendor/business-unit ids, memos
+        # pasted from e-mails (huge, control characters, bidi overrides), negative shipping credits, and a
+        # lone UTF-16 surrogate in ``summary`` (a .NET string cut in the middle of an emoji; the service
+        # serialises it as the JSON escape "\ud800", see ServiceTitanHandler.send_json)
         kinds = {3: "vendor_zero", 5: "unknown_vendor", 8: "unknown_business_unit", 13: "long_text",
-                 21: "control_chars", 34: "negative_amount"}
+                 21: "control_chars", 34: "negative_amount", 44: "lone_surrogate"}
         kind = kinds.get(index)
         if kind is None:
             return
@@ -300,6 +333,8 @@ class Dataset:
             po["summary"] = "Very long memo " * 700
         elif kind == "control_chars":
             po["summary"] = "Parts\x00for\x07job \u202eevil\u202c"
+        elif kind == "lone_surrogate":
+            po["summary"] = "Parts for job \ud83d cut emoji \ud800"
         elif kind == "negative_amount":
             old = Decimal(str(po["shipping"]))
             po["shipping"] = -25.0
@@ -362,13 +397,47 @@ class Dataset:
             self._maybe_break_bill(bill_id)
 
     def _maybe_break_bill(self, bill_id: int) -> None:
+        """Data hazards of real tenants on the export feed Export_InventoryBills (tenant-accounting-v2.json,
+        schema Accounting.V2.ExportInventoryBillResponse: money fields are strings there, ``vendor``,
+        ``businessUnit``, ``purchaseOrderId``, ``billDate`` and most text fields nullable, ``active``
+        required because deleted bills stay on the feed with ``active: false``)."""
         index = bill_id - BILL_BASE_ID
-        kinds = {2: "non_numeric_amount", 4: "negative_amount", 6: "missing_vendor", 9: "unknown_business_unit"}
+        kinds = {2: "non_numeric_amount", 4: "negative_amount", 6: "missing_vendor", 9: "unknown_business_unit",
+                 11: "inactive", 13: "orphan_purchase_order", 15: "duplicate_reference", 19: "nulls"}
         kind = kinds.get(index)
-        if kind is None:
-            return
         bill = self.bills.records[bill_id]
+        if kind is None:
+            if index >= 17 and "amount_with_separators" not in self.bad.bill \
+                    and Decimal(bill["billAmount"]) >= 1000:
+                # a string amount with a thousands separator ("1,234.50"): the schema says string, the
+                # tenant's accounting export wrote it formatted; not a number we may guess at
+                self.bad.bill["amount_with_separators"] = bill_id
+                bill["billAmount"] = f"{Decimal(bill['billAmount']):,.2f}"
+            return
         self.bad.bill[kind] = bill_id
+        if kind == "inactive":
+            bill["active"] = False  # deleted in ServiceTitan: still on the export feed, active false
+            return
+        if kind == "orphan_purchase_order":
+            bill["purchaseOrderId"] = 40_099_999  # the PO it received was deleted / never synced
+            return
+        if kind == "duplicate_reference":
+            # the same vendor invoice keyed on two receipts: an earlier bill of this vendor with the same
+            # referenceNumber (if the vendor has none yet, the bill takes the vendor of the first bill)
+            vendor_id = (bill.get("vendor") or {}).get("id")
+            first = next((b for b in self.bills.values() if b["id"] < bill_id
+                          and (b.get("vendor") or {}).get("id") == vendor_id and b.get("active", True)
+                          and b["id"] not in self.bad.bill.values()), None)
+            if first is None:
+                first = self.bills.records[BILL_BASE_ID]
+                bill["vendor"] = dict(first["vendor"])
+            bill["referenceNumber"] = first["referenceNumber"]
+            self.bad.duplicate_of[bill_id] = first["id"]
+            return
+        if kind == "nulls":
+            for key in ("billDate", "summary", "taxAmount", "termName", "dueDate", "shipToDescription"):
+                bill[key] = None
+            return
         if kind == "non_numeric_amount":
             bill["billAmount"] = "12,5O"
         elif kind == "negative_amount":

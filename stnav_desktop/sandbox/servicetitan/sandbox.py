@@ -172,7 +172,8 @@ class ServiceTitanSandbox:
 
     @property
     def bad_records(self) -> dict[str, dict[str, int]]:
-        return {"purchase_orders": dict(self.data.bad.po), "inventory_bills": dict(self.data.bad.bill)}
+        return {"purchase_orders": dict(self.data.bad.po), "inventory_bills": dict(self.data.bad.bill),
+                "duplicate_of": dict(self.data.bad.duplicate_of)}
 
     def send_webhook(self, url: str, event_type: str, data: dict[str, Any] | None = None, *,
                      secret: str | None = None, header_name: str = webhooks.DEFAULT_HEADER,

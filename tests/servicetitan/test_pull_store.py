@@ -1,0 +1,86 @@
+"""`stnav pull` into the store against the ServiceTitan simulator serving real tenants' data hazards:
+no record, however malformed, stops a pull; bills that must not be booked are held back with the
+reason in words until a person releases them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from stnav_desktop.cli import main
+from stnav_desktop.store import audit
+from stnav_desktop.store.models import AuditEvent, DocStatus, SourceKind, StDocument, SyncWatermark
+from stnav_desktop.sync import pull, review
+from stnav_desktop.sync.service import SyncService
+
+SURROGATE_SUMMARY = "Parts for job \ud83d cut emoji \ud800"
+
+
+@pytest.fixture
+def profile(st_profile):
+    return st_profile
+
+
+def doc(kind: str, st_id: int) -> StDocument:
+    return StDocument.get((StDocument.kind == kind) & (StDocument.st_id == st_id))
+
+
+def test_sandbox_serves_a_lone_surrogate_as_a_json_escape(sandbox, client):
+    """The hazard on the wire: valid JSON whose text has no UTF-8 form once parsed."""
+    po_id = sandbox.bad_records["purchase_orders"]["lone_surrogate"]
+    raw = client.get("inventory", f"purchase-orders/{po_id}")
+    assert raw["summary"] == SURROGATE_SUMMARY
+    with pytest.raises(UnicodeEncodeError):
+        raw["summary"].encode("utf-8")
+
+
+def test_lone_surrogate_does_not_stop_the_pull_and_is_named(profile, sandbox, capsys):
+    po_id = sandbox.bad_records["purchase_orders"]["lone_surrogate"]
+    assert main(["pull"]) == 0, capsys.readouterr().err
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err and "UnicodeEncodeError" not in out + err
+    # every PO and every bill landed, and both continuation tokens moved to the end of the feeds
+    assert StDocument.select().where(StDocument.kind == SourceKind.PURCHASE_ORDER).count() == 60
+    assert StDocument.select().where(StDocument.kind == SourceKind.INVENTORY_BILL).count() == len(sandbox.bill_ids())
+    marks = {m.stream: m.token for m in SyncWatermark.select()}
+    assert marks["export/purchase-orders"] and marks["export/inventory-bills"]
+    # the record is stored, readable (U+FFFD where the broken character was) and its problem named
+    po = doc(SourceKind.PURCHASE_ORDER, po_id)
+    assert po.raw["summary"] == "Parts for job \ufffd cut emoji \ufffd"
+    assert json.dumps(po.raw, ensure_ascii=False).encode("utf-8")
+    named = [p for p in po.source_problems if "summary" in p and "surrogate" in p]
+    assert named and named[0].startswith(f"PO {po.number}: ")
+    assert po.status == DocStatus.NEEDS_MAPPING and "summary" in po.problem
+    # the grid, review list and audit show and export it
+    row = next(r for r in review.fetch(profile, review.ReviewFilter(search=po.number)) if r.id == po.id)
+    assert "surrogate" in row.problem
+    assert main(["review", "list", "--limit", "500"]) == 0
+    assert po.number in capsys.readouterr().out
+    assert audit.verify().ok
+    # a second pull does not stumble on it either: nothing new, nothing changed
+    summary = SyncService(profile).pull()
+    assert summary.counts.get("new", 0) == 0 and summary.counts.get("updated", 0) == 0
+
+
+def test_a_record_the_parser_cannot_read_is_stored_with_its_problem_and_the_pull_goes_on(profile, sandbox):
+    """Beyond the seeded hazards: wrong JSON types in a record must not stop the page either."""
+    po_id = sandbox.purchase_order_ids()[1]
+    sandbox.edit_purchase_order(po_id, vendorId="abc", items="n/a", date=12, total={"x": 1})
+    summary = SyncService(profile).pull()
+    assert summary.counts["new"] == 60 + len(sandbox.bill_ids())
+    po = doc(SourceKind.PURCHASE_ORDER, po_id)
+    assert po.status == DocStatus.NEEDS_MAPPING and po.problem
+    assert any("vendorId" in p for p in po.source_problems)
+    assert audit.verify().ok
+
+
+def test_pulled_document_traced_end_to_end_in_audit(profile, sandbox, capsys):
+    SyncService(profile).pull()
+    po = doc(SourceKind.PURCHASE_ORDER, sandbox.purchase_order_ids()[0])
+    ref = f"PO-{po.number}"
+    actions = [e.action for e in AuditEvent.select().where(AuditEvent.st_ref == ref)]
+    assert actions and actions[0] == "document.pulled"
+    assert main(["audit", "show", ref]) == 0
+    assert "document.pulled" in capsys.readouterr().out
+    assert pull.PullSummary  # the summary type stays importable for the UI
