@@ -91,6 +91,9 @@ def test_company_by_id(nav):
     books = ClassicBooks(ClassicClient(ClassicConfig(odata_url=nav.odata_url, company=nav.company.id, user=nav.user,
                                                      ca_bundle=str(nav.ca_pem)), nav.web_service_key, retry=FAST_RETRY))
     assert books.accounts() and books.client.company_name() == "CRONUS USA, Inc."
+    # the company picker gets the same shape as from the API client
+    assert books.client.companies() == [{"id": nav.company.id, "name": "CRONUS USA, Inc.",
+                                         "displayName": "CRONUS USA, Inc."}]
 
 
 def test_build_from_profile_settings(windows_nav):

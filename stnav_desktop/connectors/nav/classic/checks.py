@@ -28,16 +28,16 @@ def classic_connection_checks(client: ClassicClient) -> list[Check]:
         return [Check("sign-in", False, str(exc))]
     checks.append(Check("sign-in", True, "Signed in; the ODataV4 web services answer."))
     if cfg.company_is_id:
-        match = [c for c in companies if str(c.get("Id", "")).lower() == cfg.company.lower()]
+        match = [c for c in companies if c["id"].lower() == cfg.company.lower()]
     else:
-        match = [c for c in companies if c.get("Name") == cfg.company]
+        match = [c for c in companies if c["name"] == cfg.company]
     if not match:
-        names = ", ".join(repr(c.get("Name")) for c in companies) or "none"
-        near = [c["Name"] for c in companies if str(c.get("Name", "")).lower() == cfg.company.lower()]
+        names = ", ".join(repr(c["name"]) for c in companies) or "none"
+        near = [c["name"] for c in companies if c["name"].lower() == cfg.company.lower()]
         hint = f" Company names are case-sensitive: did you mean {near[0]!r}?" if near else ""
         checks.append(Check("company", False, f"Company {cfg.company!r} was not found.{hint} Available: {names}."))
         return checks
-    checks.append(Check("company", True, f"Company {match[0].get('Name')!r} is reachable."))
+    checks.append(Check("company", True, f"Company {match[0]['name']!r} is reachable."))
     try:
         md = client.metadata()
     except ConnectorError as exc:

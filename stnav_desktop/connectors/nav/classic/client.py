@@ -226,7 +226,10 @@ class ClassicClient:
 
     # -- discovery -------------------------------------------------------------------------------
     def companies(self) -> list[dict[str, Any]]:
-        return list(self.iter("Company"))
+        """The server's companies shaped like ``NavClient.companies()`` (``id``, ``name``, ``displayName``); NAV
+        2016/2017 have no ``Id`` on the Company entity (then ``id`` is empty: address the company by name)."""
+        return [{"id": str(c.get("Id") or ""), "name": str(c.get("Name") or ""),
+                 "displayName": str(c.get("Display_Name") or c.get("Name") or "")} for c in self.iter("Company")]
 
     def metadata(self) -> Metadata:
         resp = self.http.request("GET", "$metadata", headers={"Accept": "application/xml"})

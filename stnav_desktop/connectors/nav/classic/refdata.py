@@ -24,8 +24,7 @@ class ClassicRefData:
         return list(self.client.iter(self.client.service_path(role)))
 
     def companies(self) -> list[dict[str, Any]]:
-        return [{"id": c.get("Id"), "name": c.get("Name"), "displayName": c.get("Display_Name") or c.get("Name")}
-                for c in self.client.companies()]
+        return self.client.companies()
 
     def vendors(self) -> list[dict[str, Any]]:
         return [{"number": v["No"], "displayName": v.get("Name", ""), "blocked": _blocked(v.get("Blocked"))}
