@@ -2,8 +2,7 @@
 approval, posting as unposted documents, the accountant posting them in NAV, the draft follow-up, and the
 reconciliation from the G/L entries, to the cent per territory.
 
-``SyncService`` builds the API v2.0 back end today; until the lead wires ``nav.deployment = classic`` (see
-``build_classic_books``), the test hands it the classic back end the way that wiring will."""
+``SyncService`` builds the classic back end from the profile (``nav.deployment = classic``)."""
 
 from __future__ import annotations
 
@@ -12,7 +11,7 @@ from collections import Counter
 import pytest
 
 from stnav_desktop import credentials
-from stnav_desktop.connectors.nav.classic import ClassicRefData, build_classic_books
+from stnav_desktop.connectors.nav.classic import ClassicBooks
 from stnav_desktop.sandbox.navclassic import ClassicNavSandbox
 from stnav_desktop.sandbox.servicetitan import ServiceTitanSandbox
 from stnav_desktop.store import settings
@@ -24,7 +23,7 @@ from .conftest import FAST_RETRY
 
 
 @pytest.fixture
-def classic_app(store, tmp_path, monkeypatch):
+def classic_app(store, tmp_path):
     st = ServiceTitanSandbox(tmp_path / "tls", purchase_orders=40).start()
     nav = ClassicNavSandbox(tmp_path / "tls").start()
     profile = settings.get_profile("default")
@@ -40,13 +39,10 @@ def classic_app(store, tmp_path, monkeypatch):
         settings.set_value(profile, key, value)
     credentials.set_secret(profile.name, "servicetitan.client_secret", st.client_secret)
     credentials.set_secret(profile.name, "nav.web_service_key", nav.web_service_key)
-    books = build_classic_books(settings.all_values(profile),
-                                credentials.get_secret(profile.name, "nav.web_service_key"), retry=FAST_RETRY)
-    # the wiring the lead adds to SyncService for nav.deployment == "classic"
-    monkeypatch.setattr(SyncService, "nav_books", lambda self: books)
-    monkeypatch.setattr(SyncService, "nav_client", lambda self: books)
-    monkeypatch.setattr("stnav_desktop.connectors.nav.RefData", ClassicRefData)
-    yield profile, SyncService(profile, retry=FAST_RETRY), books, nav
+    service = SyncService(profile, retry=FAST_RETRY)  # nav.deployment = classic: the page web services back end
+    books = service.nav_books()
+    assert isinstance(books, ClassicBooks)
+    yield profile, service, books, nav
     st.stop()
     nav.stop()
 
@@ -103,6 +99,7 @@ def test_lost_answers_during_posting_never_double_a_document(classic_app):
     settings.set_value(profile, "retry.max_attempts", 20)  # the run is about doubles, not about giving up
     now = [utcnow()]
     service = SyncService(profile, retry=FAST_RETRY, clock=lambda: now[0])
+    books = service.nav_books()
     service.refresh_refdata()
     service.pull()
     demo.accept_suggestions(profile)
@@ -141,3 +138,20 @@ def test_connection_test_lists_what_is_missing(classic_app):
     failed = [(name, message) for name, ok, message in lines if not ok]
     assert failed == [("service GeneralJournal", failed[0][1])]
     assert "Object ID 39 (General Journal), Service Name GeneralJournal" in failed[0][1]
+
+
+def test_classic_refuses_vendor_creation_with_one_line(classic_app):
+    from stnav_desktop.sync.st_gateway import ConfigurationError
+
+    profile, service, books, nav = classic_app
+    with pytest.raises(ConfigurationError, match="create the vendor in NAV"):
+        service.create_nav_vendor(2007)
+
+
+def test_missing_odata_url_is_one_clear_line(store):
+    profile = settings.get_profile("default")
+    settings.set_value(profile, "nav.deployment", "classic")
+    settings.set_value(profile, "nav.auth", "basic")
+    lines = [line for line in SyncService(profile).test_connections() if line[0] == "NAV"]
+    assert lines == [("NAV", "configuration", False, "NAV settings: classic NAV needs the ODataV4 URL, e.g. "
+                                                     "https://nav.example.local:7048/NAV/ODataV4/")]
