@@ -143,6 +143,8 @@ SETTINGS: list[Setting] = [
             "Service name of page 39 General Journal"),
     Setting("nav.classic_service_gl_entries", "GeneralLedgerEntries", "str",
             "Service name of page 20 General Ledger Entries"),
+    Setting("nav.classic_service_dimension_set_entries", "DimensionSetEntries", "str",
+            "Service name of page 479 Dimension Set Entries"),
     Setting("nav.classic_service_posted_purchase_invoice", "PostedPurchaseInvoice", "str",
             "Service name of page 138 Posted Purchase Invoice"),
     Setting("nav.classic_service_purchase_credit_memo", "PurchaseCreditMemo", "str",

@@ -145,6 +145,16 @@ def test_territory_as_shortcut_dimension_3(tls_dir, clock):
         [doc] = books.create_invoices([spec("INV-502")], post=False)
         assert isinstance(doc, NavDocument)
 
+        # page 20 shows global dimensions only; page 479 gives the territory on shortcut 3 back
+        nav.post_purchase_invoice(doc.nav_id)
+        [posted] = books.find_documents([InvoiceKey("V10000", "INV-502")])
+        assert {e.dimensions.get("TERRITORY") for e in posted.gl_entries if e.account_number != "5410"} == {"NORTH"}
+        nav.unpublish("DimensionSetEntries")
+        books = ClassicBooks(ClassicClient(basic_config(nav, shortcut_dimensions={"TERRITORY": 3}),
+                                           nav.web_service_key, retry=FAST_RETRY))
+        [posted] = books.find_documents([InvoiceKey("V10000", "INV-502")])
+        assert {e.dimensions.get("TERRITORY") for e in posted.gl_entries} == {None}  # global dimensions only
+
 
 def test_unknown_dimension_value_fails_whole_invoice(books, nav):
     [err] = books.create_invoices([spec(territory="MARS")], post=False)

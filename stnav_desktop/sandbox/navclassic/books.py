@@ -146,6 +146,9 @@ class ClassicCompany:
                 return set_id
         set_id = len(self.dim_sets)
         self.dim_sets[set_id] = dims
+        for code, value in dims.items():  # table 480 "Dimension Set Entry"
+            self.put("Dimension Set Entry", (set_id, code), {"Dimension_Set_ID": set_id, "Dimension_Code": code,
+                                                              "Dimension_Value_Code": value})
         return set_id
 
     # -- validation on insert / modify -----------------------------------------------------------------

@@ -9,7 +9,8 @@ controls follow the NAV 2018 (NAVW111) C/AL exports named in §5.2: 51 "Purchase
 ``Document Type=Invoice``, part ``PurchLines`` = page 55 "Purch. Invoice Subform", ``AutoSplitKey``), 39
 "General Journal" (``AutoSplitKey``, OnOpenPage exits for ODataV4 clients), 20 "General Ledger Entries"
 (read-only, global dimensions 1-2 only), 138 "Posted Purchase Invoice", 118 "General Ledger Setup", 27
-"Vendor List", 16 "Chart of Accounts", 536 "Dimensions", 537 "Dimension Values", 52 "Purchase Credit Memo"
+"Vendor List", 16 "Chart of Accounts", 536 "Dimensions", 537 "Dimension Values", 479 "Dimension Set
+Entries" (table 480, one row per dimension of a set), 52 "Purchase Credit Memo"
 (part ``PurchLines`` = page 98 "Purch. Cr. Memo Subform", view ``Document Type=Credit Memo``), 140 "Posted
 Purchase Credit Memo". Option values go over the
 wire as their enum member names (spaces -> ``_``: ``G_L_Account``; blank option ``_x0020_``) (M: what
@@ -110,6 +111,10 @@ PAGES: dict[str, Page] = {
                         "Description": S, "Amount": DEC, "Debit_Amount": DEC, "Credit_Amount": DEC,
                         "Global_Dimension_1_Code": S, "Global_Dimension_2_Code": S, "Dimension_Set_ID": INT},
                        insert=False, modify=False, delete=False),
+    "dimension_set_entries": Page(479, "Dimension Set Entries", "Dimension Set Entry",
+                                  ("Dimension_Set_ID", "Dimension_Code"),
+                                  {"Dimension_Set_ID": INT, "Dimension_Code": S, "Dimension_Value_Code": S},
+                                  insert=False, modify=False, delete=False),
     "posted_purchase_invoice": Page(138, "Posted Purchase Invoice", "Purch. Inv. Header", ("No",),
                                     {"No": S, "Buy_from_Vendor_No": S, "Vendor_Invoice_No": S, "Posting_Date": D,
                                      "Pre_Assigned_No": S, "Amount": DEC, "Amount_Including_VAT": DEC},
@@ -132,5 +137,5 @@ DEFAULT_SERVICES = {
     "dimension_values": "DimensionValues", "gl_setup": "GeneralLedgerSetup", "purchase_invoice": "PurchaseInvoice",
     "general_journal": "GeneralJournal", "gl_entries": "GeneralLedgerEntries",
     "posted_purchase_invoice": "PostedPurchaseInvoice", "purchase_credit_memo": "PurchaseCreditMemo",
-    "posted_purchase_credit_memo": "PostedPurchaseCreditMemo",
+    "posted_purchase_credit_memo": "PostedPurchaseCreditMemo", "dimension_set_entries": "DimensionSetEntries",
 }

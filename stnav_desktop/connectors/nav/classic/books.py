@@ -143,6 +143,8 @@ class ClassicBooks:
         self.config = client.config
         self._setup: dict[str, Any] | None = None
         self._metadata: Metadata | None = None
+        self._dim_sets: dict[int, dict[str, str]] = {}  # Dimension Set ID -> {dimension code: value}
+        self._dim_sets_missing = False
 
     # -- dimensions ------------------------------------------------------------------------------
     def general_ledger_setup(self) -> dict[str, Any] | None:
@@ -693,6 +695,9 @@ class ClassicBooks:
     def _gl_entry(self, rec: Mapping[str, Any], globals_: Mapping[int, str]) -> GLEntry:
         dims = {globals_[n]: str(rec.get(f"Global_Dimension_{n}_Code") or "") for n in (1, 2)
                 if globals_.get(n) and rec.get(f"Global_Dimension_{n}_Code")}
+        set_id = int(rec.get("Dimension_Set_ID") or 0)
+        if set_id and set_id in self._dim_sets:
+            dims = {**dims, **self._dim_sets[set_id]}  # every dimension, shortcut 3-8 included
         amount = _money(rec.get("Amount"))
         debit = _money(rec.get("Debit_Amount")) if "Debit_Amount" in rec else max(amount, Decimal(0))
         credit = _money(rec.get("Credit_Amount")) if "Credit_Amount" in rec else max(-amount, Decimal(0))
@@ -704,8 +709,32 @@ class ClassicBooks:
 
     def _gl_entries(self, flt: str) -> list[GLEntry]:
         globals_ = self.global_dimension_codes()
-        recs = self.client.iter(self.client.service_path("gl_entries"), {"$filter": flt})
+        recs = list(self.client.iter(self.client.service_path("gl_entries"), {"$filter": flt}))
+        self._load_dimension_sets({int(r.get("Dimension_Set_ID") or 0) for r in recs} - {0})
         return sorted((self._gl_entry(r, globals_) for r in recs), key=lambda e: e.entry_number)
+
+    def _load_dimension_sets(self, set_ids: set[int]) -> None:
+        """Page 20 shows global dimensions 1 and 2 only; when IT published page 479 "Dimension Set Entries",
+        the entries' ``Dimension_Set_ID`` gives every dimension (a territory on shortcut 3-8 too). Sets never
+        change in NAV, so each is read once."""
+        wanted = sorted(set_ids - set(self._dim_sets))
+        if not wanted or self._dim_sets_missing:
+            return
+        for k in range(0, len(wanted), LOOKUP_CHUNK):
+            part = wanted[k:k + LOOKUP_CHUNK]
+            flt = "(" + " or ".join(f"Dimension_Set_ID eq {i}" for i in part) + ")"
+            try:
+                rows = list(self.client.iter(self.client.service_path("dimension_set_entries"), {"$filter": flt}))
+            except NavError as exc:
+                if exc.status != 404:
+                    raise
+                self._dim_sets_missing = True  # not published: global dimensions only
+                return
+            for i in part:
+                self._dim_sets.setdefault(i, {})
+            for r in rows:
+                self._dim_sets.setdefault(int(r["Dimension_Set_ID"]), {})[str(r["Dimension_Code"])] = \
+                    str(r.get("Dimension_Value_Code") or "")
 
     def _gl_entries_of(self, document_no: str) -> list[GLEntry]:
         number = code(document_no)

@@ -39,6 +39,9 @@ PAGES: dict[str, PageRole] = {
     "posted_purchase_credit_memo": PageRole(140, "Posted Purchase Credit Memo", "PostedPurchaseCreditMemo", False,
                                             "finding credit memos the accountant posted"),
     "general_journal": PageRole(39, "General Journal", "GeneralJournal", True, "creating journal lines"),
+    "dimension_set_entries": PageRole(479, "Dimension Set Entries", "DimensionSetEntries", False,
+                                      "reconciling by a territory on shortcut dimension 3-8 (page 20 shows "
+                                      "global dimensions only)"),
     "gl_entries": PageRole(20, "General Ledger Entries", "GeneralLedgerEntries", True,
                            "reconciliation and exactly-once look-ups of posted journals"),
     "posted_purchase_invoice": PageRole(138, "Posted Purchase Invoice", "PostedPurchaseInvoice", True,
