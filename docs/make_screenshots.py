@@ -1,5 +1,6 @@
 """Screenshots for the README, taken from the real window (offscreen) against the bundled simulators:
-the review grid, the mapping picker open, and the posting result.
+the review grid, the mapping picker open, the suggestions, a batch before approval, the posting result and
+the reconciliation — at 1366×768, the smallest screen the window is made for.
 
 Run: .venv/bin/python docs/make_screenshots.py   (writes resources/screenshots/*.png)
 """
@@ -35,9 +36,10 @@ def main() -> int:
         service = SyncService(profile)
         service.refresh_refdata()
         service.pull()
+        demo.remember_company(profile, service)
         window = MainWindow(QSettings(str(Path(os.environ["STNAV_HOME"]) / "ui.ini"), QSettings.Format.IniFormat),
                             profile=profile, runner=InlineRunner(), service_fn=lambda: service)
-        window.resize(1500, 900)
+        window.resize(1366, 768)
         window.show()
         app.processEvents()
         page = window.pages["review"]
@@ -72,20 +74,42 @@ def main() -> int:
         shot.save(str(OUT / "mapping-picker.png"))
         popup.hide()
 
-        # accept suggestions, batch, approve, post: the result list
+        # the suggestions on the Mappings tab
+        mappings_page = window.pages["mappings"]
+        window.tabs.setCurrentIndex(1)
+        mappings_page.refresh()
+        mappings_page.select_safe()
+        app.processEvents()
+        window.grab().save(str(OUT / "mapping-suggestions.png"))
+
+        # accept suggestions, batch (prepared by the clerk), inspect, approve, post: the result list
         demo.accept_suggestions(profile)
         page.refresh()
         page.status_filter.setCurrentIndex(0)
-        page._create_batch(None)
+        from stnav_desktop.sync import batches
+
+        batches.create_batch(profile, actor="demo-clerk")
         batches_page = window.pages["batches"]
         window.tabs.setCurrentIndex(2)
         batches_page.refresh()
         batches_page.table.selectRow(0)
-        batches_page.approve_selected()
+        app.processEvents()
+        window.grab().save(str(OUT / "batch-before-approval.png"))
+        batches_page.confirm = lambda title, text: True  # the confirmation shows count and total
+        batches_page.approve_button.click()
         batches_page.table.selectRow(0)
-        batches_page.post_selected()
+        batches_page.post_button.click()
         app.processEvents()
         window.grab().save(str(OUT / "posting-result.png"))
+
+        # the reconciliation of the month, tied to the G/L read back from NAV
+        reports = window.pages["reports"]
+        window.tabs.setCurrentIndex(3)
+        month = max(d.doc_date for d in StDocument.select().where(StDocument.status == DocStatus.POSTED))
+        reports.month.setDate(reports.month.date().fromString(f"{month:%Y-%m}", "yyyy-MM"))
+        reports.run_button.click()
+        app.processEvents()
+        window.grab().save(str(OUT / "reconcile.png"))
         posted = StDocument.select().where(StDocument.status == DocStatus.POSTED).count()
         print(f"screenshots written to {OUT} ({posted} documents posted in the run)")
         window.close()

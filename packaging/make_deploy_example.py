@@ -55,7 +55,10 @@ def describe(setting: Setting) -> list[str]:
     if setting.help:
         lines.append(f"#   {setting.help}")
     kind = {"str": "text", "int": "whole number", "bool": "true or false", "url": "https:// URL",
-            "path": "file path (PEM)", "time": "time HH:MM", "choice": "one of", "list": "list"}[setting.kind]
+            "path": "file path (PEM)", "time": "time HH:MM", "choice": "one of", "list": "list",
+            "date": "date YYYY-MM-DD", "timezone": "IANA time zone (e.g. America/Chicago)",
+            "account": "NAV G/L account number", "dimension": "NAV dimension code",
+            "money": "amount like 25000.00 (empty: none)", "limits": "list of account=amount"}[setting.kind]
     if setting.kind == "choice":
         kind += ": " + ", ".join(f'"{c}"' for c in setting.choices)
     elif setting.kind == "list" and setting.choices:

@@ -35,6 +35,8 @@ SECRET_FIELDS: dict[str, str] = {
     "nav.windows_password": "Windows account password for NAV sign-in (NTLM)",
     "servicetitan.webhook_secret": "ServiceTitan webhook signing key",
     "nav.webhook_client_state": "NAV webhook clientState",
+    # one per installation (profile "installation"), not per profile: store/backend.py
+    "store.password": "Shared database (PostgreSQL) password",
 }
 
 
@@ -122,29 +124,26 @@ def _call(fn, *args):
 
 def check_secret_value(field: str, value: str) -> None:
     """Refuse what cannot be a real secret, naming the field; nothing is stored then."""
-    label = SECRET_FIELDS[field]
+    what = f"the {SECRET_FIELDS[field]} ({field})"
     if not value:
-        raise CredentialError(f"{field}: the {label} is empty; nothing was stored.")
+        raise CredentialError(f"{what} is empty; nothing was stored.")
     if not value.strip():
-        raise CredentialError(f"{field}: the {label} is only spaces; nothing was stored (the stored one, if any, "
-                              "is kept).")
+        raise CredentialError(f"{what} is only spaces; nothing was stored (the stored one, if any, is kept).")
     if value != value.strip():
-        raise CredentialError(f"{field}: the {label} starts or ends with spaces (a copy-paste slip?); nothing was "
-                              "stored. Paste it again without them.")
+        raise CredentialError(f"{what} starts or ends with spaces (a copy-paste slip?); nothing was stored. "
+                              "Paste it again without them.")
     if any(ord(c) < 32 or ord(c) == 127 for c in value):
-        raise CredentialError(f"{field}: the {label} holds a control character (a line break, a tab or NUL); "
-                              "nothing was stored.")
+        raise CredentialError(f"{what} holds a control character (a line break, a tab or NUL); nothing was stored.")
     if len(value.encode("utf-8")) > MAX_SECRET_BYTES:
-        raise CredentialError(f"{field}: the {label} is longer than {MAX_SECRET_BYTES} bytes; "
-                              "the Windows keychain would refuse it.")
+        raise CredentialError(f"{what} is longer than {MAX_SECRET_BYTES} bytes; the Windows keychain would "
+                              "refuse it.")
 
 
 def _audit_change(action: str, profile: str, field: str) -> None:
     """Every credential change is an audit event: which profile and field, who and when; never the value."""
     from stnav_desktop.store import audit
-    from stnav_desktop.store.db import db
 
-    if db.database is None:  # no database open (a bare library call): nothing to record into
+    if not audit.store_open():  # no database open (a bare library call): nothing to record into
         log.warning("%s for profile %s field %s not audited: no database open", action, profile, field)
         return
     audit.append(action, profile=profile, detail={"field": field, "label": SECRET_FIELDS[field]})

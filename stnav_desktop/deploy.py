@@ -78,6 +78,8 @@ def _wrong_type(setting: Any, raw: Any) -> str:
         return f"expected a whole number (no quotes), got {got} {raw!r}"
     if setting.kind == "list" and not isinstance(raw, list):
         return f"expected a list like [\"Mon\", \"Tue\"], got {got} {raw!r}"
+    if setting.kind == "str" and isinstance(raw, int) and not isinstance(raw, bool):
+        return ""  # tenant = 1234567 (a number where text is expected) is what IT writes: taken as text
     if setting.kind in ("str", "choice", "url", "path", "time") and not isinstance(raw, str):
         return f"expected a quoted text, got {got} {raw!r}"
     if isinstance(raw, list) and not all(isinstance(v, str) for v in raw):
@@ -97,6 +99,11 @@ def parse(text: str, source: str = "deploy.toml") -> Deployment:
     for section, body in data.items():
         if not isinstance(body, dict):
             raise DeployError(f"{source}: top-level key {section!r} must be a [section]")
+        if section == "store":  # the installation's database, not a profile setting (store/backend.py)
+            from stnav_desktop.store.backend import parse_deploy_section
+
+            dep.values.update(parse_deploy_section(body, source))
+            continue
         for name, raw in body.items():
             key = f"{section}.{name}"
             if any(word in key.lower() for word in _SECRET_WORDS):

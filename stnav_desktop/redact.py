@@ -30,8 +30,11 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     # JSON / dict members: "client_secret": "value"
     (re.compile(r"(?i)(['\"](?:" + _SECRET_NAMES + r")['\"]\s*:\s*)(['\"])(?:\\.|(?!\2).)*\2"),
      lambda m: f"{m.group(1)}{m.group(2)}{MASK}{m.group(2)}"),
-    # form / query / header style: client_secret=value, ST-App-Key: value
-    (re.compile(r"(?i)\b(" + _SECRET_NAMES + r")(\s*[=:]\s*)([^\s&'\",;}]+)"),
+    # form / query / header style: client_secret=value, ST-App-Key: value; not a dotted setting name
+    # ("servicetitan.app_key: value is longer than ..." is a message about the setting, not a secret)
+    (re.compile(r"(?i)\b(" + _SECRET_NAMES + r")(\s*=\s*)([^\s&'\",;}]+)"),
+     lambda m: f"{m.group(1)}{m.group(2)}{MASK}"),
+    (re.compile(r"(?i)(?<![.\w])(" + _SECRET_NAMES + r")(\s*:\s*)([^\s&'\",;}]+)"),
      lambda m: f"{m.group(1)}{m.group(2)}{MASK}"),
     # scheme://user:password@host
     (re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://[^/\s:@]+:)([^@\s/]+)(@)"),

@@ -99,10 +99,10 @@ def check_environment(report: Report) -> None:
 def check_store(report: Report) -> None:
     from stnav_desktop.paths import app_paths
     from stnav_desktop.store import audit, migrations, settings
-    from stnav_desktop.store.db import open_db
+    from stnav_desktop.store.db import open_sqlite
 
     paths = app_paths().ensure()
-    database = open_db(paths.database)
+    database = open_sqlite(paths.database)  # never the shared database: the self-test writes
     version = migrations.current_version(database)
     settings.get_profile("self-test")
     audit.append("selftest", detail={"check": "store"}, profile="self-test")
@@ -120,6 +120,32 @@ def _forget_audit_key(database_id: str) -> None:
     from stnav_desktop import credentials
 
     credentials.forget_audit_key(database_id)
+
+
+def check_shared_store(report: Report) -> None:
+    """The shared PostgreSQL store, when one is configured: reachable, and not newer than this app.
+    Read-only: nothing is written to the office's database."""
+    from stnav_desktop.store import backend, migrations
+    from stnav_desktop.store.db import close_db, db
+    from stnav_desktop.store.pg import StoreUnavailable, open_postgres
+
+    try:
+        cfg = backend.current()
+    except backend.StoreConfigError as exc:
+        report.add(FAIL, f"shared store: {exc}")
+        return
+    if not cfg.is_postgres:
+        report.add(OK, "shared store: none configured (this PC keeps its own SQLite store)")
+        return
+    try:
+        open_postgres(cfg, migrate=False)
+        version = migrations.current_version(db)
+    except (StoreUnavailable, migrations.SchemaTooNew) as exc:
+        report.add(FAIL, f"shared store: {exc}")
+        return
+    finally:
+        close_db()
+    report.add(OK, f"shared store: {cfg.describe()} reachable, schema v{version}")
 
 
 def check_deployment(report: Report) -> None:
@@ -274,6 +300,7 @@ def run_self_test(*, gui: bool = True) -> tuple[bool, list[str]]:
     """Run every check; ``gui`` adds the Qt check. Returns (ok, report lines)."""
     report = Report()
     report.guard("environment", check_environment)
+    report.guard("shared store", check_shared_store)  # before the temporary home: this user's store.toml
     with _temporary_home() as home:
         report.guard("store", check_store)
         report.guard("deployment file", check_deployment)

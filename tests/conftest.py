@@ -68,9 +68,117 @@ def nav(tmp_path):
         yield sb
 
 
+# --- store backends: SQLite always; PostgreSQL where STNAV_TEST_PG_DSN names a server ---------------
+# (.ci/run starts a throw-away cluster and sets it; modules marked both_backends run on both)
+PG_DSN_ENV = "STNAV_TEST_PG_DSN"
+# store, posting and audit tests of other areas, run on both backends without editing them
+BOTH_BACKEND_MODULES = ("tests/foundation/test_store.py", "tests/foundation/test_audit.py",
+                        "tests/sync/test_posting.py", "tests/sync/test_posting_batched.py")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "store_backend" not in metafunc.fixturenames:
+        return
+    path = str(metafunc.definition.path).replace(os.sep, "/")
+    marked = metafunc.definition.get_closest_marker("both_backends") is not None
+    if metafunc.definition.get_closest_marker("sqlite_only") is not None:
+        return
+    for mark in metafunc.definition.iter_markers("parametrize"):  # the test chose its backends itself
+        names = mark.args[0] if mark.args else ""
+        if "store_backend" in (names.replace(" ", "").split(",") if isinstance(names, str) else names):
+            return
+    if marked or path.endswith(BOTH_BACKEND_MODULES):
+        metafunc.parametrize("store_backend", ["sqlite", "postgresql"], indirect=True)
+
+
+class PgServer:
+    """The test server from STNAV_TEST_PG_DSN; each test gets a database of its own."""
+
+    def __init__(self, dsn: str) -> None:
+        from urllib.parse import urlsplit, urlunsplit
+
+        parts = urlsplit(dsn)
+        self.dsn = dsn
+        self.password = parts.password or ""
+        netloc = parts.netloc.rsplit("@", 1)
+        user = (parts.username or "")
+        self.user = user
+        self._base = (parts.scheme, f"{user}@{netloc[-1]}" if user else netloc[-1], parts.query)
+        self.admin_db = parts.path.lstrip("/") or "postgres"
+        self._urlunsplit = urlunsplit
+
+    def url(self, dbname: str) -> str:
+        """The store URL as the app takes it: no password (that is a keychain secret)."""
+        scheme, netloc, query = self._base
+        return self._urlunsplit((scheme, netloc, "/" + dbname, query, ""))
+
+    def connect(self, dbname: str | None = None, **kw):
+        import psycopg
+
+        from stnav_desktop.store.backend import parse_url
+
+        params = parse_url(self.url(dbname or self.admin_db))
+        return psycopg.connect(**params, password=self.password or None, **kw)
+
+    def create_database(self) -> str:
+        import uuid
+
+        name = f"stnav_t_{uuid.uuid4().hex[:12]}"
+        with self.connect(autocommit=True) as con:
+            con.execute(f'CREATE DATABASE "{name}"')
+        return name
+
+    def drop_database(self, name: str) -> None:
+        with self.connect(autocommit=True) as con:
+            con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def pg_server_or_skip() -> PgServer:
+    dsn = os.environ.get(PG_DSN_ENV, "").strip()
+    if not dsn:
+        if os.environ.get("CI"):
+            pytest.fail(f"{PG_DSN_ENV} is not set: CI must run the PostgreSQL cases (.ci/run starts a server)")
+        pytest.skip(f"PostgreSQL case: set {PG_DSN_ENV}=postgresql://user:pw@host:port/db "
+                    "(.ci/run starts a throw-away server and sets it)")
+    return PgServer(dsn)
+
+
+def use_pg_store(server: PgServer, dbname: str, keyring_backend) -> str:
+    """Point this test's STNAV_HOME at ``dbname`` the way a user would: store.toml plus the keychain."""
+    from stnav_desktop.store import backend
+
+    url = server.url(dbname)
+    backend.write_config(backend.StoreConfig(url=url))
+    if server.password:
+        keyring_backend.set_password("ml-connector", f"{backend.KEYCHAIN_PROFILE}:{backend.PASSWORD_FIELD}",
+                                     server.password)
+    return url
+
+
 @pytest.fixture
-def store(stnav_home):
-    """A fresh, migrated SQLite database in this test's STNAV_HOME."""
+def store_backend(request, stnav_home, memory_keyring):
+    """"sqlite" (default) or "postgresql" (a fresh database on the test server, dropped afterwards)."""
+    kind = getattr(request, "param", "sqlite")
+    if kind == "sqlite":
+        yield kind
+        return
+    server = pg_server_or_skip()
+    dbname = server.create_database()
+    use_pg_store(server, dbname, memory_keyring)
+    request.node.pg_server = server
+    request.node.pg_dbname = dbname
+    try:
+        yield kind
+    finally:
+        from stnav_desktop.store.db import close_db
+
+        close_db()
+        server.drop_database(dbname)
+
+
+@pytest.fixture
+def store(store_backend, stnav_home):
+    """A fresh, migrated database in this test's STNAV_HOME (SQLite, or PostgreSQL when parametrised)."""
     from stnav_desktop.paths import app_paths
     from stnav_desktop.store.db import close_db, open_db
 
@@ -78,6 +186,40 @@ def store(stnav_home):
     database = open_db(paths.database)
     yield database
     close_db()
+
+
+@pytest.fixture
+def raw_sql(store, store_backend, request):
+    """Run SQL behind the app's back on the current backend (what the sqlite3 tool or psql would do),
+    with the audit log's guard triggers switched off first. ``?`` placeholders on both."""
+    def run(sql: str, *params, guards_off: bool = True):
+        if store_backend == "postgresql":
+            node = request.node
+            with node.pg_server.connect(node.pg_dbname, autocommit=True) as con:
+                if guards_off:
+                    con.execute("ALTER TABLE audit_event DISABLE TRIGGER USER")
+                try:
+                    cur = con.execute(sql.replace("?", "%s"), params)
+                    return cur.fetchall() if cur.description else []
+                finally:
+                    if guards_off:
+                        con.execute("ALTER TABLE audit_event ENABLE TRIGGER USER")
+        import sqlite3
+
+        from stnav_desktop.paths import app_paths
+
+        con = sqlite3.connect(app_paths().database)
+        try:
+            if guards_off:
+                con.execute("DROP TRIGGER IF EXISTS audit_event_no_update")
+                con.execute("DROP TRIGGER IF EXISTS audit_event_no_delete")
+            rows = con.execute(sql, params).fetchall()
+            con.commit()
+            return rows
+        finally:
+            con.close()
+
+    return run
 
 
 @pytest.fixture(autouse=True)

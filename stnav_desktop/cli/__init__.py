@@ -19,6 +19,8 @@ from stnav_desktop.cli import (
     demo_cmd,
     profile_cmd,
     review_cmd,
+    service_cmd,
+    store_cmd,
     support_cmd,
     sync_cmd,
 )
@@ -28,7 +30,8 @@ from stnav_desktop.redact import redact
 
 log = logging.getLogger("stnav_desktop.cli")
 
-COMMANDS = [audit_cmd, credentials_cmd, profile_cmd, sync_cmd, review_cmd, demo_cmd, support_cmd]
+COMMANDS = [audit_cmd, credentials_cmd, profile_cmd, sync_cmd, review_cmd, demo_cmd, support_cmd, store_cmd,
+            service_cmd]
 
 
 class OneLineParser(argparse.ArgumentParser):

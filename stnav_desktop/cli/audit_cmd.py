@@ -62,6 +62,8 @@ def print_anchor(args: argparse.Namespace) -> int:
 
 
 def show(args: argparse.Namespace) -> int:
+    if not args.st_ref.strip():
+        raise CliError("no audit events for an empty reference (references look like PO-10452-001)", 2)
     boot(args)
     lines = audit_export.chain(args.st_ref)
     if not lines:

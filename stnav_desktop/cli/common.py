@@ -33,9 +33,21 @@ def boot(args: argparse.Namespace, *, console: bool = True) -> None:
     except OSError as exc:
         raise CliError(f"log file {paths.log_file} cannot be written ({exc.strerror or exc}): give your user "
                        f"write access to {paths.logs}, or set STNAV_HOME to a writable local folder") from None
+    from stnav_desktop.store.backend import StoreConfigError
+    from stnav_desktop.store.migrations import SchemaTooNew
+    from stnav_desktop.store.pg import StoreUnavailable
+
     try:
         open_db(paths.database)
-    except DatabaseProblem as exc:
+    except (DatabaseProblem, StoreUnavailable, SchemaTooNew, StoreConfigError) as exc:  # one line, no traceback
+        raise CliError(str(exc)) from None
+    from stnav_desktop import deploy
+    from stnav_desktop.store import audit
+
+    audit.sealing_key(create=False)  # one keychain call now, not later while holding the write lock
+    try:  # a broken deployment file stops every command up front, before anything is written
+        deploy.current()
+    except deploy.DeployError as exc:
         raise CliError(str(exc)) from None
 
 
@@ -84,6 +96,8 @@ def positive_int(what: str):
             raise argparse.ArgumentTypeError(f"{what} must be a whole number like 12, not {text!r}") from None
         if value < 1:
             raise argparse.ArgumentTypeError(f"{what} must be 1 or more, not {value}")
+        if value > 2**31 - 1:
+            raise argparse.ArgumentTypeError(f"{what} {value} is too large")
         return value
 
     parse.__name__ = what  # argparse names the type in its messages

@@ -27,6 +27,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     rl.add_argument("document", help="ServiceTitan number (reference) or ServiceTitan id of the held bill")
     rl.add_argument("--reason", required=True, help="why it may be booked despite the hold")
     rl.set_defaults(handler=review_release)
+    ro = s.add_parser("reopen", help="take a document out of its batch (or undo a rejection) and check it again")
+    ro.add_argument("document", help="ServiceTitan number")
+    ro.set_defaults(handler=review_reopen)
 
     b = sub.add_parser("batch", help="batches and approval")
     bs = b.add_subparsers(dest="batch_command", metavar="ACTION", required=True)
@@ -40,6 +43,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     ba.set_defaults(handler=batch_approve)
     bl = bs.add_parser("list", help="batches with who prepared and approved them")
     bl.set_defaults(handler=batch_list)
+    bw = bs.add_parser("show", help="a batch's documents, count and total (inspect before approving)")
+    bw.add_argument("batch_id", type=int)
+    bw.set_defaults(handler=batch_show)
+    bk = bs.add_parser("correct", help="prepare a correction batch (credit memo / reversal) for documents "
+                                        "changed after posting; it is posted only once approved")
+    bk.add_argument("documents", nargs="+", metavar="NUMBER", help="ServiceTitan numbers")
+    bk.set_defaults(handler=batch_correct)
+    br = bs.add_parser("reopen", help="send a batch back for approval (its unposted documents return to ready)")
+    br.add_argument("batch_id", type=int)
+    br.set_defaults(handler=batch_reopen)
 
     m = sub.add_parser("map", help="mappings: suggest, import, export")
     ms = m.add_subparsers(dest="map_command", metavar="ACTION", required=True)
@@ -97,8 +110,9 @@ def review_list(args) -> int:
     rows = review.fetch(profile, flt, sort="date", descending=False, limit=args.limit)
     for row in rows:
         amount = f"{row.amount:,.2f}" if row.amount is not None else "?"
-        print(f"{row.kind:<15} {row.number:<18} {row.date.date() if row.date else '':<10} {row.st_vendor[:24]:<24} "
-              f"{row.nav_vendor:<8} {row.dimension:<6} {amount:>12}  {row.status:<22} {row.problem[:120]}")
+        print(f"{mapping.kind_label(row.kind):<15} {row.number:<18} {row.date.date().isoformat() if row.date else '':<10} {row.st_vendor[:24]:<24} "
+              f"{row.nav_vendor:<8} {row.dimension:<6} {amount:>12}  {review.STATUS_LABELS.get(row.status, row.status):<25} "
+              f"{row.problem[:120]}")
     print(f"{len(rows)} of {review.count(profile, flt)} documents")
     return 0
 
@@ -138,6 +152,70 @@ def review_release(args) -> int:
     return 0
 
 
+def review_reopen(args) -> int:
+    profile = _profile(args)
+    doc = _find(profile, args.document)
+    try:
+        batches.reopen_document(doc)
+    except batches.BatchError as exc:
+        raise CliError(str(exc)) from None
+    doc = StDocument.get_by_id(doc.id)
+    print(f"{args.document} reopened: {review.STATUS_LABELS.get(doc.status, doc.status)}"
+          + (f" — {doc.problem}" if doc.problem else ""))
+    return 0
+
+
+def _batch(profile, batch_id: int) -> Batch:
+    batch = Batch.get_or_none((Batch.id == batch_id) & (Batch.profile == profile))
+    if batch is None:
+        raise CliError(f"no batch {batch_id}")
+    return batch
+
+
+def batch_show(args) -> int:
+    profile = _profile(args)
+    view = batches.inspect(_batch(profile, args.batch_id))
+    b = view.batch
+    print(f"batch {b.id}: {view.status_label}; prepared by {b.prepared_by} {b.prepared_at.astimezone():%Y-%m-%d %H:%M}"
+          + (f", approved by {b.approved_by} {b.approved_at.astimezone():%Y-%m-%d %H:%M}" if b.approved_at else ""))
+    for line in view.lines:
+        amount = f"{line.amount:,.2f}" if line.amount is not None else "?"
+        print(f"  {line.st_ref:<20} {line.date:<10} {line.vendor[:28]:<28} {amount:>12}  {line.status:<24} "
+              f"{line.nav_number:<12} {line.message[:80]}")
+    print(f"{view.count} documents, total {view.total:,.2f}; {view.left_to_post} left to post")
+    return 0
+
+
+def batch_correct(args) -> int:
+    from stnav_desktop.sync import corrections
+
+    profile = _profile(args)
+    docs = [_find(profile, n) for n in args.documents]
+    for doc in docs:
+        try:
+            for line in corrections.propose(doc).summary():
+                print(f"{args.documents[docs.index(doc)]}: {line}")
+        except corrections.CorrectionError as exc:
+            raise CliError(str(exc)) from None
+    try:
+        batch = batches.create_correction_batch(profile, [d.id for d in docs])
+    except batches.BatchError as exc:
+        raise CliError(str(exc)) from None
+    print(f"correction batch {batch.id} prepared by {batch.prepared_by}; approve it (`stnav batch approve "
+          f"{batch.id}`), then post it (`stnav post --batch {batch.id}`)")
+    return 0
+
+
+def batch_reopen(args) -> int:
+    profile = _profile(args)
+    try:
+        count = batches.reopen_batch(_batch(profile, args.batch_id))
+    except batches.BatchError as exc:
+        raise CliError(str(exc)) from None
+    print(f"batch {args.batch_id} reopened: {count} document(s) wait for approval again")
+    return 0
+
+
 def batch_create(args) -> int:
     profile = _profile(args)
     ids = None if args.all_ready else [_find(profile, n).id for n in args.documents]
@@ -151,14 +229,14 @@ def batch_create(args) -> int:
 
 def batch_approve(args) -> int:
     profile = _profile(args)
-    batch = Batch.get_or_none((Batch.id == args.batch_id) & (Batch.profile == profile))
-    if batch is None:
-        raise CliError(f"no batch {args.batch_id}")
+    batch = _batch(profile, args.batch_id)
     try:
         dropped = batches.approve(batch)
     except batches.BatchError as exc:
         raise CliError(str(exc)) from None
-    print(f"batch {batch.id} (prepared by {batch.prepared_by}) approved by {batch.approved_by}")
+    view = batches.inspect(batch)
+    print(f"batch {batch.id} (prepared by {batch.prepared_by}) approved by {batch.approved_by}: "
+          f"{view.left_to_post} documents, total {view.postable_total:,.2f}")
     for line in dropped:
         print(f"  taken out: {line}")
     return 0
@@ -168,7 +246,7 @@ def batch_list(args) -> int:
     profile = _profile(args)
     for s in batches.list_batches(profile):
         b = s.batch
-        print(f"batch {b.id:<5} {b.status:<9} prepared {b.prepared_by}@{b.prepared_at:%Y-%m-%d %H:%M} "
+        print(f"batch {b.id:<5} {s.status_label:<20} prepared {b.prepared_by}@{b.prepared_at:%Y-%m-%d %H:%M} "
               f"approved {b.approved_by or '-'} {s.documents} docs {s.total:,.2f}  {s.status_line}")
     return 0
 
@@ -177,11 +255,13 @@ def map_suggest(args) -> int:
     profile = _profile(args)
     found = mapping.suggest(profile)
     for s in found:
-        accepted = args.accept_min_score is not None and s.score >= args.accept_min_score
+        # a suggestion with a warning (NAV vendor mapped to another ServiceTitan vendor, conflicting phone
+        # or postal code, another vendor as close) is never accepted by a rule: a person decides
+        accepted = args.accept_min_score is not None and s.score >= args.accept_min_score and not s.warning
         if accepted:
             mapping.accept(profile, s)
-        print(f"{s.kind:<14} {s.source_key:<8} {s.source_label[:40]:<40} -> {s.target:<10} {s.target_label[:32]:<32} "
-              f"{s.score:5.1f}% {s.method}{'  ACCEPTED' if accepted else ''}")
+        print(f"{mapping.KIND_LABELS.get(s.kind, s.kind):<26} {s.source_key:<8} {s.source_label[:40]:<40} -> {s.target:<10} {s.target_label[:40]:<40} "
+              f"{s.score:5.1f}% {s.method}{'  ACCEPTED' if accepted else ''}{'  ⚠ ' + s.warning if s.warning else ''}")
     if args.accept_min_score is not None:
         counts = mapping.refresh_readiness(profile)
         print("readiness: " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
@@ -233,7 +313,7 @@ def map_set(args) -> int:
 
 def replay(args) -> int:
     profile = _profile(args)
-    if args.document:
+    if args.document is not None:  # "" is a document number that does not exist, not "everything"
         count = posting.replay(profile, document_ids=[_find(profile, args.document).id])
     elif args.batch is not None:  # batch 0 is a batch number that does not exist, not "every batch"
         batch = Batch.get_or_none((Batch.id == args.batch) & (Batch.profile == profile))

@@ -40,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     rp = sub.add_parser("report", help="reports")
     rps = rp.add_subparsers(dest="report_command", metavar="REPORT", required=True)
     rc = rps.add_parser("reconcile", help="ServiceTitan against NAV (read back) for a month")
-    rc.add_argument("--month", required=True, help="YYYY-MM")
+    rc.add_argument("--month", required=True, type=_month, help="YYYY-MM")
     rc.add_argument("--format", choices=("text", "csv", "xlsx"), default="text")
     rc.add_argument("--output", type=Path, default=None)
     rc.set_defaults(handler=report_reconcile)
@@ -65,6 +65,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         if name == "nav":
             s.add_argument("--flavour", choices=("online", "onprem", "nav2018"), default="online")
         s.set_defaults(handler=sandbox, system=name)
+
+
+def _month(text: str) -> str:
+    import re
+
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", text.strip()):
+        raise argparse.ArgumentTypeError(f"expected a month like 2026-10 (YYYY-MM), not {text!r}")
+    return text.strip()
 
 
 def _service(args):
@@ -129,14 +137,25 @@ def post(args) -> int:
         print(f"[{index}/{total}] {result.st_ref:<24} {result.outcome:<16} {result.nav_number:<14} {result.message[:100]}",
               flush=True)
 
+    from stnav_desktop.sync.batches import BatchError
+
     try:
         results = _wrap(lambda: service.post(batch, cancel=stop.is_set, progress=progress))
+    except BatchError as exc:  # e.g. "approve batch 3 first": refused, nothing sent, exit 1
+        raise CliError(str(exc)) from None
     finally:
         signal.signal(signal.SIGINT, previous)
+    if batch is not None and not results and Batch.get_by_id(batch.id).status == "done":
+        print(f"batch {batch.id} is done: every document in it reached a final state; nothing to post")
+        return 0
     bad = [r for r in results if r.outcome in ("failed", "needs_attention", "not_ready")]
     print(f"{len(results) - len(bad)} posted or already in NAV, {len(bad)} not posted"
           + (" (cancelled: what was in flight finished)" if stop.is_set() else ""))
     return 1 if bad else 0
+
+
+STANDBY_SECONDS = 30
+HEARTBEAT_SECONDS = 60
 
 
 def run(args) -> int:
@@ -157,17 +176,37 @@ def run(args) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # one scheduler per STORE, whichever PC it runs on (store/locks.py); the others stand by
+    from stnav_desktop.store.locks import StoreLock, who
+
+    lock = StoreLock("scheduler")
+    if not lock.try_acquire():
+        info = who("scheduler")
+        print(f"the scheduler already runs for this store ({info.holder if info else 'another PC'}); standing by "
+              "to take over if it stops", flush=True)
+        while not lock.try_acquire():
+            if stop.wait(STANDBY_SECONDS):
+                return 0
     receiver = None
-    if args.webhook_port is not None:
-        receiver = _wrap(lambda: service.webhook_receiver(scheduler, args.webhook_port)).start()
-        print(f"receiving ServiceTitan webhooks on {receiver.url}", flush=True)
-    scheduler.start()
-    print("scheduler running; Ctrl+C to stop", flush=True)
-    stop.wait()
-    scheduler.stop()
-    if receiver is not None:
-        receiver.stop()
-    return 0
+    try:
+        if args.webhook_port is not None:
+            receiver = _wrap(lambda: service.webhook_receiver(scheduler, args.webhook_port)).start()
+            print(f"receiving ServiceTitan webhooks on {receiver.url}", flush=True)
+        scheduler.start()
+        print("scheduler running; Ctrl+C to stop", flush=True)
+        lost = False
+        while not stop.wait(HEARTBEAT_SECONDS):
+            if not lock.heartbeat():
+                lost = True
+                break
+        scheduler.stop()
+        if lost:  # the database dropped our session: another PC may run it now; the service restarts us
+            raise CliError("lost the store's scheduler lock (connection to the database ended); stopping")
+        return 0
+    finally:
+        if receiver is not None:
+            receiver.stop()
+        lock.release()
 
 
 def report_reconcile(args) -> int:
@@ -184,9 +223,12 @@ def report_reconcile(args) -> int:
         reconcile.write(report, path, args.format)
         print(f"written to {path}")
         return 0
-    print(f"{'territory':<12} {'ServiceTitan':>14} {'NAV (G/L)':>14} {'difference':>12}")
-    for _month, key, st, nav, diff in report.totals("territory"):
-        print(f"{key:<12} {st:>14,.2f} {nav:>14,.2f} {diff:>12,.2f}")
+    print(f"{'territory':<12} {'ST cost':>12} {'G/L cost':>12} {'Δ cost':>10} {'ST invoiced':>12} "
+          f"{'G/L payables':>12} {'Δ payables':>10} {'G/L clearing':>12} {'not in NAV':>11}")
+    for t in report.territories:  # one row per NAV territory code, each G/L figure read back from NAV
+        print(f"{t.code:<12} {t.st_cost:>12,.2f} {t.gl_cost:>12,.2f} {t.cost_difference:>10,.2f} "
+              f"{t.st_payables:>12,.2f} {t.gl_payables:>12,.2f} {t.payables_difference:>10,.2f} "
+              f"{t.gl_clearing:>12,.2f} {t.not_posted:>11,.2f}  {', '.join(t.business_units)}")
     for line in report.differences:
         print(f"  {line.st_ref:<22} {line.difference:>12,.2f}  {line.explanation}")
     for c in report.clearing:

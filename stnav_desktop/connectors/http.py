@@ -125,19 +125,27 @@ def build_session(settings: HttpSettings) -> requests.Session:
 
 
 class CallCounter:
-    """Counts requests and the peak per wall-clock second (benchmarks, tests)."""
+    """Counts requests, the peak per wall-clock second, and operations: BC's limits count each operation
+    inside a ``$batch``, not the HTTP request that carries them (benchmarks, tests)."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._lock = threading.Lock()
         self.total = 0
+        self.operations = 0
         self.per_second: dict[int, int] = {}
 
     def hit(self) -> None:
         with self._lock:
             self.total += 1
+            self.operations += 1
             sec = int(self._clock())
             self.per_second[sec] = self.per_second.get(sec, 0) + 1
+
+    def batched(self, operations: int) -> None:
+        """A ``$batch`` request (already counted by ``hit``) carried ``operations`` operations."""
+        with self._lock:
+            self.operations += operations - 1
 
     @property
     def peak_per_second(self) -> int:

@@ -8,7 +8,9 @@ reordering rows with any SQLite tool breaks the chain at the first touched event
 emptied log are detected too; and ``anchor()`` gives the head as a short text to write outside the
 database (NAV documents, support bundles) so ``verify(anchors=...)`` proves the log is complete up to
 there. Appends take the write lock first (``BEGIN IMMEDIATE``), so two threads can
-never chain onto the same predecessor.
+never chain onto the same predecessor. On a shared PostgreSQL store the head row is locked
+(``SELECT … FOR UPDATE``) instead, so appends from every PC of the office queue up on one chain; each
+event then names the PC (``host``) as well as the OS user (``actor``).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from typing import Any
 from peewee import SqliteDatabase
 
 from stnav_desktop.redact import redact_mapping
+from stnav_desktop.store.backend import is_postgres, pc_name
 from stnav_desktop.store.db import db
 from stnav_desktop.store.models import AuditEvent, AuditHead
 
@@ -61,9 +64,11 @@ def canonical_detail(detail: Any) -> str:
 
 
 def event_hash(seq: int, ts: str, actor: str, action: str, profile_name: str, st_ref: str, nav_ref: str,
-               detail: str, prev_hash: str) -> str:
-    content = json.dumps([seq, ts, actor, action, profile_name, st_ref, nav_ref, detail, prev_hash],
-                         separators=(",", ":"), ensure_ascii=False)
+               detail: str, prev_hash: str, host: str = "") -> str:
+    fields = [seq, ts, actor, action, profile_name, st_ref, nav_ref, detail, prev_hash]
+    if host:  # events from before the PC was recorded hash as they always did
+        fields.append(host)
+    content = json.dumps(fields, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(content.encode("utf-8")).hexdigest()
 
 
@@ -74,18 +79,45 @@ ANCHOR_RE = re.compile(r"stnav:(\d{1,12}):([0-9a-f]{16})\b")
 GUARD_TRIGGERS = ("audit_event_no_update", "audit_event_no_delete")
 
 
+def _bound():
+    """The database behind ``db`` (a peewee ``DatabaseProxy`` is looked through), or None when unbound."""
+    target = getattr(db, "obj", db) if not isinstance(db, SqliteDatabase) else db
+    try:
+        return target if target is not None and target.database else None
+    except AttributeError:  # an uninitialised proxy
+        return None
+
+
+def store_open() -> bool:
+    return _bound() is not None
+
+
+def _is_sqlite() -> bool:
+    return isinstance(_bound(), SqliteDatabase)
+
+
 def database_id() -> str:
-    """Which database file (or server database) the audit key belongs to."""
-    name = str(db.database or "")
-    if name and name != ":memory:" and isinstance(db, SqliteDatabase):
+    """Which database file the audit key belongs to."""
+    bound = _bound()
+    name = str(bound.database if bound is not None else "")
+    if name and name != ":memory:" and isinstance(bound, SqliteDatabase):
         name = str(Path(name).resolve())
     return hashlib.sha256(name.encode("utf-8")).hexdigest()[:16]
 
 
-def _key(*, create: bool) -> bytes | None:
+def sealing_key(*, create: bool = True) -> bytes | None:
+    """The key that seals this database's events (None: unsealed). Fetch it BEFORE opening a write
+    transaction (a keychain call can wait for an unlock prompt). Only a SQLite file on this PC is sealed: a
+    server database shared by several PCs would need one key shared by all of them, which no OS keychain
+    gives, so it stays hash-chained and anchored only."""
+    if not _is_sqlite():
+        return None
     from stnav_desktop import credentials
 
     return credentials.audit_key(database_id(), create=create)
+
+
+_key = sealing_key
 
 
 def event_mac(key: bytes, seq: int, digest: str) -> str:
@@ -98,7 +130,8 @@ def head_mac(key: bytes, seq: int, digest: str) -> str:
 
 def seal_head(seq: int, digest: str, key: bytes | None) -> None:
     """Write the head (last sequence number and hash) with its MAC. Any code that appends events in bulk
-    must end with this, inside its transaction."""
+    must give each event ``mac=event_mac(key, seq, hash)`` (empty when the key is None) and end with this,
+    inside its transaction, ``key`` being ``sealing_key()`` fetched before the transaction."""
     AuditHead.update(seq=seq, hash=digest, mac=head_mac(key, seq, digest) if key else "").where(
         AuditHead.id == 1).execute()
 
@@ -123,8 +156,9 @@ def append(action: str, *, st_ref: str = "", nav_ref: str = "", detail: Any = No
     actor = actor or current_actor()
     detail_text = canonical_detail(detail)
     key = _key(create=True)  # before taking the write lock: a keychain call can wait for an unlock prompt
+    host = pc_name()
     with db.atomic():
-        head = AuditHead.get_or_none(AuditHead.id == 1)
+        head = _locked_head()
         if head is None:
             AuditHead.insert(id=1, seq=0, hash="").execute()
             head = AuditHead.get(AuditHead.id == 1)
@@ -132,10 +166,11 @@ def append(action: str, *, st_ref: str = "", nav_ref: str = "", detail: Any = No
         prev = head.hash or GENESIS
         ts = datetime.now(UTC)
         ts_text = ts.isoformat(timespec="microseconds")
-        digest = event_hash(seq, ts_text, actor, action, profile, st_ref or "", nav_ref or "", detail_text, prev)
+        digest = event_hash(seq, ts_text, actor, action, profile, st_ref or "", nav_ref or "", detail_text, prev,
+                            host)
         event = AuditEvent(seq=seq, ts=ts, actor=actor, action=action, profile_name=profile,
                            st_ref=st_ref or "", nav_ref=nav_ref or "", detail=detail_text, prev_hash=prev,
-                           hash=digest, mac=event_mac(key, seq, digest) if key else "")
+                           hash=digest, mac=event_mac(key, seq, digest) if key else "", host=host)
         event.save(force_insert=True)
         seal_head(seq, digest, key)
     return event
@@ -161,12 +196,32 @@ def append_many(events: list[dict[str, Any]], *, actor: str | None = None, profi
         seq, prev = row[0], row[1] or GENESIS
         ts_text = datetime.now(UTC).isoformat(timespec="microseconds")
         values: list[Any] = []
+        # redaction works member by member, so a member value repeated across the batch (a status, the
+        # same "vendor not mapped" reason) is redacted once: same text as canonical_detail, far cheaper
+        memo: dict[Any, Any] = {}
+
+        def redacted(detail: Any) -> Any:
+            if not isinstance(detail, dict):
+                return redact_mapping(detail or {})
+            out = {}
+            for key, value in detail.items():
+                memo_key = (key, type(value), tuple((type(v), v) for v in value) if isinstance(value, list)
+                            else value)  # the types too: 1, True and Decimal("1") are equal keys
+                try:
+                    out[key] = memo[memo_key]
+                except KeyError:
+                    out[key] = memo[memo_key] = redact_mapping({key: value})[key]
+                except TypeError:  # not hashable
+                    out[key] = redact_mapping({key: value})[key]
+            return out
+
         for event in events:
             seq += 1
             who = event.get("actor") or default_actor
             where = event.get("profile", profile) or ""
             st_ref, nav_ref = event.get("st_ref") or "", event.get("nav_ref") or ""
-            detail_text = canonical_detail(event.get("detail"))
+            detail_text = json.dumps(redacted(event.get("detail")), sort_keys=True, separators=(",", ":"),
+                                     default=_default, ensure_ascii=False)
             digest = event_hash(seq, ts_text, who, event["action"], where, st_ref, nav_ref, detail_text, prev)
             values.extend((seq, ts_text, who, event["action"], where, st_ref, nav_ref, detail_text, prev, digest,
                            event_mac(key, seq, digest) if key else ""))
@@ -178,6 +233,13 @@ def append_many(events: list[dict[str, Any]], *, actor: str | None = None, profi
             db.execute_sql(f"INSERT INTO {table} {columns} VALUES {marks}", chunk)
         seal_head(seq, prev, key)
     return len(events)
+def _locked_head() -> AuditHead | None:
+    """The chain's head, locked until the transaction ends: on PostgreSQL every other PC's append waits
+    here (SQLite's BEGIN IMMEDIATE already holds the whole file)."""
+    query = AuditHead.select().where(AuditHead.id == 1)
+    if is_postgres(db):
+        query = query.for_update()
+    return query.get_or_none()
 
 
 @dataclass
@@ -200,7 +262,7 @@ class VerifyResult:
 
 
 def _guards_missing() -> list[str]:
-    if not isinstance(db, SqliteDatabase):
+    if not _is_sqlite():
         return []
     present = {r[0] for r in db.execute_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
     return [name for name in GUARD_TRIGGERS if name not in present]
@@ -210,7 +272,7 @@ def verify(anchors: Iterable[str] = ()) -> VerifyResult:
     """Walk the chain in sequence order; report the first event that does not fit, then check the head,
     the MACs (with the key in the OS keychain), the append-only guards and any anchors given."""
     cursor = db.execute_sql(
-        "SELECT seq, ts, actor, action, profile_name, st_ref, nav_ref, detail, prev_hash, hash, mac "
+        "SELECT seq, ts, actor, action, profile_name, st_ref, nav_ref, detail, prev_hash, hash, mac, host "
         "FROM audit_event ORDER BY seq")
     key = _key(create=False)
     expected_prev = GENESIS
@@ -218,7 +280,7 @@ def verify(anchors: Iterable[str] = ()) -> VerifyResult:
     checked = 0
     sealed_seen = False
     hashes: dict[int, str] = {}
-    for seq, ts, actor, action, profile_name, st_ref, nav_ref, detail, prev_hash, digest, mac in cursor:
+    for seq, ts, actor, action, profile_name, st_ref, nav_ref, detail, prev_hash, digest, mac, host in cursor:
         if seq != expected_seq:
             missing = expected_seq if seq > expected_seq else seq
             return VerifyResult(False, checked, missing, f"sequence gap: expected event {expected_seq}, found {seq} "
@@ -226,7 +288,7 @@ def verify(anchors: Iterable[str] = ()) -> VerifyResult:
         if prev_hash != expected_prev:
             return VerifyResult(False, checked, seq, "previous-hash link does not match the event before it "
                                 "(an event was deleted, inserted or reordered)")
-        if event_hash(seq, ts, actor, action, profile_name, st_ref, nav_ref, detail, prev_hash) != digest:
+        if event_hash(seq, ts, actor, action, profile_name, st_ref, nav_ref, detail, prev_hash, host) != digest:
             return VerifyResult(False, checked, seq, "content does not match its hash (the row was edited)")
         if mac:
             if key is None:

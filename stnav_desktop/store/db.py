@@ -4,6 +4,9 @@ SQLite in WAL mode with a busy timeout and foreign keys on. Every transaction is
 (``lock_type``): a writer takes the write lock when it starts rather than upgrading a read lock
 half-way, which in WAL mode fails at once with "database is locked" whatever the busy timeout.
 peewee keeps one connection per thread, so the GUI thread and the scheduler thread can both use it.
+
+``db`` is a proxy: an installation configured for a shared PostgreSQL server (``store/backend.py``)
+binds it to that server instead, with the same models and the same migration ladder.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import sqlite3
 from pathlib import Path
 
 import peewee
-from peewee import SqliteDatabase
+from peewee import DatabaseProxy, SqliteDatabase
 
 log = logging.getLogger(__name__)
 
@@ -25,11 +28,26 @@ PRAGMAS = (
     ("synchronous", "normal"),
 )
 
-db = SqliteDatabase(None, pragmas=PRAGMAS, lock_type="IMMEDIATE", timeout=BUSY_TIMEOUT_MS / 1000)
+_sqlite = SqliteDatabase(None, pragmas=PRAGMAS, lock_type="IMMEDIATE", timeout=BUSY_TIMEOUT_MS / 1000)
+db = DatabaseProxy()
+db.initialize(_sqlite)
 
 
-def open_db(path: Path, *, migrate: bool = True) -> SqliteDatabase:
-    """Bind the placeholder to ``path`` and bring the schema up to date.
+def open_db(path: Path, *, migrate: bool = True):
+    """Bind the placeholder to the installation's store (``path`` for SQLite, or the PostgreSQL server
+    configured in deploy.toml / store.toml) and bring the schema up to date."""
+    from stnav_desktop.store import backend
+
+    cfg = backend.current()
+    if cfg.is_postgres:
+        from stnav_desktop.store import pg
+
+        return pg.open_postgres(cfg, migrate=migrate)
+    return open_sqlite(path, migrate=migrate)
+
+
+def open_sqlite(path: Path, *, migrate: bool = True):
+    """This PC's SQLite file, whatever the installation's store setting (self-test, migrate-to).
 
     Raises ``DatabaseProblem`` (one line naming the file and what to do) when the file cannot be used;
     a database written by a newer version of the app is refused before anything is written to it."""
@@ -40,7 +58,8 @@ def open_db(path: Path, *, migrate: bool = True) -> SqliteDatabase:
         refuse_unusable_file(path, migrations.LATEST)
         if not db.is_closed():
             db.close()
-        db.init(str(path), pragmas=PRAGMAS, timeout=BUSY_TIMEOUT_MS / 1000)
+        db.initialize(_sqlite)
+        _sqlite.init(str(path), pragmas=PRAGMAS, timeout=BUSY_TIMEOUT_MS / 1000)
         db.connect(reuse_if_open=True)
         if migrate:
             migrations.migrate(db, path)

@@ -2,29 +2,68 @@
 
 Each step runs in one transaction together with its version bump, and the database file is copied
 to ``backups/`` before any step runs, so a failed upgrade can be rolled back by hand.
+
+The same ladder runs on SQLite and on a shared PostgreSQL store. Several PCs may start a new release
+at once: on PostgreSQL the whole upgrade holds an advisory lock, and every step re-reads the version
+inside its own transaction, so each step runs exactly once. A PC whose release is older than the
+database refuses to open it and names the release it needs (``refuse_if_newer``).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 from peewee import SqliteDatabase
 
 from stnav_desktop.store import models
+from stnav_desktop.store.backend import is_postgres
 
 log = logging.getLogger(__name__)
+
+# pg_advisory_lock key of the schema upgrade ("stnav" + 1); held by one PC at a time
+MIGRATION_LOCK_KEY = 0x73746E617601
+
+
+class SchemaTooNew(RuntimeError):
+    """The database was upgraded by a newer release than this PC runs."""
+
+
+def _pg_append_only_triggers(db) -> None:
+    """PostgreSQL's equivalent of the SQLite triggers: UPDATE, DELETE and TRUNCATE of the audit log
+    raise, whoever connects (psql, pgAdmin, another app)."""
+    db.execute_sql("""CREATE OR REPLACE FUNCTION stnav_audit_append_only() RETURNS trigger
+                      LANGUAGE plpgsql AS $$
+                      BEGIN RAISE EXCEPTION 'audit events are append-only'; END $$""")
+    db.execute_sql("DROP TRIGGER IF EXISTS audit_event_no_update ON audit_event")
+    db.execute_sql("""CREATE TRIGGER audit_event_no_update BEFORE UPDATE OR DELETE ON audit_event
+                      FOR EACH ROW EXECUTE FUNCTION stnav_audit_append_only()""")
+    db.execute_sql("DROP TRIGGER IF EXISTS audit_event_no_truncate ON audit_event")
+    db.execute_sql("""CREATE TRIGGER audit_event_no_truncate BEFORE TRUNCATE ON audit_event
+                      FOR EACH STATEMENT EXECUTE FUNCTION stnav_audit_append_only()""")
 
 
 def _v1_initial(db: SqliteDatabase) -> None:
     db.create_tables([m for m in models.ALL_MODELS if m is not models.SchemaVersion])
+    if is_postgres(db):
+        _pg_append_only_triggers(db)
+        db.execute_sql("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '') ON CONFLICT DO NOTHING")
+        return
     db.execute_sql("""CREATE TRIGGER IF NOT EXISTS audit_event_no_update BEFORE UPDATE ON audit_event
                       BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END""")
     db.execute_sql("""CREATE TRIGGER IF NOT EXISTS audit_event_no_delete BEFORE DELETE ON audit_event
                       BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END""")
     db.execute_sql("INSERT OR IGNORE INTO audit_head (id, seq, hash) VALUES (1, 0, '')")
+
+
+def _add_column_if_missing(db, table: str, column: str, ddl: str) -> None:
+    """Idempotent on both backends (v1 already creates the current models' columns on a new database). A
+    SQL default, never a back-fill UPDATE: audit_event refuses UPDATEs (append-only triggers)."""
+    if column not in {c.name for c in db.get_columns(table)}:
+        db.execute_sql(f"ALTER TABLE {table} ADD COLUMN {column} {ddl}")
 
 
 def _add_missing_columns(db: SqliteDatabase, model, names: list[str]) -> None:
@@ -46,8 +85,47 @@ def _v2_holds(db: SqliteDatabase) -> None:
 
 def _v3_audit_mac(db: SqliteDatabase) -> None:
     """Keyed MACs on audit events and the head (store/audit.py); older events stay verifiable by hash."""
-    _add_missing_columns(db, models.AuditEvent, ["mac"])
-    _add_missing_columns(db, models.AuditHead, ["mac"])
+    for table in ("audit_event", "audit_head"):
+        _add_column_if_missing(db, table, "mac", "VARCHAR(255) NOT NULL DEFAULT ''")
+
+
+def _v4_reopen_stranded_batches(db: SqliteDatabase) -> None:
+    # corrections (credit memo / reversal) go through batches too: a batch says what it holds
+    _add_column_if_missing(db, "batch", "kind", "VARCHAR(255) NOT NULL DEFAULT 'documents'")
+    db.create_tables([models.CorrectionItem], safe=True)
+    _v4_batch_rules(db)
+
+
+def _v4_batch_rules(db: SqliteDatabase) -> None:
+    """Before v4, posting a batch nobody had approved marked it done and stranded its ready documents
+    (they could neither be approved nor put in a new batch). Such batches go back to waiting for approval;
+    a done batch still holding approved or failed documents goes back to approved. Idempotent."""
+    db.execute_sql("""UPDATE batch SET status = 'prepared' WHERE status = 'done' AND approved_by IS NULL
+                      AND id IN (SELECT batch_id FROM st_document WHERE batch_id IS NOT NULL
+                                 AND status IN ('ready', 'approved', 'failed', 'posting'))""")
+    # the two-person rule is on by default from v4: existing profiles keep what they had (off) explicitly
+    now = datetime.now(UTC).isoformat(timespec="microseconds")  # a parameter: the same SQL on both backends
+    db.execute_sql(f"""INSERT INTO profile_setting (profile_id, key, value, updated_at)
+                       SELECT id, 'approval.two_person_rule', 'false', {db.param} FROM profile
+                       WHERE id NOT IN (SELECT profile_id FROM profile_setting
+                                        WHERE key = 'approval.two_person_rule')""", (now,))
+    db.execute_sql("""UPDATE batch SET status = 'approved' WHERE status = 'done' AND approved_by IS NOT NULL
+                      AND id IN (SELECT batch_id FROM st_document WHERE batch_id IS NOT NULL
+                                 AND status IN ('approved', 'failed', 'posting'))""")
+
+
+def _v5_shared_store(db) -> None:
+    """Several PCs on one store: the PC naming each audit event, claims on documents being posted, and
+    who holds each store-wide lock (the scheduler)."""
+    from stnav_desktop.store.claims import DocumentClaim
+    from stnav_desktop.store.locks import StoreLease
+
+    _add_column_if_missing(db, "audit_event", "host", "VARCHAR(255) NOT NULL DEFAULT ''")
+    db.create_tables([DocumentClaim, StoreLease], safe=True)
+    if is_postgres(db):  # live views: the other PCs hear of each appended event (store/changes.py)
+        from stnav_desktop.store.changes import install_notify_trigger
+
+        install_notify_trigger(db)
 
 
 # (version, description, step). Append only; never edit a released step.
@@ -55,6 +133,10 @@ LADDER: list[tuple[int, str, Callable[[SqliteDatabase], None]]] = [
     (1, "initial schema", _v1_initial),
     (2, "held bills: st_active, hold_reason, hold_released", _v2_holds),
     (3, "audit log sealed with a keyed MAC", _v3_audit_mac),
+    (4, "batch kind (corrections); reopen batches closed before anything in them was posted; two-person rule "
+        "kept off for existing profiles",
+     _v4_reopen_stranded_batches),
+    (5, "shared store: audit host, document claims, store leases", _v5_shared_store),
 ]
 LATEST = LADDER[-1][0]
 
@@ -86,18 +168,61 @@ def backup(path: Path, version: int) -> Path | None:
     return target
 
 
-def migrate(db: SqliteDatabase, path: Path | None = None) -> int:
-    db.create_tables([models.SchemaVersion])
+def _ensure_bookkeeping(db) -> None:
+    db.create_tables([models.SchemaVersion], safe=True)
+    # which release applied a step: added here rather than by a step, since every step records it
+    _add_column_if_missing(db, "schema_version", "app_version", "VARCHAR(255) NOT NULL DEFAULT ''")
+
+
+def refuse_if_newer(db) -> int:
+    """Raise ``SchemaTooNew`` naming the release needed when the database is ahead of this app."""
+    from stnav_desktop import __version__
+
     version = current_version(db)
-    pending = [step for step in LADDER if step[0] > version]
-    if not pending:
+    if version <= LATEST:
         return version
-    if path is not None and version > 0:
-        copy = backup(path, version)
-        log.info("database copied to %s before migrating from v%s", copy, version)
-    for number, description, step in pending:
+    needed = ""
+    if "app_version" in {c.name for c in db.get_columns("schema_version")}:
+        row = db.execute_sql("SELECT app_version FROM schema_version ORDER BY version DESC LIMIT 1").fetchone()
+        needed = (row[0] or "") if row else ""
+    release = f"stnav {needed} or later" if needed else "a newer stnav release"
+    raise SchemaTooNew(f"this database is at schema v{version} (upgraded by {release}); this PC runs stnav "
+                       f"{__version__}, which knows schema v{LATEST} and does not write to a newer database: "
+                       f"install {release} on this PC")
+
+
+@contextmanager
+def _upgrade_lock(db) -> Iterator[None]:
+    """On PostgreSQL, one PC upgrades at a time (the others wait, then find nothing left to do).
+    SQLite needs none: each step's BEGIN IMMEDIATE already serialises, and the version is re-read."""
+    if not is_postgres(db):
+        yield
+        return
+    db.execute_sql("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_KEY,))
+    try:
+        yield
+    finally:
+        db.execute_sql("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_KEY,))
+
+
+def migrate(db: SqliteDatabase, path: Path | None = None) -> int:
+    from stnav_desktop import __version__
+
+    with _upgrade_lock(db):
         with db.atomic():
-            step(db)
-            models.SchemaVersion.create(version=number)
-        log.info("schema migrated to v%s (%s)", number, description)
-    return pending[-1][0]
+            _ensure_bookkeeping(db)
+        version = refuse_if_newer(db)
+        pending = [step for step in LADDER if step[0] > version]
+        if not pending:
+            return version
+        if path is not None and version > 0:
+            copy = backup(path, version)
+            log.info("database copied to %s before migrating from v%s", copy, version)
+        for number, description, step in pending:
+            with db.atomic():
+                if current_version(db) >= number:  # another process ran it meanwhile
+                    continue
+                step(db)
+                models.SchemaVersion.create(version=number, app_version=__version__)
+            log.info("schema migrated to v%s (%s)", number, description)
+    return max(version, pending[-1][0])

@@ -47,6 +47,8 @@ class DocStatus(StrEnum):
     CHANGED_AFTER_POSTING = "changed_after_posting"
     SKIPPED = "skipped"  # not postable under the profile's rules (e.g. a Canceled PO)
     HELD = "held"  # must not be booked (deleted in ServiceTitan, orphaned, duplicate) until a person releases it
+    DATA_PROBLEM = "data_problem"  # the ServiceTitan record itself is wrong: fixed there, checked on next pull
+    WAITING = "waiting_for_receipt"  # a PO not (fully) received yet: postable once ServiceTitan says Received
 
 
 class MappingKind(StrEnum):
@@ -68,6 +70,7 @@ class AttemptState(StrEnum):
 class SchemaVersion(BaseModel):
     version = IntegerField(primary_key=True)
     applied_at = UtcDateTimeField(default=utcnow)
+    app_version = CharField(default="")  # the stnav release that applied the step (older PCs name it)
 
 
 class Profile(BaseModel):
@@ -92,6 +95,7 @@ class Batch(BaseModel):
     id = AutoField()
     profile = ForeignKeyField(Profile, backref="batches", on_delete="CASCADE")
     status = CharField(default="prepared")  # prepared, approved, posting, done
+    kind = CharField(default="documents")  # documents; corrections (credit memo / reversal of changed ones)
     prepared_by = CharField()
     prepared_at = UtcDateTimeField(default=utcnow)
     approved_by = CharField(null=True)
@@ -150,6 +154,18 @@ class StDocument(BaseModel):
             (("profile", "doc_date"), False),
             (("profile", "number"), False),
         )
+
+
+class CorrectionItem(BaseModel):
+    """A document in a correction batch (the document keeps its original batch: its history stays there)."""
+
+    id = AutoField()
+    batch = ForeignKeyField(Batch, backref="corrections", on_delete="CASCADE")
+    document = ForeignKeyField(StDocument, backref="corrections", on_delete="CASCADE")
+    result = TextField(default="")  # after posting: the NAV documents, or why not
+
+    class Meta:
+        indexes = ((("batch", "document"), True),)
 
 
 class Mapping(BaseModel):
@@ -275,6 +291,7 @@ class AuditEvent(BaseModel):
     # HMAC of seq and hash with this database's audit key (OS keychain); a SQL default too, so plain inserts
     # (migration v1's head row, older code) still work
     mac = CharField(default="", constraints=[SQL("DEFAULT ''")])
+    host = CharField(default="")  # the PC that appended it (hashed when set: store.audit.event_hash)
 
     def save(self, *args, **kwargs):
         if not kwargs.get("force_insert"):
@@ -303,6 +320,6 @@ class AuditHead(BaseModel):
 
 
 ALL_MODELS = [
-    SchemaVersion, Profile, ProfileSetting, Batch, StDocument, Mapping, PostingAttempt, NavReference,
+    SchemaVersion, Profile, ProfileSetting, Batch, StDocument, CorrectionItem, Mapping, PostingAttempt, NavReference,
     StReference, SyncWatermark, WebhookSubscription, SchedulerJob, AuditEvent, AuditHead,
 ]

@@ -8,8 +8,12 @@ value wins over what the user stored and cannot be changed here.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from stnav_desktop.store.fields import utcnow
 from stnav_desktop.store.models import Profile, ProfileSetting
@@ -27,7 +31,7 @@ class SettingLocked(SettingError):
 class Setting:
     key: str
     default: Any
-    kind: str  # str, int, bool, choice, list, url, path
+    kind: str  # str, int, bool, choice, list, url, path, time, date, timezone, account, dimension, money, limits
     label: str
     help: str = ""
     choices: tuple[str, ...] = ()
@@ -73,10 +77,24 @@ class Setting:
                                            f"{', '.join(self.choices)}")
                 return values
             if self.kind == "url":
-                text = str(raw).strip()
-                if text and not text.startswith("https://"):
-                    raise SettingError(f"{self.key}: {text!r} must be an https:// URL")
-                return text
+                return _url(self.key, str(raw).strip())
+            if self.kind == "date":
+                return _calendar_date(self.key, str(raw).strip())
+            if self.kind == "timezone":
+                return _timezone(self.key, str(raw).strip())
+            if self.kind == "path":
+                return _existing_file(self.key, str(raw).strip())
+            if self.kind == "money":
+                return _money(self.key, str(raw).strip())
+            if self.kind == "limits":
+                items = raw if isinstance(raw, list | tuple) else str(raw).split(",")
+                out = []
+                for entry in (str(v).strip() for v in items if str(v).strip()):
+                    who, sep, amount = entry.rpartition("=")
+                    if not sep or not who.strip():
+                        raise SettingError(f"{self.key}: {entry!r} is not account=amount")
+                    out.append(f"{who.strip()}={_money(self.key, amount.strip()) or '0.00'}")
+                return out
             if self.kind == "time":
                 text = str(raw).strip()
                 hh, _, mm = text.partition(":")
@@ -93,6 +111,106 @@ class Setting:
             if isinstance(exc, SettingError):
                 raise
             raise SettingError(f"{self.key}: {raw!r} is not a valid {self.kind}") from None
+
+
+DATE_SHAPE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _calendar_date(key: str, text: str) -> str:
+    """'' or a real calendar date written YYYY-MM-DD: 31/12/2026 and 2020-02-31 are refused."""
+    if not text:
+        return ""
+    if not DATE_SHAPE.fullmatch(text):
+        raise SettingError(f"{key}: {text!r} is not a date written YYYY-MM-DD (for example 2026-12-31)")
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise SettingError(f"{key}: {text} is not a day of the calendar") from None
+
+
+def _timezone(key: str, text: str) -> str:
+    """'' (this PC's zone) or an IANA name such as America/Chicago that this machine knows."""
+    if not text:
+        return ""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingError(f"{key}: {text!r} is not a time zone (use an IANA name such as America/Chicago)") from None
+    return text
+
+
+def _url(key: str, text: str) -> str:
+    if not text:
+        return ""
+    try:
+        parts = urlsplit(text)
+        port = parts.port  # raises ValueError on a port that is not a number in range
+    except ValueError:
+        raise SettingError(f"{key}: {text!r} is not a valid URL") from None
+    if parts.scheme != "https":
+        raise SettingError(f"{key}: {text!r} must be an https:// URL")
+    if not parts.hostname or any(c.isspace() for c in text) or (port is not None and port == 0):
+        raise SettingError(f"{key}: {text!r} is not a valid URL (no server name, or spaces in it)")
+    return text
+
+
+def _money(key: str, text: str) -> str:
+    """'' or a non-negative amount with at most two decimals, stored as text (exact, no float)."""
+    if not text:
+        return ""
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        value = Decimal(text.replace(",", ""))
+        if not value.is_finite() or value < 0 or value >= Decimal("1e15") or value != value.quantize(
+                Decimal("0.01")):
+            raise InvalidOperation
+    except InvalidOperation:  # also a value too large to hold in cents (quantize refuses it)
+        raise SettingError(f"{key}: {text!r} is not an amount like 25000.00") from None
+    return str(value.quantize(Decimal("0.01")))
+
+
+def _existing_file(key: str, text: str) -> str:
+    if not text:
+        return ""
+    shown = text if len(text) <= 200 else text[:200] + "…"
+    path = Path(text).expanduser()
+    try:
+        if not path.is_file():
+            raise SettingError(f"{key}: no file at {shown}")
+        with path.open("rb") as handle:
+            handle.read(1)
+    except OSError as exc:  # a name too long, a folder that cannot be searched, ...
+        raise SettingError(f"{key}: {shown} cannot be read ({exc.strerror})") from None
+    return str(path)
+
+
+def check_against_nav(profile: Profile, setting: Setting, value: Any) -> None:
+    """G/L accounts and dimension codes against NAV's cached chart (when it has been read): a number
+    that is not there, blocked, or closed to direct posting is refused naming it."""
+    from stnav_desktop.store.models import NavReference
+
+    if not value or setting.kind not in ("account", "dimension"):
+        return
+    refs = NavReference.select().where(NavReference.profile == profile)
+    if setting.kind == "account":
+        accounts = refs.where(NavReference.entity == "accounts")
+        if not accounts.exists():
+            return  # the chart has not been read yet: nothing to check against
+        ref = accounts.where(NavReference.key == str(value)).first()
+        if ref is None:
+            raise SettingError(f"{setting.key}: G/L account {value} does not exist in NAV's chart of accounts")
+        if ref.blocked:
+            raise SettingError(f"{setting.key}: G/L account {value} ({ref.name}) is blocked in NAV")
+        if not (ref.data or {}).get("directPosting", True):
+            raise SettingError(f"{setting.key}: G/L account {value} ({ref.name}) does not allow direct posting")
+        return
+    dims = refs.where(NavReference.entity == "dimensionValues")
+    if dims.exists() and not dims.where(NavReference.key.startswith(f"{value}:")).exists():
+        codes = sorted({r.key.split(":", 1)[0] for r in dims})
+        raise SettingError(f"{setting.key}: NAV has no dimension {value}; it has {', '.join(codes)}")
 
 
 PO_STATUSES = ("Pending", "Sent", "PartiallyReceived", "Received", "Exported", "Canceled")
@@ -171,22 +289,30 @@ SETTINGS: list[Setting] = [
             choices=("draft", "post")),
     Setting("posting.post_journal", False, "bool", "Post the journal after adding lines"),
     Setting("posting.journal_batch", "STNAV", "str", "Journal batch"),
-    Setting("posting.territory_dimension", "TERRITORY", "str", "Territory dimension code"),
-    Setting("posting.clearing_account", "2950", "str", "Purchases clearing G/L account"),
-    Setting("posting.tax_account", "5630", "str", "Purchase tax G/L account"),
-    Setting("posting.freight_account", "6210", "str", "Freight G/L account"),
-    Setting("posting.other_account", "6220", "str", "Other charges G/L account"),
-    Setting("posting.default_expense_account", "6110", "str", "Default G/L account for unmapped bill lines"),
+    Setting("posting.territory_dimension", "TERRITORY", "dimension", "Territory dimension code"),
+    Setting("posting.clearing_account", "2950", "account", "Purchases clearing G/L account"),
+    Setting("posting.tax_account", "5630", "account", "Purchase tax G/L account"),
+    Setting("posting.freight_account", "6210", "account", "Freight G/L account"),
+    Setting("posting.other_account", "6220", "account", "Other charges G/L account"),
+    Setting("posting.default_expense_account", "6110", "account", "Default G/L account for unmapped bill lines"),
     Setting("posting.postable_po_statuses", ["Received"], "list",
             "Postable PO statuses", "Canceled is never postable. Add Exported only if no other tool has "
             "exported purchase orders to NAV before: an Exported PO may already be in the books.",
             choices=tuple(s for s in PO_STATUSES if s != "Canceled")),
     Setting("posting.date_rule", "document_date", "choice", "Posting date",
             choices=("document_date", "receipt_date", "posting_day")),
-    Setting("posting.allow_from", "", "str", "Allowed posting from (YYYY-MM-DD, if NAV does not say)"),
-    Setting("posting.allow_to", "", "str", "Allowed posting to (YYYY-MM-DD, if NAV does not say)"),
-    Setting("approval.two_person_rule", False, "bool", "Two-person rule",
-            "The approver of a batch must differ from the person who prepared it."),
+    Setting("posting.allow_from", "", "date", "Allowed posting from (YYYY-MM-DD, if NAV does not say)"),
+    Setting("posting.allow_to", "", "date", "Allowed posting to (YYYY-MM-DD, if NAV does not say)"),
+    Setting("approval.two_person_rule", True, "bool", "Two-person rule",
+            "The approver of a batch must differ from the person who prepared it (on for new profiles)."),
+    Setting("approval.approvers", [], "list", "Who may approve (OS accounts)",
+            "Windows accounts (DOMAIN\\user) or login names allowed to approve batches; empty: anyone. "
+            "Checked against the account signed in to this PC, not an environment variable. IT can lock it."),
+    Setting("approval.batch_limit", "", "money", "Largest batch total one approval covers",
+            "Empty: no limit. A larger batch must be split. IT can lock it."),
+    Setting("approval.approver_limits", [], "limits", "Approval limit per approver",
+            "account=amount pairs, e.g. CONTOSO\\ana=25000, bob=5000; an approver not listed has the batch "
+            "limit only. IT can lock it."),
     # --- schedule and retries ---------------------------------------------------------------
     Setting("schedule.enabled", True, "bool", "Pull on a schedule"),
     Setting("schedule.interval_minutes", 15, "int", "Pull every (minutes)", minimum=1, maximum=1440),
@@ -195,7 +321,7 @@ SETTINGS: list[Setting] = [
     Setting("schedule.business_end", "19:00", "time", "Business hours end"),
     Setting("schedule.business_days", ["Mon", "Tue", "Wed", "Thu", "Fri"], "list", "Business days",
             choices=("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")),
-    Setting("schedule.timezone", "", "str", "Time zone for business hours (IANA, empty = this PC's)"),
+    Setting("schedule.timezone", "", "timezone", "Time zone for business hours (IANA, empty = this PC's)"),
     Setting("retry.max_attempts", 5, "int", "Attempts before a document needs attention", minimum=1, maximum=50),
     Setting("retry.base_seconds", 60, "int", "First retry after (seconds)", minimum=1, maximum=86400),
     Setting("retry.cap_seconds", 3600, "int", "Longest wait between retries (seconds)", minimum=1, maximum=604800),
@@ -244,7 +370,22 @@ def get(profile: Profile | str, key: str) -> Any:
 
 
 def all_values(profile: Profile | str) -> dict[str, Any]:
-    return {s.key: get(profile, s.key) for s in SETTINGS}
+    """Every setting at once: one query and one look at the deployment file (what ``get`` answers)."""
+    dep = _deployment()
+    prof = get_profile(profile) if isinstance(profile, str) else profile
+    stored = {row.key: row.value for row in ProfileSetting.select(ProfileSetting.key, ProfileSetting.value)
+              .where(ProfileSetting.profile == prof)}
+    out = {}
+    for s in SETTINGS:
+        if s.key in dep.locked:
+            out[s.key] = dep.values[s.key]
+        elif s.key in stored:
+            out[s.key] = stored[s.key]
+        elif s.key in dep.values:
+            out[s.key] = dep.values[s.key]
+        else:
+            out[s.key] = s.default
+    return out
 
 
 def origins(profile: Profile | str) -> dict[str, tuple[Any, str]]:
@@ -273,6 +414,7 @@ def set_value(profile: Profile | str, key: str, raw: Any) -> Any:
                             f"({_deployment().source}); ask IT to change it there.")
     value = setting.parse(raw)
     prof = get_profile(profile) if isinstance(profile, str) else profile
+    check_against_nav(prof, setting, value)
     (ProfileSetting.insert(profile=prof, key=key, value=value, updated_at=utcnow())
      .on_conflict(conflict_target=[ProfileSetting.profile, ProfileSetting.key],
                   update={ProfileSetting.value: value, ProfileSetting.updated_at: utcnow()})

@@ -89,11 +89,18 @@ def propose(doc: StDocument) -> Correction:
     return Correction(doc.id, lifecycle.st_ref(doc), "credit_memo", posted, corrected, new_payload, changes)
 
 
-def approve_and_post(doc: StDocument, books: NavBooks, *, actor: str | None = None) -> list[str]:
+def approve_and_post(doc: StDocument, books: NavBooks, *, actor: str | None = None, batch=None) -> list[str]:
     """Post an approved correction: the reversal, then the corrected document. Each step finds before it
-    creates, so a rerun after a crash never doubles either. Returns the NAV document numbers."""
+    creates, so a rerun after a crash never doubles either. Returns the NAV document numbers. Only from
+    an approved correction batch (``batches.post_correction_batch``): never on one person's say-so."""
+    from stnav_desktop.store.models import CorrectionItem
+
+    if batch is None or batch.kind != "corrections" or batch.status != "approved" or not CorrectionItem.select().where(
+            (CorrectionItem.batch == batch) & (CorrectionItem.document == doc.id)).exists():
+        raise CorrectionError(f"{lifecycle.st_ref(doc)}: corrections are posted only from an approved correction "
+                              "batch (prepare one, have it approved, then post it)")
     correction = propose(doc)
-    actor = actor or audit.current_actor()
+    actor = actor or batch.approved_by or audit.current_actor()
     audit.append("correction.approved", st_ref=correction.st_ref, profile=doc.profile.name, actor=actor,
                  detail={"summary": correction.summary(), "changes": correction.changes})
     if correction.kind == "journal":

@@ -83,11 +83,17 @@ def configure(profile: Profile, sims: Simulators) -> None:
 def accept_suggestions(profile: Profile, min_score: float = DEMO_SCORE) -> int:
     accepted = 0
     for suggestion in mapping.suggest(profile):
-        if suggestion.score >= min_score and suggestion.kind != MappingKind.ITEM:
+        if suggestion.score >= min_score and suggestion.kind != MappingKind.ITEM and not suggestion.warning:
             mapping.accept(profile, suggestion, actor="demo")
             accepted += 1
     mapping.refresh_readiness(profile)
     return accepted
+
+
+def remember_company(profile: Profile, service: SyncService) -> None:
+    from stnav_desktop.sync import status
+
+    status.remember_companies(profile, service.companies())
 
 
 def run_cycle(profile: Profile, service: SyncService, out=print) -> dict[str, object]:
@@ -120,20 +126,17 @@ def territory_totals(profile: Profile, service: SyncService, out=print) -> bool:
     months = sorted({d.doc_date.strftime("%Y-%m") for d in StDocument.select().where(
         (StDocument.profile == profile) & (StDocument.status == DocStatus.POSTED)) if d.doc_date})
     all_equal = True
-    out(f"{'month':<8} {'territory':<10} {'ServiceTitan':>14} {'NAV (G/L)':>14} {'difference':>11}")
+    out(f"{'month':<8} {'territory':<10} {'ST cost':>12} {'G/L cost':>12} {'ST invoiced':>12} {'G/L payables':>12}"
+        f" {'G/L clearing':>12}")
     grand_st = grand_nav = Decimal("0.00")
     for month in months:
         report = service.reconcile(month)
-        posted = [line for line in report.lines if line.nav_document]
-        sums: dict[str, list[Decimal]] = defaultdict(lambda: [Decimal("0.00"), Decimal("0.00")])
-        for line in posted:
-            sums[line.territory][0] += line.st_amount
-            sums[line.territory][1] += line.nav_amount
-        for territory, (st_total, nav_total) in sorted(sums.items()):
-            out(f"{month:<8} {territory:<10} {st_total:>14,.2f} {nav_total:>14,.2f} {st_total - nav_total:>11,.2f}")
-            all_equal &= st_total == nav_total
-            grand_st += st_total
-            grand_nav += nav_total
+        for t in report.territories:  # cost on cost accounts and payables apart, each read back from the G/L
+            out(f"{month:<8} {t.code:<10} {t.st_cost:>12,.2f} {t.gl_cost:>12,.2f} {t.st_payables:>12,.2f} "
+                f"{t.gl_payables:>12,.2f} {t.gl_clearing:>12,.2f}")
+            all_equal &= t.cost_difference == 0 and t.payables_difference == 0
+            grand_st += t.st_cost + t.st_payables
+            grand_nav += t.gl_cost + t.gl_payables
         for clearing in report.clearing:
             if clearing.balance:
                 out(f"         clearing {clearing.po_ref}: {clearing.balance:,.2f} ({clearing.explanation})")
@@ -146,8 +149,11 @@ def not_posted(profile: Profile, out=print, limit: int = 15) -> None:
                                           & (StDocument.status != DocStatus.POSTED)).order_by(StDocument.id))
     if rows:
         out(f"not posted ({len(rows)}), with their reasons:")
+    from stnav_desktop.sync.review import STATUS_LABELS
+
     for doc in rows[:limit]:
-        out(f"  {doc.kind:<15} {doc.number:<16} {doc.status:<16} {doc.problem[:110]}")
+        out(f"  {mapping.kind_label(doc.kind):<15} {doc.number:<12} {STATUS_LABELS.get(doc.status, doc.status):<25} "
+            f"{doc.problem[:100]}")
     if len(rows) > limit:
         out(f"  … and {len(rows) - limit} more (`stnav review list`)")
 
@@ -187,6 +193,7 @@ def run_gui(profile_name: str = "default") -> int:
         profile = settings.get_profile(profile_name)
         configure(profile, sims)
         service = SyncService(profile)
+        remember_company(profile, service)
         service.refresh_refdata()
         service.pull()
         from stnav_desktop.ui.app import run_window

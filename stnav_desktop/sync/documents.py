@@ -239,6 +239,20 @@ def _raw_text(raw: dict[str, Any]) -> str:
     return json.dumps(raw, sort_keys=True, separators=(",", ":"), default=_json_default, ensure_ascii=False)
 
 
+def _texts(raw: dict[str, Any]) -> tuple[str, str]:
+    """(JSON text to store, content hash) with one serialisation of the payload in the common case: the
+    stored text is the hashed (stable) text with the volatile fields appended (same object once read)."""
+    if raw.get("status") == "Exported":
+        return _raw_text(raw), content_hash(raw)
+    stable_text = _stable_text(raw)
+    digest = hashlib.sha256(stable_text.encode("utf-8")).hexdigest()
+    volatile = {k: raw[k] for k in VOLATILE if k in raw}
+    if not volatile:
+        return stable_text, digest
+    tail = json.dumps(volatile, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False)
+    return (stable_text[:-1] + "," + tail[1:]) if len(stable_text) > 2 else tail, digest
+
+
 def _json_default(obj: Any) -> Any:
     if isinstance(obj, Decimal):
         return str(obj)
@@ -255,12 +269,12 @@ def prepare(kind: str, raw: Any, problems: list[str] | None = None) -> Prepared:
         raise Unreadable(f"a {kind.replace('_', ' ')} record is not a JSON object: {str(raw)[:60]!r}")
     problems = list(problems or [])
     try:
-        raw_text = _raw_text(raw)
+        raw_text, digest = _texts(raw)
         raw_text.encode("utf-8")
     except UnicodeEncodeError:
         raw, broken = scrub(raw, label(kind, raw))
         problems.extend(broken)
-        raw_text = _raw_text(raw)
+        raw_text, digest = _texts(raw)
     st_id = raw.get("id")
     if isinstance(st_id, str) and st_id.strip().isdigit():
         st_id = int(st_id)
@@ -276,7 +290,7 @@ def prepare(kind: str, raw: Any, problems: list[str] | None = None) -> Prepared:
         columns["vendor_name"] = head.vendor_name[:200]
     if head.business_unit_name:
         columns["business_unit_name"] = head.business_unit_name[:200]
-    return Prepared(st_id, raw, raw_text, content_hash(raw), columns, problems, head)
+    return Prepared(st_id, raw, raw_text, digest, columns, problems, head)
 
 
 def stage(profile: Profile, kind: str, raw: dict[str, Any], problems: list[str] | None = None) -> StageResult:

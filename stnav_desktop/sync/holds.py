@@ -152,7 +152,8 @@ def reevaluate(profile: Profile, ids: Iterable[int] | None = None) -> int:
             doc.hold_reason = reason
         if held_status(doc.status, reason, doc.hold_released):
             if doc.status != DocStatus.HELD or doc.problem != reason:
-                lifecycle.transition(doc, DocStatus.HELD, reason=reason)
+                # out of a prepared batch too: approving that batch must not take it along
+                lifecycle.transition(doc, DocStatus.HELD, reason=reason, batch=None)
                 changed += 1
         elif doc.status == DocStatus.HELD:
             ctx = ctx or mapping.plan_context(profile)

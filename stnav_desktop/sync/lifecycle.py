@@ -16,9 +16,12 @@ from stnav_desktop.store.fields import utcnow
 from stnav_desktop.store.models import DocStatus, StDocument
 
 S = DocStatus
+_CHECKED = {S.NEEDS_MAPPING, S.READY, S.REJECTED, S.SKIPPED, S.DATA_PROBLEM, S.WAITING}  # readiness outcomes
 ALLOWED: dict[str, set[str]] = {
-    S.NEEDS_MAPPING: {S.READY, S.REJECTED, S.SKIPPED, S.NEEDS_MAPPING, S.HELD},
-    S.READY: {S.NEEDS_MAPPING, S.APPROVED, S.REJECTED, S.SKIPPED, S.READY, S.HELD},
+    S.NEEDS_MAPPING: _CHECKED | {S.HELD},
+    S.DATA_PROBLEM: _CHECKED | {S.HELD},
+    S.WAITING: _CHECKED | {S.HELD},
+    S.READY: _CHECKED | {S.APPROVED, S.HELD},
     S.APPROVED: {S.POSTING, S.READY, S.NEEDS_MAPPING, S.REJECTED},
     S.POSTING: {S.POSTED, S.IN_NAV_DRAFT, S.UNCONFIRMED, S.FAILED, S.NEEDS_ATTENTION, S.APPROVED},
     # unknown outcome: only NAV's answer moves it (found → posted / draft; absent → approved to resend)
@@ -30,10 +33,10 @@ ALLOWED: dict[str, set[str]] = {
     S.REJECTED: {S.NEEDS_MAPPING, S.READY},
     S.POSTED: {S.CHANGED_AFTER_POSTING},
     S.CHANGED_AFTER_POSTING: {S.POSTED},  # after a person resolves it with a correction
-    S.SKIPPED: {S.NEEDS_MAPPING, S.READY, S.SKIPPED, S.HELD},
+    S.SKIPPED: {S.NEEDS_MAPPING, S.READY, S.SKIPPED, S.DATA_PROBLEM, S.WAITING, S.HELD},
     # held back (sync/holds.py): never batched; out only by a person's audited release, a rejection, or
     # the reason going away in ServiceTitan
-    S.HELD: {S.HELD, S.READY, S.NEEDS_MAPPING, S.SKIPPED, S.REJECTED},
+    S.HELD: _CHECKED | {S.HELD},
 }
 
 
@@ -55,7 +58,8 @@ def transition(doc: StDocument, new: str, *, reason: str = "", actor: str | None
     with db.atomic():
         doc.status = new
         doc.problem = reason if new in (S.NEEDS_MAPPING, S.FAILED, S.NEEDS_ATTENTION, S.SKIPPED, S.UNCONFIRMED,
-                                        S.CHANGED_AFTER_POSTING, S.REJECTED, S.HELD) else ""
+                                        S.CHANGED_AFTER_POSTING, S.REJECTED, S.HELD, S.DATA_PROBLEM,
+                                        S.WAITING) else ""
         for key, value in fields.items():
             setattr(doc, key, value)
         doc.updated_at = utcnow()

@@ -27,9 +27,13 @@ from stnav_desktop.store.models import (
     StDocument,
     StReference,
 )
-from stnav_desktop.sync import accounting, lifecycle
+from stnav_desktop.sync import accounting, lifecycle, matching
 
 KINDS = {k.value for k in MappingKind}
+# what people read instead of the internal kind names (window, CLI, exports)
+KIND_LABELS = {MappingKind.VENDOR: "Vendor", MappingKind.ITEM: "SKU → NAV item or account",
+               MappingKind.BUSINESS_UNIT: "Business unit → territory", MappingKind.GL_RULE: "Bill line rule",
+               MappingKind.ST_GL_ACCOUNT: "ServiceTitan G/L account"}
 CSV_COLUMNS = ["kind", "source_key", "source_label", "target", "target_type"]
 FUZZY_THRESHOLD = 70.0
 
@@ -286,8 +290,15 @@ class Suggestion:
     target: str
     target_label: str
     score: float
-    method: str  # exact key, exact name, fuzzy name
+    method: str  # exact key, exact name, fuzzy name; vendors: same tax id, same name, similar name + evidence
     target_type: str = ""
+    warning: str = ""  # e.g. the NAV vendor is already mapped to another ServiceTitan vendor
+    safe: bool = False  # proven safe to accept without a person (vendors: matching.AUTO_ACCEPT, no conflict)
+
+    @property
+    def label(self) -> str:
+        return f"{self.target} {self.target_label} ({self.score:.0f}%, {self.method})" + (
+            f" — {self.warning}" if self.warning else "")
 
 
 def _nav_choices(profile: Profile, entity: str) -> dict[str, NavReference]:
@@ -314,27 +325,103 @@ def _best(label: str, refs: dict[str, NavReference], *, code_key: str | None = N
     return None
 
 
-def suggest(profile: Profile) -> list[Suggestion]:
-    """Suggestions for every unmapped ServiceTitan vendor, business unit, SKU and G/L account seen."""
+ST_ENTITY = {MappingKind.VENDOR: "vendors", MappingKind.BUSINESS_UNIT: "businessUnits", MappingKind.ITEM: "skus",
+             MappingKind.ST_GL_ACCOUNT: "glAccounts"}
+
+
+_VENDOR_INDEX: dict[int, tuple[tuple, matching.CandidateIndex]] = {}
+
+
+def vendor_index(profile: Profile) -> matching.CandidateIndex:
+    """NAV's vendors prepared for matching, kept until the cached list changes."""
+    from peewee import fn
+
+    stamp = tuple(NavReference.select(fn.COUNT(NavReference.id), fn.MAX(NavReference.refreshed_at)).where(
+        (NavReference.profile == profile) & (NavReference.entity == "vendors")).tuples().get())
+    cached = _VENDOR_INDEX.get(profile.id)
+    if cached is None or cached[0] != stamp:
+        cached = (stamp, matching.CandidateIndex(nav_vendor_facts(v) for v in _nav_choices(profile, "vendors").values()))
+        _VENDOR_INDEX[profile.id] = cached
+    return cached[1]
+
+
+def nav_vendor_facts(ref: NavReference) -> matching.Facts:
+    data = ref.data or {}
+    return matching.Facts(ref.key, ref.name, phone=data.get("phone") or "", postal_code=data.get("postalCode") or "",
+                          street=data.get("street") or "", tax_id=data.get("taxRegistrationNumber") or "",
+                          blocked=ref.blocked)
+
+
+def st_vendor_facts(ref: StReference) -> matching.Facts:
+    data = ref.data or {}
+    address = data.get("address") or {}
+    contact = data.get("contactInfo") or data.get("primaryContact") or {}
+    return matching.Facts(str(ref.st_id), ref.name, phone=contact.get("phone") or data.get("phone") or "",
+                          postal_code=address.get("zip") or "", street=address.get("street") or "",
+                          tax_id=data.get("taxId") or "")
+
+
+def suggest_for(profile: Profile, kind: str, source_key: Any) -> Suggestion | None:
+    """The suggestion for ONE unmapped key (the detail pane of one document): the matching runs for
+    this key only, never over every key in the database. None when mapped or nothing is close."""
+    if Mapping.select().where((Mapping.profile == profile) & (Mapping.kind == kind)
+                              & (Mapping.source_key == str(source_key))).exists():
+        return None
+    entity = ST_ENTITY.get(kind)  # type: ignore[call-overload]
+    try:
+        st_id = int(str(source_key))
+    except ValueError:
+        return None
+    if entity is None or not StReference.select().where(
+            (StReference.profile == profile) & (StReference.entity == entity) & (StReference.st_id == st_id)).exists():
+        return None
+    found = suggest(profile, only=(kind, st_id))
+    return found[0] if found else None
+
+
+def suggest(profile: Profile, *, only: tuple[str, int] | None = None) -> list[Suggestion]:
+    """Suggestions for every unmapped ServiceTitan vendor, business unit, SKU and G/L account seen (or for
+    the one ``only`` names)."""
     current = mappings_dict(profile)
     out: list[Suggestion] = []
-    vendors = _nav_choices(profile, "vendors")
-    items = _nav_choices(profile, "items")
-    accounts = _nav_choices(profile, "accounts")
+    wanted_kinds = {only[0]} if only else set(ST_ENTITY)
+    items = _nav_choices(profile, "items") if MappingKind.ITEM in wanted_kinds else {}
+    accounts = _nav_choices(profile, "accounts") if MappingKind.ST_GL_ACCOUNT in wanted_kinds else {}
     dim = settings.get(profile, "posting.territory_dimension")
-    dim_values = {k: r for k, r in _nav_choices(profile, "dimensionValues").items() if k.startswith(dim + ":")}
+    dim_values = ({k: r for k, r in _nav_choices(profile, "dimensionValues").items() if k.startswith(dim + ":")}
+                  if MappingKind.BUSINESS_UNIT in wanted_kinds else {})
 
     def unmapped(kind: str, entity: str):
+        if kind not in wanted_kinds:
+            return
         done = current.get(kind, {})
-        for ref in StReference.select().where((StReference.profile == profile) & (StReference.entity == entity)):
+        query = StReference.select().where((StReference.profile == profile) & (StReference.entity == entity))
+        if only:
+            query = query.where(StReference.st_id == only[1])
+        for ref in query:
             if str(ref.st_id) not in done:
                 yield ref
 
+    index = vendor_index(profile) if MappingKind.VENDOR in wanted_kinds else None
+    taken = {target: key for key, (target, _t) in current.get(MappingKind.VENDOR, {}).items()}
     for ref in unmapped(MappingKind.VENDOR, "vendors"):
-        best = _best(ref.name, {k: v for k, v in vendors.items() if not v.blocked})
-        if best:
-            out.append(Suggestion(MappingKind.VENDOR, str(ref.st_id), ref.name, best[0].key, best[0].name, best[1],
-                                  best[2]))
+        found = index.best(st_vendor_facts(ref)) if index else None
+        if found is None:
+            continue  # "no match": a person picks the vendor or creates it in NAV
+        suggestion = Suggestion(MappingKind.VENDOR, str(ref.st_id), ref.name, found.key, found.name, found.score,
+                                found.method, safe=found.safe_to_auto_accept)
+        if found.conflicts:
+            suggestion.warning = ", ".join(found.conflicts)
+        if found.ambiguous:
+            suggestion.warning = ", ".join(filter(None, [suggestion.warning, "another NAV vendor is as close"]))
+        if found.key in taken:
+            other = taken[found.key]
+            label = StReference.get_or_none((StReference.profile == profile) & (StReference.entity == "vendors")
+                                            & (StReference.st_id == int(other))) if other.isdigit() else None
+            suggestion.warning = ", ".join(filter(None, [suggestion.warning, (
+                f"already mapped to ServiceTitan vendor {other}" + (f" ({label.name})" if label else ""))]))
+            suggestion.safe = False
+        out.append(suggestion)
     for ref in unmapped(MappingKind.BUSINESS_UNIT, "businessUnits"):
         # "HVAC Service - North" ~ "North territory": match on the words after the last dash too
         label = ref.name.split(" - ")[-1] if " - " in ref.name else ref.name
@@ -375,20 +462,62 @@ def _parse_date(text: Any) -> date | None:
         return None
 
 
+@dataclass(frozen=True)
+class PostingPeriod:
+    start: date | None
+    end: date | None
+    source: str  # who closed the period: NAV's General Ledger Setup, or the profile's settings
+
+    def words(self) -> str:
+        return f"{self.start or '…'} to {self.end or '…'}"
+
+
+NAV_SOURCE = "NAV's General Ledger Setup (allow posting from/to)"
+SETTINGS_SOURCE = "this profile's settings (posting.allow_from/to; NAV does not publish its period)"
+
+
+def nav_posting_period(profile: Profile) -> tuple[date | None, date | None] | None:
+    """The allowed posting period NAV states, or None where the server does not publish it (older BC,
+    classic NAV). Read from the reference-data cache, which the NAV connector fills from API v2.0's
+    read-only ``generalLedgerSetup`` entity (AL page 30087 "APIV2 - G/L Setup"). One function so a
+    test or another back end can stand in for it."""
+    setup = NavReference.get_or_none((NavReference.profile == profile) & (NavReference.entity == "generalLedgerSetup"))
+    if setup is None:
+        return None
+    data = setup.data or {}
+    return _parse_date(data.get("allowPostingFrom")), _parse_date(data.get("allowPostingTo"))
+
+
+def posting_period(profile: Profile, values: dict[str, Any] | None = None) -> PostingPeriod:
+    """NAV's period where NAV states one; the settings where it does not."""
+    stated = nav_posting_period(profile)
+    if stated is not None:
+        return PostingPeriod(stated[0], stated[1], NAV_SOURCE)
+    values = values if values is not None else settings.all_values(profile)
+    start, end = _parse_date(values["posting.allow_from"]), _parse_date(values["posting.allow_to"])
+    return PostingPeriod(start, end, SETTINGS_SOURCE if (start or end) else "")
+
+
 def plan_context(profile: Profile, *, validate: bool = True) -> accounting.PlanContext:
     """Everything a plan needs: settings, mappings, and checks against the cached NAV reference data."""
     values = settings.all_values(profile)
-    nav = {e: _nav_choices(profile, e) for e in ("vendors", "items", "accounts", "dimensionValues",
-                                                  "generalLedgerSetup")}
-    setup = next(iter(nav["generalLedgerSetup"].values()), None)
-    allow_from = _parse_date((setup.data or {}).get("allowPostingFrom") if setup else None) or \
-        _parse_date(values["posting.allow_from"])
-    allow_to = _parse_date((setup.data or {}).get("allowPostingTo") if setup else None) or \
-        _parse_date(values["posting.allow_to"])
-    have_refs = any(nav[e] for e in ("vendors", "accounts"))
+    # NAV's reference data is looked up per number, on demand, and remembered for this context: a check
+    # of one document costs a few indexed lookups, a re-check of 10,000 documents one per distinct number
+    seen: dict[tuple[str, str], NavReference | None] = {}
+
+    def ref_of(entity: str, key: str) -> NavReference | None:
+        if (entity, key) not in seen:
+            seen[(entity, key)] = NavReference.get_or_none((NavReference.profile == profile)
+                                                           & (NavReference.entity == entity)
+                                                           & (NavReference.key == key))
+        return seen[(entity, key)]
+    period = posting_period(profile, values)
+    allow_from, allow_to = period.start, period.end
+    have_refs = NavReference.select().where((NavReference.profile == profile)
+                                            & NavReference.entity.in_(["vendors", "accounts"])).exists()
 
     def check(entity: str, label: str, number: str) -> str | None:
-        ref = nav[entity].get(number)
+        ref = ref_of(entity, str(number))
         if ref is None:
             return f"{label} {number} does not exist in NAV"
         if ref.blocked:
@@ -407,7 +536,7 @@ def plan_context(profile: Profile, *, validate: bool = True) -> accounting.PlanC
         return check("items", "NAV item", number)
 
     def check_dimension(code: str, value: str) -> str | None:
-        ref = nav["dimensionValues"].get(f"{code}:{value}")
+        ref = ref_of("dimensionValues", f"{code}:{value}")
         if ref is None:
             return f"dimension value {value} does not exist for dimension {code}"
         if ref.blocked:
@@ -415,7 +544,7 @@ def plan_context(profile: Profile, *, validate: bool = True) -> accounting.PlanC
         return None
 
     use_checks = validate and have_refs
-    return accounting.PlanContext(
+    ctx = accounting.PlanContext(
         model=values["posting.model"], clearing_account=values["posting.clearing_account"],
         tax_account=values["posting.tax_account"], freight_account=values["posting.freight_account"],
         other_account=values["posting.other_account"],
@@ -425,23 +554,76 @@ def plan_context(profile: Profile, *, validate: bool = True) -> accounting.PlanC
         allow_from=allow_from, allow_to=allow_to, mappings=mappings_dict(profile),
         check_vendor=check_vendor if use_checks else None, check_account=check_account if use_checks else None,
         check_item=check_item if use_checks else None, check_dimension=check_dimension if use_checks else None)
+    ctx.period_source = period.source  # type: ignore[attr-defined]  # said on the row that it closes
+    return ctx
+
+
+# ServiceTitan PO statuses that mean "not received yet": the PO waits, it is not refused
+NOT_YET_RECEIVED = ("Pending", "Sent", "PartiallyReceived")
+# what the plan says about the record itself (fixed in ServiceTitan), as opposed to a missing mapping
+DATA_MARKERS = ("is not a number", "is missing", "is negative", "has no items", "add up to",
+                "does not exist in ServiceTitan", "is not a date", "control character", "NUL")
 
 
 def evaluate(doc: StDocument, ctx: accounting.PlanContext) -> tuple[str, str]:
-    """(status, reason) for a document not yet in a batch: ready, needs mapping (with why), or skipped."""
-    problems = list(doc.source_problems or [])
+    """(status, reason) for a document not yet in a batch: ready; a data problem in the ServiceTitan
+    record (fixed there); needs mapping (with why); waiting for full receipt; or not posted by rule."""
+    data = list(dict.fromkeys(doc.source_problems or []))
+    problems: list[str] = []
     try:
         accounting.plan_document(doc.kind, doc.raw, ctx)
     except accounting.NotPostable as exc:
+        status = doc.st_status or ""
+        if doc.kind == SourceKind.PURCHASE_ORDER and status in NOT_YET_RECEIVED \
+                and status not in ctx.postable_po_statuses:
+            what = "partly received" if status == "PartiallyReceived" else f"{status.lower()}, not received yet"
+            return DocStatus.WAITING, (f"waiting for full receipt: {lifecycle.st_ref(doc)} is {what} in "
+                                       "ServiceTitan; it is checked again when ServiceTitan says Received")
         return DocStatus.SKIPPED, str(exc)
     except accounting.PlanError as exc:
-        problems.extend(exc.problems)
+        for problem in exc.problems:
+            (data if any(marker in problem for marker in DATA_MARKERS) else problems).append(problem)
+    source = getattr(ctx, "period_source", "")
+    if source:  # say which source closed the period
+        problems = [p.replace("is outside NAV's allowed posting period", "is outside the allowed posting period")
+                    + (f" (closed by {source})" if "allowed posting period" in p else "") for p in problems]
+    if data:
+        rest = [p for p in dict.fromkeys(problems) if p not in data]
+        return DocStatus.DATA_PROBLEM, ("data problem in ServiceTitan: " + "; ".join(data)
+                                        + ". Correct the record in ServiceTitan; the next pull checks it again."
+                                        + (" Also: " + "; ".join(rest) if rest else ""))
     if problems:
         return DocStatus.NEEDS_MAPPING, "; ".join(dict.fromkeys(problems))
     return DocStatus.READY, ""
 
 
-REEVALUATE = (DocStatus.NEEDS_MAPPING, DocStatus.READY, DocStatus.SKIPPED)
+REEVALUATE = (DocStatus.NEEDS_MAPPING, DocStatus.READY, DocStatus.SKIPPED, DocStatus.DATA_PROBLEM,
+              DocStatus.WAITING)
+
+
+def documents_using(profile: Profile, kind: str, source_key: Any):
+    """The open documents a change of this one mapping can affect: a vendor or business unit is a column
+    of the document (an indexed query); an item or G/L rule sits inside the lines, so every open one."""
+    query = StDocument.select().where((StDocument.profile == profile) & StDocument.status.in_(list(REEVALUATE)))
+    column = {MappingKind.VENDOR: StDocument.vendor_st_id,
+              MappingKind.BUSINESS_UNIT: StDocument.business_unit_st_id}.get(kind)  # type: ignore[call-overload]
+    if column is None:
+        return query
+    try:
+        return query.where(column == int(str(source_key).strip()))
+    except ValueError:
+        return query
+
+
+def map_and_refresh(profile: Profile, kind: str, source_key: Any, target: str, **kwargs: Any) -> dict[str, int]:
+    """Set one mapping and re-check only the documents that use it (a worker runs this for the window)."""
+    set_mapping(profile, kind, source_key, target, **kwargs)
+    return refresh_readiness(profile, documents=documents_using(profile, kind, source_key))
+
+
+def accept_and_refresh(profile: Profile, suggestion: Suggestion, *, actor: str | None = None) -> dict[str, int]:
+    accept(profile, suggestion, actor=actor)
+    return refresh_readiness(profile, documents=documents_using(profile, suggestion.kind, suggestion.source_key))
 
 
 def refresh_readiness(profile: Profile, *, documents=None) -> dict[str, int]:

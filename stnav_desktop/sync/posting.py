@@ -40,7 +40,7 @@ from stnav_desktop.store.models import (
     SourceKind,
     StDocument,
 )
-from stnav_desktop.sync import accounting, documents, lifecycle, mapping, retry
+from stnav_desktop.sync import accounting, batches, documents, lifecycle, mapping, retry
 
 log = logging.getLogger(__name__)
 
@@ -210,7 +210,8 @@ class Poster:
                     if self.options.wants_post(plan):
                         to_post.append((doc, plan, found))
             if to_post:
-                for (doc, _, _), outcome in zip(to_post, self._post_drafts([f for _, _, f in to_post]), strict=True):
+                for (doc, _, _), outcome in zip(to_post, self._post_drafts([f for _, _, f in to_post],
+                                                                           [p for _, p, _ in to_post]), strict=True):
                     if isinstance(outcome, NavDocument):
                         self._in_nav(doc, None, outcome, already=True)
                         counts["posted"] += 1
@@ -235,7 +236,7 @@ class Poster:
                 planned.append((doc, plan))
         # 1. look everything up in NAV: found means done (a draft is finished if the profile posts)
         to_write: list[tuple[StDocument, accounting.Plan]] = []
-        drafts: list[tuple[StDocument, NavDocument]] = []
+        drafts: list[tuple[StDocument, accounting.Plan, NavDocument]] = []
         for (doc, plan), found in zip(planned, self._find([p for _, p in planned]), strict=True):
             try:
                 if isinstance(found, ConnectorError):
@@ -243,13 +244,14 @@ class Poster:
                 elif found is None:
                     to_write.append((doc, plan))
                 elif not found.posted and self.options.wants_post(plan):
-                    drafts.append((doc, found))
+                    drafts.append((doc, plan, found))
                 else:
                     results[doc.id] = self._in_nav(doc, None, found, already=True)
             except Exception as exc:
                 results[doc.id] = self._unexpected(doc, exc)
         if drafts:
-            for (doc, _), outcome in zip(drafts, self._post_drafts([f for _, f in drafts]), strict=True):
+            for (doc, _, _), outcome in zip(drafts, self._post_drafts([f for _, _, f in drafts],
+                                                                      [p for _, p, _ in drafts]), strict=True):
                 results[doc.id] = self._record(doc, None, outcome, already=True)
         # 2. every attempt recorded and committed before anything is written
         attempts = self._begin(to_write)
@@ -309,9 +311,10 @@ class Poster:
         except ConnectorError as exc:  # the whole look-up failed (after its retries): nothing was written
             return [exc] * len(plans)
 
-    def _post_drafts(self, found: list[NavDocument]) -> list[Any]:
+    def _post_drafts(self, found: list[NavDocument], plans: list[accounting.Plan]) -> list[Any]:
+        """Post drafts found in NAV; each is checked against its plan's spec first (dimensions)."""
         try:
-            return list(self.books.post_documents(found))
+            return list(self.books.post_documents(found, [p.nav_spec() for p in plans]))
         except ConnectorError as exc:
             return [exc] * len(found)
 
@@ -386,7 +389,8 @@ class Poster:
         answers = self._find([p for _, p in planned])
         drafts = [i for i, ((_, plan), found) in enumerate(zip(planned, answers, strict=True))
                   if isinstance(found, NavDocument) and not found.posted and self.options.wants_post(plan)]
-        for i, outcome in zip(drafts, self._post_drafts([answers[i] for i in drafts]), strict=True):
+        for i, outcome in zip(drafts, self._post_drafts([answers[i] for i in drafts],
+                                                        [planned[i][1] for i in drafts]), strict=True):
             if isinstance(outcome, NavDocument):
                 answers[i] = outcome
             else:
@@ -509,13 +513,7 @@ class Poster:
         return sorted(query, key=lambda d: (d.kind != SourceKind.INVENTORY_BILL, d.id))
 
     def _close_batch(self, batch: Batch) -> None:
-        open_docs = StDocument.select().where((StDocument.batch == batch) & StDocument.status.in_(
-            [DocStatus.APPROVED, DocStatus.POSTING, DocStatus.FAILED, DocStatus.UNCONFIRMED])).count()
-        if not open_docs and batch.status != "done":
-            batch.status = "done"
-            batch.save()
-            audit.append("batch.done", profile=self.profile.name, nav_ref=f"batch {batch.id}",
-                         detail={"batch": batch.id})
+        batches.close_if_done(batch, profile_name=self.profile.name)
 
     def _write_back_pending(self) -> None:
         """Bills POSTED in NAV (never drafts) are marked exported in ServiceTitan; failures stay visible and
@@ -572,7 +570,7 @@ def ensure_in_nav(books: NavBooks, plans: list[accounting.Plan], *, post: bool =
         if found is None:
             [found] = type(plan).create_in(books, [plan], post=post)
         elif isinstance(found, NavDocument) and post and not found.posted:
-            [found] = books.post_documents([found])
+            [found] = books.post_documents([found], [plan.nav_spec()])
         if isinstance(found, ConnectorError):
             raise found
         out.append(found)

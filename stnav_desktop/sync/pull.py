@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any, Protocol
@@ -170,10 +170,12 @@ class _PageStager:
         # one event per document, named by its reference like every other event of its history
         # (``stnav audit show PO-10452-001``), with the readiness verdict it was stored with
         ref = f"{'PO' if kind == SourceKind.PURCHASE_ORDER else 'BILL'}-{columns['number'] or item.st_id}"
-        events.append({"action": "document.pulled", "st_ref": ref,
-                       "detail": {"st_id": item.st_id, "kind": kind, "modifiedOn": item.raw.get("modifiedOn"),
-                                  "total": columns["total"], "problems": item.problems, "status": status,
-                                  "reason": reason}})
+        detail = {"st_id": item.st_id, "total": columns["total"], "status": status}
+        if reason:
+            detail["reason"] = reason
+        if item.problems:
+            detail["problems"] = item.problems
+        events.append({"action": "document.pulled", "st_ref": ref, "detail": detail})
         return {**columns, "profile": self.profile.id, "kind": kind, "st_id": item.st_id,
                 "raw": item.raw_text, "content_hash": item.digest, "source_problems": problems,
                 "status": status, "problem": reason if status != DocStatus.READY else "",
@@ -200,23 +202,33 @@ def _insert_documents(rows: list[dict[str, Any]]) -> None:
     columns = ", ".join(f.column_name for f in fields)
     per = max(1, 32_000 // len(fields))
     table = StDocument._meta.table_name
+    plan = [(name, constants.get(name, _MISSING), defaults.get(name), converters[name] if name in json_fields
+             else None, name in raw_text) for name in names]
     for start in range(0, len(rows), per):
         chunk = rows[start:start + per]
         values: list[Any] = []
+        append = values.append
         for row in chunk:
-            for name in names:
-                if name in constants:
-                    values.append(constants[name])
+            get = row.get
+            for name, constant, default, convert, as_is in plan:
+                if constant is not _MISSING:
+                    append(constant)
                     continue
-                value = row.get(name, _MISSING)
+                value = get(name, _MISSING)
                 if value is _MISSING:
-                    values.append(defaults[name])
-                elif value is None or name in raw_text:
-                    values.append(value)
-                elif name in json_fields or isinstance(value, (datetime, Decimal, bool)):
-                    values.append(converters[name](value))
+                    append(default)
+                elif value is None or as_is:
+                    append(value)
+                elif convert is not None:
+                    append(convert(value))
+                elif isinstance(value, datetime):
+                    append(value.astimezone(UTC).isoformat(timespec="microseconds"))  # as UtcDateTimeField
+                elif isinstance(value, Decimal):
+                    append(str(value))  # as MoneyField
+                elif isinstance(value, bool):
+                    append(int(value))
                 else:
-                    values.append(value)
+                    append(value)
         marks = ",".join(["(" + ",".join("?" * len(names)) + ")"] * len(chunk))
         db.execute_sql(f"INSERT INTO {table} ({columns}) VALUES {marks}", values)
 
@@ -230,7 +242,15 @@ def pull(profile: Profile, source: StSource, *, streams: Iterable[str] = tuple(S
         mark = watermark(profile, stream)
         for page in getattr(source, method)(mark.token):
             with db.atomic():
+                restaged_before = len(stager.restaged)
                 stager.stage_page(kind, list(page.records))
+                # rows changed through documents.stage are evaluated with the page too: a pull killed after
+                # this commit leaves no stored document unevaluated (new rows were decided in memory)
+                page_restaged = stager.restaged[restaged_before:]
+                if page_restaged:
+                    fill_names(profile)
+                    mapping.refresh_readiness(profile, documents=StDocument.select().where(
+                        StDocument.id.in_(page_restaged) & StDocument.status.in_(list(mapping.REEVALUATE))))
                 # the token is stored with the rows it covers, never before
                 if page.continue_from:
                     mark.token = page.continue_from
@@ -243,10 +263,6 @@ def pull(profile: Profile, source: StSource, *, streams: Iterable[str] = tuple(S
                 break
         if summary.cancelled:
             break
-    if stager.restaged:
-        fill_names(profile)
-        mapping.refresh_readiness(profile, documents=StDocument.select().where(
-            StDocument.id.in_(stager.restaged) & StDocument.status.in_(list(mapping.REEVALUATE))))
     # held bills whose reason went away (their PO arrived, reactivated) and changed bills: holds re-checked
     holds.reevaluate(profile, stager.restaged)
     audit.append("pull.finished", profile=profile.name, detail={"pages": summary.pages, **summary.counts,
@@ -265,19 +281,18 @@ def st_names(profile: Profile) -> dict[str, dict[int, str]]:
 
 def fill_names(profile: Profile) -> None:
     """Purchase orders carry vendor and business unit ids only: fill the grid's name columns from the
-    cached ServiceTitan reference data."""
+    cached ServiceTitan reference data (targeted UPDATEs, one executemany per column, whatever the size
+    of the store)."""
     names = st_names(profile)
-    vendors, units = names.get("vendors", {}), names.get("businessUnits", {})
+    table = StDocument._meta.table_name
     with db.atomic():
-        for doc in StDocument.select().where((StDocument.profile == profile) & (
-                (StDocument.vendor_name == "") | (StDocument.business_unit_name == ""))):
-            changed = False
-            if not doc.vendor_name and doc.vendor_st_id in vendors:
-                doc.vendor_name, changed = vendors[doc.vendor_st_id][:200], True
-            if not doc.business_unit_name and doc.business_unit_st_id in units:
-                doc.business_unit_name, changed = units[doc.business_unit_st_id][:200], True
-            if changed:
-                doc.save()
+        cursor = db.cursor()
+        for column, id_column, entity in (("vendor_name", "vendor_st_id", "vendors"),
+                                          ("business_unit_name", "business_unit_st_id", "businessUnits")):
+            rows = [(name[:200], profile.id, st_id) for st_id, name in names.get(entity, {}).items() if name]
+            if rows:
+                cursor.executemany(f"UPDATE {table} SET {column} = ? WHERE profile_id = ? AND {column} = '' "
+                                   f"AND {id_column} = ?", rows)
 
 
 def store_st_references(profile: Profile, entity: str, rows: Iterable[dict[str, Any]]) -> int:

@@ -1,28 +1,39 @@
 """Month-end reconciliation: ServiceTitan against NAV, where the NAV side is READ BACK from NAV's G/L
-entries (not taken from our own records), per territory, vendor and month, with every difference
-listed and explained; and the clearing account's balance per purchase order.
+entries (not taken from our own records), with every difference listed and explained.
 
-Pure over two inputs — the staged documents and a list of G/L entries — so it is tested without I/O.
+Tied to the G/L: ONE row per territory, named by its NAV dimension value code (with the ServiceTitan
+business units mapped to it), and each figure a sum an accountant can reproduce in NAV's G/L entries
+(filter: the month, the territory dimension value, the documents ml-connector posted):
+- cost as booked on cost accounts (every account but the clearing and the payables accounts);
+- payables: what our purchase invoices credited to the vendors' payables account;
+- clearing: the net movement on the purchases clearing account (bills credit it, invoices debit it).
+ServiceTitan's side is split the same way (under the clearing model bills carry the cost and purchase
+orders the payable), so a purchase order is never added to its own bills.
+
+Pure over two inputs — the staged documents and a list of typed G/L entries
+(``connectors.nav.books.GLEntry``) — so it is tested without I/O.
 """
 
 from __future__ import annotations
 
 import csv
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from stnav_desktop.connectors.nav.books import GLEntry as GlEntry  # G/L entries as NAV booked them
+from stnav_desktop.connectors.nav.books import GLEntry
 from stnav_desktop.store import settings
-from stnav_desktop.store.models import DocStatus, Profile, SourceKind, StDocument
+from stnav_desktop.store.models import DocStatus, Mapping, MappingKind, Profile, SourceKind, StDocument
 from stnav_desktop.sync import lifecycle
 from stnav_desktop.sync.accounting import MODEL_INVOICE_ONLY, MODEL_JOURNAL_ONLY, ZERO
 
 EXPLAIN = {
-    DocStatus.NEEDS_MAPPING: "not yet ready (mapping or data problem)",
+    DocStatus.NEEDS_MAPPING: "not yet ready (mapping missing)",
+    DocStatus.DATA_PROBLEM: "data problem in ServiceTitan",
+    DocStatus.WAITING: "waiting for full receipt",
     DocStatus.READY: "ready, not yet approved",
     DocStatus.APPROVED: "approved, not yet posted",
     DocStatus.POSTING: "posting in progress",
@@ -34,6 +45,38 @@ EXPLAIN = {
     DocStatus.SKIPPED: "not posted under the profile's rules",
     DocStatus.CHANGED_AFTER_POSTING: "changed in ServiceTitan after posting",
 }
+
+
+KIND_WORDS = {SourceKind.PURCHASE_ORDER: "purchase order", SourceKind.INVENTORY_BILL: "inventory bill"}
+GLEntry = GLEntry  # the NAV contract's typed entry (the old local name, kept for callers)
+NO_TERRITORY = "(no territory)"
+
+
+@dataclass
+class TerritoryRow:
+    """One territory's figures for the month. ``gl_*`` are read back from NAV's G/L entries."""
+
+    code: str  # the NAV dimension value code
+    business_units: list[str]  # the ServiceTitan business units mapped to it
+    st_cost: Decimal  # ServiceTitan: the cost-bearing documents that are posted
+    gl_cost: Decimal  # G/L: debit - credit on cost accounts
+    st_payables: Decimal  # ServiceTitan: the purchase orders that are posted (they create the payable)
+    gl_payables: Decimal  # G/L: credit - debit on the payables account(s) our invoices credited
+    gl_clearing: Decimal  # G/L: debit - credit on the clearing account (bills -, invoices +)
+    not_posted: Decimal  # ServiceTitan cost of the month's documents not (yet) in NAV
+    documents: list[str] = field(default_factory=list)  # the NAV document numbers behind the G/L figures
+
+    @property
+    def cost_difference(self) -> Decimal:
+        return self.st_cost - self.gl_cost
+
+    @property
+    def payables_difference(self) -> Decimal:
+        return self.st_payables - self.gl_payables
+
+    @property
+    def label(self) -> str:
+        return self.code + (f" ({', '.join(self.business_units)})" if self.business_units else "")
 
 
 @dataclass
@@ -71,7 +114,9 @@ class Report:
     model: str
     lines: list[DocLine]
     clearing: list[ClearingLine]
-    unmatched_nav: list[GlEntry]
+    unmatched_nav: list[GLEntry]
+    territories: list[TerritoryRow] = field(default_factory=list)
+    payables_accounts: list[str] = field(default_factory=list)
 
     def totals(self, by: str = "territory") -> list[tuple[str, str, Decimal, Decimal, Decimal]]:
         """(month, key, ServiceTitan, NAV, difference) per territory or vendor."""
@@ -81,6 +126,16 @@ class Report:
             sums[key][0] += line.st_amount
             sums[key][1] += line.nav_amount
         return [(m, k, st, nav, st - nav) for (m, k), (st, nav) in sorted(sums.items())]
+
+    def vendor_totals(self) -> list[list[Any]]:
+        """Per vendor, purchase orders and bills apart (under the clearing model they are the two sides of
+        one purchase, never added together)."""
+        sums: dict[tuple[str, str, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
+        for line in self.lines:
+            key = (line.month, line.vendor or "(none)", KIND_WORDS.get(line.kind, line.kind) + "s")
+            sums[key][0] += line.st_amount
+            sums[key][1] += line.nav_amount
+        return [[m, v, k, st, nav, st - nav] for (m, v, k), (st, nav) in sorted(sums.items())]
 
     @property
     def differences(self) -> list[DocLine]:
@@ -94,14 +149,16 @@ def month_bounds(month: str) -> tuple[date, date]:
     return start, end
 
 
-def reconcile(profile: Profile, month: str, gl: list[GlEntry]) -> Report:
+def reconcile(profile: Profile, month: str, gl: list[GLEntry]) -> Report:
     start, end = month_bounds(month)
     model = settings.get(profile, "posting.model")
     clearing_account = settings.get(profile, "posting.clearing_account")
     territory_dim = settings.get(profile, "posting.territory_dimension")
-    by_document: dict[str, list[GlEntry]] = defaultdict(list)
+    by_document: dict[str, list[GLEntry]] = defaultdict(list)
     for entry in gl:
         by_document[entry.document_number].append(entry)
+    territory_of = {m.source_key: m.target for m in Mapping.select().where(
+        (Mapping.profile == profile) & (Mapping.kind == MappingKind.BUSINESS_UNIT))}
     lo = datetime.combine(start, datetime.min.time(), tzinfo=UTC)
     hi = datetime.combine(end, datetime.min.time(), tzinfo=UTC)
     docs = list(StDocument.select().where((StDocument.profile == profile) & (StDocument.doc_date >= lo)
@@ -120,7 +177,7 @@ def reconcile(profile: Profile, month: str, gl: list[GlEntry]) -> Report:
                                                                  DocStatus.CHANGED_AFTER_POSTING) else []
         nav_amount = sum((e.debit for e in entries), ZERO)
         territory = next((e.dimensions.get(territory_dim) for e in entries if e.dimensions.get(territory_dim)),
-                         doc.business_unit_name)
+                         None) or territory_of.get(str(doc.business_unit_st_id), NO_TERRITORY)
         st_amount = doc.total or ZERO
         if entries and nav_amount == st_amount:
             explanation = "" if doc.status == DocStatus.POSTED else EXPLAIN[doc.status]
@@ -137,10 +194,60 @@ def reconcile(profile: Profile, month: str, gl: list[GlEntry]) -> Report:
     clearing = clearing_by_po(profile, gl, clearing_account, docs)
     ours = {line.nav_document for line in lines if line.nav_document}
     unmatched = [e for e in gl if e.document_number.startswith("STB") and e.document_number not in ours]
-    return Report(month, model, lines, clearing, unmatched)
+    rows, payables = territory_rows(profile, model, lines, gl, clearing_account, territory_dim, territory_of)
+    return Report(month, model, lines, clearing, unmatched, rows, payables)
 
 
-def clearing_by_po(profile: Profile, gl: list[GlEntry], clearing_account: str,
+def territory_rows(profile: Profile, model: str, lines: list[DocLine], gl: list[GLEntry], clearing_account: str,
+                   territory_dim: str, territory_of: dict[str, str]) -> tuple[list[TerritoryRow], list[str]]:
+    """One row per NAV territory code: ServiceTitan's posted cost and payables beside the G/L's."""
+    po_kind_bears_cost = model == MODEL_INVOICE_ONLY
+    invoice_docs = {line.nav_document for line in lines if line.kind == SourceKind.PURCHASE_ORDER and line.nav_document}
+    our_docs = {line.nav_document for line in lines if line.nav_document}
+    # the payables account(s): where our purchase invoices put their credit (the vendor posting group's)
+    payables = sorted({e.account_number for e in gl if e.document_number in invoice_docs
+                       and e.account_number != clearing_account and e.credit > ZERO and e.debit == ZERO})
+    business_units: dict[str, list[str]] = defaultdict(list)
+    names = {str(d.business_unit_st_id): d.business_unit_name for d in StDocument.select(
+        StDocument.business_unit_st_id, StDocument.business_unit_name).where(StDocument.profile == profile).distinct()}
+    for key, code in territory_of.items():
+        business_units[code].append(names.get(key) or f"business unit {key}")
+    rows: dict[str, TerritoryRow] = {}
+
+    def row(code: str) -> TerritoryRow:
+        if code not in rows:
+            rows[code] = TerritoryRow(code, sorted(business_units.get(code, [])), ZERO, ZERO, ZERO, ZERO, ZERO, ZERO)
+        return rows[code]
+
+    for line in lines:
+        bears_cost = line.kind == SourceKind.INVENTORY_BILL or po_kind_bears_cost or model == MODEL_JOURNAL_ONLY
+        target = row(line.territory or NO_TERRITORY)
+        if not line.nav_document:
+            if bears_cost:
+                target.not_posted += line.st_amount
+            continue
+        if bears_cost:
+            target.st_cost += line.st_amount
+        if line.kind == SourceKind.PURCHASE_ORDER:
+            target.st_payables += line.st_amount
+    for e in gl:
+        if e.document_number not in our_docs:
+            continue
+        target = row(e.dimensions.get(territory_dim) or NO_TERRITORY)
+        if e.document_number not in target.documents:
+            target.documents.append(e.document_number)
+        if e.account_number == clearing_account:
+            target.gl_clearing += e.debit - e.credit
+        elif e.account_number in payables:
+            target.gl_payables += e.credit - e.debit
+        else:
+            target.gl_cost += e.debit - e.credit
+    shown = [r for r in rows.values() if r.documents or any(
+        (r.st_cost, r.gl_cost, r.st_payables, r.gl_payables, r.gl_clearing, r.not_posted))]
+    return sorted(shown, key=lambda r: (r.code == NO_TERRITORY, r.code)), payables
+
+
+def clearing_by_po(profile: Profile, gl: list[GLEntry], clearing_account: str,
                    docs: list[StDocument]) -> list[ClearingLine]:
     on_clearing = [e for e in gl if e.account_number == clearing_account]
     if not on_clearing:
@@ -178,16 +285,26 @@ def clearing_by_po(profile: Profile, gl: list[GlEntry], clearing_account: str,
     return out
 
 
+TERRITORY_HEADER = ["Territory (NAV dimension value)", "Business units", "ServiceTitan cost (posted)",
+                    "Cost on cost accounts (G/L)", "Cost difference", "ServiceTitan invoiced (posted POs)",
+                    "Payables (G/L)", "Payables difference", "Clearing account, net (G/L)",
+                    "ServiceTitan cost not yet in NAV", "NAV documents"]
+
+
+def territory_values(t: TerritoryRow) -> list[Any]:
+    return [t.code, ", ".join(t.business_units), t.st_cost, t.gl_cost, t.cost_difference, t.st_payables,
+            t.gl_payables, t.payables_difference, t.gl_clearing, t.not_posted, " ".join(sorted(t.documents))]
+
+
 def write(report: Report, path: Path, fmt: str) -> None:
     sections: list[tuple[str, list[str], list[list[Any]]]] = [
-        ("Totals per territory", ["month", "territory", "ServiceTitan", "NAV", "difference"],
-         [list(r) for r in report.totals("territory")]),
-        ("Totals per vendor", ["month", "vendor", "ServiceTitan", "NAV", "difference"],
-         [list(r) for r in report.totals("vendor")]),
+        ("Territories (G-L tie-out)", TERRITORY_HEADER, [territory_values(t) for t in report.territories]),
+        ("Totals per vendor", ["month", "vendor", "documents", "ServiceTitan", "NAV (G/L)", "difference"],
+         report.vendor_totals()),
         ("Documents", ["ServiceTitan", "kind", "vendor", "territory", "month", "ServiceTitan amount", "NAV amount",
                        "difference", "NAV document", "explanation"],
-         [[d.st_ref, d.kind, d.vendor, d.territory, d.month, d.st_amount, d.nav_amount, d.difference,
-           d.nav_document, d.explanation] for d in report.lines]),
+         [[d.st_ref, KIND_WORDS.get(d.kind, d.kind), d.vendor, d.territory, d.month, d.st_amount, d.nav_amount,
+           d.difference, d.nav_document, d.explanation] for d in report.lines]),
         ("Clearing account per PO", ["purchase order", "credited by bills", "debited by invoice", "balance",
                                      "explanation"],
          [[c.po_ref, c.credited_by_bills, c.debited_by_invoice, c.balance, c.explanation] for c in report.clearing]),

@@ -74,7 +74,10 @@ def refresh_nav(profile: Profile, source) -> dict[str, int]:
     counts = {
         "vendors": replace(profile, "vendors", (
             {"key": v["number"], "name": v.get("displayName", ""), "blocked": _blocked(v.get("blocked")),
-             "data": {"id": v.get("id"), "taxRegistrationNumber": v.get("taxRegistrationNumber")}}
+             "data": {"id": v.get("id"), "taxRegistrationNumber": v.get("taxRegistrationNumber"),
+                      # evidence for vendor suggestions (sync/matching.py)
+                      "phone": v.get("phoneNumber"), "postalCode": v.get("postalCode"),
+                      "street": v.get("addressLine1")}}
             for v in source.vendors())),
         "items": replace(profile, "items", (
             {"key": i["number"], "name": i.get("displayName", ""), "blocked": _blocked(i.get("blocked")),

@@ -22,6 +22,7 @@ STATUS_LABELS = {
     DocStatus.NEEDS_ATTENTION: "Needs attention", DocStatus.REJECTED: "Rejected",
     DocStatus.CHANGED_AFTER_POSTING: "Changed after posting", DocStatus.SKIPPED: "Not posted (by rule)",
     DocStatus.HELD: "Held back (release to book)",
+    DocStatus.DATA_PROBLEM: "Data problem", DocStatus.WAITING: "Waiting for full receipt",
 }
 
 
@@ -51,6 +52,7 @@ class ReviewRow:
     amount: Decimal | None
     status: str
     problem: str
+    batch_id: int | None = None  # the batch it is in (ready documents of a batch wait for its approval)
 
 
 VendorMap = Mapping.alias("vendor_map")
@@ -61,7 +63,7 @@ def _base(profile: Profile, flt: ReviewFilter):
     query = (StDocument.select(StDocument.id, StDocument.kind, StDocument.number, StDocument.doc_date,
                                StDocument.vendor_name, StDocument.vendor_st_id, StDocument.business_unit_name,
                                StDocument.business_unit_st_id, StDocument.total, StDocument.status,
-                               StDocument.problem,
+                               StDocument.problem, StDocument.batch,
                                VendorMap.target.alias("nav_vendor"), UnitMap.target.alias("dimension"))
              .join(VendorMap, JOIN.LEFT_OUTER,
                    on=((VendorMap.profile == StDocument.profile) & (VendorMap.kind == MappingKind.VENDOR)
@@ -113,7 +115,7 @@ def fetch(profile: Profile, flt: ReviewFilter, *, sort: str = "date", descending
                       territory=r["business_unit_name"], business_unit_st_id=r["business_unit_st_id"],
                       dimension=r["dimension"] or "",
                       amount=StDocument.total.python_value(r["total"]) if isinstance(r["total"], str) else r["total"],
-                      status=r["status"], problem=r["problem"]) for r in rows]
+                      status=r["status"], problem=r["problem"], batch_id=r.get("batch")) for r in rows]
 
 
 def status_counts(profile: Profile) -> dict[str, int]:

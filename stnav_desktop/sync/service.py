@@ -189,12 +189,20 @@ class SyncService:
     def post(self, batch: Batch | None = None, *, cancel: Callable[[], bool] = lambda: False,
              progress: Callable | None = None) -> list[posting.PostResult]:
         from stnav_desktop.paths import app_paths
-        from stnav_desktop.sync import st_gateway
+        from stnav_desktop.sync import batches, st_gateway
 
+        # an unapproved batch is refused before anything is sent; a finished one has nothing to send
+        if batch is not None and not batches.require_postable(batch):
+            return []
         with PostingLock(app_paths().data):
+            if batch is not None and batch.kind == batches.CORRECTIONS:  # reversal + corrected, approved batch only
+                return batches.post_correction_batch(batch, self.nav_books(), progress=progress)
             poster = posting.Poster(self.profile, self.nav_books(),
                                     write_back=st_gateway.WriteBack(self.st_client), clock=self.clock)
-            return poster.post_batch(batch, cancel=cancel, progress=progress)
+            results = poster.post_batch(batch, cancel=cancel, progress=progress)
+        if batch is None:  # retries across batches (the scheduler): close the batches they finished
+            batches.close_finished(results)
+        return results
 
     def _no_vendor_writes_on_classic(self) -> None:
         if self._classic() is not None:

@@ -106,6 +106,9 @@ class ConnectionsPanel(QWidget):
 
     def fetch_companies(self) -> None:
         def done(companies):
+            from stnav_desktop.sync import status
+
+            status.remember_companies(self.profile, companies)
             self.company_picker.clear()
             for company in companies:
                 self.company_picker.addItem(f"{company['name']}  ({company['id']})", company["id"])

@@ -78,6 +78,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self.pages: dict[str, QWidget] = {}
         self._build_pages()
+        self._build_menu()
+        self._build_tray()
         for index in range(self.tabs.count()):
             shortcut = QAction(self)
             shortcut.setShortcut(QKeySequence(f"Ctrl+{index + 1}"))
@@ -95,11 +97,101 @@ class MainWindow(QMainWindow):
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
         else:
-            self.resize(1280, 800)
+            self.resize(*self.default_size())
         self._status_timer = QTimer(self, interval=5000)
         self._status_timer.timeout.connect(self.refresh_status)
         self._status_timer.start()
         self.refresh_status()
+
+    @staticmethod
+    def default_size() -> tuple[int, int]:
+        """1366×768 laptops are common in back offices: fit the screen's free area, never more."""
+        from stnav_desktop.ui.qt import QApplication
+
+        screen = QApplication.primaryScreen()
+        free = screen.availableGeometry() if screen else None
+        width, height = 1366, 768
+        if free is not None:
+            width, height = min(width, free.width()), min(height, free.height())
+        return width, height
+
+    def _build_menu(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self.quit_action = QAction("&Quit", self)
+        self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))  # StandardKey.Quit is empty on Windows
+        self.quit_action.triggered.connect(self.close)
+        file_menu.addAction(self.quit_action)
+        edit_menu = bar.addMenu("&Edit")
+        self.find_action = QAction("&Find documents…", self)
+        self.find_action.setShortcut(QKeySequence("Ctrl+F"))
+        self.find_action.triggered.connect(self.focus_search)
+        edit_menu.addAction(self.find_action)
+        help_menu = bar.addMenu("&Help")
+        self.help_action = QAction("&User guide", self)
+        self.help_action.setShortcut(QKeySequence("F1"))
+        self.help_action.triggered.connect(self.open_help)
+        self.about_action = QAction("&About ml-connector", self)
+        self.about_action.triggered.connect(self.show_about)
+        help_menu.addAction(self.help_action)
+        help_menu.addAction(self.about_action)
+
+    def _build_tray(self) -> None:
+        """A tray icon (where the desktop has a tray): news from scheduled runs reaches a minimised window."""
+        from stnav_desktop.ui.qt import QtWidgets
+
+        self.tray = None
+        if not QtWidgets.QSystemTrayIcon.isSystemTrayAvailable():
+            return
+        from stnav_desktop.ui.qt import QApplication
+
+        self.tray = QtWidgets.QSystemTrayIcon(QApplication.windowIcon() or self.windowIcon(), self)
+        self.tray.setToolTip("ml-connector")
+        menu = QtWidgets.QMenu(self)
+        menu.addAction("Show ml-connector", self.show_from_tray)
+        menu.addAction(self.quit_action)
+        self.tray.setContextMenu(menu)
+        self.tray.activated.connect(lambda _reason: self.show_from_tray())
+        self.tray.show()
+
+    def show_from_tray(self) -> None:
+        self.showNormal()
+        self.raise_()
+        self.activateWindow()
+
+    def focus_search(self) -> None:
+        """Ctrl+F: the Review tab's search box, with its text selected."""
+        page = self.pages.get("review")
+        if page is None:
+            return
+        self.tabs.setCurrentWidget(page)
+        page.search.setFocus()
+        page.search.selectAll()
+
+    @staticmethod
+    def help_url() -> str:
+        """The user guide shipped beside the app (README), or the project's page when it is not there."""
+        from pathlib import Path
+
+        for candidate in (Path(__file__).resolve().parents[2] / "README.md",
+                          Path(__file__).resolve().parents[1] / "resources" / "README.md"):
+            if candidate.exists():
+                return candidate.as_uri()
+        return "https://github.com/ml-connector/ml-connector#readme"
+
+    def open_help(self) -> None:
+        from stnav_desktop.ui.qt import QtCore, QtGui
+
+        QtGui.QDesktopServices.openUrl(QtCore.QUrl(self.help_url()))
+
+    def show_about(self) -> None:
+        from stnav_desktop.ui.qt import QMessageBox
+
+        QMessageBox.about(self, "About ml-connector",
+                          f"<b>ml-connector {__version__}</b><p>ServiceTitan purchase orders and inventory bills "
+                          "into Microsoft Dynamics NAV / Business Central, reviewed and approved by you, each "
+                          "cost booked once.</p><p>Help: the user guide (F1). Your data stays on this PC and in "
+                          "your NAV; secrets live in the system keychain.</p>")
 
     @staticmethod
     def _no_service():
@@ -121,7 +213,7 @@ class MainWindow(QMainWindow):
         from stnav_desktop.ui.review_page import ReviewPage
 
         review_page = ReviewPage(self.profile, self.tabs, runner=self.runner, service_fn=self.service_fn)
-        mappings_page = MappingsPage(self.profile, self.tabs)
+        mappings_page = MappingsPage(self.profile, self.tabs, runner=self.runner, service_fn=self.service_fn)
         batches_page = BatchesPage(self.profile, self.runner, self.service_fn, self.tabs)
         reports_page = ReportsPage(self.profile, self.runner, self.service_fn, self.tabs)
         audit_page = AuditPage(self.tabs)
@@ -182,6 +274,8 @@ class MainWindow(QMainWindow):
 
     def notify(self, text: str) -> None:
         self.banner.notify(text)
+        if self.tray is not None and (self.isMinimized() or not self.isVisible()):
+            self.tray.showMessage("ml-connector", text)
 
     def refresh_status(self) -> None:
         if self.profile is None:

@@ -3,14 +3,40 @@ pages and sorts and filters in SQL, so 100,000 documents open and sort quickly."
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 from stnav_desktop.store.models import DocStatus, Profile
 from stnav_desktop.sync import review
 from stnav_desktop.ui.qt import QAbstractTableModel, QColor, QModelIndex, Qt
+from stnav_desktop.ui.text import money
 
-HEADERS = ("Source", "ST number", "Date", "ST vendor", "NAV vendor", "Territory", "Dimension value",
-           "Amount", "Status", "Problem")
+
+@dataclass(frozen=True)
+class Column:
+    """One grid column, declared once: its key (the SQL filter/sort key in ``sync.review``), header,
+    width, alignment and whether the header sorts it."""
+
+    key: str
+    header: str
+    width: int
+    right: bool = False
+
+    @property
+    def sortable(self) -> bool:
+        return self.key in review.SORT_KEYS
+
+
+GRID = (Column("source", "Source", 110), Column("number", "ST number", 125), Column("date", "Date", 90),
+        Column("st_vendor", "ST vendor", 180), Column("nav_vendor", "NAV vendor", 90),
+        Column("territory", "Territory", 160), Column("dimension", "Dimension value", 120),
+        Column("amount", "Amount", 95, right=True), Column("status", "Status", 185), Column("problem", "Problem", 0))
+assert tuple(c.key for c in GRID) == review.COLUMNS, "the grid and sync.review list the same columns"
+HEADERS = tuple(c.header for c in GRID)
+
+
+def column_index(key: str) -> int:
+    return next(i for i, c in enumerate(GRID) if c.key == key)
 PAGE = 200
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1  # the ReviewRow object
 SORT_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -23,11 +49,12 @@ STATUS_STYLE = {
     DocStatus.IN_NAV_DRAFT: ("#00695c", "◐"), DocStatus.UNCONFIRMED: ("#ef6c00", "?"),
     DocStatus.NEEDS_ATTENTION: ("#b71c1c", "✖"), DocStatus.REJECTED: ("#616161", "⊘"),
     DocStatus.CHANGED_AFTER_POSTING: ("#6a1b9a", "Δ"), DocStatus.SKIPPED: ("#757575", "–"),
+    DocStatus.DATA_PROBLEM: ("#c62828", "⚠"), DocStatus.WAITING: ("#616161", "⏳"),
 }
 
 
 def format_amount(value: Decimal | None) -> str:
-    return "" if value is None else f"{value:,.2f}"
+    return money(value, blank="")
 
 
 class ReviewModel(QAbstractTableModel):
@@ -75,7 +102,9 @@ class ReviewModel(QAbstractTableModel):
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return HEADERS[section]
+            return GRID[section].header
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole:
+            return GRID[section].header + ("" if GRID[section].sortable else " (not sortable)")
         return None
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
@@ -84,14 +113,14 @@ class ReviewModel(QAbstractTableModel):
         row = self.row_at(index.row())
         if row is None:
             return None
-        column = review.COLUMNS[index.column()]
+        column = GRID[index.column()].key
         if role == ROW_ROLE:
             return row
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.AccessibleTextRole):
             return self._text(row, column, tooltip=role == Qt.ItemDataRole.ToolTipRole)
         if role == Qt.ItemDataRole.ForegroundRole and column == "status":
             return QColor(STATUS_STYLE.get(row.status, ("#000000", ""))[0])
-        if role == Qt.ItemDataRole.TextAlignmentRole and column == "amount":
+        if role == Qt.ItemDataRole.TextAlignmentRole and GRID[index.column()].right:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
@@ -114,10 +143,15 @@ class ReviewModel(QAbstractTableModel):
             return format_amount(row.amount)
         if column == "status":
             symbol = STATUS_STYLE.get(row.status, ("", "?"))[1]
-            return f"{symbol} {review.STATUS_LABELS.get(row.status, row.status)}"
+            text = f"{symbol} {review.STATUS_LABELS.get(row.status, row.status)}"
+            if row.batch_id and row.status in (DocStatus.READY, DocStatus.APPROVED):
+                text += f" · batch {row.batch_id}"  # a ready document in a batch waits for its approval
+            return text
         return row.problem
 
     def sort(self, column: int, order=Qt.SortOrder.AscendingOrder) -> None:
-        self.sort_key = review.COLUMNS[column]
+        if not GRID[column].sortable:
+            return
+        self.sort_key = GRID[column].key
         self.descending = order == Qt.SortOrder.DescendingOrder
         self.reload()

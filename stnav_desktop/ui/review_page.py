@@ -7,6 +7,7 @@ from datetime import UTC, datetime, time
 
 from stnav_desktop.store.models import DocStatus, MappingKind, Profile, SourceKind, StDocument
 from stnav_desktop.sync import batches, mapping, preview, refdata, review
+from stnav_desktop.ui.page import Page
 from stnav_desktop.ui.pickers import NavPicker, PickerDelegate
 from stnav_desktop.ui.qt import (
     QComboBox,
@@ -23,23 +24,21 @@ from stnav_desktop.ui.qt import (
     QWidget,
     Signal,
 )
-from stnav_desktop.ui.review_model import ROW_ROLE, ReviewModel
+from stnav_desktop.ui.review_model import GRID, ROW_ROLE, ReviewModel, column_index
+from stnav_desktop.ui.tasks import InlineRunner
+from stnav_desktop.ui.text import money, quantity
+
+LINE_COLUMNS = ("#", "SKU", "Description", "Qty", "Received", "Unit cost", "Amount", "NAV item / G/L account")
 
 STATUS_FILTERS = [("All statuses", [])] + [(label, [status]) for status, label in review.STATUS_LABELS.items()]
 SOURCE_FILTERS = [("All sources", None), ("Purchase orders", SourceKind.PURCHASE_ORDER),
                   ("Inventory bills", SourceKind.INVENTORY_BILL)]
-COL_NAV_VENDOR, COL_DIMENSION = review.COLUMNS.index("nav_vendor"), review.COLUMNS.index("dimension")
+COL_NAV_VENDOR, COL_DIMENSION = column_index("nav_vendor"), column_index("dimension")
 
 
-class ReviewPage(QWidget):
-    changed = Signal()  # mappings or statuses changed: other tabs refresh
-    status_message = Signal(str)
-
+class ReviewPage(Page):
     def __init__(self, profile: Profile, parent=None, *, runner=None, service_fn=None) -> None:
-        super().__init__(parent)
-        self.profile = profile
-        self.runner = runner
-        self.service_fn = service_fn
+        super().__init__(profile, parent, runner=runner, service_fn=service_fn)
         self.model = ReviewModel(profile, self)
         layout = QVBoxLayout(self)
         tools = QHBoxLayout()
@@ -87,20 +86,21 @@ class ReviewPage(QWidget):
         self.table.setAccessibleName("Review grid")
         self.table.setModel(self.model)
         self.table.setSortingEnabled(True)
-        self.table.horizontalHeader().setSortIndicator(review.COLUMNS.index("date"), Qt.SortOrder.DescendingOrder)
+        self.table.horizontalHeader().setSortIndicator(column_index("date"), Qt.SortOrder.DescendingOrder)
         self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QTableView.SelectionMode.ExtendedSelection)
         self.table.setEditTriggers(QTableView.EditTrigger.DoubleClicked | QTableView.EditTrigger.EditKeyPressed
                                    | QTableView.EditTrigger.SelectedClicked)
         self.table.verticalHeader().setDefaultSectionSize(24)
         self.table.horizontalHeader().setStretchLastSection(True)
-        for column, width in enumerate((110, 125, 90, 190, 90, 170, 105, 95, 185)):
-            self.table.setColumnWidth(column, width)
+        for column, spec in enumerate(GRID):
+            if spec.width:
+                self.table.setColumnWidth(column, spec.width)
         self.table.setItemDelegateForColumn(COL_NAV_VENDOR, PickerDelegate(
             lambda: refdata.choices(self.profile, "vendors"), self._commit_vendor, self, name="NAV vendor picker"))
         self.table.setItemDelegateForColumn(COL_DIMENSION, PickerDelegate(
             self._dimension_choices, self._commit_dimension, self, name="Dimension value picker"))
-        self.detail = DetailPane(profile, split, runner=runner, service_fn=service_fn)
+        self.detail = DetailPane(profile, split, runner=self.runner, service_fn=service_fn)
         self.detail.changed.connect(self.refresh)
         split.addWidget(self.table)
         split.addWidget(self.detail)
@@ -135,26 +135,20 @@ class ReviewPage(QWidget):
 
     # -- network actions (on a worker; the window stays responsive) ------------------------------
     def _run(self, label: str, fn, done) -> None:
-        if self.runner is None or self.service_fn is None:
+        if self.service_fn is None:
             return
-        self.pull_button.setEnabled(False)
-        self.refdata_button.setEnabled(False)
         self.busy_label.setText(label)
 
         def finished(result):
-            self.pull_button.setEnabled(True)
-            self.refdata_button.setEnabled(True)
             self.busy_label.setText(done(result))
-            self.status_message.emit(self.busy_label.text())
+            self.say(self.busy_label.text())
             self.refresh()
 
         def failed(message):
-            self.pull_button.setEnabled(True)
-            self.refdata_button.setEnabled(True)
             self.busy_label.setText(f"⚠ {message}")
-            self.status_message.emit(message)
+            self.say(message)
 
-        self.runner.submit(fn, finished, failed)
+        self.run_busy([self.pull_button, self.refdata_button], fn, finished, on_error=failed)
 
     def pull_now(self) -> None:
         self._run("Pulling from ServiceTitan…", lambda: self.service_fn().pull(),
@@ -221,7 +215,8 @@ class ReviewPage(QWidget):
 
     def _update_count(self) -> None:
         counts = review.status_counts(self.profile)
-        attention = counts.get(DocStatus.NEEDS_ATTENTION, 0) + counts.get(DocStatus.NEEDS_MAPPING, 0)
+        attention = sum(counts.get(s, 0) for s in (DocStatus.NEEDS_ATTENTION, DocStatus.NEEDS_MAPPING,
+                                                   DocStatus.DATA_PROBLEM))
         self.count_label.setText(f"{self.model.rowCount()} shown · {counts.get(DocStatus.READY, 0)} ready · "
                                  f"{attention} need a look")
 
@@ -237,20 +232,32 @@ class ReviewPage(QWidget):
     def _commit_vendor(self, row: int, key: str) -> None:
         doc = self.model.row_at(row)
         if doc and doc.vendor_st_id:
-            mapping.set_mapping(self.profile, MappingKind.VENDOR, doc.vendor_st_id, key, source_label=doc.st_vendor)
-            mapping.refresh_readiness(self.profile)
+            self.map_in_background(MappingKind.VENDOR, doc.vendor_st_id, key, source_label=doc.st_vendor)
+
+    def map_in_background(self, kind: str, source_key, target: str, **kwargs) -> None:
+        """Set a mapping and re-check the documents that use it on a worker; the grid reloads after."""
+        profile = self.profile
+        self.busy_label.setText("Applying the mapping…")
+
+        def done(counts) -> None:
+            self.busy_label.setText("Mapping applied: " + ", ".join(
+                f"{n} {review.STATUS_LABELS.get(k, k).lower()}" for k, n in sorted(counts.items())))
             self.refresh()
+
+        def failed(message: str) -> None:
+            self.busy_label.setText(f"⚠ {message}")
+            QtWidgets.QMessageBox.warning(self, "Mapping", message)
+
+        self.runner.submit(lambda: mapping.map_and_refresh(profile, kind, source_key, target, **kwargs), done, failed)
 
     def _commit_dimension(self, row: int, key: str) -> None:
         from stnav_desktop.store import settings
 
         doc = self.model.row_at(row)
         if doc and doc.business_unit_st_id:
-            mapping.set_mapping(self.profile, MappingKind.BUSINESS_UNIT, doc.business_unit_st_id, key,
-                                target_type=settings.get(self.profile, "posting.territory_dimension"),
-                                source_label=doc.territory)
-            mapping.refresh_readiness(self.profile)
-            self.refresh()
+            self.map_in_background(MappingKind.BUSINESS_UNIT, doc.business_unit_st_id, key,
+                                   target_type=settings.get(self.profile, "posting.territory_dimension"),
+                                   source_label=doc.territory)
 
     # -- batches -------------------------------------------------------------------------------
     def selected_ids(self) -> list[int]:
@@ -280,9 +287,10 @@ class DetailPane(QWidget):
     def __init__(self, profile: Profile, parent=None, *, runner=None, service_fn=None) -> None:
         super().__init__(parent)
         self.profile = profile
-        self.runner = runner
+        self.runner = runner or InlineRunner()
         self.service_fn = service_fn
         self.document: StDocument | None = None
+        self._choices_stamp: tuple | None = None
         outer = QHBoxLayout(self)
         left = QVBoxLayout()
         self.title = QLabel("Select a document", self)
@@ -293,6 +301,7 @@ class DetailPane(QWidget):
         self.problem.setObjectName("detailProblem")
         self.problem.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.vendor_picker = NavPicker([], self, accessible_name="NAV vendor for this ServiceTitan vendor")
         self.vendor_apply = QPushButton("Map vendor", self)
         self.vendor_apply.setToolTip("Applies to every document from this ServiceTitan vendor")
@@ -302,26 +311,37 @@ class DetailPane(QWidget):
         self.vendor_create = QPushButton("Create in NAV…", self)
         self.vendor_create.setToolTip("Create this ServiceTitan vendor in NAV (name and address) and map it")
         row = QHBoxLayout()
-        for widget in (self.vendor_picker, self.vendor_apply, self.vendor_suggestion, self.vendor_create):
+        for widget in (self.vendor_picker, self.vendor_apply, self.vendor_create):
             row.addWidget(widget)
         form.addRow("NAV vendor", row)
+        form.addRow("", self.vendor_suggestion)  # its own line: the whole name and score stay readable
         self.dim_picker = NavPicker([], self, accessible_name="Territory dimension value")
         self.dim_apply = QPushButton("Map territory", self)
         self.dim_suggestion = QPushButton(self)
         self.dim_suggestion.setVisible(False)
         row = QHBoxLayout()
-        for widget in (self.dim_picker, self.dim_apply, self.dim_suggestion):
+        for widget in (self.dim_picker, self.dim_apply):
             row.addWidget(widget)
         form.addRow("Territory", row)
-        self.lines = QtWidgets.QTableWidget(0, 6, self)
-        self.lines.setHorizontalHeaderLabels(["#", "SKU", "Description", "Qty", "Unit cost", "NAV item / G/L account"])
-        self.lines.setAccessibleName("ServiceTitan lines")
+        form.addRow("", self.dim_suggestion)
+        self.lines = QtWidgets.QTableWidget(0, len(LINE_COLUMNS), self)
+        self.lines.setHorizontalHeaderLabels(list(LINE_COLUMNS))
+        self.lines.setAccessibleName("ServiceTitan lines, charges and total")
+        self.lines.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.lines.verticalHeader().setVisible(False)
+        self.lines.verticalHeader().setDefaultSectionSize(22)
         self.lines.horizontalHeader().setStretchLastSection(True)
+        for column, width in enumerate((24, 72, 140, 40, 62, 68, 80)):
+            self.lines.setColumnWidth(column, width)
         buttons = QHBoxLayout()
         self.reject_button = QPushButton("Reject…", self)
         self.reopen_button = QPushButton("Reopen", self)
+        self.correct_button = QPushButton("Correct in NAV…", self)
+        self.correct_button.setToolTip("Changed in ServiceTitan after posting: propose the reversal and the corrected "
+                                       "document, in a correction batch that must be approved before posting")
         buttons.addWidget(self.reject_button)
         buttons.addWidget(self.reopen_button)
+        buttons.addWidget(self.correct_button)
         buttons.addStretch(1)
         for widget in (self.title, self.problem):
             left.addWidget(widget)
@@ -344,9 +364,11 @@ class DetailPane(QWidget):
         self.dim_apply.clicked.connect(self._apply_dimension)
         self.vendor_suggestion.clicked.connect(lambda: self._accept(self.vendor_suggestion))
         self.dim_suggestion.clicked.connect(lambda: self._accept(self.dim_suggestion))
-        self.vendor_create.clicked.connect(self._create_vendor)
+        # clicked(bool) would pass its `checked` flag as the tax id: ask for the tax id instead
+        self.vendor_create.clicked.connect(lambda _checked=False: self._create_vendor())
         self.reject_button.clicked.connect(self._reject)
         self.reopen_button.clicked.connect(self._reopen)
+        self.correct_button.clicked.connect(lambda _checked=False: self.propose_correction())
         self.setEnabled(False)
 
     def show_document(self, doc: StDocument | None) -> None:
@@ -362,7 +384,7 @@ class DetailPane(QWidget):
             self.preview_header.clear()
             return
         kind = "Purchase order" if doc.kind == SourceKind.PURCHASE_ORDER else "Inventory bill"
-        total = f"{doc.total:,.2f}" if doc.total is not None else "?"
+        total = money(doc.total)
         self.title.setText(f"<b>{kind} {doc.number}</b> · {doc.vendor_name or doc.vendor_st_id} · "
                            f"{doc.business_unit_name or doc.business_unit_st_id} · {total} · "
                            f"{review.STATUS_LABELS.get(doc.status, doc.status)}")
@@ -370,31 +392,38 @@ class DetailPane(QWidget):
         self.problem.setText(problem)
         self.problem.setStyleSheet("color: #b71c1c" if problem else "")
         current = mapping.mappings_dict(self.profile)
-        self.vendor_picker.set_choices(refdata.choices(self.profile, "vendors"))
-        self.vendor_picker.select_key(current.get(MappingKind.VENDOR, {}).get(str(doc.vendor_st_id), ("",))[0])
         dim = settings.get(self.profile, "posting.territory_dimension")
-        self.dim_picker.set_choices(refdata.choices(self.profile, "dimensionValues", prefix=dim))
+        # the pickers' lists are reloaded only when NAV's reference data changed, not on every row selected
+        stamp = (dim, tuple(sorted((k, str(v)) for k, v in refdata.last_refresh(self.profile).items())))
+        if stamp != self._choices_stamp:
+            self.vendor_picker.set_choices(refdata.choices(self.profile, "vendors"))
+            self.dim_picker.set_choices(refdata.choices(self.profile, "dimensionValues", prefix=dim))
+            self._choices_stamp = stamp
+        self.vendor_picker.select_key(current.get(MappingKind.VENDOR, {}).get(str(doc.vendor_st_id), ("",))[0])
         self.dim_picker.select_key(current.get(MappingKind.BUSINESS_UNIT, {}).get(str(doc.business_unit_st_id),
                                                                                    ("",))[0])
-        suggestions = {(s.kind, s.source_key): s for s in mapping.suggest(self.profile)}
-        for button, key in ((self.vendor_suggestion, (MappingKind.VENDOR, str(doc.vendor_st_id))),
-                            (self.dim_suggestion, (MappingKind.BUSINESS_UNIT, str(doc.business_unit_st_id)))):
-            suggestion = suggestions.get(key)
-            button.setVisible(suggestion is not None)
+        for button, key in ((self.vendor_suggestion, (MappingKind.VENDOR, doc.vendor_st_id)),
+                            (self.dim_suggestion, (MappingKind.BUSINESS_UNIT, doc.business_unit_st_id))):
+            # this document's two keys only: never every fuzzy suggestion in the database per click
+            suggestion = mapping.suggest_for(self.profile, *key) if key[1] else None
+            unmapped = bool(key[1]) and str(key[1]) not in current.get(key[0], {})
+            button.setVisible(suggestion is not None or unmapped)
+            button.setEnabled(suggestion is not None)
             button.setProperty("suggestion", suggestion)
+            if suggestion is None and unmapped:  # "no match": said, not guessed
+                what = "vendor" if key[0] == MappingKind.VENDOR else "dimension value"
+                button.setText(f"No close match in NAV: pick a {what}"
+                               + (" or create it in NAV" if key[0] == MappingKind.VENDOR else ""))
+                button.setToolTip("Nothing in NAV's list is close enough to suggest safely")
             if suggestion:
-                button.setText(f"Accept suggestion: {suggestion.target} {suggestion.target_label} "
-                               f"({suggestion.score:.0f}%)")
+                button.setText(("⚠ " if suggestion.warning else "") + f"Accept suggestion: {suggestion.target} "
+                               f"{suggestion.target_label} ({suggestion.score:.0f}%)")
+                button.setToolTip(f"{suggestion.label}. Applies to every document of this ServiceTitan "
+                                  "vendor / business unit.")
                 button.setAccessibleName(f"Accept suggested mapping {suggestion.target}")
         unmapped_vendor = bool(doc.vendor_st_id) and str(doc.vendor_st_id) not in current.get(MappingKind.VENDOR, {})
         self.vendor_create.setVisible(unmapped_vendor and self.service_fn is not None)
-        lines = preview.source_lines(doc)
-        self.lines.setRowCount(len(lines))
-        for r, line in enumerate(lines):
-            values = [str(line.index), line.sku_code, line.description, line.quantity, line.cost,
-                      f"{line.mapped_type or '—'} {line.mapped_to}".strip() + (f"  ({line.rule})" if line.rule else "")]
-            for c, value in enumerate(values):
-                self.lines.setItem(r, c, QtWidgets.QTableWidgetItem(value))
+        self._show_lines(doc)
         shown = preview.preview(doc)
         self.preview_title.setText(f"<b>{shown.title}</b> (what will be created in NAV)")
         header = [f"{k}: {v}" for k, v in shown.header] + [f"⚠ {p}" for p in shown.problems]
@@ -407,32 +436,84 @@ class DetailPane(QWidget):
         for r, values in enumerate(shown.lines):
             for c, value in enumerate(values):
                 self.preview_lines.setItem(r, c, QtWidgets.QTableWidgetItem(value))
-        self.reject_button.setEnabled(doc.status in (DocStatus.NEEDS_MAPPING, DocStatus.READY, DocStatus.APPROVED,
+        self.reject_button.setEnabled(doc.status in (DocStatus.NEEDS_MAPPING, DocStatus.DATA_PROBLEM,
+                                                     DocStatus.WAITING, DocStatus.READY, DocStatus.APPROVED,
                                                      DocStatus.NEEDS_ATTENTION, DocStatus.FAILED))
-        self.reopen_button.setEnabled(doc.status == DocStatus.REJECTED)
+        self.reopen_button.setEnabled(doc.status == DocStatus.REJECTED or (
+            doc.batch_id is not None and doc.status in (DocStatus.READY, DocStatus.APPROVED,
+                                                        DocStatus.NEEDS_ATTENTION)))
+        self.correct_button.setVisible(doc.status == DocStatus.CHANGED_AFTER_POSTING)
+        self.reopen_button.setToolTip("Undo the rejection" if doc.status == DocStatus.REJECTED else
+                                      "Take this document out of its batch and check it again")
+
+    def _show_lines(self, doc: StDocument) -> None:
+        """Each line with its amount, then the charges and a total that must equal ServiceTitan's header."""
+        lines = preview.source_lines(doc)
+        totals = preview.source_totals(doc, lines)
+        rows: list[tuple[list[str], bool]] = []
+        for line in lines:
+            qty = quantity(line.quantity, blank=line.raw_quantity or "?")
+            received = quantity(line.received, blank="") if doc.kind == SourceKind.PURCHASE_ORDER else ""
+            rows.append(([str(line.index), line.sku_code, line.description, qty, received,
+                          money(line.cost, blank=line.raw_cost or "?"), money(line.amount),
+                          f"{line.mapped_type or '—'} {line.mapped_to}".strip()
+                          + (f"  ({line.rule})" if line.rule else "")], False))
+        rows.append((["", "", "Lines", "", "", "", money(totals.lines), ""], True))
+        for label, value in totals.charges:
+            rows.append((["", "", label, "", "", "", money(value), ""], True))
+        rows.append((["", "", "Total", "", "", "", money(totals.total), ""], True))
+        if totals.difference:
+            rows.append((["", "", "ServiceTitan header total", "", "", "", money(totals.st_total),
+                          f"⚠ differs by {money(totals.difference)}"], True))
+        self.lines.setRowCount(len(rows))
+        bold = self.lines.font()
+        bold.setBold(True)
+        for r, (values, is_total) in enumerate(rows):
+            for c, value in enumerate(values):
+                item = QtWidgets.QTableWidgetItem(value)
+                if c in (3, 4, 5, 6):
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                if is_total:
+                    item.setFont(bold)
+                if value.startswith("⚠"):
+                    item.setForeground(Qt.GlobalColor.darkRed)
+                self.lines.setItem(r, c, item)
 
     def _apply_vendor(self) -> None:
         key = self.vendor_picker.current_key()
         if self.document and key:
-            mapping.set_mapping(self.profile, MappingKind.VENDOR, self.document.vendor_st_id, key,
-                                source_label=self.document.vendor_name)
-            self._changed()
+            self._map(self.vendor_apply, lambda p, d: mapping.map_and_refresh(
+                p, MappingKind.VENDOR, d.vendor_st_id, key, source_label=d.vendor_name))
 
     def _apply_dimension(self) -> None:
         from stnav_desktop.store import settings
 
         key = self.dim_picker.current_key()
         if self.document and key:
-            mapping.set_mapping(self.profile, MappingKind.BUSINESS_UNIT, self.document.business_unit_st_id, key,
-                                target_type=settings.get(self.profile, "posting.territory_dimension"),
-                                source_label=self.document.business_unit_name)
-            self._changed()
+            dim = settings.get(self.profile, "posting.territory_dimension")
+            self._map(self.dim_apply, lambda p, d: mapping.map_and_refresh(
+                p, MappingKind.BUSINESS_UNIT, d.business_unit_st_id, key, target_type=dim,
+                source_label=d.business_unit_name))
 
     def _accept(self, button) -> None:
         suggestion = button.property("suggestion")
         if suggestion is not None:
-            mapping.accept(self.profile, suggestion)
+            self._map(button, lambda p, _d: mapping.accept_and_refresh(p, suggestion))
+
+    def _map(self, button, work) -> None:
+        """Mapping work (set + re-check the documents using the key) on the worker; the pane reloads after."""
+        profile, doc = self.profile, self.document
+        button.setEnabled(False)
+
+        def done(_counts) -> None:
+            button.setEnabled(True)
             self._changed()
+
+        def failed(message: str) -> None:
+            button.setEnabled(True)
+            self.problem.setText(f"Mapping not saved: {message}")
+
+        self.runner.submit(lambda: work(profile, doc), done, failed)
 
     def _create_vendor(self, tax_id: str | None = None) -> None:
         if self.document is None or self.runner is None:
@@ -448,9 +529,10 @@ class DetailPane(QWidget):
 
         def done(created):
             self.vendor_create.setEnabled(True)
-            self.problem.setText(f"NAV vendor {created.number} ({created.display_name}) "
-                                 f"{'created' if created.created else 'found'} and mapped.")
-            self._changed()
+            self._changed()  # re-shows the document: the outcome goes on top of what it says now
+            said = (f"NAV vendor {created.number} ({created.display_name}) "
+                    f"{'created' if created.created else 'found'} and mapped.")
+            self.problem.setText("\n".join(p for p in (said, self.problem.text()) if p))
 
         def failed(message):
             self.vendor_create.setEnabled(True)
@@ -468,11 +550,41 @@ class DetailPane(QWidget):
 
     def _reopen(self) -> None:
         if self.document is not None:
-            batches.reopen(self.document)
+            try:
+                batches.reopen_document(self.document)
+            except batches.BatchError as exc:
+                QtWidgets.QMessageBox.information(self, "Reopen", str(exc))
+                return
             self._changed()
 
+    def propose_correction(self) -> None:
+        """Show what the correction will post; on OK it goes into a correction batch for approval."""
+        from stnav_desktop.sync import corrections
+
+        if self.document is None:
+            return
+        try:
+            proposal = corrections.propose(self.document)
+        except corrections.CorrectionError as exc:
+            QtWidgets.QMessageBox.information(self, "Correct in NAV", str(exc))
+            return
+        changes = ", ".join(f"{c.get('field')}: {c.get('before')} → {c.get('after')}" for c in proposal.changes[:6])
+        text = ("ServiceTitan changed " + (changes or "this document") + " after it was posted.\n\n"
+                + "\n".join(proposal.summary())
+                + "\n\nPut this correction in a batch? It is posted only after someone approves the batch.")
+        answer = QtWidgets.QMessageBox.question(self, "Correct in NAV", text)
+        if answer != QtWidgets.QMessageBox.StandardButton.Yes:
+            return
+        try:
+            batch = batches.create_correction_batch(self.profile, [self.document.id])
+        except batches.BatchError as exc:
+            QtWidgets.QMessageBox.warning(self, "Correct in NAV", str(exc))
+            return
+        self.problem.setText(f"Correction batch {batch.id} prepared: approve it on the Batches & posting tab.")
+
     def _changed(self) -> None:
-        mapping.refresh_readiness(self.profile)
+        # whatever changed re-checked the documents it affects itself: reload this one and tell the grid
+        self._choices_stamp = None  # e.g. a vendor just created in NAV joins the picker's list
         if self.document is not None:
             self.document = review.document(self.document.id)
         self.changed.emit()

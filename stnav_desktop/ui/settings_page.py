@@ -12,6 +12,9 @@ from stnav_desktop import deploy
 from stnav_desktop.store import audit, settings
 from stnav_desktop.store.db import db
 from stnav_desktop.store.models import Profile
+from stnav_desktop.sync import refdata
+from stnav_desktop.sync.refdata import Choice
+from stnav_desktop.ui.pickers import NavPicker
 from stnav_desktop.ui.qt import (
     QComboBox,
     QFormLayout,
@@ -43,8 +46,9 @@ def lock_note(source: str) -> str:
 class SettingField:
     """One setting's editor, its lock note and its error label."""
 
-    def __init__(self, setting: settings.Setting, parent: QWidget) -> None:
+    def __init__(self, setting: settings.Setting, parent: QWidget, profile: Profile | None = None) -> None:
         self.setting = setting
+        self.profile = profile
         self.editor = self._make_editor(parent)
         self.editor.setObjectName(f"setting_{setting.key}")
         self.editor.setAccessibleName(setting.label)
@@ -74,6 +78,11 @@ class SettingField:
             combo = QComboBox(parent)
             combo.addItems(list(s.choices))
             return combo
+        if s.kind in ("account", "dimension", "timezone"):
+            # pickers that show names: NAV's cached chart of accounts / dimensions, the IANA zones
+            picker = NavPicker(self._choices(s.kind), parent, accessible_name=s.label)
+            picker.setMinimumWidth(240)
+            return picker
         edit = QLineEdit(parent)
         if s.kind == "list":
             edit.setPlaceholderText("comma-separated" + (f": {', '.join(s.choices)}" if s.choices else ""))
@@ -81,13 +90,35 @@ class SettingField:
             edit.setPlaceholderText("https://…")
         elif s.kind == "time":
             edit.setPlaceholderText("HH:MM")
+        elif s.kind == "date":
+            edit.setPlaceholderText("YYYY-MM-DD (empty: no limit)")
         elif s.kind == "path":
             edit.setPlaceholderText("full path to a PEM file (empty: the system's certificates)")
         return edit
 
+    def _choices(self, kind: str) -> list[Choice]:
+        profile = self.profile
+        if kind == "timezone":
+            from zoneinfo import available_timezones
+
+            return [Choice(name, name.rsplit("/", 1)[-1].replace("_", " ")) for name in sorted(available_timezones())]
+        if profile is None:
+            return []
+        if kind == "account":
+            return refdata.choices(profile, "accounts")
+        codes: dict[str, str] = {}
+        for choice in refdata.choices(profile, "dimensionValues"):
+            codes.setdefault(choice.key.split(":", 1)[0], "dimension")
+        return [Choice(code, name) for code, name in sorted(codes.items())]
+
     def show_value(self, value: Any) -> None:
         editor = self.editor
-        if isinstance(editor, QtWidgets.QCheckBox):
+        if isinstance(editor, NavPicker):
+            text = "" if value is None else str(value)
+            editor.select_key(text)
+            if text and editor.current_key() != text:
+                editor.setEditText(text)  # not in the cached list: shown as stored, Save checks it
+        elif isinstance(editor, QtWidgets.QCheckBox):
             editor.setChecked(bool(value))
         elif isinstance(editor, QtWidgets.QSpinBox):
             editor.setValue(int(value) if value is not None else editor.minimum())
@@ -105,6 +136,8 @@ class SettingField:
 
     def raw(self) -> Any:
         editor = self.editor
+        if isinstance(editor, NavPicker):
+            return editor.current_key() or editor.currentText().split(" — ", 1)[0].strip()
         if isinstance(editor, QtWidgets.QCheckBox):
             return editor.isChecked()
         if isinstance(editor, QtWidgets.QSpinBox):
@@ -160,7 +193,7 @@ class SettingsPage(QWidget):
             for setting in settings.SETTINGS:
                 if setting.key.split(".", 1)[0] != prefix:
                     continue
-                field = SettingField(setting, box)
+                field = SettingField(setting, box, profile)
                 column = QVBoxLayout()
                 column.setSpacing(2)
                 column.addWidget(field.editor)

@@ -45,6 +45,7 @@ def test_full_flow_through_the_window(qtbot, store, systems, tmp_path, memory_ke
         "nav.client_id": nav.client_id, "nav.authority": nav.authority,
         "nav.api_url": nav.base_url, "nav.ca_bundle": nav.ca_pem,
         "posting.mode": "post", "posting.post_journal": True,
+        "approval.two_person_rule": False,  # one person prepares and approves in this flow
     }.items():
         set_field(page, key, value)
     page.save_button.click()
@@ -95,8 +96,8 @@ def test_full_flow_through_the_window(qtbot, store, systems, tmp_path, memory_ke
     # and the rest of the suggestions from the Mappings tab
     mappings_page = window.pages["mappings"]
     mappings_page.refresh()
-    while mappings_page.suggestions.rowCount():
-        mappings_page.suggestions.cellWidget(0, 4).click()
+    mappings_page.suggestions.selectAll()
+    mappings_page.accept_selected_button.click()
     review.refresh()
     ready = StDocument.select().where(StDocument.status == DocStatus.READY).count()
     assert ready > 20
@@ -105,13 +106,14 @@ def test_full_flow_through_the_window(qtbot, store, systems, tmp_path, memory_ke
     review.batch_ready.click()
     batches_page = window.pages["batches"]
     window.tabs.setCurrentIndex(2)
+    batches_page.confirm = lambda title, text: "documents, total" in text  # the confirmation shows the total
     batches_page.table.selectRow(0)
-    batches_page.approve_selected()
+    batches_page.approve_button.click()
     batches_page.table.selectRow(0)
-    batches_page.post_selected()
+    batches_page.post_button.click()
     posted = StDocument.select().where(StDocument.status == DocStatus.POSTED)
     assert posted.count() == ready
-    assert batches_page.results.rowCount() == ready
+    assert batches_page.documents.rowCount() == ready
     assert "Done" in batches_page.progress_label.text()
 
     # 8. the audit chain of one posted purchase order, and the verified log

@@ -51,5 +51,5 @@ class _FakeSt:
     app_key = "ak"
     auth_url = "https://127.0.0.1:1/connect/token"
     base_url = "https://127.0.0.1:1"
-    ca_pem = "none.pem"
+    ca_pem = ""  # no file: settings refuse a CA bundle path that does not exist
     client_secret = "st-secret-not-used"

@@ -1,11 +1,9 @@
-import sqlite3
 import threading
 import time
 
 import pytest
 
 from stnav_desktop.cli import main
-from stnav_desktop.paths import app_paths
 from stnav_desktop.store import audit
 from stnav_desktop.store.models import AuditEvent
 
@@ -15,14 +13,10 @@ def _seed(n=5):
         audit.append("document.pulled", st_ref=f"PO-{1000 + i}", detail={"i": i, "amount": "12.50"})
 
 
-def _tamper(sql, *params):
-    """What someone with the sqlite3 tool would do: drop the guard triggers, then edit."""
-    con = sqlite3.connect(app_paths().database)
-    con.execute("DROP TRIGGER IF EXISTS audit_event_no_update")
-    con.execute("DROP TRIGGER IF EXISTS audit_event_no_delete")
-    con.execute(sql, params)
-    con.commit()
-    con.close()
+@pytest.fixture
+def _tamper(raw_sql):
+    """What someone with the sqlite3 tool or psql would do: switch the guard triggers off, then edit."""
+    return raw_sql
 
 
 def test_fresh_store_verifies(store, capsys):
@@ -32,7 +26,7 @@ def test_fresh_store_verifies(store, capsys):
     assert "5 events" in capsys.readouterr().out
 
 
-def test_edited_row_is_named(store, capsys):
+def test_edited_row_is_named(store, _tamper, capsys):
     _seed()
     _tamper("UPDATE audit_event SET detail = ? WHERE seq = 3", '{"amount":"99.99","i":2}')
     result = audit.verify()
@@ -42,37 +36,33 @@ def test_edited_row_is_named(store, capsys):
     assert "event 3" in err and "edited" in err
 
 
-def test_deleted_row_is_named(store):
+def test_deleted_row_is_named(store, _tamper):
     _seed()
     _tamper("DELETE FROM audit_event WHERE seq = 2")
     result = audit.verify()
     assert not result.ok and result.broken_seq == 2
 
 
-def test_deleted_newest_rows_are_detected(store):
+def test_deleted_newest_rows_are_detected(store, _tamper):
     _seed()
     _tamper("DELETE FROM audit_event WHERE seq >= 4")
     result = audit.verify()
     assert not result.ok and "newest" in result.reason
 
 
-def test_reordered_rows_are_detected(store):
+def test_reordered_rows_are_detected(store, raw_sql):
     _seed()
     # swap the contents of events 2 and 4 (keeping their sequence numbers)
-    con = sqlite3.connect(app_paths().database)
-    con.execute("DROP TRIGGER audit_event_no_update")
-    rows = {r[0]: r[1:] for r in con.execute("SELECT seq, ts, action, st_ref, detail, prev_hash, hash "
-                                              "FROM audit_event WHERE seq IN (2, 4)")}
+    rows = {r[0]: r[1:] for r in raw_sql("SELECT seq, ts, action, st_ref, detail, prev_hash, hash "
+                                         "FROM audit_event WHERE seq IN (2, 4)")}
     for seq, other in ((2, 4), (4, 2)):
-        con.execute("UPDATE audit_event SET ts=?, action=?, st_ref=?, detail=?, prev_hash=?, hash=? WHERE seq=?",
-                    (*rows[other], seq))
-    con.commit()
-    con.close()
+        raw_sql("UPDATE audit_event SET ts=?, action=?, st_ref=?, detail=?, prev_hash=?, hash=? WHERE seq=?",
+                *rows[other], seq)
     result = audit.verify()
     assert not result.ok and result.broken_seq == 2
 
 
-def test_no_update_or_delete_path(store):
+def test_no_update_or_delete_path(store, raw_sql):
     _seed(1)
     event = AuditEvent.get()
     with pytest.raises(PermissionError):
@@ -83,11 +73,13 @@ def test_no_update_or_delete_path(store):
         AuditEvent.update(action="x")
     with pytest.raises(PermissionError):
         AuditEvent.delete()
-    # the database refuses it too
-    con = sqlite3.connect(app_paths().database)
-    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
-        con.execute("UPDATE audit_event SET action = 'x'")
-    con.close()
+    # the database refuses it too (SQLite triggers; PostgreSQL plpgsql triggers, TRUNCATE included)
+    for sql in ("UPDATE audit_event SET action = 'x'", "DELETE FROM audit_event"):
+        with pytest.raises(Exception, match="append-only"):
+            raw_sql(sql, guards_off=False)
+    if store.obj.__class__.__name__ == "PostgresqlDatabase":
+        with pytest.raises(Exception, match="append-only"):
+            raw_sql("TRUNCATE audit_event", guards_off=False)
 
 
 def test_events_are_timezone_aware_and_carry_the_actor(store):

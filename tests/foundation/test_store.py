@@ -9,6 +9,7 @@ from stnav_desktop.store.fields import utcnow
 from stnav_desktop.store.models import Profile, StDocument
 
 
+@pytest.mark.sqlite_only
 def test_pragmas(store):
     assert db.execute_sql("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert db.execute_sql("PRAGMA busy_timeout").fetchone()[0] >= 5000
@@ -38,6 +39,7 @@ def test_naive_datetimes_are_refused(store):
     assert StDocument.get_by_id(doc.id).modified_on.tzinfo is not None
 
 
+@pytest.mark.sqlite_only
 def test_migration_copies_the_file_first_and_each_step_is_atomic(store, monkeypatch):
     Profile.create(name="kept")
     path = app_paths().database

@@ -249,3 +249,45 @@ def test_credential_changes_are_audited_without_the_value(store, monkeypatch, co
     con.close()
     assert "s3cret-Value-123" not in dump and "older-Value-999" not in dump
     assert audit.verify().ok
+
+
+def test_a_log_from_before_sealing_upgrades_and_stays_verifiable(store, memory_keyring):
+    import keyring
+    from keyring.backends import fail
+
+    keyring.set_keyring(fail.Keyring())  # written by the old app: hash-chained only
+    credentials._audit_key_cache.clear()
+    _seed(3)
+    path = app_paths().database
+    close_db()
+    con = sqlite3.connect(path)  # back to schema v1: no MAC columns
+    for table in ("audit_event", "audit_head"):
+        con.execute(f"ALTER TABLE {table} DROP COLUMN mac")
+    con.execute("DELETE FROM schema_version WHERE version > 1")
+    con.commit()
+    con.close()
+    keyring.set_keyring(memory_keyring)
+    open_db(path)  # migration v3 adds the columns
+    result = audit.verify()
+    assert result.ok and not result.sealed and result.checked == 3
+    _seed(2)  # from now on every event is sealed
+    result = audit.verify()
+    assert result.ok and result.sealed and result.checked == 5
+
+
+def test_a_bulk_append_that_forgets_the_seal_is_reported(store):
+    from datetime import UTC, datetime
+
+    from stnav_desktop.store.db import db
+    from stnav_desktop.store.models import AuditEvent, AuditHead
+
+    _seed(2)
+    head = AuditHead.get_by_id(1)
+    ts = datetime.now(UTC)
+    digest = audit.event_hash(3, ts.isoformat(timespec="microseconds"), "me", "x", "", "", "", "{}", head.hash)
+    with db.atomic():  # what code that bypasses append() would do
+        AuditEvent(seq=3, ts=ts, actor="me", action="x", profile_name="", st_ref="", nav_ref="", detail="{}",
+                   prev_hash=head.hash, hash=digest).save(force_insert=True)
+        AuditHead.update(seq=3, hash=digest).where(AuditHead.id == 1).execute()
+    result = audit.verify()
+    assert not result.ok and result.broken_seq == 3 and "not sealed" in result.reason

@@ -27,13 +27,16 @@ def page(qtbot, store):
 
 
 def test_every_setting_rendered_by_kind_in_its_group(page):
+    from stnav_desktop.ui.pickers import NavPicker
     from stnav_desktop.ui.qt import QComboBox, QLineEdit, QtWidgets
 
     p = page()
     assert set(p.fields) == {s.key for s in settings.SETTINGS}
     assert set(p.groups) == set(GROUPS)
     kinds = {"bool": QtWidgets.QCheckBox, "int": QtWidgets.QSpinBox, "choice": QComboBox, "str": QLineEdit,
-             "url": QLineEdit, "path": QLineEdit, "time": QLineEdit, "list": QLineEdit}
+             "url": QLineEdit, "path": QLineEdit, "time": QLineEdit, "list": QLineEdit, "date": QLineEdit,
+             "account": NavPicker, "dimension": NavPicker, "timezone": NavPicker, "money": QLineEdit,
+             "limits": QLineEdit}
     for setting in settings.SETTINGS:
         field = p.fields[setting.key]
         assert isinstance(field.editor, kinds[setting.kind]), setting.key

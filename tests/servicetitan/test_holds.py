@@ -30,7 +30,7 @@ def test_inactive_bill_is_held_with_the_reason(pulled, sandbox, capsys):
     assert main(["review", "list", "--status", "held"]) == 0
     out = capsys.readouterr().out
     line = next(x for x in out.splitlines() if b.number in x)
-    assert "held" in line and "deleted in ServiceTitan" in line
+    assert "Held back" in line and "deleted in ServiceTitan" in line
 
 
 def test_bill_of_a_purchase_order_that_does_not_exist_is_held(pulled, sandbox):
@@ -113,3 +113,14 @@ def test_migration_v2_adds_the_hold_columns_to_an_older_database(store):
     assert migrate(db) == LATEST  # every later step runs (each idempotent: v3's columns are there already)
     assert {"st_active", "hold_reason", "hold_released"} <= {c.name for c in db.get_columns("st_document")}
     assert migrate(db) == LATEST  # nothing left to do
+
+
+def test_a_bill_deleted_while_in_a_prepared_batch_is_held_and_leaves_the_batch(pulled, sandbox):
+    st_id = next(i for i in sandbox.bill_ids() if bill(i).status in (DocStatus.READY, DocStatus.NEEDS_MAPPING))
+    StDocument.update(status=DocStatus.READY, problem="").where(StDocument.st_id == st_id).execute()
+    batch = batches.create_batch(pulled, [bill(st_id).id])
+    sandbox.edit_bill(st_id, active=False)
+    SyncService(pulled).pull()
+    held = bill(st_id)
+    assert held.status == DocStatus.HELD and held.batch_id is None
+    assert batch.documents.count() == 0

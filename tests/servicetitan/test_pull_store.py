@@ -51,7 +51,7 @@ def test_lone_surrogate_does_not_stop_the_pull_and_is_named(profile, sandbox, ca
     assert json.dumps(po.raw, ensure_ascii=False).encode("utf-8")
     named = [p for p in po.source_problems if "summary" in p and "surrogate" in p]
     assert named and named[0].startswith(f"PO {po.number}: ")
-    assert po.status == DocStatus.NEEDS_MAPPING and "summary" in po.problem
+    assert po.status == DocStatus.DATA_PROBLEM and "summary" in po.problem
     # the grid, review list and audit show and export it
     row = next(r for r in review.fetch(profile, review.ReviewFilter(search=po.number)) if r.id == po.id)
     assert "surrogate" in row.problem
@@ -84,3 +84,56 @@ def test_pulled_document_traced_end_to_end_in_audit(profile, sandbox, capsys):
     assert main(["audit", "show", ref]) == 0
     assert "document.pulled" in capsys.readouterr().out
     assert pull.PullSummary  # the summary type stays importable for the UI
+
+
+def test_names_filled_when_reference_data_arrives_after_the_pull(profile, sandbox):
+    service = SyncService(profile)
+    service.pull()
+    po = doc(SourceKind.PURCHASE_ORDER, sandbox.purchase_order_ids()[0])
+    assert po.vendor_name == ""  # purchase orders carry the vendor id only; the cache was empty
+    from stnav_desktop.sync import st_gateway
+
+    st_gateway.refresh(profile, service.st_client())
+    po = doc(SourceKind.PURCHASE_ORDER, po.st_id)
+    assert po.vendor_name and po.business_unit_name
+    # and a pull after the reference data names new documents as it stores them
+    new_id = sandbox.add_purchase_orders(1)[0]
+    service.pull()
+    assert doc(SourceKind.PURCHASE_ORDER, new_id).vendor_name
+
+
+def test_entries_the_parser_cannot_read_never_stop_the_page(profile, sandbox, monkeypatch):
+    po_id = sandbox.purchase_order_ids()[2]
+    sandbox.edit_purchase_order(po_id, customFields=5)  # a shape the parser does not anticipate
+    feed = sandbox.data.purchase_orders.feed
+
+    def with_garbage(after, limit):
+        rows, last, more = feed(after, limit)
+        return ([None, "oops", *rows] if after == -1 else rows), last, more  # not JSON objects at all
+
+    monkeypatch.setattr(sandbox.data.purchase_orders, "feed", with_garbage)
+    summary = SyncService(profile).pull()
+    assert summary.counts["new"] == 60 + len(sandbox.bill_ids()) and summary.counts["unreadable"] == 2
+    po = doc(SourceKind.PURCHASE_ORDER, po_id)
+    assert any("could not be read (TypeError" in p for p in po.source_problems)
+    assert po.status in (DocStatus.NEEDS_MAPPING, DocStatus.SKIPPED) and po.problem
+    unreadable = AuditEvent.select().where(AuditEvent.action == "document.unreadable").count()
+    assert unreadable == 2
+    assert SyncWatermark.get(SyncWatermark.stream == "export/purchase-orders").token
+
+
+def test_every_seeded_hazard_lands_named_and_nothing_else_is_lost(profile, sandbox):
+    SyncService(profile).pull()
+    bad = sandbox.bad_records
+    bills = bad["inventory_bills"]
+    sep = doc(SourceKind.INVENTORY_BILL, bills["amount_with_separators"])
+    assert sep.total is None and any("billAmount" in p and "," in p and "is not a number" in p
+                                     for p in sep.source_problems)
+    assert sep.status != DocStatus.READY
+    nulls = doc(SourceKind.INVENTORY_BILL, bills["nulls"])
+    assert nulls.doc_date is None and nulls.raw["summary"] is None  # stored as sent
+    for kind, ids in ((SourceKind.PURCHASE_ORDER, bad["purchase_orders"]), (SourceKind.INVENTORY_BILL, bills)):
+        for name, st_id in ids.items():
+            d = doc(kind, st_id)
+            assert d.status != DocStatus.READY or not d.source_problems, name
+    assert StDocument.select().count() == 60 + len(sandbox.bill_ids())

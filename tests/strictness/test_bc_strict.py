@@ -90,6 +90,12 @@ def draft(sb: NavSandbox) -> dict[str, str]:
     return {"inv": rec["id"], "line": lines[0]["id"], "account_line": lines[1]["id"], "territory": territory["id"]}
 
 
+def blocked_draft(sb: NavSandbox) -> dict[str, str]:
+    """A draft whose header TERRITORY is CLOSED (a blocked value: the draft takes it)."""
+    rec = ok(call(sb, "POST", "purchaseInvoices", invoice(dims={"TERRITORY": "CLOSED"})))
+    return {"inv": rec["id"]}
+
+
 def draft_memo(sb: NavSandbox) -> dict[str, str]:
     rec = ok(call(sb, "POST", "purchaseCreditMemos", memo()))
     return {"cm": rec["id"]}
@@ -106,6 +112,14 @@ def narrow_posting_period(sb: NavSandbox) -> dict[str, str]:
     sb.set_allowed_posting_dates(date(2026, 12, 1), date(2026, 12, 31))
     number = sb.company.t("purchaseInvoices")[ids["inv"]]["number"]
     return {**ids, "number": number}
+
+
+def journal_id(sb: NavSandbox) -> str:
+    return next(j["id"] for j in sb.company.t("journals").values() if j["code"] == "STNAV")
+
+
+def account_id(sb: NavSandbox, number: str) -> str:
+    return next(a["id"] for a in sb.company.t("accounts").values() if a["number"] == number)
 
 
 @dataclass
@@ -152,8 +166,28 @@ CASES = [
          {"accountNumber": "6130", "amount": 5, "documentNumber": "J-1", "postingDate": DAY.isoformat(),
           "dimensionSetLines": [{"code": "DEPARTMENT", "valueCode": "SERVICE"}]}, 400,
          "Application_DialogException", ALREADY,
-         setup=lambda sb: {"journal": next(j["id"] for j in sb.company.t("journals").values() if j["code"] == "STNAV")},
+         setup=lambda sb: {"journal": journal_id(sb)},
          nothing_created=("journalLines",)),
+    # -- journal lines (page 30049 APIV2JournalLines.Page.al) ----------------------------------------------
+    Case("journal line of an unknown account number", "APIV2JournalLines.Page.al UpdateAccountIdForGLAccount "
+         "AccountNumberDoesNotMatchAnAccountErr", "POST", "journals({journal})/journalLines",
+         {"accountNumber": "9999", "amount": 5}, 400, "Application_DialogException",
+         'The "accountNumber" does not match to an Account.', setup=lambda sb: {"journal": journal_id(sb)},
+         nothing_created=("journalLines",)),
+    Case("journal line whose accountId and accountNumber disagree", "APIV2JournalLines.Page.al "
+         "AccountValuesDontMatchErr", "POST", "journals({journal})/journalLines",
+         {"accountId": "{acc6110}", "accountNumber": "6120", "amount": 5}, 400, "Application_DialogException",
+         "The account values do not match to a specific Account.",
+         setup=lambda sb: {"journal": journal_id(sb), "acc6110": account_id(sb, "6110")},
+         nothing_created=("journalLines",)),
+    Case("journal line that names its journal", "APIV2JournalLines.Page.al journalDisplayName CannotEditBatchNameErr",
+         "POST", "journals({journal})/journalLines", {"journalDisplayName": "STNAV", "accountNumber": "6110",
+                                                    "amount": 5}, 400, "Application_DialogException",
+         "The Journal Batch Display Name isn't editable.", setup=lambda sb: {"journal": journal_id(sb)},
+         nothing_created=("journalLines",)),
+    Case("journal lines read without a journal", "APIV2JournalLines.Page.al CheckFilters FiltersNotSpecifiedErr",
+         "GET", "journalLines", None, 400, "Application_DialogException",
+         "You must specify a journal batch ID or a journal ID to get a journal line."),
     # -- the other labels of page 30022 ---------------------------------------------------------------
     Case("dimension set line without id or code", f"{DIM_LINES} IdOrCodeShouldBeFilledErr", "POST",
          "purchaseInvoices({inv})/dimensionSetLines", {"valueCode": "NORTH"}, 400, "Application_DialogException",
@@ -167,6 +201,10 @@ CASES = [
     Case("unknown dimension value", f"{DIM_LINES} DimensionValueCodeDoesNotMatchADimensionValueErr", "POST",
          "purchaseInvoices({inv})/dimensionSetLines", {"code": "DEPARTMENT", "valueCode": "NOPE"}, 400,
          "Application_DialogException", 'The "valueCode" does not match to a Dimension Value.', setup=draft),
+    Case("posting a draft whose dimension value is blocked", "BaseApp DimensionManagement DimValueBlockedErr "
+         "(checked at posting; page 30022 / table 5489 accept the value on the draft)", "POST",
+         "purchaseInvoices({inv})/Microsoft.NAV.post", None, 400, "Application_DialogException",
+         "Dimension Value TERRITORY - CLOSED is blocked.", setup=lambda sb: blocked_draft(sb)),
     Case("PATCH that changes a set line's dimension", f"{DIM_LINES} OnModifyRecord IdAndCodeCannotBeModifiedErr",
          "PATCH", "purchaseInvoices({inv})/dimensionSetLines({territory})", {"code": "DEPARTMENT", "valueCode": "ADMIN"},
          400, "Application_DialogException", 'The "id" and "code" fields cannot be modified.', setup=draft),
@@ -186,6 +224,10 @@ CASES = [
     Case("invoice in an unknown currency", "APIV2PurchaseInvoices.Page.al CurrencyCodeDoesNotMatchACurrencyErr",
          "POST", "purchaseInvoices", invoice(currencyCode="XYZ"), 400, "Application_DialogException",
          'The "currencyCode" does not match to a Currency.', nothing_created=("purchaseInvoices",)),
+    Case("shortcut dimension 1 value that does not exist", "APIV2PurchaseInvoices.Page.al shortcutDimension1Code "
+         "-> BaseApp DimensionManagement ValidateDimValueCode Text003", "POST", "purchaseInvoices",
+         invoice(shortcutDimension1Code="XYZ"), 400, "Application_DialogException",
+         "XYZ is not an available Code for that dimension.", nothing_created=("purchaseInvoices",)),
     Case("vendor invoice number longer than Code[35]", "BaseApp table 38 Purchase Header, Vendor Invoice No. "
          "Code[35] (platform length check)", "POST", "purchaseInvoices", invoice(number="X" * 36), 400,
          "Application_StringExceededLength", "The length of the string is 36, but it must be less than or equal to 35 "
@@ -246,7 +288,9 @@ def test_sandbox_refuses_like_bc(nav_onprem, case: Case):
     sb = nav_onprem
     subs = case.setup(sb) if case.setup else {}
     before = {t: len(sb.company.t(t)) for t in case.nothing_created}
-    resp = call(sb, case.method, case.path.format(**subs), case.body)
+    body = ({k: v.format(**subs) if isinstance(v, str) else v for k, v in case.body.items()}
+            if isinstance(case.body, dict) else case.body)
+    resp = call(sb, case.method, case.path.format(**subs), body)
     assert resp.status_code == case.status, (case.source, resp.text)
     error = resp.json()["error"]
     assert error["code"] == case.code, case.source
@@ -300,6 +344,20 @@ def test_lines_inherit_header_vendor_and_object_defaults(nav_onprem):
     # the header's DEPARTMENT wins over the item's / account's default (no Default Dimension Priorities)
     assert [dims(ln) for ln in inv["purchaseInvoiceLines"]] == [{"DEPARTMENT": "SERVICE", "TERRITORY": "EAST"}] * 3
     assert rec["id"] == inv["id"]
+
+
+def test_header_shortcut_dimensions_follow_its_set(nav_onprem):
+    """UpdateGlobalDimFromDimSetID: shortcutDimension1Code / 2Code show the set's Global Dimension 1 / 2 values
+    (TERRITORY / DEPARTMENT in G/L Setup); a shortcut given on create replaces the vendor default's value, and the
+    first value it is the beginning of is taken (ValidateDimValueCode)."""
+    sb = nav_onprem
+    rec = ok(call(sb, "POST", "purchaseInvoices", invoice(vendor="V30000", shortcutDimension1Code="nor")))
+    assert rec["shortcutDimension1Code"] == "NORTH" and rec["shortcutDimension2Code"] == ""
+    dims = ok(call(sb, "GET", f"purchaseInvoices({rec['id']})/dimensionSetLines"))["value"]
+    assert [(d["code"], d["valueCode"]) for d in dims] == [("TERRITORY", "NORTH")]
+    ok(call(sb, "POST", f"purchaseInvoices({rec['id']})/dimensionSetLines", {"code": "DEPARTMENT", "valueCode": "ADMIN"}))
+    got = ok(call(sb, "GET", f"purchaseInvoices({rec['id']})"))
+    assert (got["shortcutDimension1Code"], got["shortcutDimension2Code"]) == ("NORTH", "ADMIN")
 
 
 # -- the connector against the strict simulator (issue #12 item 1) -------------------------------------
@@ -416,7 +474,7 @@ def test_line_dimension_against_an_unreadable_account_default_is_set_after_the_c
 
 @pytest.mark.parametrize("path", ["single", "batch"])
 def test_dimension_that_cannot_be_set_deletes_the_draft_and_names_invoice_and_dimension(client, nav_onprem, path):
-    bad = inv_spec("ST-PO-7", lines=[InvoiceLineSpec("Item", "1000", D("1"), D("1"), "x", {"TERRITORY": "CLOSED"})])
+    bad = inv_spec("ST-PO-7", lines=[InvoiceLineSpec("Item", "1000", D("1"), D("1"), "x", {"TERRITORY": "GONE"})])
     pi = PurchaseInvoices(client)
     if path == "single":
         with pytest.raises(DimensionCheckError) as err:
@@ -429,7 +487,7 @@ def test_dimension_that_cannot_be_set_deletes_the_draft_and_names_invoice_and_di
         assert out[0].result is None and out[1].error is None and out[1].result.posted
     assert isinstance(error, DimensionCheckError)
     text = str(error)
-    assert "ST-PO-7" in text and "TERRITORY" in text and "CLOSED" in text and "line 1" in text
+    assert "ST-PO-7" in text and "TERRITORY" in text and "GONE" in text and "line 1" in text
     assert "deleted" in text
     assert [i["vendorInvoiceNumber"] for i in nav_onprem.purchase_invoices()] == (
         [] if path == "single" else ["ST-PO-8"])
@@ -476,3 +534,24 @@ def test_gl_setup_and_accounting_periods_read_as_typed_values(client, nav_onprem
     nov = period_of(periods, DAY)
     assert nov is not None and nov.starting_date == date(2026, 11, 1) and not nov.closed
     assert period_of(periods, date(2024, 6, 1)) is None
+
+
+def test_transient_error_on_a_dimension_fix_keeps_the_draft_and_ensure_finishes_it(client, nav_onprem):
+    """A 503 on the PATCH of an inherited dimension is no refusal: the draft is kept (outcome unknown), and the
+    exactly-once path finds it, sets its dimensions and posts it, once."""
+    spec = inv_spec("ST-PO-10", vendor="V30000", lines=[InvoiceLineSpec("Item", "1000", D("1"), D("8.75"), "F")])
+    nav_onprem.faults.fail(503, times=1, method="PATCH", path_contains="dimensionSetLines")
+    res = PurchaseInvoices(client).ensure(spec, post=True)
+    assert res.posted
+    [inv] = nav_onprem.purchase_invoices()
+    assert sets(inv, "purchaseInvoiceLines") == ({"TERRITORY": "NORTH"}, [{"TERRITORY": "NORTH"}])
+
+
+def test_posted_invoice_dimensions_can_change_but_its_gl_entries_keep_theirs(nav_onprem):
+    """SaveDimensions modifies a posted invoice's Purch. Inv. Header set (APIV2DimensionSetLines.Page.al); the G/L
+    entries were written at posting and do not change."""
+    sb = nav_onprem
+    ids = posted(sb)
+    ok(call(sb, "PATCH", f"purchaseInvoices({ids['inv']})/dimensionSetLines({ids['territory']})", {"valueCode": "WEST"}))
+    assert ok(call(sb, "GET", f"purchaseInvoices({ids['inv']})"))["shortcutDimension1Code"] == "WEST"
+    assert {d["valueCode"] for e in sb.gl_entries() for d in e["dimensionSetLines"]} == {"NORTH"}

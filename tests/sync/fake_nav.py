@@ -94,7 +94,7 @@ class FakeNav:
 
         return self._each(docs, one)
 
-    def post_documents(self, docs):
+    def post_documents(self, docs, specs=None):
         self.calls.append(("post", len(docs)))
         out = []
         for d in docs:

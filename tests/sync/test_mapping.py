@@ -38,7 +38,8 @@ def test_suggestions_exact_then_fuzzy_and_applied_only_when_accepted(store):
         StReference.create(profile=profile, entity=entity, st_id=st_id, code=code, name=name)
     found = {(s.kind, s.source_key): s for s in mapping.suggest(profile)}
     vendor = found[("vendor", "2001")]
-    assert vendor.target == "V10000" and vendor.method == "fuzzy name" and 70 <= vendor.score < 100
+    # "Ferguson Enterprises" is NAV's "Ferguson Enterprises LLC": the legal form does not tell vendors apart
+    assert vendor.target == "V10000" and vendor.method.startswith("same name") and vendor.score == 100
     assert ("vendor", "2009") not in found
     assert found[("business_unit", "1001")].target == "NORTH"
     assert found[("business_unit", "1002")].target == "SOUTH"
@@ -48,7 +49,7 @@ def test_suggestions_exact_then_fuzzy_and_applied_only_when_accepted(store):
     row = Mapping.get(Mapping.kind == "vendor")
     assert (row.source_key, row.target, row.updated_by) == ("2001", "V10000", "clerk")
     event = next(e for e in audit.events(action="mapping.set"))
-    assert "accepted suggestion (fuzzy name)" in event.detail
+    assert "accepted suggestion (same name" in event.detail
 
 
 def test_csv_round_trip_and_bad_rows_named(profile):
@@ -69,3 +70,103 @@ def test_csv_round_trip_and_bad_rows_named(profile):
     exported = mapping.export_csv(profile)
     assert "'=cmd" in exported  # formulas are neutralised for Excel
     assert "vendor,2002,Johnstone,V20000," in exported
+
+
+def test_a_vendor_pick_rechecks_only_the_documents_of_that_vendor(profile):
+    from stnav_desktop.store.models import StDocument
+    from stnav_desktop.sync import documents
+
+    from .example import PO
+
+    a = documents.stage(profile, "purchase_order", PO).document
+    b = documents.stage(profile, "purchase_order", dict(PO, id=PO["id"] + 1, vendorId=9999, number="X-2")).document
+    scoped = {d.id for d in mapping.documents_using(profile, "vendor", a.vendor_st_id)}
+    assert a.id in scoped and b.id not in scoped
+    counts = mapping.map_and_refresh(profile, "vendor", 9999, "V60000")
+    assert sum(counts.values()) == 1  # only b was re-checked
+    assert StDocument.get_by_id(b.id).vendor_st_id == 9999
+
+
+def test_suggest_for_one_key_matches_suggest(profile):
+    from stnav_desktop.store.models import StReference
+
+    from .conftest import add_nav_refs
+
+    add_nav_refs(profile)
+    StReference.create(profile=profile, entity="vendors", st_id=4242, name="W W Grainger Inc")
+    every = {s.source_key: s for s in mapping.suggest(profile) if s.kind == "vendor"}
+    one = mapping.suggest_for(profile, "vendor", 4242)
+    assert one is not None and one.target == every["4242"].target == "V60000"
+    mapping.accept(profile, one)
+    assert mapping.suggest_for(profile, "vendor", 4242) is None  # mapped: nothing to suggest
+
+
+def test_statuses_in_words_data_problem_and_waiting_for_receipt(profile):
+    from stnav_desktop.sync import documents, review
+
+    from .example import BILL_R1, PO
+
+    partly = documents.stage(profile, "purchase_order", dict(PO, status="PartiallyReceived")).document
+    bad_amount = documents.stage(profile, "inventory_bill", dict(BILL_R1, billAmount="12,5O")).document
+    negative = documents.stage(profile, "inventory_bill",
+                               dict(BILL_R1, id=BILL_R1["id"] + 7, referenceNumber="NEG", shippingAmount=-5)).document
+    mapping.refresh_readiness(profile)
+    partly, bad_amount, negative = (StDocument.get_by_id(d.id) for d in (partly, bad_amount, negative))
+    assert partly.status == DocStatus.WAITING
+    assert review.STATUS_LABELS[partly.status] == "Waiting for full receipt"
+    assert partly.problem.startswith("waiting for full receipt") and "partly received" in partly.problem
+    for doc in (bad_amount, negative):
+        assert doc.status == DocStatus.DATA_PROBLEM, (doc.status, doc.problem)
+        assert review.STATUS_LABELS[doc.status] == "Data problem"
+        assert "Correct the record in ServiceTitan" in doc.problem
+    # received later: it becomes ready without anyone touching it
+    documents.stage(profile, "purchase_order", dict(PO, status="Received", modifiedOn="2026-03-01T00:00:00Z"))
+    mapping.refresh_readiness(profile)
+    assert StDocument.get_by_id(partly.id).status == DocStatus.READY
+
+
+def test_vendor_suggestions_normalise_use_evidence_and_say_when_taken(store):
+    from stnav_desktop.store import settings
+    from stnav_desktop.sync import matching
+
+    assert matching.normalise("W.W. Grainger, Inc.") == matching.normalise("WW GRAINGER") == "ww grainger"
+    assert matching.normalise("Smith & Sons Plbg Co") == "smith and sons plumbing"
+    profile = settings.get_profile("default")
+    for key, name, data in [("V100", "Johnstone Supply Dallas", {"phone": "(214) 555-0100"}),
+                            ("V200", "Johnstone Supply Houston", {"phone": "713-555-0199"}),
+                            ("V300", "Ferguson Enterprises LLC", {})]:
+        NavReference.create(profile=profile, entity="vendors", key=key, name=name, data=data)
+    for st_id, name, data in [(1, "Johnstone Supply - Dallas", {"contactInfo": {"phone": "+1 214 555 0100"}}),
+                              (2, "Acme Widgets of Nowhere", {}),
+                              (3, "Ferguson Enterprises, Inc.", {}),
+                              (4, "Ferguson Enterprises", {})]:
+        StReference.create(profile=profile, entity="vendors", st_id=st_id, name=name, data=data)
+    mapping.set_mapping(profile, "vendor", 4, "V300")
+    found = {s.source_key: s for s in mapping.suggest(profile) if s.kind == "vendor"}
+    assert found["1"].target == "V100" and "same phone" in found["1"].method and found["1"].safe
+    assert "2" not in found  # no match: nothing close, nothing offered
+    taken = found["3"]
+    assert taken.target == "V300" and not taken.safe
+    assert "already mapped to ServiceTitan vendor 4 (Ferguson Enterprises)" in taken.warning
+
+
+def test_the_period_comes_from_nav_where_nav_states_it_and_the_row_says_who_closed_it(profile):
+    from stnav_desktop.store import settings
+    from stnav_desktop.sync import documents
+
+    from .example import PO
+
+    doc = documents.stage(profile, "purchase_order", PO).document  # dated 2026-10
+    settings.set_value(profile, "posting.allow_to", "2026-09-30")
+    mapping.refresh_readiness(profile)
+    problem = StDocument.get_by_id(doc.id).problem
+    assert "outside the allowed posting period … to 2026-09-30 (closed by this profile's settings" in problem
+    # NAV states its period (generalLedgerSetup): it wins over the settings, and the row says so
+    NavReference.create(profile=profile, entity="generalLedgerSetup", key="setup",
+                        data={"allowPostingFrom": "2026-10-01", "allowPostingTo": "2026-10-31"})
+    assert mapping.posting_period(profile).source.startswith("NAV's General Ledger Setup")
+    mapping.refresh_readiness(profile)
+    assert "posting period" not in StDocument.get_by_id(doc.id).problem
+    NavReference.update(data={"allowPostingFrom": "2026-11-01", "allowPostingTo": None}).execute()
+    mapping.refresh_readiness(profile)
+    assert "closed by NAV's General Ledger Setup" in StDocument.get_by_id(doc.id).problem

@@ -173,3 +173,24 @@ def test_drafts_are_their_own_state_and_are_followed_up(setup, nav):
     posting.Poster(profile, ApiBooks(client), write_back=st).post_batch()
     assert StDocument.get_by_id(r2.id).status == DocStatus.POSTED
     assert st.marked == [7700002]
+
+
+def test_a_draft_found_in_nav_is_posted_only_with_the_dimensions_asked_for(setup, nav):
+    """A draft someone changed in NAV (a line's territory) is set right before the app posts it."""
+    profile, client = setup
+    settings.set_value(profile, "posting.mode", "draft")
+    batch = approve(profile, bills=())
+    posting.Poster(profile, ApiBooks(client)).post_batch(batch)
+    [invoice] = nav.purchase_invoices()
+    lines = client.get(client.cpath(f"purchaseInvoices({invoice['id']})/purchaseInvoiceLines"),
+                       params={"$expand": "dimensionSetLines"})["value"]
+    dim = next(d for d in lines[0]["dimensionSetLines"] if d["code"] == "TERRITORY")
+    client.patch(client.cpath(f"purchaseInvoiceLines({lines[0]['id']})/dimensionSetLines({dim['id']})"),
+                 {"valueCode": "SOUTH"}, dim["@odata.etag"])
+    settings.set_value(profile, "posting.mode", "post")
+    counts = posting.Poster(profile, ApiBooks(client)).follow_up_drafts()
+    assert counts["posted"] == 1
+    cost = [e for e in nav.gl_entries() if e["documentNumber"] == StDocument.get().nav_number
+            and e["accountNumber"] != "5410"]
+    assert cost and all({d["code"]: d["valueCode"] for d in e["dimensionSetLines"]}.get("TERRITORY") == "NORTH"
+                        for e in cost), cost

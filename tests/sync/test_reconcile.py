@@ -1,9 +1,9 @@
 from datetime import date
 from decimal import Decimal
 
+from stnav_desktop.connectors.nav.books import GLEntry
 from stnav_desktop.store import settings
 from stnav_desktop.sync import posting, reconcile
-from stnav_desktop.sync.reconcile import GlEntry
 
 from .fake_nav import FakeNav
 from .test_posting import approve_all
@@ -11,12 +11,12 @@ from .test_posting import approve_all
 D = Decimal
 
 
-def entry(n, number, day, account, debit, credit, dims) -> GlEntry:
-    return GlEntry(entry_number=n, posting_date=day, document_number=number, document_type="", account_number=account,
-                   description="", debit=debit, credit=credit, dimensions=dims)
+def entry(n, document, day, account, debit, credit, dims, kind=""):
+    return GLEntry(entry_number=n, posting_date=day, document_number=document, document_type=kind,
+                   account_number=account, description="", debit=debit, credit=credit, dimensions=dims)
 
 
-def gl_from_fake(nav: FakeNav, staged) -> list[GlEntry]:
+def gl_from_fake(nav: FakeNav, staged) -> list[GLEntry]:
     """G/L entries as NAV would post the fake's documents (clearing model)."""
     entries, n = [], 0
     for number, journal in nav.journals.items():
@@ -26,9 +26,11 @@ def gl_from_fake(nav: FakeNav, staged) -> list[GlEntry]:
                                  max(line.amount, D(0)), max(-line.amount, D(0)), dict(line.dimensions)))
     for inv in nav.invoices.values():
         n += 1
-        entries.append(entry(n, inv["number"], date(2026, 10, 9), "2950", inv["total"], D(0), {"TERRITORY": "NORTH"}))
+        entries.append(entry(n, inv["number"], date(2026, 10, 9), "2950", inv["total"], D(0), {"TERRITORY": "NORTH"},
+                             "Invoice"))
         n += 1
-        entries.append(entry(n, inv["number"], date(2026, 10, 9), "5410", D(0), inv["total"], {"TERRITORY": "NORTH"}))
+        entries.append(entry(n, inv["number"], date(2026, 10, 9), "5410", D(0), inv["total"], {"TERRITORY": "NORTH"},
+                             "Invoice"))
     return entries
 
 
@@ -38,9 +40,16 @@ def test_everything_posted_reconciles_to_the_cent(staged, profile):
     posting.Poster(profile, nav).post_batch()
     report = reconcile.reconcile(profile, "2026-10", gl_from_fake(nav, staged))
     assert report.differences == []
-    territory = report.totals("territory")
-    # bills (cost 156.72 + 94.82) and the PO (payables 251.54)
-    assert territory == [("2026-10", "NORTH", D("503.08"), D("503.08"), D("0.00"))]
+    # ONE row for the territory, by its NAV code with the business unit mapped to it; the bills carry the
+    # cost (156.72 + 94.82 on cost accounts), the PO the payable (251.54): never added together
+    [north] = report.territories
+    assert north.code == "NORTH" and north.business_units
+    assert (north.st_cost, north.gl_cost, north.cost_difference) == (D("251.54"), D("251.54"), D("0.00"))
+    assert (north.st_payables, north.gl_payables, north.payables_difference) == (D("251.54"), D("251.54"), D("0"))
+    assert north.gl_clearing == D("0.00") and report.payables_accounts == ["5410"]
+    # each G/L figure is a sum an accountant finds in NAV: the entries of these documents, by account
+    gl = gl_from_fake(nav, staged)
+    assert north.gl_cost == sum(e.debit - e.credit for e in gl if e.account_number not in ("2950", "5410"))
     assert [(c.po_ref, c.balance, c.explanation) for c in report.clearing] == [("PO-10452-001", D("0.00"), "")]
 
 
@@ -67,4 +76,7 @@ def test_report_files(staged, profile, tmp_path):
     from openpyxl import load_workbook
 
     wb = load_workbook(tmp_path / "r.xlsx")
-    assert wb.sheetnames == ["Totals per territory", "Totals per vendor", "Documents", "Clearing account per PO"]
+    assert wb.sheetnames == ["Territories (G-L tie-out)", "Totals per vendor", "Documents", "Clearing account per PO"]
+    header = [c.value for c in wb["Territories (G-L tie-out)"][1]]
+    assert header == reconcile.TERRITORY_HEADER
+    assert "business_unit" not in text and "inventory_bill" not in text and "purchase_order" not in text

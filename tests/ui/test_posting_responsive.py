@@ -68,5 +68,7 @@ def test_window_stays_responsive_and_cancel_is_clean(qtbot, store):
     approved = StDocument.select().where(StDocument.status == DocStatus.APPROVED).count()
     assert 100 <= posted < 300 and posted + approved == 300  # stopped between chunks
     assert len(nav.journals) == posted  # nothing half-posted, nothing extra
-    assert page.results.rowCount() == posted
+    # each document's result stays with the batch: the batch's list says Posted with the NAV number
+    shown = [page.documents.item(r, 4).text() for r in range(page.documents.rowCount())]
+    assert shown.count("Posted") == posted and page.documents.rowCount() == 300
     assert "cancelled" in page.progress_label.text()

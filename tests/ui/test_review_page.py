@@ -147,7 +147,7 @@ def test_mappings_tab_adds_a_gl_rule_and_names_a_bad_one(qtbot, store, monkeypat
     profile = settings.get_profile("default")
     page = MappingsPage(profile)
     qtbot.addWidget(page)
-    page.add_kind.setCurrentText("gl_rule")
+    page.add_kind.setCurrentIndex(page.add_kind.findData("gl_rule"))
     page.add_key.setText("sku_type:Equipment")
     page.add_target.setText("6130")
     page.add_button.click()
@@ -155,9 +155,83 @@ def test_mappings_tab_adds_a_gl_rule_and_names_a_bad_one(qtbot, store, monkeypat
     assert page.table.rowCount() == 1
     warnings = []
     monkeypatch.setattr(QtWidgets.QMessageBox, "warning", lambda *a: warnings.append(a[2]))
-    page.add_kind.setCurrentText("item")
+    page.add_kind.setCurrentIndex(page.add_kind.findData("item"))
     page.add_key.setText("3001")
     page.add_target.setText("1000")
     page.add_type.setCurrentText("")
     page.add_button.click()
     assert warnings == ["item mapping for 3001: target_type must be Item or Account, not ''"]
+
+
+def test_create_in_nav_button_asks_for_the_tax_id_and_creates_the_vendor(qtbot, store, monkeypatch):
+    """The real click: the button's `checked` flag once arrived as the tax id ('bool' has no strip)."""
+    from types import SimpleNamespace
+
+    from stnav_desktop.store import settings
+    from stnav_desktop.ui.qt import Qt, QtWidgets
+    from stnav_desktop.ui.tasks import InlineRunner
+
+    profile = settings.get_profile("default")
+    stage_unmapped(profile)
+    calls = []
+
+    class Service:
+        def create_nav_vendor(self, st_vendor_id, *, tax_id="", number=None):
+            calls.append((st_vendor_id, tax_id))
+            mapping.set_mapping(profile, "vendor", st_vendor_id, "V70000")
+            return SimpleNamespace(number="V70000", display_name="Ferguson Enterprises", created=True)
+
+    monkeypatch.setattr(QtWidgets.QInputDialog, "getText",
+                        staticmethod(lambda *a, **k: (" 12-3456789 ", True)))
+    page = ReviewPage(profile, runner=InlineRunner(), service_fn=Service)
+    qtbot.addWidget(page)
+    page.show()
+    row = next(r for r in range(page.model.rowCount()) if page.model.index(r, 0).data() == "Purchase order")
+    page.select_row(row)
+    assert page.detail.vendor_create.isVisible()
+    qtbot.mouseClick(page.detail.vendor_create, Qt.MouseButton.LeftButton)
+    assert calls == [(2001, "12-3456789")]
+    assert "V70000" in page.detail.problem.text() and "created" in page.detail.problem.text()
+
+
+def test_detail_pane_lines_add_up_to_the_header(qtbot, store):
+    """Line amounts, tax, freight and a total equal to ServiceTitan's header; 10 not 1E+1; separators."""
+    import copy
+
+    from stnav_desktop.store import settings
+
+    profile = settings.get_profile("default")
+    add_nav_refs(profile)
+    po = copy.deepcopy(PO)
+    po["items"][0]["quantity"] = "1E+1"  # how a Decimal can arrive
+    po["items"][0]["cost"] = "875.00"  # 10 × 875 = 8,750.00
+    po["total"] = 8750 + 56.80 + 77.50 + 17.74 + 12.00
+    documents.stage(profile, "purchase_order", po)
+    page = ReviewPage(profile)
+    qtbot.addWidget(page)
+    page.select_row(0)
+    table = page.detail.lines
+    rows = {table.item(r, 2).text(): [table.item(r, c).text() for c in range(table.columnCount())]
+            for r in range(table.rowCount())}
+    first = [table.item(0, c).text() for c in range(table.columnCount())]
+    assert first[3] == "10" and first[5] == "875.00" and first[6] == "8,750.00"
+    assert rows["Tax"][6] == "17.74" and rows["Freight"][6] == "12.00"
+    assert rows["Total"][6] == "8,914.04" == f"{po['total']:,.2f}"
+    assert "ServiceTitan header total" not in rows  # it adds up: no difference row
+
+
+def test_detail_pane_says_no_match_instead_of_guessing(qtbot, store):
+    from stnav_desktop.store import settings
+    from stnav_desktop.store.models import StReference
+
+    profile = settings.get_profile("default")
+    add_nav_refs(profile)
+    StReference.create(profile=profile, entity="vendors", st_id=2001, name="Zephyr Quantum Widgets")
+    documents.stage(profile, "purchase_order", PO)
+    page = ReviewPage(profile)
+    qtbot.addWidget(page)
+    page.show()
+    page.select_row(0)
+    button = page.detail.vendor_suggestion
+    assert button.isVisible() and not button.isEnabled()
+    assert button.text().startswith("No close match in NAV")

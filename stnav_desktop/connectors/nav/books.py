@@ -89,6 +89,8 @@ class JournalDocumentSpec:
     lines: list[JournalLineSpec]
 
 
+DraftSpec = PurchaseInvoiceSpec | PurchaseCreditMemoSpec | JournalDocumentSpec
+
 # Per document: what NAV holds, or why not. A ``TransportError`` (a ``ConnectorError``) means the outcome
 # is unknown: the caller must ask NAV (``find_documents``) before sending anything again.
 Outcome = NavDocument | ConnectorError
@@ -112,8 +114,11 @@ class NavBooks(Protocol):
         """Each document's lines all or nothing; one bad document never blocks the others' posting."""
         ...
 
-    def post_documents(self, docs: Sequence[NavDocument]) -> list[Outcome]:
-        """Post drafts found earlier (a retry that finds its draft finishes the job)."""
+    def post_documents(self, docs: Sequence[NavDocument], specs: Sequence[DraftSpec | None] | None = None
+                       ) -> list[Outcome]:
+        """Post drafts found earlier (a retry that finds its draft finishes the job). With ``specs`` (aligned
+        with ``docs``), a purchase draft's dimensions are checked against its spec first, and set right where
+        NAV holds something else: a draft is never posted with dimensions nobody asked for."""
         ...
 
     def gl_entries_between(self, start: date, end: date) -> list[GLEntry]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import partial
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 
 from stnav_desktop.connectors.http import ConnectorError, TransportError
@@ -25,6 +25,7 @@ from stnav_desktop.connectors.nav.books import (
     CreditMemoKey,
     DocKind,
     DocumentKey,
+    DraftSpec,
     Found,
     GLEntry,
     InvoiceKey,
@@ -49,6 +50,7 @@ from stnav_desktop.connectors.nav.purchase_invoices import (
 log = logging.getLogger(__name__)
 
 GL_ENTRIES = "generalLedgerEntries"
+LOOKUP_GROUP = 20  # documents per look-up operation (an `or` filter): the URL stays well under 2,048 bytes
 
 
 def gl_entry(rec: Mapping[str, Any]) -> GLEntry:
@@ -148,24 +150,29 @@ class ApiBooks:
         log.info("%s failed (%s); asking again in %.1f s", what, exc, delay)
         self.read_retry.sleep(delay)
 
-    def _gl_query(self, document_number: str) -> tuple[str, dict[str, Any]]:
-        # by document number only: a posting date would miss what an earlier day posted (issue #12, item 5)
-        return (self.client.cpath(GL_ENTRIES),
-                {"$filter": odata.eq_filter(documentNumber=document_number), "$expand": "dimensionSetLines"})
+    def _by_values(self, path: str, field: str, values: list[str], expand: str | None = None
+                   ) -> dict[str, list[dict[str, Any]] | ConnectorError]:
+        """Records whose ``field`` equals one of ``values``: one operation per ``LOOKUP_GROUP`` values
+        (``field eq 'a' or field eq 'b' …``: BC accepts ``or`` on one field), all in one read ``$batch``.
+        Per value its records, or the error of its group."""
+        unique = list(dict.fromkeys(values))
+        groups = [unique[i:i + LOOKUP_GROUP] for i in range(0, len(unique), LOOKUP_GROUP)]
+        queries = []
+        for group in groups:
+            params = {"$filter": " or ".join(f"{field} eq {odata.literal(v)}" for v in group)}
+            if expand:
+                params["$expand"] = expand
+            queries.append((path, params))
+        out: dict[str, list[dict[str, Any]] | ConnectorError] = {}
+        for group, answer in zip(groups, self._get_many(queries), strict=True):
+            for value in group:
+                out[value] = answer if isinstance(answer, ConnectorError) else [
+                    r for r in answer if r.get(field) == value]
+        return out
 
-    def _document_query(self, key: DocumentKey) -> list[tuple[str, dict[str, Any]]]:
-        if isinstance(key, InvoiceKey):
-            return [(self.client.cpath(self.invoices.entity_set),
-                     {"$filter": odata.eq_filter(vendorNumber=key.vendor_number,
-                                                 vendorInvoiceNumber=key.vendor_invoice_number)})]
-        if isinstance(key, CreditMemoKey):
-            return [(self.client.cpath(self.credit_memos.entity_set),
-                     {"$filter": odata.eq_filter(vendorNumber=key.vendor_number,
-                                                 vendorCreditMemoNumber=key.vendor_credit_memo_number)})]
-        jid = self.journals.journal_id()
-        return [(self.client.cpath(f"journals({jid})/journalLines"),
-                 {"$filter": odata.eq_filter(documentNumber=key.document_number)}),
-                self._gl_query(key.document_number)]
+    def _gl_by_number(self, numbers: list[str]) -> dict[str, list[dict[str, Any]] | ConnectorError]:
+        # by document number only: a posting date would miss what an earlier day posted (issue #12, item 5)
+        return self._by_values(self.client.cpath(GL_ENTRIES), "documentNumber", numbers, "dimensionSetLines")
 
     def _purchase_document(self, key: InvoiceKey | CreditMemoKey, records: list[dict[str, Any]]) -> NavDocument | None:
         found: list[InvoiceResult] | list[CreditMemoResult]
@@ -183,33 +190,39 @@ class ApiBooks:
         return NavDocument(kind, best.id, best.number, best.posted, amount=best.total_amount_excluding_tax)
 
     def find_documents(self, keys: Sequence[DocumentKey]) -> list[Found]:
-        queries: list[tuple[str, dict[str, Any]]] = []
-        slots: list[list[int]] = []
+        """Purchase documents by vendor document number (vendor checked here), journal documents by number
+        among the journal's lines and the G/L entries; then the G/L entries of what is posted."""
+        invoices = self._by_values(self.client.cpath(self.invoices.entity_set), "vendorInvoiceNumber",
+                                   [k.vendor_invoice_number for k in keys if isinstance(k, InvoiceKey)])
+        memos = self._by_values(self.client.cpath(self.credit_memos.entity_set), "vendorCreditMemoNumber",
+                                [k.vendor_credit_memo_number for k in keys if isinstance(k, CreditMemoKey)])
+        journal_numbers = [k.document_number for k in keys if isinstance(k, JournalKey)]
+        lines = self._by_values(self.client.cpath(f"journals({self.journals.journal_id()})/journalLines"),
+                                "documentNumber", journal_numbers) if journal_numbers else {}
+        journal_gl = self._gl_by_number(journal_numbers)
+        out: list[Found] = []
         for key in keys:
-            qs = self._document_query(key)
-            slots.append(list(range(len(queries), len(queries) + len(qs))))
-            queries.extend(qs)
-        answers = self._get_many(queries)
-        out: list[Found] = [None] * len(keys)
-        for k, key in enumerate(keys):
-            got = [answers[i] for i in slots[k]]
-            error = next((g for g in got if isinstance(g, ConnectorError)), None)
-            if error is not None:
-                out[k] = error
-                continue
-            records = [g for g in got if not isinstance(g, ConnectorError)]
             if isinstance(key, JournalKey):
-                lines, entries = records
-                if lines:
-                    total = sum((Decimal(str(ln.get("amount") or 0)) for ln in lines if Decimal(
-                        str(ln.get("amount") or 0)) > 0), Decimal("0"))
-                    out[k] = NavDocument(DocKind.JOURNAL, key.document_number, key.document_number, False,
-                                         amount=total)
+                got = (lines[key.document_number], journal_gl[key.document_number])
+                error = next((g for g in got if isinstance(g, ConnectorError)), None)
+                if error is not None:
+                    out.append(error)
+                    continue
+                unposted, entries = cast(tuple[list[dict[str, Any]], list[dict[str, Any]]], got)
+                if unposted:
+                    total = sum((a for a in (Decimal(str(ln.get("amount") or 0)) for ln in unposted) if a > 0),
+                                Decimal("0"))
+                    out.append(NavDocument(DocKind.JOURNAL, key.document_number, key.document_number, False,
+                                           amount=total))
                 elif entries:
-                    out[k] = NavDocument(DocKind.JOURNAL, key.document_number, key.document_number, True,
-                                         [gl_entry(e) for e in entries])
-            else:
-                out[k] = self._purchase_document(key, records[0])
+                    out.append(NavDocument(DocKind.JOURNAL, key.document_number, key.document_number, True,
+                                           [gl_entry(e) for e in entries]))
+                else:
+                    out.append(None)
+                continue
+            records = (invoices[key.vendor_invoice_number] if isinstance(key, InvoiceKey)
+                       else memos[key.vendor_credit_memo_number])
+            out.append(records if isinstance(records, ConnectorError) else self._purchase_document(key, records))
         self._with_gl([d for d in out if isinstance(d, NavDocument) and d.posted and not d.gl_entries], out)
         return out
 
@@ -218,11 +231,32 @@ class ApiBooks:
         failed stays what NAV holds (posted) and says so in the log; it is never turned into a failure."""
         if not docs:
             return
-        for doc, entries in zip(docs, self._get_many([self._gl_query(d.number) for d in docs]), strict=True):
+        answers = self._gl_by_number([d.number for d in docs])
+        for doc in docs:
+            entries = answers[doc.number]
             if isinstance(entries, ConnectorError):
                 log.warning("%s %s is posted; its G/L entries could not be read: %s", doc.kind, doc.number, entries)
             else:
                 doc.gl_entries = [gl_entry(e) for e in entries]
+
+    def _check_draft_dimensions(self, docs: Sequence[NavDocument], specs: Sequence[DraftSpec | None],
+                                out: list[Outcome]) -> set[int]:
+        """Indexes of the purchase drafts that may be posted (dimensions as their spec asks, or no spec)."""
+        ok: set[int] = set()
+        sets = {DocKind.PURCHASE_INVOICE: self.invoices, DocKind.PURCHASE_CREDIT_MEMO: self.credit_memos}
+        for kind, documents in sets.items():
+            items = [(k, d) for k, d in enumerate(docs) if d.kind == kind and not d.posted]
+            with_spec = [(k, d) for k, d in items if specs[k] is not None]
+            ok.update(k for k, d in items if specs[k] is None)
+            if not with_spec:
+                continue
+            verdicts = documents.verify_dimensions_many([(d.nav_id, specs[k]) for k, d in with_spec])
+            for (k, _), verdict in zip(with_spec, verdicts, strict=True):
+                if verdict is None:
+                    ok.add(k)
+                else:
+                    out[k] = verdict
+        return ok
 
     def gl_entries_between(self, start: date, end: date) -> list[GLEntry]:
         flt = f"postingDate ge {start.isoformat()} and postingDate lt {end.isoformat()}"
@@ -297,8 +331,9 @@ class ApiBooks:
         return self._journals_posted(docs, done, out)
 
     def _journals_posted(self, docs: Sequence[JournalDocumentSpec], done: list[int], out: list[Outcome]) -> list[Outcome]:
-        answers = self._get_many([self._gl_query(docs[k].document_number) for k in done])
-        for k, entries in zip(done, answers, strict=True):
+        answers = self._gl_by_number([docs[k].document_number for k in done])
+        for k in done:
+            entries = answers[docs[k].document_number]
             if isinstance(entries, ConnectorError):
                 log.warning("journal %s posted; its G/L entries could not be read: %s", docs[k].document_number,
                             entries)
@@ -338,11 +373,16 @@ class ApiBooks:
         out: list[Outcome] = [TransportError("not read back yet")]
         return self._journals_posted([doc], [0], out)[0]
 
-    def post_documents(self, docs: Sequence[NavDocument]) -> list[Outcome]:
+    def post_documents(self, docs: Sequence[NavDocument], specs: Sequence[DraftSpec | None] | None = None
+                       ) -> list[Outcome]:
         """Post drafts found earlier: purchase documents by their bound action (one ``$batch``), journal lines
-        by posting the journal batch once. Each is read back: posted = done, whatever the answer was."""
+        by posting the journal batch once. A purchase draft with a spec has its dimensions checked (and set
+        right) first; one that cannot be is deleted and reported, never posted. Each is read back: posted =
+        done, whatever the answer was."""
         out: list[Outcome] = [TransportError("not posted yet")] * len(docs)
-        purchases = [(k, d) for k, d in enumerate(docs) if d.kind != DocKind.JOURNAL and not d.posted]
+        checked = self._check_draft_dimensions(docs, specs or [None] * len(docs), out)
+        purchases = [(k, d) for k, d in enumerate(docs) if d.kind != DocKind.JOURNAL and not d.posted
+                     and k in checked]
         journals = [k for k, d in enumerate(docs) if d.kind == DocKind.JOURNAL and not d.posted]
         for k, d in enumerate(docs):
             if d.posted:

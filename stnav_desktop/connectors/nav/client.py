@@ -177,6 +177,8 @@ class NavClient:
             payload["requests"].append(item)
         headers = {"Isolation": "snapshot"} if snapshot else None
         result = self._send("POST", "$batch", payload, headers)
+        if self.http.counter is not None:
+            self.http.counter.batched(len(reqs))
         by_id = {str(x.get("id")): x for x in (result or {}).get("responses", [])}
         out = []
         for r in reqs:

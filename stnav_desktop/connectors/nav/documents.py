@@ -287,6 +287,8 @@ class PurchaseDocumentsBase:
     def _dimension_fixes(self, spec: Any, rec: Mapping[str, Any]) -> list[DimensionFix]:
         """What to send so the document read back as ``rec`` carries what ``spec`` asks (raises
         ``DimensionCheckError`` if its lines are not the spec's lines)."""
+        if self.result_class.from_api(rec).posted:  # booked: its G/L entries keep the dimensions they were posted with
+            return []
         header_path = self._record_path(rec["id"])
         fixes = _fixes_for(spec.dimensions, rec.get("dimensionSetLines") or [], header_path, "the header")
         lines = sorted(rec.get(self.lines_property) or [], key=lambda r: r.get("sequence") or 0)
@@ -339,6 +341,9 @@ class PurchaseDocumentsBase:
             except TransportError:
                 raise
             except ConnectorError as exc:
+                if exc.retryable:  # 429 / 5xx after the client's retries: nothing refused, the outcome is open
+                    raise TransportError(f"{self._what(spec)}: draft {number} created; setting dimension {fix.code} "
+                                         f"of {fix.where} failed for now ({exc})") from None
                 raise self._fail_dimensions(spec, document_id, number, self._fix_refused(spec, fix, exc),
                                             exc) from None
             problem = fix_problem(fix, answer)
@@ -396,7 +401,12 @@ class PurchaseDocumentsBase:
                 if resp is None:
                     continue
                 if not resp.ok and resp.status != 424:  # 424: another request of the group failed
-                    failed[k] = self._fix_refused(items[k][1], fix, self.client.batch_error(resp))
+                    err = self.client.batch_error(resp)
+                    if err.retryable:  # 429 / 5xx: nothing was refused, the group was rolled back: check again
+                        out[k] = TransportError(f"{self._what(items[k][1])}: created as a draft; setting its "
+                                                f"dimensions failed for now ({err})")
+                    else:
+                        failed[k] = self._fix_refused(items[k][1], fix, err)
                     break
                 problem = fix_problem(fix, resp.body) if resp.ok else None
                 if problem:

@@ -32,6 +32,7 @@ from stnav_desktop.connectors.servicetitan.models import (
     PurchaseOrder,
     Record,
     Sku,
+    UnreadableRecord,
     Vendor,
 )
 from stnav_desktop.redact import register_secret
@@ -110,7 +111,7 @@ class ServiceTitanClient:
             body = self.get(module, f"export/{resource}", params)
             if not isinstance(body, dict) or "data" not in body:
                 raise HttpError(f"ServiceTitan export/{resource} answered without the export envelope")
-            records = [parse(r) for r in body.get("data") or [] if isinstance(r, dict)]
+            records = [_parse_safely(parse, r, resource) for r in body.get("data") or []]
             has_more = bool(body.get("hasMore"))
             token = body.get("continueFrom") or token
             yield Page(records, token, has_more)
@@ -276,6 +277,20 @@ class ServiceTitanClient:
 
     def inventory_locations(self) -> list[InventoryLocation]:
         return self._all(self.iter_inventory_locations())
+
+
+def _parse_safely(parse: Callable[[dict[str, Any]], R], raw: Any, resource: str) -> Any:
+    """One bad entry never stops a page: what the parser cannot read comes back as an UnreadableRecord."""
+    if not isinstance(raw, dict):
+        return UnreadableRecord(id=0, raw={"entry": raw}, problems=[
+            f"{resource}: an entry of the feed is not a JSON object ({str(raw)[:60]!r})"])
+    try:
+        return parse(raw)
+    except Exception as exc:  # a shape no parser anticipated: keep the payload, name the problem
+        rid = raw.get("id")
+        log.warning("ServiceTitan %s record %s could not be read: %s", resource, rid, type(exc).__name__)
+        return UnreadableRecord(id=rid if isinstance(rid, int) else 0, raw=raw, problems=[
+            f"{resource} record {rid}: could not be read ({type(exc).__name__}: {str(exc)[:120]})"])
 
 
 def _clean(params: Mapping[str, Any] | None) -> dict[str, Any] | None:

@@ -29,6 +29,12 @@ class Record:
 
 
 @dataclass(kw_only=True)
+class UnreadableRecord(Record):
+    """A feed entry the parser could not read (not a JSON object, or a shape no parser anticipated): the
+    page goes on; the entry keeps its payload and the problem, and the caller stores or reports it."""
+
+
+@dataclass(kw_only=True)
 class PurchaseOrderItem:
     id: int
     sku_id: int | None

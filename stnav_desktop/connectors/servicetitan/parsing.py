@@ -49,7 +49,9 @@ def parse_datetime(value: Any) -> datetime | None:
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
     text = str(value).strip()
-    if len(text) in (20, 24) and text.endswith("Z"):  # fast path: "...:SSZ" / "...:SS.fffZ"
+    if 20 <= len(text) <= 28 and text[-1] == "Z" and text[10:11] == "T" and text[19:20] in ("Z", "."):
+        # fast path for the .NET UTC stamps: "...:SSZ" / "...:SS.f{1,7}Z" (fractions beyond 6 digits cut,
+        # as below)
         try:
             return datetime.fromisoformat(text[:-1] + "+00:00")
         except ValueError:
@@ -107,6 +109,8 @@ def text_problems(label: str, value: Any, limit: int = MAX_TEXT) -> list[str]:
     """Control characters, NUL, bidi overrides and absurd lengths in a text field."""
     if not isinstance(value, str) or not value:
         return []
+    if len(value) <= limit and value.isprintable():
+        return []  # fast path: no control character, NUL or bidi format character (none is printable)
     problems = []
     if "\x00" in value:
         problems.append(f"{label} contains a NUL character")

@@ -266,13 +266,11 @@ class Api:
                        "are not allowed within Dynamics 365 Business Central OData web services.")
 
     def _read_only_parent(self, c: Company, pset: str, prec: dict[str, Any]) -> bool:
-        if pset == "generalLedgerEntries":
-            return True
-        if pset in DOCUMENT_SETS:
-            return prec["status"] != "Draft"
-        if pset in LINE_SETS:
-            return c.document(LINE_SETS[pset], prec["documentId"])["status"] != "Draft"
-        return False
+        """APIV2DimensionSetLines.Page.al SaveDimensions has no case for a General Ledger Entry (its set is read
+        only: ParentDoesNotExistOrReadOnlyErr), but it does modify a POSTED purchase invoice's / credit memo's
+        header and lines (Purch. Inv. Header / Purch. Inv. Line, Purch. Cr. Memo Hdr. / Line "Dimension Set ID"):
+        the document's set changes, its G/L entries keep theirs."""
+        return pset == "generalLedgerEntries"
 
     def patch(self, c: Company, target: Target, body: Any, txn: Txn) -> dict[str, Any]:
         rec = target.record
@@ -304,7 +302,7 @@ class Api:
             if self._read_only_parent(c, pset, prec):
                 raise ApiError(400, "Application_DialogException", f"Parent with ID {prec['id']} does not exist or "
                                f"dimension set lines are read only for parent type {PARENT_TYPES[pset]}.")
-            c.store.delete(txn, c.tn("dimensionSetLines"), f"{prec['id']}|{rec['id']}")
+            c.delete_dim_line(txn, prec["id"], rec["id"])
             return None
         raise ApiError(405, "BadRequest_MethodNotAllowed", f"'DELETE' requests for '{target.entity}' of EdmType "
                        "'Entity' are not allowed within Dynamics 365 Business Central OData web services.")

@@ -459,6 +459,7 @@ class Company:
                "valueConsolidationCode": value["consolidationCode"], "valueDisplayName": value["displayName"]}
         self.store.insert(txn, self.tn("dimensionSetLines"), rec, key=key)
         rec["id"] = dim["id"]
+        self._sync_global_dims(txn, parent_type, parent_id)
         return rec
 
     def _dim_value(self, dim: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
@@ -475,8 +476,8 @@ class Company:
         if vid and vcode and value["code"] != vcode:
             raise dialog('The values of the "dimensionCode" field and the "dimensionId" field do not refer to '
                          "the same Dimension Value.")
-        if value.get("_blocked"):
-            raise dialog(f"Dimension Value {dim['code']} - {value['code']} is blocked.")
+        # no Blocked check here: page 30022, table 5489 "Dimension Set Entry Buffer" and DimensionManagement
+        # GetDimensionSetID accept a blocked value; posting refuses it (check_dims_on_post)
         return value
 
     def patch_dim_line(self, txn: Txn, parent_id: str, dim_id: str, body: dict[str, Any],
@@ -493,10 +494,18 @@ class Company:
             raise dialog('The "id" and "code" fields cannot be modified.')
         dim = self.t("dimensions")[dim_id]
         value = self._dim_value(dim, body)
-        return self.store.update(txn, self.tn("dimensionSetLines"), key, {
+        updated = self.store.update(txn, self.tn("dimensionSetLines"), key, {
             "valueId": value["id"], "valueCode": value["code"], "valueDisplayName": value["displayName"]})
+        self._sync_global_dims(txn, rec["parentType"], parent_id)
+        return updated
+
+    def delete_dim_line(self, txn: Txn, parent_id: str, dim_id: str) -> None:
+        rec = self.t("dimensionSetLines")[f"{parent_id}|{dim_id}"]
+        self.store.delete(txn, self.tn("dimensionSetLines"), f"{parent_id}|{dim_id}")
+        self._sync_global_dims(txn, rec["parentType"], parent_id)
 
     def check_dims_on_post(self, parent_id: str) -> None:
+        """Posting checks the set's values: DimensionManagement DimValueBlockedErr '%1 %2 - %3 is blocked.'"""
         for line in self.dim_lines(parent_id):
             value = self.t("dimensionValues").get(line["valueId"])
             if value is None or value.get("_blocked"):
@@ -559,14 +568,52 @@ class Company:
         }
         return in_field_order(kind.table, values)
 
+    @staticmethod
+    def _shortcut_codes(body: dict[str, Any]) -> dict[int, str]:
+        return {i: body[f"shortcutDimension{i}Code"] for i in (1, 2) if body.get(f"shortcutDimension{i}Code")}
+
+    def _global_dim_value(self, number: int, value_code: str) -> str:
+        """DimensionManagement.ValidateDimValueCode for Global Dimension ``number``: the value, or the first one it
+        is the beginning of; else Text003 '%1 is not an available %2 for that dimension.'"""
+        dim = self.by_field("dimensions", "code", GLOBAL_DIMENSIONS[number - 1])
+        assert dim is not None
+        codes = sorted(v["code"] for v in self.t("dimensionValues").values() if v["dimensionId"] == dim["id"])
+        if value_code.upper() in codes:
+            return value_code.upper()
+        found = next((c for c in codes if c.startswith(value_code.upper())), None)
+        if found is None:
+            raise dialog(f"{value_code} is not an available Code for that dimension.")
+        return found
+
+    def _sync_global_dims(self, txn: Txn, parent_type: str, parent_id: str) -> None:
+        """DimensionManagement.UpdateGlobalDimFromDimSetID after a change of a purchase header's set: the header's
+        shortcutDimension1Code / 2Code show its Global Dimension 1 / 2 values (G/L Setup, page 30087)."""
+        kind = {INVOICE.dim_parent_type: INVOICE, CREDIT_MEMO.dim_parent_type: CREDIT_MEMO}.get(parent_type)
+        if kind is None or parent_id not in self.t(kind.table):
+            return
+        dims = self.dims_of(parent_id)
+        new = {f"shortcutDimension{i}Code": dims.get(code, "") for i, code in enumerate(GLOBAL_DIMENSIONS, 1)}
+        rec = self.t(kind.table)[parent_id]
+        if any(rec.get(k) != v for k, v in new.items()):
+            self.store.update(txn, self.tn(kind.table), parent_id, new)
+
     def _insert_document(self, txn: Txn, kind: PurchaseDocType, rec: dict[str, Any], dims: list[Any],
-                         lines: list[Any]) -> dict[str, Any]:
+                         lines: list[Any], shortcuts: dict[int, str] | None = None) -> dict[str, Any]:
         self.store.insert(txn, self.tn(kind.table), rec)
         # Purchase Header, Validate("Buy-from Vendor No.") -> CreateDimFromDefaultDim: the header's dimension set
         # starts as the vendor's Default Dimensions (BaseApp PurchaseHeader.Table.al, DimensionManagement
         # GetDefaultDimID); the API page then shows them as dimensionSetLines of the header
         for code, value in self.default_dims(rec["vendorId"]).items():
             self._put_dim_line(txn, kind.dim_parent_type, rec["id"], code, value)
+        # shortcutDimension1Code / 2Code (APIV2PurchaseInvoices.Page.al fields) -> ValidateShortcutDimCode ->
+        # DimensionManagement.ValidateShortcutDimValues: the global dimension's value in the set is replaced
+        for number, value_code in (shortcuts or {}).items():
+            code = self._global_dim_value(number, value_code)
+            dim = self.by_field("dimensions", "code", GLOBAL_DIMENSIONS[number - 1])
+            assert dim is not None
+            if f"{rec['id']}|{dim['id']}" in self.t("dimensionSetLines"):
+                self.store.delete(txn, self.tn("dimensionSetLines"), f"{rec['id']}|{dim['id']}")
+            self._put_dim_line(txn, kind.dim_parent_type, rec["id"], dim["code"], code)
         # Deep insert: the page's parts in page order (APIV2PurchaseInvoices.Page.al / APIV2PurchaseCreditMemos
         # .Page.al declare dimensionSetLines before the lines), each insert through the part's page, so a header
         # dimension set line that repeats a vendor default fails with RecordAlreadyExistErr
@@ -587,7 +634,9 @@ class Company:
                "parentId": parent_id, "parentType": parent_type, "displayName": dim["displayName"],
                "valueId": value["id"], "valueCode": value["code"],
                "valueConsolidationCode": value["consolidationCode"], "valueDisplayName": value["displayName"]}
-        return self.store.insert(txn, self.tn("dimensionSetLines"), rec, key=f"{parent_id}|{dim['id']}")
+        self.store.insert(txn, self.tn("dimensionSetLines"), rec, key=f"{parent_id}|{dim['id']}")
+        self._sync_global_dims(txn, parent_type, parent_id)
+        return rec
 
     def inherited_line_dims(self, header_dims: dict[str, str], object_id: str | None) -> dict[str, str]:
         """A new purchase line's dimension set: Purchase Line CreateDim -> DimMgt.GetRecDefaultDimID(..., PurchHeader
@@ -793,10 +842,10 @@ class Company:
             "shipToCity": "", "shipToCountry": "", "shipToState": "", "shipToPostCode": "",
             "currencyCode": currency, "orderId": EMPTY_GUID, "orderNumber": "",
         })
-        for k in ("shipToName", "shipToContact", "purchaser", "shortcutDimension1Code", "shortcutDimension2Code"):
+        for k in ("shipToName", "shipToContact", "purchaser"):
             if body.get(k):
                 rec[k] = body[k]
-        return self._insert_document(txn, INVOICE, rec, dims, lines)
+        return self._insert_document(txn, INVOICE, rec, dims, lines, self._shortcut_codes(body))
 
     def invoice(self, inv_id: str) -> dict[str, Any]:
         rec = self.t("purchaseInvoices").get(inv_id)
@@ -948,10 +997,9 @@ class Company:
             "invoiceId": self._invoice_id_for(applies_to), "invoiceNumber": applies_to,
             "vendorReturnReasonId": EMPTY_GUID,
         })
-        for k in ("purchaser", "shortcutDimension1Code", "shortcutDimension2Code"):
-            if body.get(k):
-                rec[k] = body[k]
-        return self._insert_document(txn, CREDIT_MEMO, rec, dims, lines)
+        if body.get("purchaser"):
+            rec["purchaser"] = body["purchaser"]
+        return self._insert_document(txn, CREDIT_MEMO, rec, dims, lines, self._shortcut_codes(body))
 
     def credit_memo(self, cm_id: str) -> dict[str, Any]:
         rec = self.t("purchaseCreditMemos").get(cm_id)
@@ -1081,7 +1129,7 @@ class Company:
         dims = body.pop("dimensionSetLines", None) or []
         if body.get("journalId") and body["journalId"] != journal["id"]:
             raise dialog("The Journal Batch Id isn't editable.")
-        if body.get("journalDisplayName") and body["journalDisplayName"] != journal["code"]:
+        if "journalDisplayName" in body:  # APIV2JournalLines.Page.al journalDisplayName OnValidate: always an error
             raise dialog("The Journal Batch Display Name isn't editable.")
         line_id = body.pop("id", None) or str(uuid.uuid4())
         if line_id in self.t("journalLines"):
@@ -1137,9 +1185,14 @@ class Company:
     def _journal_account(self, aid: str | None, number: str | None, what: str) -> dict[str, Any] | None:
         if not aid and not number:
             return None
+        # APIV2JournalLines.Page.al: accountId / balancingAccountId OnValidate (AccountIdDoesNotMatchAnAccountErr,
+        # BalAccountIdDoesNotMatchAnAccountErr), accountNumber -> UpdateAccountIdForGLAccount
+        # (AccountNumberDoesNotMatchAnAccountErr; AccountValuesDontMatchErr when it is not the accountId's account)
         account = self.t("accounts").get(aid) if aid else self.by_field("accounts", "number", number)
         if account is None:
             raise dialog(f'The "{what}{"Id" if aid else "Number"}" does not match to an Account.')
+        if aid and number and account["number"] != number and what == "account":
+            raise dialog("The account values do not match to a specific Account.")
         self.check_account(account)
         return account
 

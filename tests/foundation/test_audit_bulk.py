@@ -1,0 +1,37 @@
+"""audit.append_many: the same rows, chain and redaction as appending one by one, in one statement."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from stnav_desktop.store import audit
+from stnav_desktop.store.db import db
+from stnav_desktop.store.models import AuditEvent
+
+
+def test_append_many_chains_like_append_and_redacts_the_same(store):
+    audit.append("first.event", st_ref="PO-1", detail={"a": 1})
+    details = [{"st_id": 1, "total": Decimal("1"), "status": "ready"},
+               {"st_id": 2, "total": 1, "status": "ready", "reason": "password=hunter2 in the memo"},
+               {"st_id": 3, "flag": True, "problems": ["Bearer abcdefghijklmnopqrstuvwx", "plain"]},
+               {"client_secret": "s3cr3t-value", "nested": {"access_token": "t"}}, None]
+    statements = []
+    db.connection().set_trace_callback(statements.append)
+    try:
+        count = audit.append_many([{"action": "document.pulled", "st_ref": f"PO-{i}", "detail": d}
+                                   for i, d in enumerate(details, start=2)], profile="default")
+    finally:
+        db.connection().set_trace_callback(None)
+    assert count == len(details)
+    inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT")]
+    assert len(inserts) == 1  # one statement for the whole batch
+    rows = list(AuditEvent.select().order_by(AuditEvent.seq))
+    assert [r.seq for r in rows] == [1, 2, 3, 4, 5, 6]
+    for row, detail in zip(rows[1:], details, strict=True):
+        assert row.detail == audit.canonical_detail(detail)
+        assert row.profile_name == "default" and row.action == "document.pulled"
+    assert '"total":"1"' in rows[1].detail and '"total":1' in rows[2].detail  # types kept apart
+    assert "hunter2" not in rows[2].detail and "s3cr3t" not in rows[4].detail
+    assert audit.verify().ok
+    audit.append("after.bulk")
+    assert audit.verify().ok and audit.verify().checked == 7

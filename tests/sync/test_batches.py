@@ -1,0 +1,163 @@
+"""The batch rules: an unapproved batch is never posted nor closed; a batch is done only when every
+document in it reached a final state; reopen (batch and document) for the cases that need it."""
+
+from __future__ import annotations
+
+import pytest
+
+from stnav_desktop.store.models import Batch, DocStatus, StDocument
+from stnav_desktop.sync import batches, posting
+
+from .fake_nav import FakeNav
+
+
+def test_post_of_a_prepared_batch_is_refused_and_changes_nothing(staged, profile):
+    batch = batches.create_batch(profile, actor="clerk")
+    with pytest.raises(batches.BatchError, match=f"approve batch {batch.id} first"):
+        batches.require_postable(batch)
+    # even the poster itself (scheduler path, a direct call) never closes an unapproved batch
+    posting.Poster(profile, FakeNav()).post_batch(batch)
+    assert Batch.get_by_id(batch.id).status == "prepared"
+    assert {d.status for d in StDocument.select()} == {DocStatus.READY}
+    batches.approve(batch, actor="controller")  # still approvable
+
+
+def test_batch_is_done_only_when_every_document_is_final(staged, profile):
+    batch = batches.create_batch(profile, actor="clerk")
+    batches.approve(batch, actor="controller")
+    doc = StDocument.select().where(StDocument.batch == batch).first()
+    from stnav_desktop.sync import lifecycle
+
+    lifecycle.transition(doc, DocStatus.POSTING)
+    lifecycle.transition(doc, DocStatus.NEEDS_ATTENTION, reason="NAV refused it")
+    for other in StDocument.select().where((StDocument.batch == batch) & (StDocument.id != doc.id)):
+        lifecycle.transition(other, DocStatus.POSTING)
+        lifecycle.transition(other, DocStatus.POSTED)
+    assert not batches.close_if_done(batch)
+    assert Batch.get_by_id(batch.id).status == "approved"
+    with pytest.raises(batches.BatchError, match="nothing left to post.*replay"):
+        batches.require_postable(batch)
+    posting.replay(profile, batch=batch)
+    batches.require_postable(Batch.get_by_id(batch.id))
+
+
+def test_reopen_batch_and_document(staged, profile):
+    batch = batches.create_batch(profile, actor="clerk")
+    batches.approve(batch, actor="controller")
+    assert batches.reopen_batch(batch, actor="controller") == len(staged)
+    fresh = Batch.get_by_id(batch.id)
+    assert fresh.status == "prepared" and fresh.approved_by is None
+    doc = StDocument.get_by_id(staged[0].id)
+    batches.reopen_document(doc, actor="clerk")
+    doc = StDocument.get_by_id(doc.id)
+    assert doc.batch_id is None and doc.status == DocStatus.READY  # out of the batch, checked again
+    # it can go in a new batch
+    assert batches.create_batch(profile, [doc.id], actor="clerk").documents.count() == 1
+
+
+def test_inspect_shows_documents_count_and_total(staged, profile):
+    batch = batches.create_batch(profile, actor="clerk")
+    view = batches.inspect(batch)
+    assert view.count == len(staged)
+    assert view.total == sum(d.total for d in staged)
+    assert view.status_label == "waiting for approval"
+
+
+def test_migration_v4_gives_back_batches_stranded_by_the_old_bug(staged, profile):
+    from stnav_desktop.store import migrations
+    from stnav_desktop.store.db import db
+
+    batch = batches.create_batch(profile, actor="clerk")
+    Batch.update(status="done").where(Batch.id == batch.id).execute()  # what posting a prepared batch did
+    migrations._v4_reopen_stranded_batches(db)
+    assert Batch.get_by_id(batch.id).status == "prepared"
+    batches.approve(Batch.get_by_id(batch.id), actor="controller")
+
+
+def test_cli_post_of_an_unapproved_batch_exits_non_zero(staged, profile, capsys):
+    from stnav_desktop.cli import main
+
+    batch = batches.create_batch(profile, actor="clerk")
+    assert main(["post", "--batch", str(batch.id)]) == 1
+    err = capsys.readouterr().err
+    assert f"approve batch {batch.id} first" in err and "Traceback" not in err
+    assert Batch.get_by_id(batch.id).status == "prepared"
+    assert main(["batch", "show", str(batch.id)]) == 0
+    out = capsys.readouterr().out
+    assert f"{len(staged)} documents, total {sum(d.total for d in staged):,.2f}" in out
+    assert main(["review", "list"]) == 0
+    assert "<10" not in capsys.readouterr().out
+    assert main(["review", "reopen", staged[0].number]) == 0
+    assert StDocument.get_by_id(staged[0].id).batch_id is None
+
+
+def test_controls_two_person_rule_on_for_new_profiles_approvers_and_limits(staged, profile):
+    from stnav_desktop.store import settings
+
+    assert settings.get(profile, "approval.two_person_rule") is True  # a new profile: on
+    batch = batches.create_batch(profile, actor="ana")
+    with pytest.raises(batches.BatchError, match="two-person rule"):
+        batches.approve(batch, actor="ANA")  # the same account, whatever the case
+    settings.set_value(profile, "approval.approvers", "bob, CONTOSO\\carol")
+    with pytest.raises(batches.BatchError, match="may not approve"):
+        batches.approve(batch, actor="dave")
+    total = sum(d.total for d in staged)
+    settings.set_value(profile, "approval.approver_limits", f"bob={total - 1}")
+    with pytest.raises(batches.BatchError, match="above bob's approval limit"):
+        batches.approve(batch, actor="bob")
+    settings.set_value(profile, "approval.batch_limit", "100.00")
+    with pytest.raises(batches.BatchError, match="per batch: split it"):
+        batches.approve(batch, actor="CONTOSO\\carol")
+    settings.set_value(profile, "approval.batch_limit", "")
+    assert batches.approve(batch, actor="CONTOSO\\carol") == []
+    with pytest.raises(settings.SettingError, match="account=amount"):
+        settings.set_value(profile, "approval.approver_limits", "bob")
+    with pytest.raises(settings.SettingError, match="not an amount"):
+        settings.set_value(profile, "approval.batch_limit", "12,5O")
+
+
+def test_the_os_account_comes_from_the_system_not_the_environment(monkeypatch):
+    import pwd
+
+    monkeypatch.setenv("USER", "someone-else")
+    monkeypatch.setenv("LOGNAME", "someone-else")
+    monkeypatch.setenv("USERNAME", "someone-else")
+    assert batches.os_account() == pwd.getpwuid(__import__("os").getuid()).pw_name != "someone-else"
+
+
+def test_migration_v4_keeps_existing_profiles_without_two_person_rule(store):
+    from stnav_desktop.store import migrations, settings
+    from stnav_desktop.store.db import db
+    from stnav_desktop.store.models import Profile
+
+    old = Profile.create(name="older")
+    migrations._v4_reopen_stranded_batches(db)
+    assert settings.get(old, "approval.two_person_rule") is False
+    assert settings.get(settings.get_profile("brand-new"), "approval.two_person_rule") is True
+
+
+def test_scheduled_retries_close_the_batches_they_finish(staged, profile):
+
+    batch = batches.create_batch(profile, actor="clerk")
+    batches.approve(batch, actor="controller")
+    nav = FakeNav()
+    results = posting.Poster(profile, nav).post_batch(None)  # the scheduler's run: no batch given
+    assert Batch.get_by_id(batch.id).status == "approved"
+    assert batches.close_finished(results) == 1
+    assert Batch.get_by_id(batch.id).status == "done"
+
+
+def test_posting_a_finished_batch_again_is_harmless_and_closes_it(staged, profile, capsys):
+    """A crash between the last document and the batch's closing: the rerun closes it, exit 0."""
+    from stnav_desktop.cli import main
+    from stnav_desktop.sync import lifecycle
+
+    batch = batches.create_batch(profile, actor="clerk")
+    batches.approve(batch, actor="controller")
+    for doc in StDocument.select().where(StDocument.batch == batch):
+        lifecycle.transition(doc, DocStatus.POSTING)
+        lifecycle.transition(doc, DocStatus.POSTED)
+    assert Batch.get_by_id(batch.id).status == "approved"
+    assert main(["post", "--batch", str(batch.id)]) == 0
+    assert "is done" in capsys.readouterr().out
+    assert Batch.get_by_id(batch.id).status == "done"

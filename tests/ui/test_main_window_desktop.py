@@ -1,0 +1,56 @@
+"""What a desktop app is expected to do: fit 1366×768, Ctrl+F to search, a menu with Help, About and
+Quit, the NAV company by name in the status bar."""
+
+from __future__ import annotations
+
+from stnav_desktop.store import settings
+from stnav_desktop.sync import status
+from stnav_desktop.ui.main_window import MainWindow
+from stnav_desktop.ui.qt import QSettings
+
+
+def test_window_fits_a_small_laptop_and_has_the_usual_menu(qtbot, store, tmp_path):
+    profile = settings.get_profile("default")
+    settings.set_value(profile, "nav.company_id", "c0ffee00-1111-2222-3333-444455556666")
+    status.remember_companies(profile, [{"id": "c0ffee00-1111-2222-3333-444455556666", "name": "CRONUS USA, Inc."}])
+    window = MainWindow(QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat), profile=profile)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    assert window.width() <= 1366 and window.height() <= 768
+    # every tab fits: no page asks for more than the 1366×768 window offers
+    for page in window.pages.values():
+        hint = page.minimumSizeHint()
+        assert hint.width() <= 1366 and hint.height() <= 700, (page, hint)
+    assert window.minimumSizeHint().width() <= 1366 and window.minimumSizeHint().height() <= 768
+    menus = [a.text().replace("&", "") for a in window.menuBar().actions()]
+    assert menus == ["File", "Edit", "Help"]
+    assert window.quit_action.shortcut().toString() and window.about_action.text()
+    assert window.help_url().startswith(("file://", "https://"))
+    # Ctrl+F focuses the search box of the Review tab, from any tab
+    window.tabs.setCurrentIndex(3)
+    assert window.find_action.shortcut().toString() == "Ctrl+F"
+    window.find_action.trigger()  # what Ctrl+F does (the offscreen test platform has no active window)
+    assert window.tabs.currentWidget() is window.pages["review"]
+    assert window.focusWidget() is window.pages["review"].search
+    # the status bar names the company, not its id
+    assert "CRONUS USA, Inc." in window.nav_state.text() and "c0ffee00" not in window.nav_state.text()
+    window.quit_action.trigger()
+    assert not window.isVisible()
+
+
+def test_news_reaches_the_tray_when_the_window_is_minimised(qtbot, store, tmp_path, monkeypatch):
+    from stnav_desktop.ui.qt import QtWidgets
+
+    monkeypatch.setattr(QtWidgets.QSystemTrayIcon, "isSystemTrayAvailable", staticmethod(lambda: True))
+    shown = []
+    monkeypatch.setattr(QtWidgets.QSystemTrayIcon, "showMessage", lambda self, title, text, *a: shown.append(text))
+    window = MainWindow(QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat),
+                        profile=settings.get_profile("default"))
+    qtbot.addWidget(window)
+    window.show()
+    window.notify("Scheduled pull: 3 new")
+    assert shown == []  # the window is on screen: the banner says it
+    window.hide()
+    window.notify("Scheduled retries failed: NAV is unreachable")
+    assert shown == ["Scheduled retries failed: NAV is unreachable"]
