@@ -240,3 +240,25 @@ def test_quotes_in_vendor_and_invoice_numbers(books, nav):
     nav.post_purchase_invoice(doc.nav_id)
     [posted] = books.find_documents([InvoiceKey("V40'00", "O'B-77/2")])
     assert posted.posted and posted.gl_entries
+
+
+def test_posting_a_draft_sets_its_dimensions_right_first(nav):
+    from stnav_desktop.connectors.nav.errors import DimensionCheckError
+
+    nav.publish_posting_codeunit()
+    books = ClassicBooks(ClassicClient(basic_config(nav, posting_codeunit=CODEUNIT), nav.web_service_key,
+                                       retry=FAST_RETRY))
+    [draft] = books.create_invoices([spec()], post=False)
+    # someone changed the territory on the header and on a line in NAV
+    nav.company.t("Purchase Header")[("Invoice", draft.nav_id)]["Shortcut_Dimension_2_Code"] = "SOUTH"
+    nav.company.t("Purchase Line")[("Invoice", draft.nav_id, 20000)]["Shortcut_Dimension_2_Code"] = "EAST"
+    [posted] = books.post_documents([draft], [spec()])
+    assert isinstance(posted, NavDocument) and posted.posted
+    assert {e.dimensions.get("TERRITORY") for e in posted.gl_entries} == {"NORTH"}
+
+    # a draft whose lines are no longer the spec's is deleted, never posted
+    [other] = books.create_invoices([spec("INV-600")], post=False)
+    nav.company.t("Purchase Line").pop(("Invoice", other.nav_id, 30000))
+    [refused] = books.post_documents([other], [spec("INV-600")])
+    assert isinstance(refused, DimensionCheckError) and "NAV holds 2 lines, 3 were sent" in str(refused)
+    assert nav.rows("Purchase Header") == [] and len(nav.rows("Purch. Inv. Header")) == 1

@@ -41,6 +41,7 @@ from stnav_desktop.connectors.nav.books import (
     CreditMemoKey,
     DocKind,
     DocumentKey,
+    DraftSpec,
     Found,
     GLEntry,
     InvoiceKey,
@@ -52,7 +53,7 @@ from stnav_desktop.connectors.nav.books import (
 from stnav_desktop.connectors.nav.classic.client import ClassicClient, Metadata, record_key
 from stnav_desktop.connectors.nav.classic.config import PAGES
 from stnav_desktop.connectors.nav.credit_memos import PurchaseCreditMemoSpec
-from stnav_desktop.connectors.nav.errors import NavError, SpecError
+from stnav_desktop.connectors.nav.errors import DimensionCheckError, NavError, SpecError
 from stnav_desktop.connectors.nav.purchase_invoices import PurchaseInvoiceSpec
 
 log = logging.getLogger(__name__)
@@ -362,6 +363,48 @@ class ClassicBooks:
         doc = NavDocument(pk.kind, no, no, False, amount=total)
         return self._post(pk, doc) if post else doc
 
+    def _set_dimensions_right(self, pk: Purchase, no: str, spec: PurchaseSpec) -> None:
+        """Before a draft is posted: each shortcut dimension the spec asks for, on the header (shortcuts 1-2)
+        and on every line, is what NAV holds, else it is PATCHed (If-Match). Raises ``DimensionCheckError``
+        after deleting the draft when its lines are not the spec's lines or NAV refuses a value;
+        ``TransportError`` when the outcome is unknown (the draft stays: checked again before posting)."""
+        what = self._what(pk, spec)
+        header, lines = self._bodies(pk, spec)
+        try:
+            have = sorted(self.client.iter(self._lines_path(pk, no)), key=lambda r: int(r.get("Line_No") or 0))
+            have = [r for r in have if r.get("Type") not in (None, BLANK_OPTION)]
+            if len(have) != len(lines):
+                raise self._fail_dimensions(pk, no, what, f"NAV holds {len(have)} lines, {len(lines)} were sent")
+            head = self.client.get(self._header_path(pk, no))
+            targets = [(self._header_path(pk, no), head, header, "the header")]
+            targets += [(self._lines_path(pk, no) + record_key(Document_Type=pk.doc_type, Document_No=no,
+                                                               Line_No=int(got["Line_No"])), got, want, f"line {i}")
+                        for i, (got, want) in enumerate(zip(have, lines, strict=True), 1)]
+            for path, got, want, where in targets:
+                fix = {f: v for f, v in want.items() if f in SHORTCUT_FIELDS.values()
+                       and code(str(got.get(f) or "")) != code(str(v))}
+                if not fix:
+                    continue
+                log.info("%s: %s carries other dimensions in NAV; setting %s", what, where, fix)
+                try:
+                    self.client.patch(path, fix, got["@odata.etag"])
+                except TransportError:
+                    raise
+                except ConnectorError as exc:
+                    raise self._fail_dimensions(pk, no, what, f"NAV refused {fix} on {where}: {exc}") from None
+        except TransportError as exc:
+            raise TransportError(f"{what}: its dimensions could not be checked before posting ({exc})") from None
+
+    def _fail_dimensions(self, pk: Purchase, no: str, what: str, problem: str) -> DimensionCheckError:
+        """Delete the draft (so nothing finds and posts it) and say which document and what is wrong."""
+        try:
+            self._delete_draft(pk, no)
+            tail = f"the draft {no} was deleted from NAV and nothing was posted"
+        except ConnectorError as exc:
+            log.warning("%s: could not delete draft %s: %s", what, no, exc)
+            tail = f"the draft {no} could NOT be deleted ({exc}); delete it in NAV before retrying"
+        return DimensionCheckError(f"{what}: {problem}; {tail}.", status=409)
+
     def _undo(self, pk: Purchase, no: str, exc: ConnectorError, what: str) -> ConnectorError:
         """Delete the half-made header (its lines go with it); the error to report says whether that worked."""
         try:
@@ -666,16 +709,22 @@ class ClassicBooks:
                 out.append(None)
         return out
 
-    def post_documents(self, docs: Sequence[NavDocument]) -> list[Outcome]:
+    def post_documents(self, docs: Sequence[NavDocument], specs: Sequence[DraftSpec | None] | None = None
+                       ) -> list[Outcome]:
         """Post drafts through the published codeunit; without one, report where each draft is now (the
-        accountant posts in NAV): still a draft, posted, or deleted."""
+        accountant posts in NAV): still a draft, posted, or deleted. With ``specs`` (aligned with ``docs``) a
+        purchase draft's shortcut dimensions are checked against its spec first and set right where NAV holds
+        something else; a draft that cannot be set right is deleted and reported, never posted."""
         out: list[Outcome] = []
-        for doc in docs:
+        for k, doc in enumerate(docs):
+            spec = specs[k] if specs is not None else None
             try:
                 if doc.posted:
                     out.append(doc)
                 elif doc.kind in (DocKind.PURCHASE_INVOICE, DocKind.PURCHASE_CREDIT_MEMO):
                     pk = INVOICE if doc.kind == DocKind.PURCHASE_INVOICE else CREDIT_MEMO
+                    if isinstance(spec, PurchaseInvoiceSpec | PurchaseCreditMemoSpec):
+                        self._set_dimensions_right(pk, doc.nav_id, spec)
                     out.append(self._post(pk, doc) if self.config.posting_codeunit else self._follow(pk, doc))
                 elif doc.kind == DocKind.JOURNAL:
                     if self.config.posting_codeunit:
