@@ -214,6 +214,11 @@ def raw_sql(store, store_backend, request):
                 con.execute("DROP TRIGGER IF EXISTS audit_event_no_update")
                 con.execute("DROP TRIGGER IF EXISTS audit_event_no_delete")
             rows = con.execute(sql, params).fetchall()
+            if guards_off:  # back on, as they were (store/migrations.py v1)
+                con.execute("""CREATE TRIGGER IF NOT EXISTS audit_event_no_update BEFORE UPDATE ON audit_event
+                               BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END""")
+                con.execute("""CREATE TRIGGER IF NOT EXISTS audit_event_no_delete BEFORE DELETE ON audit_event
+                               BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END""")
             con.commit()
             return rows
         finally:

@@ -185,15 +185,16 @@ def append_many(events: list[dict[str, Any]], *, actor: str | None = None, profi
         return 0
     default_actor = actor or current_actor()
     table = AuditEvent._meta.table_name
-    columns = "(seq, ts, actor, action, profile_name, st_ref, nav_ref, detail, prev_hash, hash, mac)"
-    width = 11
+    columns = "(seq, ts, actor, action, profile_name, st_ref, nav_ref, detail, prev_hash, hash, mac, host)"
+    width = 12
     key = _key(create=True)  # before taking the write lock, as in ``append``
+    host = pc_name()
     with db.atomic():
-        row = db.execute_sql("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
-        if row is None:
+        head = _locked_head()  # on PostgreSQL every other PC's append waits here
+        if head is None:
             AuditHead.insert(id=1, seq=0, hash="").execute()
-            row = (0, "")
-        seq, prev = row[0], row[1] or GENESIS
+            head = AuditHead.get(AuditHead.id == 1)
+        seq, prev = head.seq, head.hash or GENESIS
         ts_text = datetime.now(UTC).isoformat(timespec="microseconds")
         values: list[Any] = []
         # redaction works member by member, so a member value repeated across the batch (a status, the
@@ -204,15 +205,15 @@ def append_many(events: list[dict[str, Any]], *, actor: str | None = None, profi
             if not isinstance(detail, dict):
                 return redact_mapping(detail or {})
             out = {}
-            for key, value in detail.items():
-                memo_key = (key, type(value), tuple((type(v), v) for v in value) if isinstance(value, list)
+            for name, value in detail.items():
+                memo_key = (name, type(value), tuple((type(v), v) for v in value) if isinstance(value, list)
                             else value)  # the types too: 1, True and Decimal("1") are equal keys
                 try:
-                    out[key] = memo[memo_key]
+                    out[name] = memo[memo_key]
                 except KeyError:
-                    out[key] = memo[memo_key] = redact_mapping({key: value})[key]
+                    out[name] = memo[memo_key] = redact_mapping({name: value})[name]
                 except TypeError:  # not hashable
-                    out[key] = redact_mapping({key: value})[key]
+                    out[name] = redact_mapping({name: value})[name]
             return out
 
         for event in events:
@@ -222,17 +223,20 @@ def append_many(events: list[dict[str, Any]], *, actor: str | None = None, profi
             st_ref, nav_ref = event.get("st_ref") or "", event.get("nav_ref") or ""
             detail_text = json.dumps(redacted(event.get("detail")), sort_keys=True, separators=(",", ":"),
                                      default=_default, ensure_ascii=False)
-            digest = event_hash(seq, ts_text, who, event["action"], where, st_ref, nav_ref, detail_text, prev)
+            digest = event_hash(seq, ts_text, who, event["action"], where, st_ref, nav_ref, detail_text, prev, host)
             values.extend((seq, ts_text, who, event["action"], where, st_ref, nav_ref, detail_text, prev, digest,
-                           event_mac(key, seq, digest) if key else ""))
+                           event_mac(key, seq, digest) if key else "", host))
             prev = digest
-        per = 2900  # rows per INSERT: under SQLite's 32,766 bound variables
+        per = 2500  # rows per INSERT: under SQLite's 32,766 bound variables (and PostgreSQL's 65,535)
+        mark = db.param  # "?" on SQLite, "%s" on PostgreSQL
         for start in range(0, len(events), per):
             chunk = values[start * width:(start + per) * width]
-            marks = ",".join(["(" + ",".join("?" * width) + ")"] * (len(chunk) // width))
+            marks = ",".join(["(" + ",".join([mark] * width) + ")"] * (len(chunk) // width))
             db.execute_sql(f"INSERT INTO {table} {columns} VALUES {marks}", chunk)
         seal_head(seq, prev, key)
     return len(events)
+
+
 def _locked_head() -> AuditHead | None:
     """The chain's head, locked until the transaction ends: on PostgreSQL every other PC's append waits
     here (SQLite's BEGIN IMMEDIATE already holds the whole file)."""
@@ -275,6 +279,9 @@ def verify(anchors: Iterable[str] = ()) -> VerifyResult:
         "SELECT seq, ts, actor, action, profile_name, st_ref, nav_ref, detail, prev_hash, hash, mac, host "
         "FROM audit_event ORDER BY seq")
     key = _key(create=False)
+    # seals are checked where they were made, on a SQLite file of this PC; a log moved to a shared server
+    # (``stnav store migrate-to``, verified before the move) keeps its old seals, which no key there can check
+    sealable = _is_sqlite()
     expected_prev = GENESIS
     expected_seq = 1
     checked = 0
@@ -290,7 +297,7 @@ def verify(anchors: Iterable[str] = ()) -> VerifyResult:
                                 "(an event was deleted, inserted or reordered)")
         if event_hash(seq, ts, actor, action, profile_name, st_ref, nav_ref, detail, prev_hash, host) != digest:
             return VerifyResult(False, checked, seq, "content does not match its hash (the row was edited)")
-        if mac:
+        if mac and sealable:
             if key is None:
                 return VerifyResult(False, checked, seq, "the events are sealed but this database's audit key is "
                                     "not in the OS keychain (deleted, another user or PC, or the database was "

@@ -78,6 +78,19 @@ class DatabaseProblem(Exception):
     """The database cannot be used; the message names the file and what to do."""
 
 
+class SchemaTooNew(DatabaseProblem):
+    """The database was upgraded by a newer release than this PC runs: refused, never written."""
+
+
+def newer_schema_message(where: str, version: int, latest: int, needed: str) -> str:
+    from stnav_desktop import __version__
+
+    release = f"stnav {needed} or later" if needed else "a newer stnav release"
+    return (f"database {where} was written by a newer ml-connector: schema v{version} (upgraded by {release}); "
+            f"this PC runs stnav {__version__}, which knows schema v{latest}: install {release} on this PC; "
+            "nothing was changed")
+
+
 LOCK_HOLDERS = ("another ml-connector window or `stnav run`", "a backup tool", "a file sync client "
                 "(OneDrive, Dropbox, Google Drive)", "a SQLite browser")
 
@@ -121,13 +134,17 @@ def refuse_unusable_file(path: Path, latest: int) -> None:
         has_table = con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
                                 ).fetchone()
         version = con.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] if has_table else 0
+        needed = ""
+        if (version or 0) > latest and "app_version" in {r[1] for r in con.execute(
+                "PRAGMA table_info(schema_version)")}:
+            row = con.execute("SELECT app_version FROM schema_version ORDER BY version DESC LIMIT 1").fetchone()
+            needed = (row[0] or "") if row else ""
     except sqlite3.Error as exc:
         raise DatabaseProblem(explain(path, exc)) from exc
     finally:
         con.close()
     if (version or 0) > latest:
-        raise DatabaseProblem(f"database {path} was written by a newer ml-connector (schema v{version}; this "
-                              f"version knows up to v{latest}): install the newer version; nothing was changed")
+        raise SchemaTooNew(newer_schema_message(str(path), version, latest, needed))
 
 
 def close_db() -> None:

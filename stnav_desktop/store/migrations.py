@@ -28,8 +28,7 @@ log = logging.getLogger(__name__)
 MIGRATION_LOCK_KEY = 0x73746E617601
 
 
-class SchemaTooNew(RuntimeError):
-    """The database was upgraded by a newer release than this PC runs."""
+from stnav_desktop.store.db import SchemaTooNew, newer_schema_message  # noqa: E402  (one refusal, both paths)
 
 
 def _pg_append_only_triggers(db) -> None:
@@ -176,7 +175,6 @@ def _ensure_bookkeeping(db) -> None:
 
 def refuse_if_newer(db) -> int:
     """Raise ``SchemaTooNew`` naming the release needed when the database is ahead of this app."""
-    from stnav_desktop import __version__
 
     version = current_version(db)
     if version <= LATEST:
@@ -185,10 +183,11 @@ def refuse_if_newer(db) -> int:
     if "app_version" in {c.name for c in db.get_columns("schema_version")}:
         row = db.execute_sql("SELECT app_version FROM schema_version ORDER BY version DESC LIMIT 1").fetchone()
         needed = (row[0] or "") if row else ""
-    release = f"stnav {needed} or later" if needed else "a newer stnav release"
-    raise SchemaTooNew(f"this database is at schema v{version} (upgraded by {release}); this PC runs stnav "
-                       f"{__version__}, which knows schema v{LATEST} and does not write to a newer database: "
-                       f"install {release} on this PC")
+    raise SchemaTooNew(newer_schema_message(_describe(db), version, LATEST, needed))
+
+
+def _describe(db) -> str:
+    return f"{db.database} on the shared server" if is_postgres(db) else str(db.database)
 
 
 @contextmanager

@@ -70,7 +70,7 @@ class AttemptState(StrEnum):
 class SchemaVersion(BaseModel):
     version = IntegerField(primary_key=True)
     applied_at = UtcDateTimeField(default=utcnow)
-    app_version = CharField(default="")  # the stnav release that applied the step (older PCs name it)
+    app_version = CharField(default="", constraints=[SQL("DEFAULT ''")])  # the stnav release that applied the step (older PCs name it)
 
 
 class Profile(BaseModel):
@@ -291,7 +291,7 @@ class AuditEvent(BaseModel):
     # HMAC of seq and hash with this database's audit key (OS keychain); a SQL default too, so plain inserts
     # (migration v1's head row, older code) still work
     mac = CharField(default="", constraints=[SQL("DEFAULT ''")])
-    host = CharField(default="")  # the PC that appended it (hashed when set: store.audit.event_hash)
+    host = CharField(default="", constraints=[SQL("DEFAULT ''")])  # the PC that appended it (hashed when set: store.audit.event_hash)
 
     def save(self, *args, **kwargs):
         if not kwargs.get("force_insert"):

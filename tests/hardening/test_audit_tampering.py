@@ -47,10 +47,10 @@ def _sql(*statements, restore_guards=True):
 def _recompute_chain(con, start_prev=audit.GENESIS, mac=None):
     """What an attacker who read store/audit.py does after editing: recompute every hash and the head."""
     prev = start_prev
-    rows = con.execute("SELECT seq, ts, actor, action, profile_name, st_ref, nav_ref, detail, mac FROM audit_event "
-                       "ORDER BY seq").fetchall()
-    for seq, ts, actor, action, profile_name, st_ref, nav_ref, detail, old_mac in rows:
-        digest = audit.event_hash(seq, ts, actor, action, profile_name, st_ref, nav_ref, detail, prev)
+    rows = con.execute("SELECT seq, ts, actor, action, profile_name, st_ref, nav_ref, detail, mac, host "
+                       "FROM audit_event ORDER BY seq").fetchall()
+    for seq, ts, actor, action, profile_name, st_ref, nav_ref, detail, old_mac, host in rows:
+        digest = audit.event_hash(seq, ts, actor, action, profile_name, st_ref, nav_ref, detail, prev, host)
         con.execute("UPDATE audit_event SET prev_hash = ?, hash = ?, mac = ? WHERE seq = ?",
                     (prev, digest, old_mac if mac is None else mac, seq))
         prev = digest
