@@ -157,3 +157,12 @@ def test_oauth_is_not_a_classic_sign_in():
     with pytest.raises(ValueError, match="basic .* or windows"):
         classic_config({"nav.auth": "oauth", "nav.classic_odata_url": "https://x/NAV/ODataV4/",
                         "nav.classic_company": "C"})
+
+
+def test_negotiate_only_server(tls_dir, clock):
+    """A server that offers only Negotiate: the NTLM tokens travel under that scheme."""
+    with ClassicNavSandbox(tls_dir, clock=clock, auth="windows", offer=("Negotiate",)) as sb:
+        bare = requests.get(sb.odata_url + "Company", verify=str(sb.ca_pem), timeout=10)
+        assert bare.headers["WWW-Authenticate"] == "Negotiate"
+        books = ClassicBooks(ClassicClient(ntlm_config(sb), sb.windows_password, retry=FAST_RETRY))
+        assert books.vendors() and sb.ntlm_log[0] == ["negotiate", "challenge", "authenticate"]

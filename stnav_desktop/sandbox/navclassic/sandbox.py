@@ -74,10 +74,12 @@ class ClassicNavSandbox:
 
     def __init__(self, tls_dir: Path, *, auth: str = "basic", clock: Clock | None = None, instance: str = "NAV",
                  company_name: str = "CRONUS USA, Inc.", territory_shortcut: int = 2, max_page_size: int = 1000,
-                 version: str = "nav2018", latency: float = 0.0, port: int = 0) -> None:
+                 version: str = "nav2018", latency: float = 0.0, offer: tuple[str, ...] = ("Negotiate", "NTLM"),
+                 port: int = 0) -> None:
         if auth not in ("basic", "windows"):
             raise ValueError("auth must be 'basic' or 'windows'")
         self.auth = auth
+        self.offer = offer  # the schemes the first 401 offers (a server may offer Negotiate only)
         self.clock = clock or Clock()
         self.instance = instance
         self.max_page_size = max_page_size
@@ -708,8 +710,8 @@ class _Handler(JsonHandler):
         self.send_header("Content-Type", JSON_CT)
         self.send_header("Content-Length", str(len(body)))
         if offer:
-            self.send_header("WWW-Authenticate", "Negotiate")
-            self.send_header("WWW-Authenticate", "NTLM")
+            for scheme in self.sandbox.offer:
+                self.send_header("WWW-Authenticate", scheme)
         for k, v in (headers or {}).items():
             self.send_header(k, v)
         self.end_headers()
