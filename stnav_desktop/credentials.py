@@ -32,6 +32,7 @@ SECRET_FIELDS: dict[str, str] = {
     "servicetitan.client_secret": "ServiceTitan client secret",
     "nav.client_secret": "NAV / Business Central (Entra ID) client secret",
     "nav.web_service_key": "NAV web service access key (Basic auth password)",
+    "nav.windows_password": "Windows account password for NAV sign-in (NTLM)",
     "servicetitan.webhook_secret": "ServiceTitan webhook signing key",
     "nav.webhook_client_state": "NAV webhook clientState",
     # one per installation (profile "installation"), not per profile: store/backend.py

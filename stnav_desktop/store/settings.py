@@ -228,7 +228,9 @@ SETTINGS: list[Setting] = [
     Setting("servicetitan.ca_bundle", "", "path", "ServiceTitan CA bundle (PEM)"),
     Setting("servicetitan.calls_per_second", 60, "int", "ServiceTitan calls per second", minimum=1, maximum=60),
     # --- NAV / Business Central -------------------------------------------------------------
-    Setting("nav.deployment", "online", "choice", "NAV deployment", choices=("online", "onprem")),
+    Setting("nav.deployment", "online", "choice", "NAV deployment",
+            "online / onprem: Business Central API v2.0; classic: NAV 2016-2018 or BC on-premises through "
+            "ODataV4 page web services.", choices=("online", "onprem", "classic")),
     Setting("nav.tenant", "", "str", "Entra ID tenant (online)"),
     Setting("nav.environment", "production", "str", "Business Central environment (online)"),
     Setting("nav.company_id", "", "str", "Company id"),
@@ -238,6 +240,46 @@ SETTINGS: list[Setting] = [
     Setting("nav.auth", "oauth", "choice", "Authentication", choices=("oauth", "basic", "windows")),
     Setting("nav.user", "", "str", "User name (Basic auth)"),
     Setting("nav.ca_bundle", "", "path", "NAV CA bundle (PEM)"),
+    # --- classic NAV page web services (nav.deployment = classic) ------------------------------
+    # nav.auth: basic = nav.user + web service access key; windows = nav.user (DOMAIN\user) + the password
+    # in the keychain (nav.windows_password), or, with nav.user empty, the logged-on Windows user (SSPI)
+    Setting("nav.classic_odata_url", "", "url", "ODataV4 web services URL",
+            "Classic NAV: https://server:7048/INSTANCE/ODataV4/"),
+    Setting("nav.classic_company", "", "str", "Company name (or id)",
+            "Classic NAV: the company's name exactly as NAV spells it (case-sensitive), or its id."),
+    Setting("nav.classic_service_vendors", "Vendors", "str", "Service name of page 27 Vendor List"),
+    Setting("nav.classic_service_items", "Items", "str", "Service name of page 31 Item List"),
+    Setting("nav.classic_service_accounts", "ChartOfAccounts", "str", "Service name of page 16 Chart of Accounts"),
+    Setting("nav.classic_service_dimensions", "Dimensions", "str", "Service name of page 536 Dimensions"),
+    Setting("nav.classic_service_dimension_values", "DimensionValues", "str",
+            "Service name of page 537 Dimension Values"),
+    Setting("nav.classic_service_gl_setup", "GeneralLedgerSetup", "str",
+            "Service name of page 118 General Ledger Setup"),
+    Setting("nav.classic_service_purchase_invoice", "PurchaseInvoice", "str",
+            "Service name of page 51 Purchase Invoice"),
+    Setting("nav.classic_service_general_journal", "GeneralJournal", "str",
+            "Service name of page 39 General Journal"),
+    Setting("nav.classic_service_gl_entries", "GeneralLedgerEntries", "str",
+            "Service name of page 20 General Ledger Entries"),
+    Setting("nav.classic_service_dimension_set_entries", "DimensionSetEntries", "str",
+            "Service name of page 479 Dimension Set Entries"),
+    Setting("nav.classic_service_posted_purchase_invoice", "PostedPurchaseInvoice", "str",
+            "Service name of page 138 Posted Purchase Invoice"),
+    Setting("nav.classic_service_purchase_credit_memo", "PurchaseCreditMemo", "str",
+            "Service name of page 52 Purchase Credit Memo"),
+    Setting("nav.classic_service_posted_purchase_credit_memo", "PostedPurchaseCreditMemo", "str",
+            "Service name of page 140 Posted Purchase Credit Memo"),
+    Setting("nav.classic_posting_codeunit", "", "str", "Posting codeunit service (optional)",
+            "Empty: the accountant posts in NAV. Else the service name of a published codeunit with "
+            "PostPurchaseInvoice(documentNo), PostPurchaseCreditMemo(documentNo) and "
+            "PostJournalDocument(templateName, batchName, documentNo)."),
+    Setting("nav.classic_posting_soap_url", "", "url", "SOAP URL for the posting codeunit (NAV 2016-2018)",
+            "NAV 2016-2018 publish codeunits over SOAP only: https://server:7047/INSTANCE/WS/. Empty: the "
+            "codeunit is called as an OData action (Business Central 15 and later)."),
+    Setting("nav.classic_journal_template", "GENERAL", "str", "General journal template"),
+    Setting("nav.classic_shortcut_dimensions", "", "str", "Shortcut dimension numbers",
+            "Only when page 118 is not published: which shortcut dimension (1-8) each code is, "
+            "e.g. TERRITORY=3, DEPARTMENT=1."),
     # --- posting and the accounting model (docs/accounting.md) ------------------------------
     Setting("posting.model", "clearing", "choice", "Accounting model",
             "clearing: bills to the journal against a clearing account, POs as invoices against it; "

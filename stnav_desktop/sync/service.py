@@ -101,11 +101,33 @@ class SyncService:
     def nav_client(self):
         with self._lock:
             if self._nav is None:
-                from stnav_desktop.connectors.nav import NavClient
+                if self.value("nav.deployment") == "classic":
+                    self._nav = self._classic_client()
+                else:
+                    from stnav_desktop.connectors.nav import NavClient
 
-                config = self.nav_config()
-                self._nav = NavClient(config, self.nav_secret(config), retry=self.retry)
+                    config = self.nav_config()
+                    self._nav = NavClient(config, self.nav_secret(config), retry=self.retry)
             return self._nav
+
+    def _classic_client(self):
+        """NAV 2016-2018 / BC on-premises through ODataV4 page web services (``nav.deployment = classic``)."""
+        from stnav_desktop.connectors.nav.classic import SECRET_FIELD, ClassicClient, classic_config
+
+        try:
+            config = classic_config(settings.all_values(self.profile))
+        except ValueError as exc:
+            raise ConfigurationError(f"NAV settings: {exc}") from None
+        field = SECRET_FIELD[config.auth]
+        secret = credentials.get_secret(self.profile.name, field) if field else None
+        return ClassicClient(config, secret, retry=self.retry)
+
+    def _classic(self):
+        """The classic page web services client, or None on the API back end."""
+        from stnav_desktop.connectors.nav.classic import ClassicClient
+
+        client = self.nav_client()
+        return client if isinstance(client, ClassicClient) else None
 
     def st_client(self):
         with self._lock:
@@ -116,7 +138,12 @@ class SyncService:
             return self._st
 
     def nav_books(self) -> NavBooks:
-        """The NAV back end posting and reconciliation talk to (API v2.0)."""
+        """The NAV back end posting and reconciliation talk to (API v2.0, or classic page web services)."""
+        classic = self._classic()
+        if classic is not None:
+            from stnav_desktop.connectors.nav.classic import ClassicBooks
+
+            return ClassicBooks(classic)
         read_retry = ReadRetry(base=self.retry.backoff_factor, cap=self.retry.backoff_max) if self.retry else None
         return ApiBooks(self.nav_client(), read_retry=read_retry)
 
@@ -140,7 +167,14 @@ class SyncService:
         from stnav_desktop.connectors.nav import RefData
         from stnav_desktop.sync import st_gateway
 
-        counts = {f"nav.{k}": v for k, v in refdata.refresh_nav(self.profile, RefData(self.nav_client())).items()}
+        classic = self._classic()
+        if classic is not None:
+            from stnav_desktop.connectors.nav.classic import ClassicBooks, ClassicRefData
+
+            source: Any = ClassicRefData(ClassicBooks(classic))
+        else:
+            source = RefData(self.nav_client())
+        counts = {f"nav.{k}": v for k, v in refdata.refresh_nav(self.profile, source).items()}
         counts.update({f"servicetitan.{k}": v for k, v in st_gateway.refresh(self.profile, self.st_client()).items()})
         from stnav_desktop.sync import mapping
 
@@ -177,20 +211,29 @@ class SyncService:
         from stnav_desktop.connectors.nav.attachments import DocumentAttachments
         from stnav_desktop.sync import attachments
 
+        if self._classic() is not None:  # pages have no attachments API: the PDF stays in the app
+            return attachments.AttachSummary()
         try:
             return attachments.attach_pending(self.profile, DocumentAttachments(self.nav_client()))
         except Exception as exc:  # a bug here must never turn a posting run into a failure
             log.warning("attaching source documents failed: %s", exc, exc_info=True)
             return attachments.AttachSummary(problems=[str(exc)])
 
+    def _no_vendor_writes_on_classic(self) -> None:
+        if self._classic() is not None:
+            raise ConfigurationError("Creating vendors from the app needs Business Central's API; on classic NAV "
+                                     "create the vendor in NAV, then refresh the reference data.")
+
     def create_nav_vendor(self, st_vendor_id: int, *, tax_id: str = "", number: str | None = None):
         from stnav_desktop.sync import vendors
 
+        self._no_vendor_writes_on_classic()
         return vendors.create_nav_vendor(self.profile, self.nav_client(), st_vendor_id, tax_id=tax_id, number=number)
 
     def create_st_vendor(self, nav_number: str):
         from stnav_desktop.sync import vendors
 
+        self._no_vendor_writes_on_classic()
         return vendors.create_st_vendor(self.profile, self.st_client(), self.nav_client(), nav_number)
 
     def companies(self) -> list[dict[str, str]]:

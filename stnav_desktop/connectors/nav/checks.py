@@ -19,6 +19,10 @@ class Check:
 
 
 def connection_checks(client: NavClient) -> list[Check]:
+    if not isinstance(client, NavClient):  # classic NAV page web services (nav.deployment = classic)
+        from stnav_desktop.connectors.nav.classic.checks import classic_connection_checks
+
+        return classic_connection_checks(getattr(client, "client", client))
     checks: list[Check] = []
 
     def run(name: str, fn, ok_message: str) -> bool:
