@@ -28,7 +28,7 @@ from typing import Any, Protocol
 from stnav_desktop.connectors.http import ConnectorError, TransportError
 from stnav_desktop.connectors.nav.books import NavBooks, NavDocument
 from stnav_desktop.redact import redact
-from stnav_desktop.store import audit, settings
+from stnav_desktop.store import audit, claims, settings
 from stnav_desktop.store.db import db
 from stnav_desktop.store.fields import utcnow
 from stnav_desktop.store.models import (
@@ -56,6 +56,7 @@ class Outcome(StrEnum):
     NEEDS_ATTENTION = "needs_attention"  # NAV does not hold it; no more automatic retries
     UNCONFIRMED = "unconfirmed"  # sent, NAV could not be asked yet; asked again before anything is resent
     NOT_READY = "not_ready"  # back to review (mapping or reference data changed)
+    ELSEWHERE = "posted_elsewhere"  # another PC (or window) holds the claim on it and is posting it
     SKIPPED = "skipped"  # not posted under the profile's rules
 
     @property
@@ -124,6 +125,9 @@ class Poster:
         self.clock = clock
         self.rng = rng
         self.options = PostingOptions.for_profile(profile)
+        # who this poster is in the shared store: claims name it ("being posted by alice@AP-PC-2#4242")
+        self.holder = claims.default_holder()
+        self.lease_seconds = claims.DEFAULT_LEASE_SECONDS
 
     # -- public ----------------------------------------------------------------------------------
     def post_batch(self, batch: Batch | None = None, *, cancel: Callable[[], bool] = lambda: False,
@@ -140,7 +144,7 @@ class Poster:
                 log.info("posting cancelled after %s of %s documents", start, len(docs))
                 break
             chunk = docs[start:start + self.chunk_size]
-            for offset, result in enumerate(self._post_chunk(chunk)):
+            for offset, result in enumerate(self._claimed_chunk(chunk)):
                 results[result.document_id] = result
                 order.append(result.document_id)
                 if progress:
@@ -164,16 +168,25 @@ class Poster:
                        .distinct())
         settled = 0
         for chunk in _chunks(pending, self.chunk_size):
-            for doc, _, found in self._settle_chunk(chunk):
+            with claims.claimed([d.id for d in chunk], self.holder, self.lease_seconds) as won:
+                # another PC's attempt in flight is its own to settle: only documents won are asked about
+                mine = [d for d in chunk if d.id in set(won)]
+                answers = self._settle_chunk(mine)
+            for doc, _, found in answers:
                 if isinstance(found, ConnectorError):
                     log.warning("could not settle %s yet: %s", lifecycle.st_ref(doc), found)
                 else:
                     settled += 1
         # a document left in POSTING without a pending attempt (killed between the two commits)
-        for doc in StDocument.select().where((StDocument.profile == self.profile)
-                                             & (StDocument.status == DocStatus.POSTING)):
-            if not _attempts(doc).where(PostingAttempt.state == AttemptState.PENDING).exists():
-                lifecycle.transition(doc, DocStatus.APPROVED, reason="interrupted before sending; will post again")
+        posting_now = list(StDocument.select().where((StDocument.profile == self.profile)
+                                                     & (StDocument.status == DocStatus.POSTING)))
+        with claims.claimed([d.id for d in posting_now], self.holder, self.lease_seconds) as won:
+            for doc in (d for d in posting_now if d.id in set(won)):  # not one another PC is posting now
+                doc = StDocument.get_by_id(doc.id)
+                if doc.status == DocStatus.POSTING and not _attempts(doc).where(
+                        PostingAttempt.state == AttemptState.PENDING).exists():
+                    lifecycle.transition(doc, DocStatus.APPROVED, reason="interrupted before sending; will post "
+                                                                         "again")
         return settled
 
     def follow_up_drafts(self) -> dict[str, int]:
@@ -183,43 +196,79 @@ class Poster:
         counts = {"posted": 0, "deleted": 0, "changed": 0}
         drafts = list(StDocument.select().where((StDocument.profile == self.profile)
                                                 & (StDocument.status == DocStatus.IN_NAV_DRAFT)))
-        for chunk in _chunks(drafts, self.chunk_size):
-            planned = self._plans(chunk, validate=False)
-            answers = self._find([p for _, p in planned])
-            to_post: list[tuple[StDocument, accounting.Plan, NavDocument]] = []
-            for (doc, plan), found in zip(planned, answers, strict=True):
-                if isinstance(found, ConnectorError):
-                    log.warning("could not follow up the NAV draft of %s: %s", lifecycle.st_ref(doc), found)
-                elif found is None:
-                    lifecycle.transition(doc, DocStatus.NEEDS_ATTENTION, actor=self.actor,
-                                         reason=f"the draft {doc.nav_number} was deleted in NAV; replay to send it "
-                                                "again, or reject it")
-                    counts["deleted"] += 1
-                elif found.posted:
-                    self._in_nav(doc, None, found, already=True)
-                    counts["posted"] += 1
-                else:
-                    if found.amount is not None and found.amount != plan.total:
-                        audit.append("document.draft_changed_in_nav", st_ref=lifecycle.st_ref(doc),
-                                     nav_ref=found.number, profile=self.profile.name,
-                                     detail={"nav_amount": str(found.amount), "st_amount": str(plan.total)})
-                        doc.problem = (f"the draft in NAV totals {found.amount}, ServiceTitan {plan.total}: "
-                                       "check it in NAV before posting it")
-                        doc.save()
-                        counts["changed"] += 1
-                    if self.options.wants_post(plan):
-                        to_post.append((doc, plan, found))
-            if to_post:
-                for (doc, _, _), outcome in zip(to_post, self._post_drafts([f for _, _, f in to_post],
-                                                                           [p for _, p, _ in to_post]), strict=True):
-                    if isinstance(outcome, NavDocument):
-                        self._in_nav(doc, None, outcome, already=True)
-                        counts["posted"] += 1
-                    else:
-                        log.warning("posting the NAV draft of %s failed: %s", lifecycle.st_ref(doc), outcome)
+        for whole in _chunks(drafts, self.chunk_size):
+            with claims.claimed([d.id for d in whole], self.holder, self.lease_seconds) as won:
+                chunk = [StDocument.get_by_id(d.id) for d in whole if d.id in set(won)]
+                self._follow_up_chunk([d for d in chunk if d.status == DocStatus.IN_NAV_DRAFT], counts)
         return counts
 
+    def _follow_up_chunk(self, chunk: list[StDocument], counts: dict[str, int]) -> None:
+        """One chunk of drafts this poster has claimed."""
+        if not chunk:
+            return
+        planned = self._plans(chunk, validate=False)
+        answers = self._find([p for _, p in planned])
+        to_post: list[tuple[StDocument, accounting.Plan, NavDocument]] = []
+        for (doc, plan), found in zip(planned, answers, strict=True):
+            if isinstance(found, ConnectorError):
+                log.warning("could not follow up the NAV draft of %s: %s", lifecycle.st_ref(doc), found)
+            elif found is None:
+                lifecycle.transition(doc, DocStatus.NEEDS_ATTENTION, actor=self.actor,
+                                     reason=f"the draft {doc.nav_number} was deleted in NAV; replay to send it "
+                                            "again, or reject it")
+                counts["deleted"] += 1
+            elif found.posted:
+                self._in_nav(doc, None, found, already=True)
+                counts["posted"] += 1
+            else:
+                if found.amount is not None and found.amount != plan.total:
+                    audit.append("document.draft_changed_in_nav", st_ref=lifecycle.st_ref(doc),
+                                 nav_ref=found.number, profile=self.profile.name,
+                                 detail={"nav_amount": str(found.amount), "st_amount": str(plan.total)})
+                    doc.problem = (f"the draft in NAV totals {found.amount}, ServiceTitan {plan.total}: "
+                                   "check it in NAV before posting it")
+                    doc.save()
+                    counts["changed"] += 1
+                if self.options.wants_post(plan):
+                    to_post.append((doc, plan, found))
+        if to_post:
+            for (doc, _, _), outcome in zip(to_post, self._post_drafts([f for _, _, f in to_post],
+                                                                       [p for _, p, _ in to_post]), strict=True):
+                if isinstance(outcome, NavDocument):
+                    self._in_nav(doc, None, outcome, already=True)
+                    counts["posted"] += 1
+                else:
+                    log.warning("posting the NAV draft of %s failed: %s", lifecycle.st_ref(doc), outcome)
+
     # -- one chunk -------------------------------------------------------------------------------
+    def _claimed_chunk(self, docs: list[StDocument]) -> list[PostResult]:
+        """Claim the chunk in the store first (one PC wins each document, issue #19), re-read what was won
+        and post what is still due; a document another PC holds is reported as being posted there. The
+        claims are released after the chunk (a killed process leaves them to expire)."""
+        with claims.claimed([d.id for d in docs], self.holder, self.lease_seconds) as won:
+            won_ids = set(won)
+            now = self.clock()
+            fresh = {d.id: d for d in StDocument.select().where(StDocument.id.in_(list(won_ids)))} if won_ids else {}
+            due = [fresh[d.id] for d in docs if d.id in fresh and (
+                fresh[d.id].status == DocStatus.APPROVED or (fresh[d.id].status == DocStatus.FAILED and (
+                    fresh[d.id].next_retry_at is None or fresh[d.id].next_retry_at <= now)))]
+            posted = {r.document_id: r for r in self._post_chunk(due)} if due else {}
+        others = claims.holders([d.id for d in docs if d.id not in won_ids]) if len(won_ids) < len(docs) else {}
+        out = []
+        for doc in docs:
+            if doc.id in posted:
+                out.append(posted[doc.id])
+            elif doc.id not in won_ids:
+                who = others[doc.id].holder if doc.id in others else "another PC"
+                out.append(PostResult(doc.id, lifecycle.st_ref(doc), Outcome.ELSEWHERE, f"being posted by {who}"))
+            else:  # won, but another PC finished it between our look-up and our claim
+                current = fresh[doc.id]
+                out.append(PostResult(doc.id, lifecycle.st_ref(current), Outcome.ALREADY_IN_NAV
+                                      if current.status in (DocStatus.POSTED, DocStatus.IN_NAV_DRAFT) else
+                                      Outcome.ELSEWHERE, f"already {current.status} (another PC)",
+                                      current.nav_number or ""))
+        return out
+
     def _post_chunk(self, docs: list[StDocument]) -> list[PostResult]:
         results: dict[int, PostResult] = {}
         planned: list[tuple[StDocument, accounting.Plan]] = []
@@ -278,8 +327,10 @@ class Poster:
         reached NAV, so it is sent once more now if the attempt budget allows."""
         out: list[PostResult] = []
         resend: list[StDocument] = []
-        fresh = [StDocument.get_by_id(d.id) for d in docs]
-        for doc, _, found in self._settle_chunk(fresh):
+        with claims.claimed([d.id for d in docs], self.holder, self.lease_seconds) as won:
+            fresh = [StDocument.get_by_id(d.id) for d in docs if d.id in set(won)]
+            answers = self._settle_chunk(fresh)
+        for doc, _, found in answers:
             if isinstance(found, ConnectorError):
                 out.append(PostResult(doc.id, lifecycle.st_ref(doc), Outcome.UNCONFIRMED,
                                       f"sent; NAV could not be asked yet ({found}); it is asked again before "
@@ -296,7 +347,7 @@ class Poster:
                 out.append(PostResult(doc.id, lifecycle.st_ref(doc), Outcome.FAILED,
                                       "the write never reached NAV; it is sent again on the next run"))
         if resend:
-            out.extend(self._post_chunk(resend))
+            out.extend(self._claimed_chunk(resend))
         return out
 
     # -- steps -----------------------------------------------------------------------------------

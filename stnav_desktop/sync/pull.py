@@ -143,7 +143,8 @@ class _PageStager:
             _insert_documents(inserts)
         if touched:
             table = StDocument._meta.table_name
-            db.cursor().executemany(f"UPDATE {table} SET modified_on = ?, raw = ? WHERE id = ?", touched)
+            p = db.param  # "?" on SQLite, "%s" on PostgreSQL
+            db.cursor().executemany(f"UPDATE {table} SET modified_on = {p}, raw = {p} WHERE id = {p}", touched)
         audit.append_many(events, profile=self.profile.name)
         if kind == SourceKind.PURCHASE_ORDER and self.holds is not None:
             for st_id in prepared:
@@ -232,10 +233,10 @@ def _insert_documents(rows: list[dict[str, Any]]) -> None:
                 elif isinstance(value, Decimal):
                     append(str(value))  # as MoneyField
                 elif isinstance(value, bool):
-                    append(int(value))
+                    append(value)  # SQLite stores it as 0/1; PostgreSQL wants a boolean
                 else:
                     append(value)
-        marks = ",".join(["(" + ",".join("?" * len(names)) + ")"] * len(chunk))
+        marks = ",".join(["(" + ",".join([db.param] * len(names)) + ")"] * len(chunk))
         db.execute_sql(f"INSERT INTO {table} ({columns}) VALUES {marks}", values)
 
 
@@ -300,8 +301,9 @@ def fill_names(profile: Profile) -> None:
                                           ("business_unit_name", "business_unit_st_id", "businessUnits")):
             rows = [(name[:200], profile.id, st_id) for st_id, name in names.get(entity, {}).items() if name]
             if rows:
-                cursor.executemany(f"UPDATE {table} SET {column} = ? WHERE profile_id = ? AND {column} = '' "
-                                   f"AND {id_column} = ?", rows)
+                p = db.param
+                cursor.executemany(f"UPDATE {table} SET {column} = {p} WHERE profile_id = {p} AND {column} = '' "
+                                   f"AND {id_column} = {p}", rows)
 
 
 def store_st_references(profile: Profile, entity: str, rows: Iterable[dict[str, Any]]) -> int:
