@@ -18,9 +18,10 @@ OUT = Path(__file__).resolve().parents[1] / "resources" / "screenshots"
 
 
 def main() -> int:
+    from stnav_desktop import demo
     from stnav_desktop.store import settings
     from stnav_desktop.store.models import DocStatus, StDocument
-    from stnav_desktop.sync import demo, review
+    from stnav_desktop.sync import review
     from stnav_desktop.sync.service import SyncService
     from stnav_desktop.ui.main_window import MainWindow
     from stnav_desktop.ui.qt import QApplication, QSettings, QtGui

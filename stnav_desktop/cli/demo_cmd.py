@@ -62,7 +62,7 @@ def demo_home(*, keep: bool = False) -> Iterator[Path]:
 
 def run(args: argparse.Namespace) -> int:
     with demo_home(keep=args.keep):
-        from stnav_desktop.sync import demo
+        from stnav_desktop import demo
 
         try:
             if args.headless or not has_display():

@@ -232,8 +232,9 @@ def with_url(cfg: StoreConfig, url: str) -> StoreConfig:
 
 
 def pc_name() -> str:
-    """This PC's name as the office knows it (Windows: COMPUTERNAME; elsewhere the short host name)."""
-    name = os.environ.get("COMPUTERNAME") if os.name == "nt" else None
+    """This PC's name as the office knows it (Windows: COMPUTERNAME; elsewhere the short host name).
+    ``STNAV_PC_NAME`` overrides it (tests that play two PCs on one machine)."""
+    name = os.environ.get("STNAV_PC_NAME") or (os.environ.get("COMPUTERNAME") if os.name == "nt" else None)
     return (name or socket.gethostname().split(".")[0] or "unknown-pc")[:64]
 
 

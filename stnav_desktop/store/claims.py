@@ -58,6 +58,51 @@ def default_holder() -> str:
     return f"{os_user()}@{pc_name()}#{os.getpid()}"
 
 
+def _pid_alive(pid: int) -> bool:
+    """Whether a process of this PC still runs (a claim it holds is then live until its lease ends)."""
+    if pid == os.getpid():
+        return True
+    if os.name == "nt":  # os.kill would TERMINATE the process on Windows: ask the kernel instead
+        import ctypes
+
+        kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
+        handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+        if not handle:
+            return False
+        code = ctypes.c_ulong()
+        ok = kernel32.GetExitCodeProcess(handle, ctypes.byref(code))
+        kernel32.CloseHandle(handle)
+        return bool(ok) and code.value == 259  # STILL_ACTIVE
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def _forget_dead_local_claims(ids: list[int]) -> None:
+    """Claims that a process of THIS PC held when it died (killed, crashed): nobody will renew or release
+    them, and waiting out the lease would only delay the rerun on the same PC. Another PC's claims are
+    left to their lease: its processes cannot be seen from here."""
+    here = f"@{pc_name()}#"
+    p = "%s" if is_postgres(db) else "?"
+    for part in _chunks(ids):
+        rows = db.execute_sql(f"SELECT document_id, holder FROM document_claim WHERE document_id IN "
+                              f"({_marks(len(part))})", part).fetchall()
+        for doc_id, holder in rows:
+            if here not in holder:
+                continue
+            try:
+                pid = int(holder.rsplit("#", 1)[1])
+            except (IndexError, ValueError):
+                continue
+            if not _pid_alive(pid):
+                db.execute_sql(f"DELETE FROM document_claim WHERE document_id = {p} AND holder = {p}",
+                               (doc_id, holder))
+
+
 def _now_sql() -> str:
     if is_postgres(db):
         return "EXTRACT(EPOCH FROM clock_timestamp())::double precision"
@@ -101,6 +146,7 @@ def claim(doc_ids: Iterable[int], holder: str, lease_seconds: float = DEFAULT_LE
         # inside another transaction the claim would stay invisible to the other PCs until that one
         # commits, and on PostgreSQL the row locks would be held just as long
         raise RuntimeError("claims.claim() must be called outside any transaction")
+    _forget_dead_local_claims(ids)
     won: set[int] = set()
     pg = is_postgres(db)
     now = _now_sql()

@@ -10,13 +10,13 @@ from collections import Counter
 
 import pytest
 
-from stnav_desktop import credentials
+from stnav_desktop import credentials, demo
 from stnav_desktop.connectors.nav.classic import ClassicBooks
 from stnav_desktop.sandbox.navclassic import ClassicNavSandbox
 from stnav_desktop.sandbox.servicetitan import ServiceTitanSandbox
 from stnav_desktop.store import settings
 from stnav_desktop.store.models import DocStatus, StDocument
-from stnav_desktop.sync import batches, demo, posting, st_gateway
+from stnav_desktop.sync import batches, posting, st_gateway
 from stnav_desktop.sync.service import SyncService
 
 from .conftest import FAST_RETRY

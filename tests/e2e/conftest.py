@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import pytest
 
+from stnav_desktop import demo
 from stnav_desktop.sandbox.nav import NavSandbox
 from stnav_desktop.sandbox.servicetitan import ServiceTitanSandbox
 from stnav_desktop.store import settings
-from stnav_desktop.sync import demo
 from stnav_desktop.sync.service import SyncService
 
 

@@ -7,11 +7,10 @@ import hashlib
 import os
 from pathlib import Path
 
-from stnav_desktop import runtime
+from stnav_desktop import demo, runtime
 from stnav_desktop.cli import main
 from stnav_desktop.store import audit, settings
 from stnav_desktop.store.db import close_db
-from stnav_desktop.sync import demo
 
 
 def _snapshot(root: Path) -> dict[str, str]:

@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 
+from stnav_desktop import demo
 from stnav_desktop.connectors.http import ConnectorError, RetryPolicy
 from stnav_desktop.store import settings
 from stnav_desktop.store.fields import utcnow
 from stnav_desktop.store.models import DocStatus, SourceKind, StDocument
-from stnav_desktop.sync import batches, demo, posting
+from stnav_desktop.sync import batches, posting
 from stnav_desktop.sync.service import SyncService
 
 

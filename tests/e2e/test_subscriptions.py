@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from stnav_desktop import demo
 from stnav_desktop.connectors.nav import NotificationReceiver, Subscriptions
 from stnav_desktop.sandbox.clock import FakeClock
 from stnav_desktop.sandbox.nav import NavSandbox
 from stnav_desktop.sandbox.tls import ensure_tls
 from stnav_desktop.store import settings
 from stnav_desktop.store.models import SchedulerJob, WebhookSubscription
-from stnav_desktop.sync import demo
 from stnav_desktop.sync.service import SyncService
 
 

@@ -2,12 +2,12 @@
 
 import pytest
 
+from stnav_desktop import demo
 from stnav_desktop.cli import main
 from stnav_desktop.paths import app_paths
 from stnav_desktop.store import audit, backend, settings
 from stnav_desktop.store.db import close_db, db, open_db
 from stnav_desktop.store.models import AuditEvent, PostingAttempt, Profile, StDocument
-from stnav_desktop.sync import demo
 from stnav_desktop.sync.service import SyncService
 
 

@@ -23,10 +23,11 @@ from pathlib import Path
 import keyring
 import pytest
 
+from stnav_desktop import demo
 from stnav_desktop.store import backend, settings
 from stnav_desktop.store.db import close_db, db, open_db
 from stnav_desktop.store.models import DocStatus, SourceKind, StDocument
-from stnav_desktop.sync import batches, demo
+from stnav_desktop.sync import batches
 from stnav_desktop.sync.service import SyncService
 from tests.support.filekeyring import FileKeyring
 
@@ -73,7 +74,8 @@ def office(store, store_backend, tmp_path, monkeypatch, request):
 
         def env(home: Path) -> dict[str, str]:
             return dict(os.environ, PYTHONPATH=str(ROOT), PYTHON_KEYRING_BACKEND="tests.support.filekeyring.FileKeyring",
-                        STNAV_HOME=str(home), STNAV_TEST_KEYRING=str(keyfile))
+                        STNAV_HOME=str(home), STNAV_TEST_KEYRING=str(keyfile),
+                        STNAV_PC_NAME=f"PC-{homes.index(home)}")  # two PCs, not two processes of one
 
         yield sims, profile, homes, env
     json.loads(keyfile.read_text())  # the shared keychain file stayed readable
