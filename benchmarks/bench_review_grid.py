@@ -24,8 +24,7 @@ def build(rows: int) -> None:
     from stnav_desktop.store import settings
     from stnav_desktop.store.db import db
     from stnav_desktop.store.models import StDocument
-    from stnav_desktop.sync import mapping
-
+    from stnav_desktop.sync.app import mapping
     profile = settings.get_profile("default")
     start = datetime(2026, 1, 1, tzinfo=UTC)
     statuses = ["needs_mapping", "ready", "posted", "approved", "failed"]
@@ -59,7 +58,7 @@ def main() -> int:
     print(f"seeded {args.rows:,} documents in {time.perf_counter() - t0:.1f} s")
 
     from stnav_desktop.store import settings
-    from stnav_desktop.sync import review
+    from stnav_desktop.sync.views import review
     from stnav_desktop.ui.qt import QApplication, Qt
     from stnav_desktop.ui.review_page import ReviewPage
 

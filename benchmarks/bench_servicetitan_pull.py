@@ -90,8 +90,8 @@ def role_ours(sim: dict) -> dict:
     from stnav_desktop.store import settings
     from stnav_desktop.store.db import db, open_db
     from stnav_desktop.store.models import StDocument
-    from stnav_desktop.sync import pull  # noqa: F401  (imported before the clock starts, as the peer's client is)
-    from stnav_desktop.sync.service import SyncService
+    from stnav_desktop.sync.app import pull  # noqa: F401  (imported before the clock starts, as the peer's client is)
+    from stnav_desktop.sync.app.service import SyncService
 
     open_db(app_paths().ensure().database)
     profile = settings.get_profile("default")

@@ -48,8 +48,7 @@ def run(mode: str, chunk: int, documents_: int, latency: float, tmp: Path) -> di
     from stnav_desktop.store import settings
     from stnav_desktop.store.db import close_db, open_db
     from stnav_desktop.store.models import DocStatus, StDocument
-    from stnav_desktop.sync import batches, documents, mapping, posting, refdata
-
+    from stnav_desktop.sync.app import batches, documents, mapping, posting, refdata
     close_db()
     open_db(tmp / f"{mode}.sqlite3")
     with NavSandbox(tmp / f"nav-{mode}", flavour="online", rate_limit=None) as sb:

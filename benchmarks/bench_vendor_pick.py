@@ -26,7 +26,7 @@ def build(count: int, vendors: int):
     from stnav_desktop.store import settings
     from stnav_desktop.store.db import db
     from stnav_desktop.store.models import NavReference, StDocument
-    from stnav_desktop.sync import documents, mapping
+    from stnav_desktop.sync.app import documents, mapping
     from tests.sync.conftest import add_nav_refs
     from tests.sync.example import MAPPINGS, PO
 
@@ -64,7 +64,7 @@ def build(count: int, vendors: int):
 
 def measure(app, work_on_gui: bool, page, vendor_st_id: int, target: str) -> tuple[float, float]:
     from stnav_desktop.store.models import MappingKind
-    from stnav_desktop.sync import mapping
+    from stnav_desktop.sync.app import mapping
     from stnav_desktop.ui.qt import QTimer
 
     ticks: list[float] = []

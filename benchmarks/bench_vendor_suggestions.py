@@ -1,5 +1,5 @@
 """Vendor suggestion quality on the labelled set (``benchmarks/data``, written by make_vendor_set.py):
-precision and recall of the matcher (``sync/matching.py``) at each threshold, beside the old matcher
+precision and recall of the matcher (``sync/domain/matching.py``) at each threshold, beside the old matcher
 (rapidfuzz WRatio on the raw names, cut at 70) measured in the same run.
 
 precision = right suggestions / suggestions made; recall = right suggestions / vendors that exist in
@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from rapidfuzz import fuzz, process  # noqa: E402
 
-from stnav_desktop.sync import matching  # noqa: E402
+from stnav_desktop.sync.domain import matching  # noqa: E402
 
 DATA = Path(__file__).parent / "data"
 

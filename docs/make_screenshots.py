@@ -21,8 +21,8 @@ def main() -> int:
     from stnav_desktop import demo
     from stnav_desktop.store import settings
     from stnav_desktop.store.models import DocStatus, StDocument
-    from stnav_desktop.sync import review
-    from stnav_desktop.sync.service import SyncService
+    from stnav_desktop.sync.app.service import SyncService
+    from stnav_desktop.sync.views import review
     from stnav_desktop.ui.main_window import MainWindow
     from stnav_desktop.ui.qt import QApplication, QSettings, QtGui
     from stnav_desktop.ui.tasks import InlineRunner
@@ -48,8 +48,7 @@ def main() -> int:
             [("", [])] + [(label, [status]) for status, label in review.STATUS_LABELS.items()])
             if s == [DocStatus.NEEDS_MAPPING]))
         app.processEvents()
-        from stnav_desktop.sync import mapping
-
+        from stnav_desktop.sync.app import mapping
         suggested = {s.source_key for s in mapping.suggest(profile) if s.kind == "vendor"}
         target = next((r for r in range(page.model.rowCount())
                        if str(page.model.row_at(r).vendor_st_id) in suggested
@@ -87,8 +86,7 @@ def main() -> int:
         demo.accept_suggestions(profile)
         page.refresh()
         page.status_filter.setCurrentIndex(0)
-        from stnav_desktop.sync import batches
-
+        from stnav_desktop.sync.app import batches
         batches.create_batch(profile, actor="demo-clerk")
         batches_page = window.pages["batches"]
         window.tabs.setCurrentIndex(2)

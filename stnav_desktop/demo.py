@@ -22,8 +22,8 @@ import keyring.backend
 from stnav_desktop import credentials, runtime
 from stnav_desktop.store import audit, settings
 from stnav_desktop.store.models import DocStatus, MappingKind, Profile, StDocument
-from stnav_desktop.sync import batches, mapping
-from stnav_desktop.sync.service import SyncService
+from stnav_desktop.sync.app import batches, mapping
+from stnav_desktop.sync.app.service import SyncService
 
 DEMO_SCORE = 80.0  # suggestions at or above this are accepted in the headless demo (a rule a person set)
 
@@ -93,8 +93,7 @@ def accept_suggestions(profile: Profile, min_score: float = DEMO_SCORE) -> int:
 
 
 def remember_company(profile: Profile, service: SyncService) -> None:
-    from stnav_desktop.sync import status
-
+    from stnav_desktop.sync.views import status
     status.remember_companies(profile, service.companies())
 
 
@@ -168,7 +167,7 @@ def not_posted(profile: Profile, out=print, limit: int = 15) -> None:
                                           & (StDocument.status != DocStatus.POSTED)).order_by(StDocument.id))
     if rows:
         out(f"not posted ({len(rows)}), with their reasons:")
-    from stnav_desktop.sync.review import STATUS_LABELS
+    from stnav_desktop.sync.views.review import STATUS_LABELS
 
     for doc in rows[:limit]:
         out(f"  {mapping.kind_label(doc.kind):<15} {doc.number:<12} {STATUS_LABELS.get(doc.status, doc.status):<25} "

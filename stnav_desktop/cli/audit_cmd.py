@@ -7,7 +7,7 @@ from pathlib import Path
 
 from stnav_desktop.cli.common import CliError, boot
 from stnav_desktop.store import audit
-from stnav_desktop.sync import audit_export
+from stnav_desktop.sync.views import audit_export
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -140,7 +140,7 @@ def describe(exc: BaseException) -> str | None:
         return f"{exc.strerror or exc}"
     try:
         from stnav_desktop.connectors.http import ConnectorError
-        from stnav_desktop.sync.st_gateway import ConfigurationError
+        from stnav_desktop.sync.app.st_gateway import ConfigurationError
     except ImportError:  # pragma: no cover - partial installs
         return None
     if isinstance(exc, ConnectorError | ConfigurationError):

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from stnav_desktop.cli.common import CliError, boot, positive_int, require_profile
 from stnav_desktop.store.models import Batch, DocStatus, StDocument
-from stnav_desktop.sync import batches, holds, mapping, posting, review
+from stnav_desktop.sync.app import batches, holds, mapping, posting
+from stnav_desktop.sync.views import review
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -187,8 +188,7 @@ def batch_show(args) -> int:
 
 
 def batch_correct(args) -> int:
-    from stnav_desktop.sync import corrections
-
+    from stnav_desktop.sync.app import corrections
     profile = _profile(args)
     docs = [_find(profile, n) for n in args.documents]
     for doc in docs:

@@ -77,7 +77,7 @@ def _month(text: str) -> str:
 
 def _service(args):
     boot(args)
-    from stnav_desktop.sync.service import SyncService
+    from stnav_desktop.sync.app.service import SyncService
 
     return SyncService(require_profile(args.profile))
 
@@ -85,7 +85,7 @@ def _service(args):
 def _wrap(fn):
     from stnav_desktop import credentials
     from stnav_desktop.connectors.http import ConnectorError
-    from stnav_desktop.sync.st_gateway import ConfigurationError
+    from stnav_desktop.sync.app.st_gateway import ConfigurationError
 
     try:
         return fn()
@@ -137,7 +137,7 @@ def post(args) -> int:
         print(f"[{index}/{total}] {result.st_ref:<24} {result.outcome:<16} {result.nav_number:<14} {result.message[:100]}",
               flush=True)
 
-    from stnav_desktop.sync.batches import BatchError
+    from stnav_desktop.sync.app.batches import BatchError
 
     try:
         results = _wrap(lambda: service.post(batch, cancel=stop.is_set, progress=progress))
@@ -210,8 +210,7 @@ def run(args) -> int:
 
 
 def report_reconcile(args) -> int:
-    from stnav_desktop.sync import reconcile
-
+    from stnav_desktop.sync.views import reconcile
     service = _service(args)
     try:
         reconcile.month_bounds(args.month)
@@ -238,7 +237,7 @@ def report_reconcile(args) -> int:
 
 
 def vendor_to_nav(args) -> int:
-    from stnav_desktop.sync.vendors import VendorError
+    from stnav_desktop.sync.app.vendors import VendorError
 
     service = _service(args)
     try:
@@ -251,7 +250,7 @@ def vendor_to_nav(args) -> int:
 
 
 def vendor_to_st(args) -> int:
-    from stnav_desktop.sync.vendors import VendorError
+    from stnav_desktop.sync.app.vendors import VendorError
 
     service = _service(args)
     try:

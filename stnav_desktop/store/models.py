@@ -59,7 +59,7 @@ class MappingKind(StrEnum):
     GL_RULE = "gl_rule"  # inventory-bill line rule -> G/L account
     ST_GL_ACCOUNT = "st_gl_account"  # ST GL account -> NAV G/L account
     # "<attribute>:<ST id or value>" (job:38110004, project:12, inventory_location:5002) -> dimension value
-    # (target_type = dimension code); see sync/dimensions.py
+    # (target_type = dimension code); see sync/domain/dimensions.py
     DIMENSION = "dimension"
 
 
@@ -325,7 +325,7 @@ class AuditHead(BaseModel):
 
 class NavAttachment(BaseModel):
     """The ServiceTitan source document attached (as a PDF) to the NAV invoice or credit memo of a posted
-    document (sync/attachments.py). A failure never blocks posting: it is kept here and retried."""
+    document (sync/app/attachments.py). A failure never blocks posting: it is kept here and retried."""
 
     id = AutoField()
     document = ForeignKeyField(StDocument, backref="nav_attachments", on_delete="CASCADE", unique=True)

@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         return selftest.main()
     runtime.start()
     from stnav_desktop.store import settings
-    from stnav_desktop.sync.service import SyncService
+    from stnav_desktop.sync.app.service import SyncService
 
     profile = settings.get_profile(os.environ.get("STNAV_PROFILE", "default"))
     service: list[SyncService] = []

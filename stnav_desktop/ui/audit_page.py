@@ -10,7 +10,7 @@ from typing import Any
 
 from stnav_desktop.redact import redact
 from stnav_desktop.store import audit
-from stnav_desktop.sync import audit_export
+from stnav_desktop.sync.views import audit_export
 from stnav_desktop.ui.qt import (
     QHBoxLayout,
     QLabel,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 
 from stnav_desktop.store.models import Batch, Profile
-from stnav_desktop.sync import batches, posting
+from stnav_desktop.sync.app import batches, posting
 from stnav_desktop.ui.page import Page
 from stnav_desktop.ui.qt import (
     QHBoxLayout,

@@ -106,8 +106,7 @@ class ConnectionsPanel(QWidget):
 
     def fetch_companies(self) -> None:
         def done(companies):
-            from stnav_desktop.sync import status
-
+            from stnav_desktop.sync.views import status
             status.remember_companies(self.profile, companies)
             self.company_picker.clear()
             for company in companies:

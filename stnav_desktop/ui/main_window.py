@@ -280,8 +280,7 @@ class MainWindow(QMainWindow):
     def refresh_status(self) -> None:
         if self.profile is None:
             return
-        from stnav_desktop.sync import status
-
+        from stnav_desktop.sync.views import status
         now = status.summary(self.profile)
         self.first_run.setVisible(not now.configured)
         self.st_state.setText(f"ServiceTitan: {now.servicetitan}")

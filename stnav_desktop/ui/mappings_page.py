@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from stnav_desktop.store.models import Profile
-from stnav_desktop.sync import mapping
+from stnav_desktop.sync.app import mapping
 from stnav_desktop.ui.page import Page
 from stnav_desktop.ui.qt import (
     QHBoxLayout,

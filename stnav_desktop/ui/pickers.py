@@ -3,7 +3,7 @@ and dimension values — number and name, case-insensitive, contains-match (Pica
 
 from __future__ import annotations
 
-from stnav_desktop.sync.refdata import Choice
+from stnav_desktop.sync.app.refdata import Choice
 from stnav_desktop.ui.qt import QComboBox, QCompleter, Qt, QtWidgets
 
 

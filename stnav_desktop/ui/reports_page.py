@@ -7,7 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from stnav_desktop.sync import reconcile
+from stnav_desktop.sync.views import reconcile
 from stnav_desktop.ui.page import Page
 from stnav_desktop.ui.qt import (
     QColor,

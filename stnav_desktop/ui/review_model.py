@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from stnav_desktop.store.models import DocStatus, Profile
-from stnav_desktop.sync import review
+from stnav_desktop.sync.views import review
 from stnav_desktop.ui.qt import QAbstractTableModel, QColor, QModelIndex, Qt
 from stnav_desktop.ui.text import money
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, time
 
 from stnav_desktop.store.models import DocStatus, MappingKind, Profile, SourceKind, StDocument
-from stnav_desktop.sync import batches, mapping, preview, refdata, review
+from stnav_desktop.sync.app import batches, mapping, refdata
+from stnav_desktop.sync.views import preview, review
 from stnav_desktop.ui.page import Page
 from stnav_desktop.ui.pickers import NavPicker, PickerDelegate
 from stnav_desktop.ui.qt import (
@@ -560,8 +561,7 @@ class DetailPane(QWidget):
 
     def propose_correction(self) -> None:
         """Show what the correction will post; on OK it goes into a correction batch for approval."""
-        from stnav_desktop.sync import corrections
-
+        from stnav_desktop.sync.app import corrections
         if self.document is None:
             return
         try:

@@ -12,8 +12,8 @@ from stnav_desktop import deploy
 from stnav_desktop.store import audit, settings
 from stnav_desktop.store.db import db
 from stnav_desktop.store.models import Profile
-from stnav_desktop.sync import refdata
-from stnav_desktop.sync.refdata import Choice
+from stnav_desktop.sync.app import refdata
+from stnav_desktop.sync.app.refdata import Choice
 from stnav_desktop.ui.pickers import NavPicker
 from stnav_desktop.ui.qt import (
     QComboBox,

@@ -11,7 +11,7 @@ from stnav_desktop.connectors.http import ConnectorError
 from stnav_desktop.connectors.nav.attachments import DocumentAttachments
 from stnav_desktop.connectors.nav.books import DocKind
 from stnav_desktop.store.models import DocStatus, NavAttachment, SourceKind, StDocument
-from stnav_desktop.sync import attachments
+from stnav_desktop.sync.app import attachments
 from tests.books.test_returns import RETURN, configure, post_ready, stage_po_and_bills
 
 
@@ -68,8 +68,7 @@ def test_return_credit_memo_gets_the_return_as_a_pdf(setup, nav):
     stage_po_and_bills(profile)
     documents_posted = post_ready(profile, client)
     assert len(documents_posted) == 3
-    from stnav_desktop.sync import documents
-
+    from stnav_desktop.sync.app import documents
     documents.stage(profile, SourceKind.INVENTORY_RETURN, RETURN)
     assert [r.outcome for r in post_ready(profile, client)] == ["posted"]
     assert attachments.attach_pending(profile, DocumentAttachments(client)).attached == 2

@@ -9,7 +9,8 @@ from stnav_desktop.connectors.nav import NavClient, RefData
 from stnav_desktop.connectors.nav.bulk import ApiBooks
 from stnav_desktop.store import settings
 from stnav_desktop.store.models import DocStatus, StDocument
-from stnav_desktop.sync import batches, documents, mapping, posting, reconcile, refdata
+from stnav_desktop.sync.app import batches, documents, mapping, posting, refdata
+from stnav_desktop.sync.views import reconcile
 from tests.nav.conftest import FAST_RETRY, onprem_config
 from tests.sync.example import BILL_R1, BILL_R2, MAPPINGS, PO
 
@@ -94,8 +95,7 @@ def test_journal_only_model(setup, nav):
 
 def test_unbalanced_journal_refused_before_any_request(setup, nav, monkeypatch):
     profile, client = setup
-    from stnav_desktop.sync import accounting
-
+    from stnav_desktop.sync.domain import accounting
     original = accounting.plan_bill_journal
 
     def broken(raw, ctx):

@@ -4,7 +4,7 @@ import pytest
 
 from stnav_desktop.connectors.nav.bulk import ApiBooks
 from stnav_desktop.store.models import DocStatus, StDocument
-from stnav_desktop.sync import batches, corrections, documents, posting
+from stnav_desktop.sync.app import batches, corrections, documents, posting
 from tests.books.test_books import ledger, setup, stage_and_post  # noqa: F401 - fixture
 from tests.sync.example import BILL_R1
 

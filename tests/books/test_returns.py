@@ -12,7 +12,8 @@ from stnav_desktop.connectors.nav import NavClient, RefData
 from stnav_desktop.connectors.nav.bulk import ApiBooks
 from stnav_desktop.store import settings
 from stnav_desktop.store.models import DocStatus, SourceKind, StDocument
-from stnav_desktop.sync import batches, documents, mapping, posting, reconcile, refdata
+from stnav_desktop.sync.app import batches, documents, mapping, posting, refdata
+from stnav_desktop.sync.views import reconcile
 from tests.nav.conftest import FAST_RETRY, onprem_config
 from tests.sync.example import BILL_R1, BILL_R2, MAPPINGS, PO
 
@@ -221,8 +222,7 @@ def test_unknown_dimension_value_is_named_on_the_row_and_nav_refuses_it_too(setu
     # and BC itself refuses the unknown value (APIV2DimensionSetLines.Page.al)
     from stnav_desktop.connectors.http import ConnectorError
     from stnav_desktop.connectors.nav.books import JournalDocumentSpec
-    from stnav_desktop.sync import accounting
-
+    from stnav_desktop.sync.domain import accounting
     ctx = mapping.plan_context(profile, validate=False)
     ctx.dimension_rules = []
     plan = accounting.plan_bill_journal(_with_job(BILL_R1, "99999"), ctx)
@@ -236,7 +236,7 @@ def test_unknown_dimension_value_is_named_on_the_row_and_nav_refuses_it_too(setu
 
 def test_dimension_rules_map_many_to_one_with_defaults_and_a_bad_rule_is_named_on_every_row(setup, nav):
     profile, client = setup
-    from stnav_desktop.sync import preview
+    from stnav_desktop.sync.views import preview
 
     # inventory location 5001 and 5002 both -> SERVICE (many to one); DEPARTMENT from the location, default ADMIN
     mapping.set_mapping(profile, "dimension", "inventory_location:5001", "SERVICE", target_type="DEPARTMENT")

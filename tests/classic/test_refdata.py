@@ -7,7 +7,7 @@ import pytest
 from stnav_desktop.connectors.nav.classic import ClassicRefData
 from stnav_desktop.store import settings
 from stnav_desktop.store.db import close_db, open_db
-from stnav_desktop.sync import refdata
+from stnav_desktop.sync.app import refdata
 
 
 @pytest.fixture

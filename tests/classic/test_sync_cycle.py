@@ -16,8 +16,8 @@ from stnav_desktop.sandbox.navclassic import ClassicNavSandbox
 from stnav_desktop.sandbox.servicetitan import ServiceTitanSandbox
 from stnav_desktop.store import settings
 from stnav_desktop.store.models import DocStatus, StDocument
-from stnav_desktop.sync import batches, posting, st_gateway
-from stnav_desktop.sync.service import SyncService
+from stnav_desktop.sync.app import batches, posting, st_gateway
+from stnav_desktop.sync.app.service import SyncService
 
 from .conftest import FAST_RETRY
 
@@ -143,7 +143,7 @@ def test_connection_test_lists_what_is_missing(classic_app):
 
 
 def test_classic_refuses_vendor_creation_with_one_line(classic_app):
-    from stnav_desktop.sync.st_gateway import ConfigurationError
+    from stnav_desktop.sync.app.st_gateway import ConfigurationError
 
     profile, service, books, nav = classic_app
     with pytest.raises(ConfigurationError, match="create the vendor in NAV"):

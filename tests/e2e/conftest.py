@@ -6,7 +6,7 @@ from stnav_desktop import demo
 from stnav_desktop.sandbox.nav import NavSandbox
 from stnav_desktop.sandbox.servicetitan import ServiceTitanSandbox
 from stnav_desktop.store import settings
-from stnav_desktop.sync.service import SyncService
+from stnav_desktop.sync.app.service import SyncService
 
 
 @pytest.fixture

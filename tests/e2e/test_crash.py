@@ -19,7 +19,7 @@ import pytest
 
 from stnav_desktop.store.db import close_db
 from stnav_desktop.store.models import DocStatus, SourceKind, StDocument
-from stnav_desktop.sync import batches
+from stnav_desktop.sync.app import batches
 from tests.support.filekeyring import FileKeyring
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,8 +11,8 @@ from stnav_desktop.connectors.http import ConnectorError, RetryPolicy
 from stnav_desktop.store import settings
 from stnav_desktop.store.fields import utcnow
 from stnav_desktop.store.models import DocStatus, SourceKind, StDocument
-from stnav_desktop.sync import batches, posting
-from stnav_desktop.sync.service import SyncService
+from stnav_desktop.sync.app import batches, posting
+from stnav_desktop.sync.app.service import SyncService
 
 
 def test_fault_run_ends_posted_or_needs_attention_never_doubled(store, systems):

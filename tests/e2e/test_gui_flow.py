@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from stnav_desktop.store import settings
 from stnav_desktop.store.models import DocStatus, Mapping, StDocument
-from stnav_desktop.sync.service import SyncService
+from stnav_desktop.sync.app.service import SyncService
 from stnav_desktop.ui.main_window import MainWindow
 from stnav_desktop.ui.qt import QSettings, QtWidgets
 from stnav_desktop.ui.tasks import InlineRunner

@@ -6,7 +6,7 @@ attached; a second run sends nothing again."""
 from __future__ import annotations
 
 from stnav_desktop.store.models import DocStatus, NavAttachment, SourceKind, StDocument
-from stnav_desktop.sync import batches
+from stnav_desktop.sync.app import batches
 
 
 def test_returns_pulled_posted_applied_and_hazards_never_booked(configured):
@@ -48,8 +48,8 @@ def test_returns_pulled_posted_applied_and_hazards_never_booked(configured):
 def test_job_numbers_and_types_come_from_servicetitan_jobs_for_documents_that_carry_only_the_job_id(configured):
     from stnav_desktop.store import settings
     from stnav_desktop.store.models import StReference
-    from stnav_desktop.sync import mapping, preview
-
+    from stnav_desktop.sync.app import mapping
+    from stnav_desktop.sync.views import preview
     sims, profile, service = configured()
     service.refresh_refdata()  # after the pull: the jobs of the staged documents are cached
     jobs = {r.st_id: r.data for r in StReference.select().where(StReference.entity == "jobs")}

@@ -11,7 +11,7 @@ from stnav_desktop.sandbox.nav import NavSandbox
 from stnav_desktop.sandbox.tls import ensure_tls
 from stnav_desktop.store import settings
 from stnav_desktop.store.models import SchedulerJob, WebhookSubscription
-from stnav_desktop.sync.service import SyncService
+from stnav_desktop.sync.app.service import SyncService
 
 
 def test_scheduler_renews_before_expiry(store, tmp_path):

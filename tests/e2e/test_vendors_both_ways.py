@@ -7,7 +7,7 @@ from stnav_desktop.cli import main
 from stnav_desktop.connectors.nav import Vendors, VendorSpec
 from stnav_desktop.store import audit
 from stnav_desktop.store.models import DocStatus, Mapping, StDocument
-from stnav_desktop.sync import batches
+from stnav_desktop.sync.app import batches
 
 
 def test_vendor_created_in_nav_on_request_then_its_po_posts(configured, capsys):

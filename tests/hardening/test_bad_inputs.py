@@ -53,7 +53,7 @@ def _seed() -> None:
     from stnav_desktop.paths import app_paths
     from stnav_desktop.store.db import close_db, open_db
     from stnav_desktop.store.models import NavReference
-    from stnav_desktop.sync import batches, documents, mapping
+    from stnav_desktop.sync.app import batches, documents, mapping
     from tests.sync.example import BILL_R1, MAPPINGS, PO
 
     open_db(app_paths().ensure().database)

@@ -12,7 +12,7 @@ from stnav_desktop import credentials
 from stnav_desktop.cli import main
 from stnav_desktop.store import settings
 from stnav_desktop.store.models import Mapping, NavReference
-from stnav_desktop.sync import mapping
+from stnav_desktop.sync.app import mapping
 
 ROWS = "kind,source_key,source_label,target,target_type\r\nvendor,2001,Café Supply,V10000,\r\n" \
        "item,3001,Air filter,1000,Item\r\n"

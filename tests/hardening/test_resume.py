@@ -8,7 +8,7 @@ import pytest
 
 from stnav_desktop.store import settings
 from stnav_desktop.store.models import DocStatus, StDocument, StReference
-from stnav_desktop.sync import mapping, pull
+from stnav_desktop.sync.app import mapping, pull
 from tests.sync.example import BILL_R1, PO
 
 

@@ -8,7 +8,7 @@ from stnav_desktop.paths import app_paths
 from stnav_desktop.store import audit, backend, settings
 from stnav_desktop.store.db import close_db, db, open_db
 from stnav_desktop.store.models import AuditEvent, PostingAttempt, Profile, StDocument
-from stnav_desktop.sync.service import SyncService
+from stnav_desktop.sync.app.service import SyncService
 
 
 @pytest.fixture

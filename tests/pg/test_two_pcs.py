@@ -2,7 +2,7 @@
 document exactly once (issue #19), and a PC killed while holding claims is taken over after its lease.
 
 The harness runs two real `stnav post` processes (each with its own STNAV_HOME, like two PCs) against
-one NAV simulator. Until posting claims documents (store/claims.py wired into sync/posting.py) these
+one NAV simulator. Until posting claims documents (store/claims.py wired into sync/app/posting.py) these
 tests skip: without claims two PCs double-post, which is the bug they exist to catch
 (STNAV_TWO_PC_FORCE=1 runs them anyway, to watch that happen). STNAV_TWO_PC_RUNS and
 STNAV_TWO_PC_DOCS scale the first one up to the issue's 20 runs of 200 documents.
@@ -27,8 +27,8 @@ from stnav_desktop import demo
 from stnav_desktop.store import backend, settings
 from stnav_desktop.store.db import close_db, db, open_db
 from stnav_desktop.store.models import DocStatus, SourceKind, StDocument
-from stnav_desktop.sync import batches
-from stnav_desktop.sync.service import SyncService
+from stnav_desktop.sync.app import batches
+from stnav_desktop.sync.app.service import SyncService
 from tests.support.filekeyring import FileKeyring
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,8 +37,7 @@ DOCS = int(os.environ.get("STNAV_TWO_PC_DOCS", "60"))
 
 
 def _posting_claims() -> bool:
-    from stnav_desktop.sync import posting
-
+    from stnav_desktop.sync.app import posting
     return hasattr(posting, "claims") or bool(os.environ.get("STNAV_TWO_PC_FORCE"))
 
 
@@ -46,7 +45,7 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.parametrize("store_backend", ["postgresql"], indirect=True),
     pytest.mark.skipif(not _posting_claims(), reason="posting does not claim documents yet: store.claims is to be "
-                       "called per chunk in sync/posting.py (the lead's rewrite); these tests then run"),
+                       "called per chunk in sync/app/posting.py (the lead's rewrite); these tests then run"),
 ]
 
 

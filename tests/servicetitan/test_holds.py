@@ -9,8 +9,9 @@ from stnav_desktop.cli import main
 from stnav_desktop.store.db import db
 from stnav_desktop.store.migrations import LATEST, current_version, migrate
 from stnav_desktop.store.models import AuditEvent, DocStatus, SourceKind, StDocument
-from stnav_desktop.sync import batches, holds, review
-from stnav_desktop.sync.service import SyncService
+from stnav_desktop.sync.app import batches, holds
+from stnav_desktop.sync.app.service import SyncService
+from stnav_desktop.sync.views import review
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ credited returns never booked (issue #15)."""
 from __future__ import annotations
 
 from stnav_desktop.store.models import DocStatus, SourceKind, StDocument, SyncWatermark
-from stnav_desktop.sync.service import SyncService
+from stnav_desktop.sync.app.service import SyncService
 
 
 def ret(st_id: int) -> StDocument:

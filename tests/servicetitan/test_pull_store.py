@@ -11,8 +11,9 @@ import pytest
 from stnav_desktop.cli import main
 from stnav_desktop.store import audit
 from stnav_desktop.store.models import AuditEvent, DocStatus, SourceKind, StDocument, SyncWatermark
-from stnav_desktop.sync import pull, review
-from stnav_desktop.sync.service import SyncService
+from stnav_desktop.sync.app import pull
+from stnav_desktop.sync.app.service import SyncService
+from stnav_desktop.sync.views import review
 
 SURROGATE_SUMMARY = "Parts for job \ud83d cut emoji \ud800"
 
@@ -91,8 +92,7 @@ def test_names_filled_when_reference_data_arrives_after_the_pull(profile, sandbo
     service.pull()
     po = doc(SourceKind.PURCHASE_ORDER, sandbox.purchase_order_ids()[0])
     assert po.vendor_name == ""  # purchase orders carry the vendor id only; the cache was empty
-    from stnav_desktop.sync import st_gateway
-
+    from stnav_desktop.sync.app import st_gateway
     st_gateway.refresh(profile, service.st_client())
     po = doc(SourceKind.PURCHASE_ORDER, po.st_id)
     assert po.vendor_name and po.business_unit_name

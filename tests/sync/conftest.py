@@ -4,7 +4,7 @@ import pytest
 
 from stnav_desktop.store import settings
 from stnav_desktop.store.models import NavReference
-from stnav_desktop.sync import documents, mapping
+from stnav_desktop.sync.app import documents, mapping
 
 from .example import BILL_R1, BILL_R2, MAPPINGS, PO
 

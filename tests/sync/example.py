@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from stnav_desktop.sync.accounting import PlanContext
+from stnav_desktop.sync.domain.accounting import PlanContext
 
 PO = {
     "id": 40123377, "number": "10452-001", "status": "Received", "vendorId": 2001, "businessUnitId": 1001,

@@ -4,8 +4,8 @@ from decimal import Decimal
 
 import pytest
 
-from stnav_desktop.sync import accounting
-from stnav_desktop.sync.accounting import InvoicePlan, JournalPlan, NotPostable, PlanError, money
+from stnav_desktop.sync.domain import accounting
+from stnav_desktop.sync.domain.accounting import InvoicePlan, JournalPlan, NotPostable, PlanError, money
 
 from .example import BILL_R1, BILL_R2, ITEM_INVENTORY_ACCOUNT, PO, context
 

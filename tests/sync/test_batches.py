@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from stnav_desktop.store.models import Batch, DocStatus, StDocument
-from stnav_desktop.sync import batches, posting
+from stnav_desktop.sync.app import batches, posting
 
 from .fake_nav import FakeNav
 
@@ -26,8 +26,7 @@ def test_batch_is_done_only_when_every_document_is_final(staged, profile):
     batch = batches.create_batch(profile, actor="clerk")
     batches.approve(batch, actor="controller")
     doc = StDocument.select().where(StDocument.batch == batch).first()
-    from stnav_desktop.sync import lifecycle
-
+    from stnav_desktop.sync.domain import lifecycle
     lifecycle.transition(doc, DocStatus.POSTING)
     lifecycle.transition(doc, DocStatus.NEEDS_ATTENTION, reason="NAV refused it")
     for other in StDocument.select().where((StDocument.batch == batch) & (StDocument.id != doc.id)):
@@ -150,8 +149,7 @@ def test_scheduled_retries_close_the_batches_they_finish(staged, profile):
 def test_posting_a_finished_batch_again_is_harmless_and_closes_it(staged, profile, capsys):
     """A crash between the last document and the batch's closing: the rerun closes it, exit 0."""
     from stnav_desktop.cli import main
-    from stnav_desktop.sync import lifecycle
-
+    from stnav_desktop.sync.domain import lifecycle
     batch = batches.create_batch(profile, actor="clerk")
     batches.approve(batch, actor="controller")
     for doc in StDocument.select().where(StDocument.batch == batch):

@@ -1,6 +1,6 @@
 from stnav_desktop.store import audit
 from stnav_desktop.store.models import DocStatus, Mapping, NavReference, StDocument, StReference
-from stnav_desktop.sync import mapping
+from stnav_desktop.sync.app import mapping
 
 from .conftest import add_nav_refs
 
@@ -74,7 +74,7 @@ def test_csv_round_trip_and_bad_rows_named(profile):
 
 def test_a_vendor_pick_rechecks_only_the_documents_of_that_vendor(profile):
     from stnav_desktop.store.models import StDocument
-    from stnav_desktop.sync import documents
+    from stnav_desktop.sync.app import documents
 
     from .example import PO
 
@@ -102,7 +102,8 @@ def test_suggest_for_one_key_matches_suggest(profile):
 
 
 def test_statuses_in_words_data_problem_and_waiting_for_receipt(profile):
-    from stnav_desktop.sync import documents, review
+    from stnav_desktop.sync.app import documents
+    from stnav_desktop.sync.views import review
 
     from .example import BILL_R1, PO
 
@@ -127,8 +128,7 @@ def test_statuses_in_words_data_problem_and_waiting_for_receipt(profile):
 
 def test_vendor_suggestions_normalise_use_evidence_and_say_when_taken(store):
     from stnav_desktop.store import settings
-    from stnav_desktop.sync import matching
-
+    from stnav_desktop.sync.domain import matching
     assert matching.normalise("W.W. Grainger, Inc.") == matching.normalise("WW GRAINGER") == "ww grainger"
     assert matching.normalise("Smith & Sons Plbg Co") == "smith and sons plumbing"
     profile = settings.get_profile("default")
@@ -152,7 +152,7 @@ def test_vendor_suggestions_normalise_use_evidence_and_say_when_taken(store):
 
 def test_the_period_comes_from_nav_where_nav_states_it_and_the_row_says_who_closed_it(profile):
     from stnav_desktop.store import settings
-    from stnav_desktop.sync import documents
+    from stnav_desktop.sync.app import documents
 
     from .example import PO
 

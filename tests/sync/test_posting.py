@@ -4,7 +4,7 @@ from datetime import timedelta
 from stnav_desktop.store import audit, settings
 from stnav_desktop.store.fields import utcnow
 from stnav_desktop.store.models import AttemptState, DocStatus, PostingAttempt, StDocument
-from stnav_desktop.sync import batches, documents, mapping, posting
+from stnav_desktop.sync.app import batches, documents, mapping, posting
 
 from .example import PO
 from .fake_nav import FakeNav, busy, refused
@@ -114,8 +114,7 @@ def test_interrupted_between_commits_posts_again_exactly_once(staged, profile):
     doc = reload(staged[1])
     # the process died after recording the attempt, before sending
     PostingAttempt.create(document=doc, idempotency_key=posting.idempotency_key(doc), attempt_no=1)
-    from stnav_desktop.sync import lifecycle
-
+    from stnav_desktop.sync.domain import lifecycle
     lifecycle.transition(doc, DocStatus.POSTING)
     nav = FakeNav()
     posting.Poster(profile, nav).post_batch()

@@ -16,7 +16,7 @@ from stnav_desktop.connectors.nav.bulk import ApiBooks
 from stnav_desktop.store import audit, settings
 from stnav_desktop.store.fields import utcnow
 from stnav_desktop.store.models import AttemptState, DocStatus, PostingAttempt, StDocument
-from stnav_desktop.sync import batches, documents, mapping, posting, refdata
+from stnav_desktop.sync.app import batches, documents, mapping, posting, refdata
 from tests.nav.conftest import FAST_RETRY, onprem_config
 
 from .example import BILL_R1, BILL_R2, MAPPINGS, PO
@@ -86,8 +86,7 @@ def test_chunk_posts_in_few_requests_and_keeps_gl_in_the_audit(setup, nav):
 
 
 def lifecycle_ref(doc):
-    from stnav_desktop.sync import lifecycle
-
+    from stnav_desktop.sync.domain import lifecycle
     return lifecycle.st_ref(doc)
 
 

@@ -14,7 +14,7 @@ from stnav_desktop.connectors.nav import Journals, NavClient, PurchaseInvoices, 
 from stnav_desktop.connectors.nav.bulk import ApiBooks, ReadRetry
 from stnav_desktop.store import settings
 from stnav_desktop.store.models import AttemptState, DocStatus, PostingAttempt, StDocument
-from stnav_desktop.sync import batches, documents, mapping, posting, refdata
+from stnav_desktop.sync.app import batches, documents, mapping, posting, refdata
 from tests.nav.conftest import FAST_RETRY, onprem_config
 
 from .example import BILL_R1, BILL_R2, MAPPINGS, PO

@@ -3,7 +3,8 @@ from decimal import Decimal
 
 from stnav_desktop.connectors.nav.books import GLEntry
 from stnav_desktop.store import settings
-from stnav_desktop.sync import posting, reconcile
+from stnav_desktop.sync.app import posting
+from stnav_desktop.sync.views import reconcile
 
 from .fake_nav import FakeNav
 from .test_posting import approve_all

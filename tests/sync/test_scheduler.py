@@ -2,7 +2,7 @@ from datetime import UTC, datetime, timedelta
 
 from stnav_desktop.store import audit, settings
 from stnav_desktop.store.models import SchedulerJob
-from stnav_desktop.sync.scheduler import Job, Scheduler, pull_interval
+from stnav_desktop.sync.app.scheduler import Job, Scheduler, pull_interval
 
 
 class Clock:

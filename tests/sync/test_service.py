@@ -2,7 +2,7 @@ import pytest
 
 from stnav_desktop.cli import main
 from stnav_desktop.paths import app_paths
-from stnav_desktop.sync.service import ConfigurationError, PostingLock, SyncService
+from stnav_desktop.sync.app.service import ConfigurationError, PostingLock, SyncService
 
 
 def test_only_one_process_posts_per_store(store, capsys):

@@ -10,7 +10,7 @@ import pytest
 
 from stnav_desktop.store import settings
 from stnav_desktop.store.models import Batch, DocStatus, StDocument
-from stnav_desktop.sync import batches, documents, mapping, posting
+from stnav_desktop.sync.app import batches, documents, mapping, posting
 from stnav_desktop.ui.batches_page import BatchesPage
 from stnav_desktop.ui.qt import QMessageBox, Qt
 from stnav_desktop.ui.tasks import InlineRunner
@@ -122,7 +122,7 @@ def test_reopen_sends_an_approved_batch_back_for_approval(qtbot, page, prepared,
 
 def test_correction_from_the_window_goes_through_an_approved_batch(qtbot, prepared, monkeypatch):
     """Changed after posting → 'Correct in NAV…' → a correction batch; Post stays off until it is approved."""
-    from stnav_desktop.sync import lifecycle
+    from stnav_desktop.sync.domain import lifecycle
     from stnav_desktop.ui.review_page import ReviewPage
 
     profile, batch = prepared

@@ -4,7 +4,7 @@ Quit, the NAV company by name in the status bar."""
 from __future__ import annotations
 
 from stnav_desktop.store import settings
-from stnav_desktop.sync import status
+from stnav_desktop.sync.views import status
 from stnav_desktop.ui.main_window import MainWindow
 from stnav_desktop.ui.qt import QSettings
 

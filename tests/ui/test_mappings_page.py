@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from stnav_desktop.store import settings
 from stnav_desktop.store.models import Mapping, NavReference, StReference
-from stnav_desktop.sync import mapping
+from stnav_desktop.sync.app import mapping
 from stnav_desktop.ui.mappings_page import MappingsPage
 from stnav_desktop.ui.qt import Qt
 from stnav_desktop.ui.tasks import InlineRunner

@@ -7,7 +7,7 @@ import time
 
 from stnav_desktop.store import settings
 from stnav_desktop.store.models import DocStatus, StDocument
-from stnav_desktop.sync import batches, documents, mapping, posting
+from stnav_desktop.sync.app import batches, documents, mapping, posting
 from stnav_desktop.ui.batches_page import BatchesPage
 from stnav_desktop.ui.qt import QTimer
 from stnav_desktop.ui.tasks import TaskRunner

@@ -6,7 +6,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from stnav_desktop.store import settings
-from stnav_desktop.sync import batches, documents, mapping, posting, reconcile
+from stnav_desktop.sync.app import batches, documents, mapping, posting
+from stnav_desktop.sync.views import reconcile
 from stnav_desktop.ui.qt import Qt
 from stnav_desktop.ui.reports_page import ReportsPage
 from stnav_desktop.ui.tasks import InlineRunner

@@ -1,5 +1,5 @@
 from stnav_desktop.store.models import DocStatus, Mapping, StDocument
-from stnav_desktop.sync import documents, mapping
+from stnav_desktop.sync.app import documents, mapping
 from stnav_desktop.ui.review_page import COL_NAV_VENDOR, ReviewPage
 from tests.sync.conftest import add_nav_refs
 from tests.sync.example import BILL_R1, PO

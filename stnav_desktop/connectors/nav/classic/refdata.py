@@ -1,5 +1,5 @@
 """Reference data from classic NAV pages, shaped like ``connectors.nav.RefData`` answers (API v2.0 names:
-``number``, ``displayName``, ``blocked``…) so the reference-data cache in ``sync/refdata.py`` fills the same
+``number``, ``displayName``, ``blocked``…) so the reference-data cache in ``sync/app/refdata.py`` fills the same
 way on either back end. Pages: 27 Vendor List, 31 Item List, 16 Chart of Accounts, 536/537 Dimensions and
 Dimension Values; the journal is the configured template/batch (page 251 is not needed)."""
 

@@ -75,7 +75,7 @@ def refresh_nav(profile: Profile, source) -> dict[str, int]:
         "vendors": replace(profile, "vendors", (
             {"key": v["number"], "name": v.get("displayName", ""), "blocked": _blocked(v.get("blocked")),
              "data": {"id": v.get("id"), "taxRegistrationNumber": v.get("taxRegistrationNumber"),
-                      # evidence for vendor suggestions (sync/matching.py)
+                      # evidence for vendor suggestions (sync/domain/matching.py)
                       "phone": v.get("phoneNumber"), "postalCode": v.get("postalCode"),
                       "street": v.get("addressLine1")}}
             for v in source.vendors())),

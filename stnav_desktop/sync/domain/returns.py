@@ -14,8 +14,8 @@ from typing import Any
 
 from stnav_desktop.connectors.nav.credit_memos import PurchaseCreditMemoSpec
 from stnav_desktop.store.models import MappingKind, SourceKind
-from stnav_desktop.sync import accounting
-from stnav_desktop.sync.accounting import (
+from stnav_desktop.sync.domain import accounting
+from stnav_desktop.sync.domain.accounting import (
     DESC_LEN,
     EXT_DOC_LEN,
     MODEL_JOURNAL_ONLY,

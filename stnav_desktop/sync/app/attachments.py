@@ -26,8 +26,8 @@ from stnav_desktop.store import audit, settings
 from stnav_desktop.store.db import db
 from stnav_desktop.store.fields import utcnow
 from stnav_desktop.store.models import DocStatus, NavAttachment, Profile, SourceKind, StDocument
-from stnav_desktop.sync import lifecycle
-from stnav_desktop.sync.documents import to_datetime, to_decimal
+from stnav_desktop.sync.app.documents import to_datetime, to_decimal
+from stnav_desktop.sync.domain import lifecycle
 
 log = logging.getLogger(__name__)
 

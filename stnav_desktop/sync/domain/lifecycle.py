@@ -34,7 +34,7 @@ ALLOWED: dict[str, set[str]] = {
     S.POSTED: {S.CHANGED_AFTER_POSTING},
     S.CHANGED_AFTER_POSTING: {S.POSTED},  # after a person resolves it with a correction
     S.SKIPPED: {S.NEEDS_MAPPING, S.READY, S.SKIPPED, S.DATA_PROBLEM, S.WAITING, S.HELD},
-    # held back (sync/holds.py): never batched; out only by a person's audited release, a rejection, or
+    # held back (sync/app/holds.py): never batched; out only by a person's audited release, a rejection, or
     # the reason going away in ServiceTitan
     S.HELD: _CHECKED | {S.HELD},
 }

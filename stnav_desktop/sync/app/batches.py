@@ -12,7 +12,8 @@ from stnav_desktop.store import audit, settings
 from stnav_desktop.store.db import db
 from stnav_desktop.store.fields import utcnow
 from stnav_desktop.store.models import Batch, CorrectionItem, DocStatus, Profile, StDocument
-from stnav_desktop.sync import lifecycle, mapping
+from stnav_desktop.sync.app import mapping
+from stnav_desktop.sync.domain import lifecycle
 
 
 class BatchError(ValueError):
@@ -306,7 +307,7 @@ class BatchSummary:
 
     @property
     def status_line(self) -> str:
-        from stnav_desktop.sync.review import STATUS_LABELS
+        from stnav_desktop.sync.views.review import STATUS_LABELS
 
         return ", ".join(f"{n} {STATUS_LABELS.get(s, s).lower()}" for s, n in sorted(self.by_status.items()))
 
@@ -383,8 +384,8 @@ class BatchView:
 
 
 def _inspect_corrections(batch: Batch) -> BatchView:
-    from stnav_desktop.sync import corrections
-    from stnav_desktop.sync.review import STATUS_LABELS
+    from stnav_desktop.sync.app import corrections
+    from stnav_desktop.sync.views.review import STATUS_LABELS
 
     results = {i.document_id: i.result for i in CorrectionItem.select().where(CorrectionItem.batch == batch)}
     lines = []
@@ -407,7 +408,7 @@ def _inspect_corrections(batch: Batch) -> BatchView:
 def inspect(batch: Batch) -> BatchView:
     """A batch's documents with count, total and (after posting) each document's result."""
     from stnav_desktop.store.models import PostingAttempt
-    from stnav_desktop.sync.review import STATUS_LABELS
+    from stnav_desktop.sync.views.review import STATUS_LABELS
 
     batch = Batch.get_by_id(batch.id)
     if batch.kind == CORRECTIONS:
@@ -448,8 +449,7 @@ def create_correction_batch(profile: Profile, document_ids: Iterable[int], *, ac
     """A batch of corrections for documents changed in ServiceTitan after posting: each gets a proposal
     (reversal + corrected document) checked now; it is posted only after the batch is approved. The
     documents stay in their original batch (its history); the correction batch lists them."""
-    from stnav_desktop.sync import corrections
-
+    from stnav_desktop.sync.app import corrections
     actor = actor or os_account()
     ids = list(document_ids)
     docs = list(StDocument.select().where((StDocument.profile == profile) & StDocument.id.in_(ids)))
@@ -480,8 +480,7 @@ def create_correction_batch(profile: Profile, document_ids: Iterable[int], *, ac
 
 def correction_total(batch: Batch) -> Decimal:
     """What an approver of a correction batch signs for: the corrected documents' new totals."""
-    from stnav_desktop.sync import corrections
-
+    from stnav_desktop.sync.app import corrections
     total = Decimal("0.00")
     for doc in correction_documents(batch, open_only=True):
         try:
@@ -494,8 +493,8 @@ def correction_total(batch: Batch) -> Decimal:
 def post_correction_batch(batch: Batch, books, *, progress=None) -> list:
     """Post an approved correction batch: for each document the reversal, then the corrected document
     (each found before it is created, so a rerun never doubles). Returns posting.PostResult per document."""
-    from stnav_desktop.sync import corrections
-    from stnav_desktop.sync.posting import PostResult
+    from stnav_desktop.sync.app import corrections
+    from stnav_desktop.sync.app.posting import PostResult
 
     batch = Batch.get_by_id(batch.id)
     if batch.kind != CORRECTIONS:

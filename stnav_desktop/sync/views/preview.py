@@ -8,8 +8,9 @@ from decimal import Decimal
 from typing import Any
 
 from stnav_desktop.store.models import SourceKind, StDocument
-from stnav_desktop.sync import accounting, mapping
-from stnav_desktop.sync.documents import to_decimal
+from stnav_desktop.sync.app import mapping
+from stnav_desktop.sync.app.documents import to_decimal
+from stnav_desktop.sync.domain import accounting
 
 
 @dataclass
@@ -103,8 +104,7 @@ def source_lines(doc: StDocument) -> list[SourceLine]:
             account, rule = accounting.bill_line_account(item, bu, ctx)
             mapped = (account, "Account") if not mapped[0] or mapped[1] == "Item" else mapped
         elif doc.kind == SourceKind.INVENTORY_RETURN and ctx.model != accounting.MODEL_INVOICE_ONLY:
-            from stnav_desktop.sync import returns
-
+            from stnav_desktop.sync.domain import returns
             account, rule = returns.original_account(item, doc.raw, ctx)  # the account its cost went to
             mapped = (account, "Account")
         # the PO's total is ordered quantity × cost: the amount column uses it, received is shown beside
@@ -125,7 +125,7 @@ def preview(doc: StDocument) -> Preview:
         return Preview("Nothing will be posted", note=str(exc))
     except accounting.PlanError as exc:
         return Preview("Not ready", problems=exc.problems)
-    if isinstance(plan, accounting.CreditMemoPlan):  # a vendor return (sync/returns.py)
+    if isinstance(plan, accounting.CreditMemoPlan):  # a vendor return (sync/domain/returns.py)
         inv = plan.invoice
         applies = plan.applies_to() if hasattr(plan, "applies_to") else plan.applies_to_invoice
         return Preview(

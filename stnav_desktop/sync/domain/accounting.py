@@ -24,7 +24,7 @@ from stnav_desktop.connectors.nav.credit_memos import PurchaseCreditMemoSpec
 from stnav_desktop.connectors.nav.journals import JournalLineSpec
 from stnav_desktop.connectors.nav.purchase_invoices import InvoiceLineSpec, PurchaseInvoiceSpec
 from stnav_desktop.store.models import MappingKind, SourceKind
-from stnav_desktop.sync.documents import to_datetime, to_decimal
+from stnav_desktop.sync.app.documents import to_datetime, to_decimal
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -238,7 +238,7 @@ class PlanContext:
     check_account: Any = None
     check_item: Any = None
     check_dimension: Any = None
-    # every dimension an office uses (sync/dimensions.py): rules after the built-in territory rule
+    # every dimension an office uses (sync/domain/dimensions.py): rules after the built-in territory rule
     dimension_rules: list[Any] = field(default_factory=list)
     dimension_rules_error: str = ""  # a rule that cannot be read: named on every row until it is fixed
     # look-ups into what was pulled and posted (None = not available): job id -> job number / job record,
@@ -328,14 +328,13 @@ def _territory(bu_id: Any, ctx: PlanContext, ref: str, problems: list[str]) -> d
 
 
 def _dimensions(kind: str, raw: dict[str, Any], ctx: PlanContext, ref: str, problems: list[str]) -> dict[str, str]:
-    """The territory (built-in rule) plus every configured dimension rule (sync/dimensions.py)."""
+    """The territory (built-in rule) plus every configured dimension rule (sync/domain/dimensions.py)."""
     bu_id = (raw.get("businessUnit") or {}).get("id") if kind == SourceKind.INVENTORY_BILL else raw.get("businessUnitId")
     dims = _territory(bu_id, ctx, ref, problems)
     if ctx.dimension_rules_error:
         problems.append(f"{ref}: setting posting.dimension_rules: {ctx.dimension_rules_error}")
     if ctx.dimension_rules:
-        from stnav_desktop.sync import dimensions
-
+        from stnav_desktop.sync.domain import dimensions
         dims = dimensions.apply(ctx.dimension_rules, kind, raw, ctx, ref, problems, dims)
     return dims
 
@@ -343,8 +342,7 @@ def _dimensions(kind: str, raw: dict[str, Any], ctx: PlanContext, ref: str, prob
 def _job_prefix(raw: dict[str, Any], ctx: PlanContext) -> str:
     """"Job 10452 " when the document belongs to a ServiceTitan job: first in every G/L line's description,
     so clipping never drops it and a bookkeeper filtering G/L entries in NAV sees the job."""
-    from stnav_desktop.sync import dimensions
-
+    from stnav_desktop.sync.domain import dimensions
     number = dimensions.job_number(raw, ctx)
     return f"Job {number} " if number else ""
 
@@ -394,8 +392,7 @@ def bill_line_account(item: dict[str, Any], bu_id: Any, ctx: PlanContext) -> tup
 
 def plan_document(kind: str, raw: dict[str, Any], ctx: PlanContext) -> Any:
     if kind == SourceKind.INVENTORY_RETURN:
-        from stnav_desktop.sync import returns
-
+        from stnav_desktop.sync.domain import returns
         return returns.plan_return(raw, ctx)
     if kind == SourceKind.PURCHASE_ORDER:
         if ctx.model == MODEL_JOURNAL_ONLY:

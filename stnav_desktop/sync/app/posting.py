@@ -40,7 +40,8 @@ from stnav_desktop.store.models import (
     SourceKind,
     StDocument,
 )
-from stnav_desktop.sync import accounting, batches, documents, lifecycle, mapping, retry
+from stnav_desktop.sync.app import batches, documents, mapping
+from stnav_desktop.sync.domain import accounting, lifecycle, retry
 
 log = logging.getLogger(__name__)
 

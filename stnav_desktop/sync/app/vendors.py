@@ -6,7 +6,7 @@ from __future__ import annotations
 from stnav_desktop.store import audit
 from stnav_desktop.store.fields import utcnow
 from stnav_desktop.store.models import MappingKind, NavReference, Profile, StReference
-from stnav_desktop.sync import mapping, pull
+from stnav_desktop.sync.app import mapping, pull
 
 
 class VendorError(ValueError):

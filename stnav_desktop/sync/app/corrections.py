@@ -19,7 +19,8 @@ from stnav_desktop.store import audit
 from stnav_desktop.store.db import db
 from stnav_desktop.store.fields import utcnow
 from stnav_desktop.store.models import AuditEvent, DocStatus, SourceKind, StDocument
-from stnav_desktop.sync import accounting, documents, lifecycle, mapping, posting
+from stnav_desktop.sync.app import documents, mapping, posting
+from stnav_desktop.sync.domain import accounting, lifecycle
 
 
 class CorrectionError(ValueError):

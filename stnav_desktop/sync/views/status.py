@@ -9,7 +9,7 @@ from peewee import fn
 
 from stnav_desktop.store import settings
 from stnav_desktop.store.models import DocStatus, NavReference, Profile, SchedulerJob, SyncWatermark
-from stnav_desktop.sync import review
+from stnav_desktop.sync.views import review
 
 
 @dataclass
@@ -30,8 +30,7 @@ def company_name(profile: Profile, company_id: str) -> str:
 
 def remember_companies(profile: Profile, companies: list[dict[str, str]]) -> None:
     """Keep the names NAV gave for its companies, so the status bar names the company, not its id."""
-    from stnav_desktop.sync import refdata
-
+    from stnav_desktop.sync.app import refdata
     refdata.replace(profile, "companies", [{"key": c["id"], "name": c.get("name") or ""} for c in companies])
 
 

@@ -23,7 +23,7 @@ from stnav_desktop.store.models import (
     SourceKind,
     StDocument,
 )
-from stnav_desktop.sync import lifecycle
+from stnav_desktop.sync.domain import lifecycle
 
 # fields that change without the document's content changing
 VOLATILE = {"modifiedOn", "syncStatus", "batch", "batchId", "postDate", "dateReconciled"}

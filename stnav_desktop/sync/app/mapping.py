@@ -27,7 +27,7 @@ from stnav_desktop.store.models import (
     StDocument,
     StReference,
 )
-from stnav_desktop.sync import accounting, dimensions, lifecycle, matching
+from stnav_desktop.sync.domain import accounting, dimensions, lifecycle, matching
 
 KINDS = {k.value for k in MappingKind}
 # what people read instead of the internal kind names (window, CLI, exports)
@@ -586,8 +586,8 @@ DATA_MARKERS = ("is not a number", "is missing", "is negative", "has no items", 
 
 
 def _lookups(profile: Profile) -> dict[str, Any]:
-    """What returns and dimension rules look up in what was pulled and posted (sync/returns.py,
-    sync/dimensions.py): each a query when called, so a plan sees what an earlier plan of the same run posted."""
+    """What returns and dimension rules look up in what was pulled and posted (sync/domain/returns.py,
+    sync/domain/dimensions.py): each a query when called, so a plan sees what an earlier plan of the same run posted."""
 
     def bills_of_po(po_st_id: Any) -> list[dict[str, Any]]:
         return [d.raw for d in StDocument.select(StDocument.raw).where(

@@ -18,9 +18,10 @@ from stnav_desktop.connectors.nav.bulk import ApiBooks, ReadRetry
 from stnav_desktop.store import settings
 from stnav_desktop.store.fields import utcnow
 from stnav_desktop.store.models import Batch, Profile, WebhookSubscription
-from stnav_desktop.sync import posting, reconcile, refdata
-from stnav_desktop.sync.scheduler import JobNews
-from stnav_desktop.sync.st_gateway import ConfigurationError
+from stnav_desktop.sync.app import posting, refdata
+from stnav_desktop.sync.app.scheduler import JobNews
+from stnav_desktop.sync.app.st_gateway import ConfigurationError
+from stnav_desktop.sync.views import reconcile
 
 log = logging.getLogger(__name__)
 
@@ -132,8 +133,7 @@ class SyncService:
     def st_client(self):
         with self._lock:
             if self._st is None:
-                from stnav_desktop.sync import st_gateway
-
+                from stnav_desktop.sync.app import st_gateway
                 self._st = st_gateway.build_client(self.profile, retry=self.retry)
             return self._st
 
@@ -165,8 +165,7 @@ class SyncService:
 
     def refresh_refdata(self) -> dict[str, int]:
         from stnav_desktop.connectors.nav import RefData
-        from stnav_desktop.sync import st_gateway
-
+        from stnav_desktop.sync.app import st_gateway
         classic = self._classic()
         if classic is not None:
             from stnav_desktop.connectors.nav.classic import ClassicBooks, ClassicRefData
@@ -176,20 +175,18 @@ class SyncService:
             source = RefData(self.nav_client())
         counts = {f"nav.{k}": v for k, v in refdata.refresh_nav(self.profile, source).items()}
         counts.update({f"servicetitan.{k}": v for k, v in st_gateway.refresh(self.profile, self.st_client()).items()})
-        from stnav_desktop.sync import mapping
-
+        from stnav_desktop.sync.app import mapping
         mapping.refresh_readiness(self.profile)
         return counts
 
     def pull(self, cancel: Callable[[], bool] = lambda: False):
-        from stnav_desktop.sync import pull
-
+        from stnav_desktop.sync.app import pull
         return pull.pull(self.profile, self.st_client(), cancel=cancel)
 
     def post(self, batch: Batch | None = None, *, cancel: Callable[[], bool] = lambda: False,
              progress: Callable | None = None) -> list[posting.PostResult]:
         from stnav_desktop.paths import app_paths
-        from stnav_desktop.sync import batches, st_gateway
+        from stnav_desktop.sync.app import batches, st_gateway
 
         # an unapproved batch is refused before anything is sent; a finished one has nothing to send
         if batch is not None and not batches.require_postable(batch):
@@ -209,8 +206,7 @@ class SyncService:
         """The ServiceTitan source PDF on every posted invoice / credit memo that has none yet; a failure is
         recorded on the document and retried next run, never raised."""
         from stnav_desktop.connectors.nav.attachments import DocumentAttachments
-        from stnav_desktop.sync import attachments
-
+        from stnav_desktop.sync.app import attachments
         if self._classic() is not None:  # pages have no attachments API: the PDF stays in the app
             return attachments.AttachSummary()
         try:
@@ -225,14 +221,12 @@ class SyncService:
                                      "create the vendor in NAV, then refresh the reference data.")
 
     def create_nav_vendor(self, st_vendor_id: int, *, tax_id: str = "", number: str | None = None):
-        from stnav_desktop.sync import vendors
-
+        from stnav_desktop.sync.app import vendors
         self._no_vendor_writes_on_classic()
         return vendors.create_nav_vendor(self.profile, self.nav_client(), st_vendor_id, tax_id=tax_id, number=number)
 
     def create_st_vendor(self, nav_number: str):
-        from stnav_desktop.sync import vendors
-
+        from stnav_desktop.sync.app import vendors
         self._no_vendor_writes_on_classic()
         return vendors.create_st_vendor(self.profile, self.st_client(), self.nav_client(), nav_number)
 
@@ -265,7 +259,7 @@ class SyncService:
     def renew_subscriptions(self, now: datetime) -> str:
         """Renew every NAV webhook subscription that expires within a day (they live 3 days)."""
         from stnav_desktop.connectors.nav import Subscriptions
-        from stnav_desktop.sync.scheduler import SUBSCRIPTION_RENEW_BEFORE
+        from stnav_desktop.sync.app.scheduler import SUBSCRIPTION_RENEW_BEFORE
 
         due = list(WebhookSubscription.select().where(
             (WebhookSubscription.profile == self.profile)
@@ -315,7 +309,7 @@ class SyncService:
                                secret=secret, port=port)
 
     def scheduler(self, *, on_event: Callable[[JobNews], None] | None = None, tick_seconds: float = 15.0):
-        from stnav_desktop.sync.scheduler import Job, Scheduler, pull_interval
+        from stnav_desktop.sync.app.scheduler import Job, Scheduler, pull_interval
 
         def pull_job(now):
             summary = self.pull()

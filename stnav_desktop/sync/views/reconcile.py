@@ -27,8 +27,8 @@ from typing import Any
 from stnav_desktop.connectors.nav.books import GLEntry
 from stnav_desktop.store import settings
 from stnav_desktop.store.models import DocStatus, Mapping, MappingKind, Profile, SourceKind, StDocument
-from stnav_desktop.sync import lifecycle
-from stnav_desktop.sync.accounting import MODEL_INVOICE_ONLY, MODEL_JOURNAL_ONLY, ZERO
+from stnav_desktop.sync.domain import lifecycle
+from stnav_desktop.sync.domain.accounting import MODEL_INVOICE_ONLY, MODEL_JOURNAL_ONLY, ZERO
 
 EXPLAIN = {
     DocStatus.NEEDS_MAPPING: "not yet ready (mapping missing)",

@@ -19,7 +19,7 @@ from stnav_desktop.store import audit
 from stnav_desktop.store.db import db
 from stnav_desktop.store.fields import utcnow
 from stnav_desktop.store.models import DocStatus, Profile, SourceKind, StDocument, StReference, SyncWatermark
-from stnav_desktop.sync import documents, holds, mapping
+from stnav_desktop.sync.app import documents, holds, mapping
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from stnav_desktop import credentials
 from stnav_desktop.connectors.servicetitan import ServiceTitanClient, ServiceTitanConfig
 from stnav_desktop.store import settings
 from stnav_desktop.store.models import Profile
-from stnav_desktop.sync import pull
+from stnav_desktop.sync.app import pull
 
 
 class ConfigurationError(ValueError):
@@ -54,7 +54,7 @@ def cache_jobs(profile: Profile, client: ServiceTitanClient) -> int:
     """The jobs that documents still to be posted belong to (job number, job type, project): what the
     dimension rules and G/L descriptions need (purchase orders and returns carry only the job id)."""
     from stnav_desktop.store.models import StDocument, StReference
-    from stnav_desktop.sync.mapping import REEVALUATE
+    from stnav_desktop.sync.app.mapping import REEVALUATE
 
     wanted: set[int] = set()
     for (raw,) in StDocument.select(StDocument.raw).where(
