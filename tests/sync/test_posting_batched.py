@@ -77,7 +77,7 @@ def test_chunk_posts_in_few_requests_and_keeps_gl_in_the_audit(setup, nav):
     for doc in StDocument.select():
         assert doc.status == DocStatus.POSTED and doc.nav_number
         attempt = doc.attempts.where(PostingAttempt.state == AttemptState.SUCCEEDED).get()
-        assert attempt.gl_entries and all(e["entryNumber"] for e in attempt.gl_entries)
+        assert attempt.gl_entries and all(e["entry"] for e in attempt.gl_entries)
         posted = [e for e in audit.events(st_ref=lifecycle_ref(doc)) if e.action == "document.posted"]
         assert posted and '"gl_entries":[' in posted[-1].detail and '"gl_entries":[]' not in posted[-1].detail
     assert audit.verify().ok

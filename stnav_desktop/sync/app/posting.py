@@ -110,8 +110,8 @@ def idempotency_key(doc: StDocument) -> str:
 
 def gl_summary(found: NavDocument) -> list[dict[str, Any]]:
     """The G/L entries NAV booked, as the audit trail keeps them (JSON)."""
-    return [{"entryNumber": e.entry_number, "accountNumber": e.account_number, "debitAmount": str(e.debit),
-             "creditAmount": str(e.credit), "dimensions": dict(e.dimensions)} for e in found.gl_entries]
+    return [{"entry": e.entry_number, "account": e.account_number, "debit": str(e.debit), "credit": str(e.credit),
+             "dimensions": dict(e.dimensions)} for e in found.gl_entries]
 
 
 class Poster:

@@ -33,7 +33,7 @@ MODEL_CLEARING = "clearing"
 MODEL_INVOICE_ONLY = "invoice_only"
 MODEL_JOURNAL_ONLY = "journal_only"
 
-# NAV field lengths (API v2.0): documentNumber Code[20], externalDocumentNumber / vendorInvoiceNumber
+# NAV field lengths (API v2.0): document no. Code[20], external document no. / vendor invoice no.
 # Code[35], description Text[100]
 DOC_NO_LEN, EXT_DOC_LEN, DESC_LEN = 20, 35, 100
 
@@ -106,8 +106,8 @@ class InvoicePlan:
         return books.create_invoices([p.nav_spec() for p in plans], post=post)
 
     def summary(self) -> dict[str, Any]:
-        return {"vendor": self.vendor_number, "vendorInvoiceNumber": self.vendor_invoice_number,
-                "postingDate": self.posting_date.isoformat(), "lines": len(self.lines), "total": str(self.total)}
+        return {"vendor": self.vendor_number, "vendor_invoice": self.vendor_invoice_number,
+                "posting_date": self.posting_date.isoformat(), "lines": len(self.lines), "total": str(self.total)}
 
 
 @dataclass
@@ -151,8 +151,8 @@ class CreditMemoPlan:
         return books.create_credit_memos([p.nav_spec() for p in plans], post=post)
 
     def summary(self) -> dict[str, Any]:
-        return {"vendor": self.invoice.vendor_number, "vendorCreditMemoNumber": self.vendor_credit_memo_number,
-                "appliesTo": self.applies_to_invoice or "", "total": str(self.total)}
+        return {"vendor": self.invoice.vendor_number, "vendor_credit_memo": self.vendor_credit_memo_number,
+                "applies_to": self.applies_to_invoice or "", "total": str(self.total)}
 
 
 @dataclass
@@ -208,8 +208,8 @@ class JournalPlan:
         return books.create_journals([p.nav_spec() for p in plans], post=post)
 
     def summary(self) -> dict[str, Any]:
-        return {"documentNumber": self.document_number, "externalDocumentNumber": self.external_document_number,
-                "postingDate": self.posting_date.isoformat(), "lines": len(self.lines)}
+        return {"document": self.document_number, "external_document": self.external_document_number,
+                "posting_date": self.posting_date.isoformat(), "lines": len(self.lines)}
 
 
 Plan = InvoicePlan | JournalPlan | CreditMemoPlan

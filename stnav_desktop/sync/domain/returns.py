@@ -65,7 +65,7 @@ class ReturnCreditMemoPlan(CreditMemoPlan):
         return spec
 
     def summary(self) -> dict[str, Any]:
-        return {**super().summary(), "return": self.st_ref, "appliesTo": self.applies_to() or ""}
+        return {**super().summary(), "return": self.st_ref, "applies_to": self.applies_to() or ""}
 
 
 def _status(raw: dict[str, Any]) -> str:
