@@ -8,31 +8,16 @@ import random
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
-from stnav_desktop.connectors.nav import Journals, NavClient, PurchaseInvoices, RefData
+from stnav_desktop.connectors.nav import Journals, PurchaseInvoices
 from stnav_desktop.connectors.nav.bulk import ApiBooks, ReadRetry
 from stnav_desktop.store import settings
 from stnav_desktop.store.models import AttemptState, DocStatus, PostingAttempt, StDocument
-from stnav_desktop.sync.app import batches, documents, mapping, posting, refdata
-from tests.nav.conftest import FAST_RETRY, onprem_config
+from stnav_desktop.sync.app import batches, documents, mapping, posting
+from tests.books.test_books import setup  # noqa: F401 - fixture: a NAV simulator with the worked example mapped
 
-from .example import BILL_R1, BILL_R2, MAPPINGS, PO
+from .example import BILL_R1, BILL_R2, PO
 
 NO_WAIT = ReadRetry(attempts=4, sleep=lambda s: None)
-
-
-@pytest.fixture
-def setup(store, nav):
-    profile = settings.get_profile("default")
-    settings.set_value(profile, "posting.mode", "post")
-    settings.set_value(profile, "posting.post_journal", True)
-    client = NavClient(onprem_config(nav), nav.basic_key, retry=FAST_RETRY)
-    refdata.refresh_nav(profile, RefData(client))
-    for kind, entries in MAPPINGS.items():
-        for key, (target, target_type) in entries.items():
-            mapping.set_mapping(profile, kind, key, target, target_type=target_type)
-    return profile, client
 
 
 def approve(profile, bills=(BILL_R1, BILL_R2), po=True):
@@ -55,7 +40,7 @@ def statuses():
     return Counter(d.status for d in StDocument.select())
 
 
-def test_a_failing_lookup_batch_is_read_again_within_the_run(setup, nav):
+def test_a_failing_lookup_batch_is_read_again_within_the_run(setup, nav):  # noqa: F811
     profile, client = setup
     batch = approve(profile)
     nav.faults.fail(503, times=2, method="POST", path_contains="$batch")  # the first look-up batch, twice
@@ -64,7 +49,7 @@ def test_a_failing_lookup_batch_is_read_again_within_the_run(setup, nav):
     assert statuses() == {DocStatus.POSTED: 3}
 
 
-def test_a_5xx_on_the_write_batch_is_settled_by_asking_nav_and_sent_again_in_the_run(setup, nav):
+def test_a_5xx_on_the_write_batch_is_settled_by_asking_nav_and_sent_again_in_the_run(setup, nav):  # noqa: F811
     profile, client = setup
     batch = approve(profile)
     books = ApiBooks(client, read_retry=NO_WAIT)
@@ -83,7 +68,7 @@ def test_a_5xx_on_the_write_batch_is_settled_by_asking_nav_and_sent_again_in_the
     assert attempts[AttemptState.SETTLED_ABSENT] == 2 and attempts[AttemptState.SUCCEEDED] == 3
 
 
-def test_post_replay_post_never_shows_failed_for_what_nav_holds(setup, nav):
+def test_post_replay_post_never_shows_failed_for_what_nav_holds(setup, nav):  # noqa: F811
     """The reported run: faults on writes and reads, post → replay → post; nothing NAV holds stays failed."""
     profile, client = setup
     bills = [dict(BILL_R2, id=8_100_000 + i, referenceNumber=f"R-{i}") for i in range(100)]
@@ -106,7 +91,7 @@ def test_post_replay_post_never_shows_failed_for_what_nav_holds(setup, nav):
     assert statuses()[DocStatus.POSTED] == len(in_gl) > 90
 
 
-def test_a_retry_on_a_later_day_finds_what_the_earlier_day_posted(setup, nav):
+def test_a_retry_on_a_later_day_finds_what_the_earlier_day_posted(setup, nav):  # noqa: F811
     profile, client = setup
     settings.set_value(profile, "posting.date_rule", "posting_day")
     batch = approve(profile, bills=(BILL_R1,), po=False)
@@ -144,7 +129,7 @@ class WriteBackSpy:
         return {i: None for i in ids}
 
 
-def test_drafts_are_their_own_state_and_are_followed_up(setup, nav):
+def test_drafts_are_their_own_state_and_are_followed_up(setup, nav):  # noqa: F811
     profile, client = setup
     settings.set_value(profile, "posting.mode", "draft")
     settings.set_value(profile, "posting.post_journal", False)
@@ -175,7 +160,7 @@ def test_drafts_are_their_own_state_and_are_followed_up(setup, nav):
     assert st.marked == [7700002]
 
 
-def test_a_draft_found_in_nav_is_posted_only_with_the_dimensions_asked_for(setup, nav):
+def test_a_draft_found_in_nav_is_posted_only_with_the_dimensions_asked_for(setup, nav):  # noqa: F811
     """A draft someone changed in NAV (a line's territory) is set right before the app posts it."""
     profile, client = setup
     settings.set_value(profile, "posting.mode", "draft")
