@@ -208,6 +208,57 @@ def run_headless(profile_name: str = "default", *, purchase_orders: int = 60) ->
         return 0 if equal and verify.ok and result["posted"] else 1
 
 
+def run_headless_classic(profile_name: str = "default", *, purchase_orders: int = 60) -> int:
+    """The cycle against classic NAV (2016–2018) through page web services: documents go in unposted, the
+    accountant posts them in NAV (played by the simulator), the app follows them up and reconciles."""
+    from stnav_desktop.sandbox.navclassic import ClassicNavSandbox
+    from stnav_desktop.sandbox.servicetitan import ServiceTitanSandbox
+    from stnav_desktop.sync.app import posting, st_gateway
+
+    keyring.set_keyring(DemoKeyring())
+    paths = runtime.start()
+    folder = paths.data / "sandbox"
+    print("ml-connector demo (headless, classic NAV page web services) — simulators with seeded data")
+    print(f"  home: {os.environ.get('STNAV_HOME')}")
+    with ServiceTitanSandbox(folder / "tls", purchase_orders=purchase_orders) as st, \
+            ClassicNavSandbox(folder / "tls") as nav:
+        profile = settings.get_profile(profile_name)
+        for key, value in {
+            "servicetitan.environment": "integration", "servicetitan.tenant": str(st.tenant),
+            "servicetitan.client_id": st.client_id, "servicetitan.app_key": st.app_key,
+            "servicetitan.auth_url": st.auth_url, "servicetitan.api_url": st.base_url,
+            "servicetitan.ca_bundle": str(st.ca_pem),
+            "nav.deployment": "classic", "nav.classic_odata_url": nav.odata_url,
+            "nav.classic_company": nav.company.name, "nav.auth": "basic", "nav.user": nav.user,
+            "nav.ca_bundle": str(nav.ca_pem),
+            "posting.mode": "draft", "posting.post_journal": False,  # the accountant posts in NAV
+        }.items():
+            settings.set_value(profile, key, value)
+        credentials.set_secret(profile.name, "servicetitan.client_secret", st.client_secret)
+        credentials.set_secret(profile.name, "nav.web_service_key", nav.web_service_key)
+        service = SyncService(profile)
+        run_cycle(profile, service)
+        # in NAV, the accountant posts what the app left unposted
+        headers = nav.rows("Purchase Header")
+        for header in headers:
+            if header.get("Vendor_Cr_Memo_No"):
+                nav.post_purchase_credit_memo(header["No"])
+            else:
+                nav.post_purchase_invoice(header["No"])
+        nav.post_journal()
+        followed = posting.Poster(profile, service.nav_books(),
+                                  write_back=st_gateway.WriteBack(service.st_client)).follow_up_drafts()
+        print(f"the accountant posted {len(headers)} purchase documents and the journal in NAV; follow-up: "
+              f"{followed['posted']} now posted, {followed['deleted']} deleted, {followed['changed']} changed")
+        equal = territory_totals(profile, service)
+        not_posted(profile)
+        verify = audit.verify()
+        print(verify.message())
+        print("RESULT: posted totals equal ServiceTitan to the cent" if equal else
+              "RESULT: DIFFERENCES between ServiceTitan and NAV (see above)")
+        return 0 if equal and verify.ok and followed["posted"] else 1
+
+
 def run_gui(profile_name: str = "default") -> int:
     paths, sims_cm = prepare()
     with sims_cm as sims:

@@ -22,6 +22,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="run against the bundled simulators with sample data (never your real data)")
     p.add_argument("--headless", action="store_true", help="no window: run the whole cycle and print a summary")
     p.add_argument("--keep", action="store_true", help="keep the temporary demo home afterwards (its path is printed)")
+    p.add_argument("--nav", choices=("api", "classic"), default="api",
+                   help="NAV back end: Business Central's API v2.0 (default), or classic NAV 2016-2018 page web "
+                        "services (headless)")
     p.set_defaults(handler=run)
 
 
@@ -65,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
         from stnav_desktop import demo
 
         try:
+            if args.nav == "classic":
+                return demo.run_headless_classic(args.profile)
             if args.headless or not has_display():
                 return demo.run_headless(args.profile)
             return demo.run_gui(args.profile)
