@@ -29,6 +29,7 @@ REQUEST_DEADLINE_S = 10.0
 class GuardedServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = False  # a port in use is reported, not silently shared
+    RequestHandlerClass: type[BaseHTTPRequestHandler]  # what __init__ is given (typeshed's Self-typed callable does not bind here)
 
     def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], *,
                  max_connections: int = MAX_CONNECTIONS, read_timeout: float = READ_TIMEOUT_S,
@@ -89,7 +90,8 @@ class GuardedHandler(BaseHTTPRequestHandler):
     deadline_s = REQUEST_DEADLINE_S
 
     def setup(self) -> None:
-        self.timeout = self.server.read_timeout
+        # per connection, read by StreamRequestHandler.setup(); typeshed declares it a ClassVar
+        self.timeout = self.server.read_timeout  # type: ignore[misc]
         self.started = time.monotonic()
         super().setup()
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from peewee import SqliteDatabase
 
@@ -211,9 +211,9 @@ def append_many(events: list[dict[str, Any]], *, actor: str | None = None, profi
                 try:
                     out[name] = memo[memo_key]
                 except KeyError:
-                    out[name] = memo[memo_key] = redact_mapping({name: value})[name]
+                    out[name] = memo[memo_key] = cast("dict[str, Any]", redact_mapping({name: value}))[name]
                 except TypeError:  # not hashable
-                    out[name] = redact_mapping({name: value})[name]
+                    out[name] = cast("dict[str, Any]", redact_mapping({name: value}))[name]
             return out
 
         for event in events:

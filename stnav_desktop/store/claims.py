@@ -24,8 +24,9 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from peewee import CharField, DoubleField, ForeignKeyField
+from peewee import CharField, DoubleField, ForeignKeyField, IntegerField
 
 from stnav_desktop.store.backend import is_postgres, os_user, pc_name
 from stnav_desktop.store.db import db
@@ -42,6 +43,9 @@ class DocumentClaim(BaseModel):
     holder = CharField()
     claimed_at = DoubleField()
     expires_at = DoubleField()
+
+    if TYPE_CHECKING:  # declared for the type checker only; peewee adds the id accessor
+        document_id = IntegerField()
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,7 @@ def open_sqlite(path: Path, *, migrate: bool = True):
         if not db.is_closed():
             db.close()
         db.initialize(_sqlite)
-        _sqlite.init(str(path), pragmas=PRAGMAS, timeout=BUSY_TIMEOUT_MS / 1000)
+        _sqlite.init(str(path), pragmas=PRAGMAS, timeout=BUSY_TIMEOUT_MS // 1000)
         db.connect(reuse_if_open=True)
         if migrate:
             migrations.migrate(db, path)

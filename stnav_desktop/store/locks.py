@@ -15,12 +15,17 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from peewee import CharField, DoubleField
 
 from stnav_desktop.store.backend import is_postgres
 from stnav_desktop.store.db import db
 from stnav_desktop.store.models import BaseModel
+
+if TYPE_CHECKING:
+    import psycopg
+    from filelock import BaseFileLock
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +60,8 @@ class StoreLock:
         self.name = name
         self.holder = holder or default_holder()
         self.folder = folder
-        self._conn = None  # PostgreSQL: the connection that holds the advisory lock
-        self._file = None  # SQLite: the FileLock
+        self._conn: psycopg.Connection[Any] | None = None  # PostgreSQL: the connection that holds the advisory lock
+        self._file: BaseFileLock | None = None  # SQLite: the FileLock
 
     @property
     def held(self) -> bool:
@@ -72,7 +77,8 @@ class StoreLock:
             from stnav_desktop.store import backend
 
             conn = psycopg.connect(**backend.connect_params(backend.current()), autocommit=True)
-            if not conn.execute("SELECT pg_try_advisory_lock(%s)", (lock_key(self.name),)).fetchone()[0]:
+            row = conn.execute("SELECT pg_try_advisory_lock(%s)", (lock_key(self.name),)).fetchone()
+            if not (row and row[0]):
                 conn.close()
                 return False
             self._conn = conn

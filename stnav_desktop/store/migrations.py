@@ -16,13 +16,17 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeAlias
 
-from peewee import SqliteDatabase
+from peewee import Database, DatabaseProxy
 
 from stnav_desktop.store import models
 from stnav_desktop.store.backend import is_postgres
 
 log = logging.getLogger(__name__)
+
+# what the steps are given: the store's proxy (store.db.db), bound to SQLite or PostgreSQL
+StoreDatabase: TypeAlias = Database | DatabaseProxy
 
 # pg_advisory_lock key of the schema upgrade ("stnav" + 1); held by one PC at a time
 MIGRATION_LOCK_KEY = 0x73746E617601
@@ -45,7 +49,7 @@ def _pg_append_only_triggers(db) -> None:
                       FOR EACH STATEMENT EXECUTE FUNCTION stnav_audit_append_only()""")
 
 
-def _v1_initial(db: SqliteDatabase) -> None:
+def _v1_initial(db: StoreDatabase) -> None:
     db.create_tables([m for m in models.ALL_MODELS if m is not models.SchemaVersion])
     if is_postgres(db):
         _pg_append_only_triggers(db)
@@ -65,7 +69,7 @@ def _add_column_if_missing(db, table: str, column: str, ddl: str) -> None:
         db.execute_sql(f"ALTER TABLE {table} ADD COLUMN {column} {ddl}")
 
 
-def _add_missing_columns(db: SqliteDatabase, model, names: list[str]) -> None:
+def _add_missing_columns(db: StoreDatabase, model, names: list[str]) -> None:
     """Idempotent: v1 already creates the current models' columns on a fresh database."""
     from playhouse.migrate import SqliteMigrator, migrate
 
@@ -77,25 +81,25 @@ def _add_missing_columns(db: SqliteDatabase, model, names: list[str]) -> None:
         migrate(*ops)
 
 
-def _v2_holds(db: SqliteDatabase) -> None:
+def _v2_holds(db: StoreDatabase) -> None:
     # bills held back from booking (deleted in ServiceTitan, orphaned, duplicate vendor invoice) and releases
     _add_missing_columns(db, models.StDocument, ["st_active", "hold_reason", "hold_released"])
 
 
-def _v3_audit_mac(db: SqliteDatabase) -> None:
+def _v3_audit_mac(db: StoreDatabase) -> None:
     """Keyed MACs on audit events and the head (store/audit.py); older events stay verifiable by hash."""
     for table in ("audit_event", "audit_head"):
         _add_column_if_missing(db, table, "mac", "VARCHAR(255) NOT NULL DEFAULT ''")
 
 
-def _v4_reopen_stranded_batches(db: SqliteDatabase) -> None:
+def _v4_reopen_stranded_batches(db: StoreDatabase) -> None:
     # corrections (credit memo / reversal) go through batches too: a batch says what it holds
     _add_column_if_missing(db, "batch", "kind", "VARCHAR(255) NOT NULL DEFAULT 'documents'")
     db.create_tables([models.CorrectionItem], safe=True)
     _v4_batch_rules(db)
 
 
-def _v4_batch_rules(db: SqliteDatabase) -> None:
+def _v4_batch_rules(db: StoreDatabase) -> None:
     """Before v4, posting a batch nobody had approved marked it done and stranded its ready documents
     (they could neither be approved nor put in a new batch). Such batches go back to waiting for approval;
     a done batch still holding approved or failed documents goes back to approved. Idempotent."""
@@ -127,13 +131,13 @@ def _v5_shared_store(db) -> None:
         install_notify_trigger(db)
 
 
-def _v7_attachments(db: SqliteDatabase) -> None:
+def _v7_attachments(db: StoreDatabase) -> None:
     """Source-document PDFs attached to NAV documents, with their retry state (issue #15)."""
     db.create_tables([models.NavAttachment], safe=True)
 
 
 # (version, description, step). Append only; never edit a released step.
-LADDER: list[tuple[int, str, Callable[[SqliteDatabase], None]]] = [
+LADDER: list[tuple[int, str, Callable[[StoreDatabase], None]]] = [
     (1, "initial schema", _v1_initial),
     (2, "held bills: st_active, hold_reason, hold_released", _v2_holds),
     (3, "audit log sealed with a keyed MAC", _v3_audit_mac),
@@ -146,7 +150,7 @@ LADDER: list[tuple[int, str, Callable[[SqliteDatabase], None]]] = [
 LATEST = LADDER[-1][0]
 
 
-def current_version(db: SqliteDatabase) -> int:
+def current_version(db: StoreDatabase) -> int:
     if not db.table_exists("schema_version"):
         return 0
     row = db.execute_sql("SELECT MAX(version) FROM schema_version").fetchone()
@@ -210,7 +214,7 @@ def _upgrade_lock(db) -> Iterator[None]:
         db.execute_sql("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_KEY,))
 
 
-def migrate(db: SqliteDatabase, path: Path | None = None) -> int:
+def migrate(db: StoreDatabase, path: Path | None = None) -> int:
     from stnav_desktop import __version__
 
     with _upgrade_lock(db):

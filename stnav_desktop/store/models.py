@@ -6,6 +6,7 @@ Secrets are never columns here: credentials live in the OS keychain (``stnav_des
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from peewee import (
     SQL,
@@ -20,6 +21,9 @@ from peewee import (
 
 from stnav_desktop.store.db import db
 from stnav_desktop.store.fields import JsonField, MoneyField, UtcDateTimeField, utcnow
+
+if TYPE_CHECKING:
+    from peewee import ModelSelect
 
 
 class BaseModel(Model):
@@ -83,6 +87,9 @@ class Profile(BaseModel):
     id = AutoField()
     name = CharField(unique=True)
     created_at = UtcDateTimeField(default=utcnow)
+
+    if TYPE_CHECKING:  # declared for the type checker only; peewee adds the backref itself
+        settings: ModelSelect[ProfileSetting]
 
 
 class ProfileSetting(BaseModel):
@@ -151,6 +158,10 @@ class StDocument(BaseModel):
     first_seen_at = UtcDateTimeField(default=utcnow)
     updated_at = UtcDateTimeField(default=utcnow)
 
+    if TYPE_CHECKING:  # declared for the type checker only; peewee adds the backref and the id accessor
+        attempts: ModelSelect[PostingAttempt]
+        batch_id = IntegerField(null=True)
+
     class Meta:
         indexes = (
             (("profile", "kind", "st_id"), True),
@@ -167,6 +178,9 @@ class CorrectionItem(BaseModel):
     batch = ForeignKeyField(Batch, backref="corrections", on_delete="CASCADE")
     document = ForeignKeyField(StDocument, backref="corrections", on_delete="CASCADE")
     result = TextField(default="")  # after posting: the NAV documents, or why not
+
+    if TYPE_CHECKING:  # declared for the type checker only; peewee adds the id accessor
+        document_id = IntegerField()
 
     class Meta:
         indexes = ((("batch", "document"), True),)
@@ -205,6 +219,9 @@ class PostingAttempt(BaseModel):
     error = TextField(default="")
     error_code = CharField(default="")
     correlation_id = CharField(default="")
+
+    if TYPE_CHECKING:  # declared for the type checker only; peewee adds the id accessor
+        document_id = IntegerField()
 
 
 class NavReference(BaseModel):
@@ -246,6 +263,9 @@ class SyncWatermark(BaseModel):
     token = TextField(null=True)  # continueFrom, stored only after the rows it covers
     modified_on_or_after = UtcDateTimeField(null=True)
     updated_at = UtcDateTimeField(default=utcnow)
+
+    if TYPE_CHECKING:  # declared for the type checker only; peewee adds this implicit primary key itself
+        id = AutoField()
 
     class Meta:
         indexes = ((("profile", "stream"), True),)

@@ -90,7 +90,7 @@ def migrate_to(sqlite_path: Path, target: StoreConfig, *, password: str | None =
             pg.execute_sql("UPDATE audit_head SET seq = %s, hash = %s WHERE id = 1", (head[0], head[1]))
             for model in models.ALL_MODELS:
                 pk = model._meta.primary_key
-                if model._meta.table_name in _SKIP or pk is None or pk.field_type != "AUTO":
+                if model._meta.table_name in _SKIP or pk is None or pk is False or pk.field_type != "AUTO":
                     continue
                 t, c = model._meta.table_name, pk.column_name
                 pg.execute_sql(f"SELECT setval(pg_get_serial_sequence('{t}', '{c}'), "

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from stnav_desktop.connectors.http import CallCounter, HttpClient, HttpSettings, RetryPolicy
+from stnav_desktop.connectors.http import AuthHook, CallCounter, HttpClient, HttpSettings, RetryPolicy
 from stnav_desktop.connectors.nav import odata
 from stnav_desktop.connectors.nav.auth import MsalTokenProvider, basic_auth, windows_auth
 from stnav_desktop.connectors.nav.config import NavConfig
@@ -66,7 +66,7 @@ class NavClient:
         self.config = config
         register_secret(secret)
         session_auth = None
-        auth_hook = None
+        auth_hook: AuthHook | None = None
         if config.uses_oauth:
             if not secret:
                 raise NavAuthError("No client secret is stored for this NAV connection.")
@@ -166,7 +166,7 @@ class NavClient:
         return out
 
     def _batch_call(self, reqs: list[BatchRequest], snapshot: bool) -> list[BatchResponse]:
-        payload = {"requests": []}
+        payload: dict[str, list[dict[str, Any]]] = {"requests": []}
         for r in reqs:
             item: dict[str, Any] = {"method": r.method, "id": r.id, "url": r.url,
                                     "headers": {"Content-Type": "application/json", **r.headers}}

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 from urllib.parse import urlencode
 
 from stnav_desktop.connectors.http import ConnectorError, TransportError
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from stnav_desktop.connectors.nav.credit_memos import PurchaseCreditMemoSpec
     from stnav_desktop.connectors.nav.purchase_invoices import InvoiceLineSpec, PurchaseInvoiceSpec
 
-    DocumentSpec = PurchaseInvoiceSpec | PurchaseCreditMemoSpec
+    DocumentSpec: TypeAlias = PurchaseInvoiceSpec | PurchaseCreditMemoSpec
 
 LINE_TYPES = ("Item", "Account")
 
@@ -211,6 +211,7 @@ class PurchaseDocumentsBase:
     result_class: Any  # InvoiceResult | CreditMemoResult (both have ``from_api`` and ``posted``)
     outcome_class: Any  # InvoiceOutcome | CreditMemoOutcome (spec, result, error)
     logger: logging.Logger
+    create: Callable[..., Any]  # the subclass's public create(spec, *, post=None)
 
     def __init__(self, client: NavClient) -> None:
         self.client = client
@@ -397,18 +398,18 @@ class PurchaseDocumentsBase:
             if out[k] is not None:
                 continue
             for j, fix in enumerate(fixes):
-                resp = by_id.get(f"f{k}.{j}")
-                if resp is None:
+                reply = by_id.get(f"f{k}.{j}")
+                if reply is None:
                     continue
-                if not resp.ok and resp.status != 424:  # 424: another request of the group failed
-                    err = self.client.batch_error(resp)
+                if not reply.ok and reply.status != 424:  # 424: another request of the group failed
+                    err = self.client.batch_error(reply)
                     if err.retryable:  # 429 / 5xx: nothing was refused, the group was rolled back: check again
                         out[k] = TransportError(f"{self._what(items[k][1])}: created as a draft; setting its "
                                                 f"dimensions failed for now ({err})")
                     else:
                         failed[k] = self._fix_refused(items[k][1], fix, err)
                     break
-                problem = fix_problem(fix, resp.body) if resp.ok else None
+                problem = fix_problem(fix, reply.body) if reply.ok else None
                 if problem:
                     failed[k] = problem
                     break

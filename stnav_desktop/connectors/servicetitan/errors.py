@@ -61,7 +61,7 @@ def api_error(resp: requests.Response) -> ConnectorError:
     if isinstance(body, dict):
         title = body.get("title") or body.get("message") or body.get("error")
         trace = body.get("traceId") or trace
-        errors = body.get("errors") if isinstance(body.get("errors"), dict) else {}
+        errors = found if isinstance(found := body.get("errors"), dict) else {}
     title = str(title or (resp.text[:200] if resp.text else resp.reason or "error"))
     detail = "; ".join(f"{k}: {' '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in errors.items())
     message = f"ServiceTitan API HTTP {status}: {title}" + (f" ({detail})" if detail else "")

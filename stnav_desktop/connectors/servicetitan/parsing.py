@@ -230,7 +230,7 @@ def parse_purchase_order(raw: dict[str, Any], known: KnownIds | None = None) -> 
         custom_fields=list(raw.get("customFields") or []), raw=raw, problems=ctx.problems)
     if po.total is not None and po.tax is not None and po.shipping is not None and all(
             it.total is not None for it in items):
-        expected = sum((it.total for it in items), Decimal(0)) + po.tax + po.shipping  # type: ignore[misc]
+        expected = sum((it.total for it in items if it.total is not None), Decimal(0)) + po.tax + po.shipping
         if abs(expected - po.total) > CENT:
             ctx.add(f"total {po.total} does not match items + tax + shipping ({expected})")
     return po
@@ -312,7 +312,7 @@ def parse_inventory_bill(raw: dict[str, Any], known: KnownIds | None = None) -> 
     if bill.bill_amount is None and "bill amount" not in " ".join(ctx.problems):
         ctx.add("has no bill amount")
     if bill.bill_amount is not None and items and all(it.amount is not None for it in items):
-        expected = (sum((it.amount for it in items), Decimal(0))  # type: ignore[misc]
+        expected = (sum((it.amount for it in items if it.amount is not None), Decimal(0))
                     + (bill.tax_amount or 0) + (bill.shipping_amount or 0) + (bill.other_amount or 0))
         if abs(expected - bill.bill_amount) > CENT:
             ctx.add(f"bill amount {bill.bill_amount} does not match lines + tax + shipping ({expected})")
@@ -378,7 +378,7 @@ def parse_vendor(raw: dict[str, Any]) -> Vendor:
 def parse_sku(raw: dict[str, Any], kind: str) -> Sku:
     ctx = _Ctx(f"{kind.lower()} {raw.get('code') or raw.get('id')}")
     rid = _record_id(raw, ctx)
-    vendor = raw.get("primaryVendor") if isinstance(raw.get("primaryVendor"), dict) else {}
+    vendor = pv if isinstance(pv := raw.get("primaryVendor"), dict) else {}
     return Sku(id=rid, kind=kind, code=ctx.text(raw, "code", MAX_NAME), display_name=raw.get("displayName"),
                description=ctx.text(raw, "description"), cost=ctx.money(raw, "cost"),
                active=bool(raw.get("active", True)), unit_of_measure=raw.get("unitOfMeasure"),

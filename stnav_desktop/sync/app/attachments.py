@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeGuard
 
 from stnav_desktop.connectors.http import ConnectorError
 from stnav_desktop.connectors.nav.books import DocKind
@@ -32,8 +32,8 @@ from stnav_desktop.sync.domain import lifecycle
 log = logging.getLogger(__name__)
 
 ATTACHABLE = (DocStatus.POSTED, DocStatus.IN_NAV_DRAFT, DocStatus.CHANGED_AFTER_POSTING)
-KIND_TO_NAV = {SourceKind.PURCHASE_ORDER: DocKind.PURCHASE_INVOICE,
-               SourceKind.INVENTORY_RETURN: DocKind.PURCHASE_CREDIT_MEMO}
+KIND_TO_NAV: dict[str, DocKind] = {SourceKind.PURCHASE_ORDER: DocKind.PURCHASE_INVOICE,
+                                   SourceKind.INVENTORY_RETURN: DocKind.PURCHASE_CREDIT_MEMO}
 
 
 class Attacher(Protocol):
@@ -210,7 +210,7 @@ def _candidates(profile: Profile) -> Iterable[StDocument]:
                                      & StDocument.id.not_in(done)).order_by(StDocument.id)
 
 
-def _is_guid(value: str) -> bool:
+def _is_guid(value: str | None) -> TypeGuard[str]:
     try:
         uuid.UUID(str(value))
     except ValueError:

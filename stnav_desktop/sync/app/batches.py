@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any, cast
 
 from stnav_desktop.store import audit, settings
 from stnav_desktop.store.db import db
@@ -319,8 +320,8 @@ def list_batches(profile: Profile, limit: int = 200) -> list[BatchSummary]:
     rows: dict[int, list[tuple[str, Decimal | None]]] = {b.id: [] for b in listed}
     plain = [b.id for b in listed if b.kind != CORRECTIONS]
     if plain:
-        for batch_id, status, total in (StDocument.select(StDocument.batch, StDocument.status, StDocument.total)
-                                        .where(StDocument.batch.in_(plain)).tuples()):
+        for batch_id, status, total in cast("Iterable[tuple[int, str, Any]]", StDocument.select(
+                StDocument.batch, StDocument.status, StDocument.total).where(StDocument.batch.in_(plain)).tuples()):
             rows[batch_id].append((status, Decimal(total) if total is not None else None))
     out = []
     for batch in listed:
@@ -494,7 +495,7 @@ def post_correction_batch(batch: Batch, books, *, progress=None) -> list:
     """Post an approved correction batch: for each document the reversal, then the corrected document
     (each found before it is created, so a rerun never doubles). Returns posting.PostResult per document."""
     from stnav_desktop.sync.app import corrections
-    from stnav_desktop.sync.app.posting import PostResult
+    from stnav_desktop.sync.app.posting import Outcome, PostResult
 
     batch = Batch.get_by_id(batch.id)
     if batch.kind != CORRECTIONS:
@@ -506,10 +507,10 @@ def post_correction_batch(batch: Batch, books, *, progress=None) -> list:
     for index, doc in enumerate(docs, 1):
         try:
             numbers = corrections.approve_and_post(doc, books, actor=batch.approved_by, batch=batch)
-            result = PostResult(doc.id, lifecycle.st_ref(doc), "posted", "corrected: " + ", ".join(numbers),
+            result = PostResult(doc.id, lifecycle.st_ref(doc), Outcome.POSTED, "corrected: " + ", ".join(numbers),
                                 numbers[-1])
         except Exception as exc:  # one document's failure never stops the rest; it stays open to retry
-            result = PostResult(doc.id, lifecycle.st_ref(doc), "failed", str(exc))
+            result = PostResult(doc.id, lifecycle.st_ref(doc), Outcome.FAILED, str(exc))
         CorrectionItem.update(result=result.message).where((CorrectionItem.batch == batch)
                                                            & (CorrectionItem.document == doc.id)).execute()
         results.append(result)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, cast
 
 from stnav_desktop.connectors.nav.books import NavBooks
 from stnav_desktop.store import audit
@@ -38,13 +38,15 @@ class Correction:
     changes: list[dict[str, Any]] = field(default_factory=list)
 
     def summary(self) -> list[str]:
-        if self.kind == "journal":
-            return [f"Reverse journal {self.reversal.document_number}: "
-                    + ", ".join(f"{ln.account_number} {ln.amount:+}" for ln in self.reversal.lines),
-                    f"Corrected journal {self.corrected.document_number}: "
-                    + ", ".join(f"{ln.account_number} {ln.amount:+}" for ln in self.corrected.lines)]
-        return [f"Purchase credit memo for {self.reversal.vendor_invoice_number}: {self.reversal.total}",
-                f"New purchase invoice {self.corrected.vendor_invoice_number}: {self.corrected.total}"]
+        if self.kind == "journal":  # both plans are journals (propose)
+            reverse, again = cast(accounting.JournalPlan, self.reversal), cast(accounting.JournalPlan, self.corrected)
+            return [f"Reverse journal {reverse.document_number}: "
+                    + ", ".join(f"{ln.account_number} {ln.amount:+}" for ln in reverse.lines),
+                    f"Corrected journal {again.document_number}: "
+                    + ", ".join(f"{ln.account_number} {ln.amount:+}" for ln in again.lines)]
+        memo, invoice = cast(accounting.InvoicePlan, self.reversal), cast(accounting.InvoicePlan, self.corrected)
+        return [f"Purchase credit memo for {memo.vendor_invoice_number}: {memo.total}",
+                f"New purchase invoice {invoice.vendor_invoice_number}: {invoice.total}"]
 
 
 def _latest_change(doc: StDocument) -> tuple[dict[str, Any], list[dict[str, Any]]]:

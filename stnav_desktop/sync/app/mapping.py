@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from rapidfuzz import fuzz, process
 
@@ -348,8 +349,9 @@ def vendor_index(profile: Profile) -> matching.CandidateIndex:
     """NAV's vendors prepared for matching, kept until the cached list changes."""
     from peewee import fn
 
-    stamp = tuple(NavReference.select(fn.COUNT(NavReference.id), fn.MAX(NavReference.refreshed_at)).where(
-        (NavReference.profile == profile) & (NavReference.entity == "vendors")).tuples().get())
+    query = NavReference.select(fn.COUNT(NavReference.id), fn.MAX(NavReference.refreshed_at)).where(
+        (NavReference.profile == profile) & (NavReference.entity == "vendors")).tuples()
+    stamp = tuple(cast("tuple[Any, ...]", query.get()))
     cached = _VENDOR_INDEX.get(profile.id)
     if cached is None or cached[0] != stamp:
         cached = (stamp, matching.CandidateIndex(nav_vendor_facts(v) for v in _nav_choices(profile, "vendors").values()))
@@ -622,8 +624,8 @@ def _lookups(profile: Profile) -> dict[str, Any]:
             return str(info["jobNumber"])
         if from_bills is None:  # bills carry the job number of the job they were bought for: read once
             from_bills = {}
-            for (raw,) in StDocument.select(StDocument.raw).where(
-                    (StDocument.profile == profile) & (StDocument.kind == SourceKind.INVENTORY_BILL)).tuples():
+            for (raw,) in cast("Iterable[tuple[Any]]", StDocument.select(StDocument.raw).where(
+                    (StDocument.profile == profile) & (StDocument.kind == SourceKind.INVENTORY_BILL)).tuples()):
                 if isinstance(raw, dict) and isinstance(raw.get("jobId"), int) and raw.get("jobNumber"):
                     from_bills[raw["jobId"]] = str(raw["jobNumber"])
         try:
@@ -711,8 +713,9 @@ def refresh_readiness(profile: Profile, *, documents=None) -> dict[str, int]:
 
 
 def kind_label(kind: str) -> str:
-    return {SourceKind.PURCHASE_ORDER: "purchase order", SourceKind.INVENTORY_RETURN: "vendor return"}.get(
-        kind, "inventory bill")
+    labels: dict[str, str] = {SourceKind.PURCHASE_ORDER: "purchase order",
+                              SourceKind.INVENTORY_RETURN: "vendor return"}
+    return labels.get(kind, "inventory bill")
 
 
 def all_mappings(profile: Profile, search: str = "") -> list[Mapping]:

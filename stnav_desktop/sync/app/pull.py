@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from types import SimpleNamespace
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from stnav_desktop.store import audit
 from stnav_desktop.store.db import db
@@ -106,15 +106,15 @@ class _PageStager:
                 log.warning("pull: %s", exc)
                 continue
             prepared[item.st_id] = item  # a feed repeating a record within a page: the last one wins
-        existing = {}
+        existing: dict[int, tuple[Any, ...]] = {}
         ids = list(prepared)
         for start in range(0, len(ids), 900):
             chunk = ids[start:start + 900]
-            for row in (StDocument.select(StDocument.id, StDocument.st_id, StDocument.content_hash,
-                                          StDocument.modified_on)
-                        .where((StDocument.profile == self.profile) & (StDocument.kind == kind)
-                               & StDocument.st_id.in_(chunk)).tuples()):
-                existing[row[1]] = row
+            for stored in cast("Iterable[tuple[Any, ...]]", StDocument.select(
+                    StDocument.id, StDocument.st_id, StDocument.content_hash, StDocument.modified_on)
+                    .where((StDocument.profile == self.profile) & (StDocument.kind == kind)
+                           & StDocument.st_id.in_(chunk)).tuples()):
+                existing[stored[1]] = stored
         if kind == SourceKind.INVENTORY_BILL and self.holds is None:
             self.holds = holds.HoldIndex.load(self.profile)
         now = utcnow()
@@ -175,7 +175,8 @@ class _PageStager:
                 status, reason = DocStatus.HELD, hold_reason
         # one event per document, named by its reference like every other event of its history
         # (``stnav audit show PO-10452-001``), with the readiness verdict it was stored with
-        prefix = {SourceKind.PURCHASE_ORDER: "PO", SourceKind.INVENTORY_RETURN: "RET"}.get(kind, "BILL")
+        prefixes: dict[str, str] = {SourceKind.PURCHASE_ORDER: "PO", SourceKind.INVENTORY_RETURN: "RET"}
+        prefix = prefixes.get(kind, "BILL")
         ref = f"{prefix}-{columns['number'] or item.st_id}"
         detail = {"st_id": item.st_id, "total": columns["total"], "status": status}
         if reason:
@@ -201,7 +202,8 @@ def _insert_documents(rows: list[dict[str, Any]]) -> None:
     json_fields = {"source_problems"}
     converters = {f.name: f.db_value for f in fields}
     varying = set().union(*rows)
-    defaults, constants = {}, {}
+    defaults: dict[str, Any] = {}
+    constants: dict[str, Any] = {}
     for f in fields:
         default = f.db_value(f.default() if callable(f.default) else f.default)
         (defaults if f.name in varying else constants)[f.name] = default

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from stnav_desktop.store import audit
 from stnav_desktop.store.db import db
@@ -57,8 +57,9 @@ def replace(profile: Profile, entity: str, rows: Iterable[dict[str, Any]]) -> in
 def last_refresh(profile: Profile) -> dict[str, Any]:
     from peewee import fn
 
-    return dict(NavReference.select(NavReference.entity, fn.MAX(NavReference.refreshed_at))
-                .where(NavReference.profile == profile).group_by(NavReference.entity).tuples())
+    query = (NavReference.select(NavReference.entity, fn.MAX(NavReference.refreshed_at))
+             .where(NavReference.profile == profile).group_by(NavReference.entity).tuples())
+    return dict(cast("Iterable[tuple[str, Any]]", query))
 
 
 def _blocked(value: Any) -> bool:

@@ -290,7 +290,7 @@ class SyncService:
                 done.append(f"{name}: {exc}")
                 continue
             provider = getattr(client, "auth", None) or getattr(getattr(client, "http", None), "auth", None)
-            if hasattr(provider, "token"):
+            if provider is not None and hasattr(provider, "token"):
                 provider.token()
                 done.append(f"{name} token fresh")
         return "; ".join(done) or "no OAuth connection"

@@ -3,6 +3,9 @@ reference data into the cache, and the "mark exported" write-back."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import cast
+
 from stnav_desktop import credentials
 from stnav_desktop.connectors.servicetitan import ServiceTitanClient, ServiceTitanConfig
 from stnav_desktop.store import settings
@@ -62,8 +65,8 @@ def cache_jobs(profile: Profile, client: ServiceTitanClient) -> int:
         job_id = raw.get("jobId") if isinstance(raw, dict) else None
         if isinstance(job_id, int) and not isinstance(job_id, bool) and job_id > 0:
             wanted.add(job_id)
-    have = {st_id for (st_id,) in StReference.select(StReference.st_id).where(
-        (StReference.profile == profile) & (StReference.entity == "jobs")).tuples()}
+    have = {st_id for (st_id,) in cast("Iterable[tuple[int]]", StReference.select(StReference.st_id).where(
+        (StReference.profile == profile) & (StReference.entity == "jobs")).tuples())}
     missing = sorted(wanted - have)
     if not missing:
         return 0

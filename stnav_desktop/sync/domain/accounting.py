@@ -293,6 +293,7 @@ def _clip(text: str, length: int) -> str:
 
 
 def _posting_date(kind: str, raw: dict[str, Any], ctx: PlanContext, ref: str, problems: list[str]) -> date:
+    chosen: date | None
     if ctx.date_rule == "posting_day":
         chosen = ctx.today or datetime.now(UTC).date()
     elif ctx.date_rule == "receipt_date" and kind == SourceKind.PURCHASE_ORDER:

@@ -72,9 +72,10 @@ def _number(value: Any) -> Decimal | None:
         return None
 
 
-CHARGES = {SourceKind.PURCHASE_ORDER: (("tax", "Tax"), ("shipping", "Freight")),
-           SourceKind.INVENTORY_BILL: (("taxAmount", "Tax"), ("shippingAmount", "Freight"), ("otherAmount", "Other"))}
-TOTAL_KEY = {SourceKind.PURCHASE_ORDER: "total", SourceKind.INVENTORY_BILL: "billAmount"}
+CHARGES: dict[str, tuple[tuple[str, str], ...]] = {
+    SourceKind.PURCHASE_ORDER: (("tax", "Tax"), ("shipping", "Freight")),
+    SourceKind.INVENTORY_BILL: (("taxAmount", "Tax"), ("shippingAmount", "Freight"), ("otherAmount", "Other"))}
+TOTAL_KEY: dict[str, str] = {SourceKind.PURCHASE_ORDER: "total", SourceKind.INVENTORY_BILL: "billAmount"}
 
 
 def source_totals(doc: StDocument, lines: list[SourceLine] | None = None) -> SourceTotals:

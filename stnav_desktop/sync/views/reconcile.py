@@ -30,7 +30,7 @@ from stnav_desktop.store.models import DocStatus, Mapping, MappingKind, Profile,
 from stnav_desktop.sync.domain import lifecycle
 from stnav_desktop.sync.domain.accounting import MODEL_INVOICE_ONLY, MODEL_JOURNAL_ONLY, ZERO
 
-EXPLAIN = {
+EXPLAIN: dict[str, str] = {  # looked up with the stored status text
     DocStatus.NEEDS_MAPPING: "not yet ready (mapping missing)",
     DocStatus.DATA_PROBLEM: "data problem in ServiceTitan",
     DocStatus.WAITING: "waiting for full receipt",
@@ -47,7 +47,7 @@ EXPLAIN = {
 }
 
 
-KIND_WORDS = {SourceKind.PURCHASE_ORDER: "purchase order", SourceKind.INVENTORY_BILL: "inventory bill"}
+KIND_WORDS: dict[str, str] = {SourceKind.PURCHASE_ORDER: "purchase order", SourceKind.INVENTORY_BILL: "inventory bill"}
 GLEntry = GLEntry  # the NAV contract's typed entry (the old local name, kept for callers)
 NO_TERRITORY = "(no territory)"
 

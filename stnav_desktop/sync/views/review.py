@@ -3,10 +3,11 @@ The GUI's table model calls these; it never writes SQL itself."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from peewee import JOIN, fn
 
@@ -15,7 +16,7 @@ from stnav_desktop.store.models import DocStatus, Mapping, MappingKind, Profile,
 COLUMNS = ("source", "number", "date", "st_vendor", "nav_vendor", "territory", "dimension", "amount", "status",
            "problem")
 
-STATUS_LABELS = {
+STATUS_LABELS: dict[str, str] = {  # looked up with the stored status text
     DocStatus.NEEDS_MAPPING: "Needs mapping", DocStatus.READY: "Ready", DocStatus.APPROVED: "Approved",
     DocStatus.POSTING: "Posting", DocStatus.POSTED: "Posted",
     DocStatus.IN_NAV_DRAFT: "In NAV as draft", DocStatus.UNCONFIRMED: "Sent, awaiting NAV's confirmation", DocStatus.FAILED: "Failed (retry scheduled)",
@@ -121,13 +122,14 @@ def fetch(profile: Profile, flt: ReviewFilter, *, sort: str = "date", descending
 def status_counts(profile: Profile) -> dict[str, int]:
     query = (StDocument.select(StDocument.status, fn.COUNT(StDocument.id).alias("n"))
              .where(StDocument.profile == profile).group_by(StDocument.status).tuples())
-    return dict(query)
+    return dict(cast("Iterable[tuple[str, int]]", query))
 
 
 def distinct_values(profile: Profile, column: str) -> list[str]:
     field_ = {"vendor": StDocument.vendor_name, "territory": StDocument.business_unit_name}[column]
-    return [v for (v,) in StDocument.select(field_).where((StDocument.profile == profile) & (field_ != ""))
-            .distinct().order_by(field_).tuples()]
+    query = (StDocument.select(field_).where((StDocument.profile == profile) & (field_ != ""))
+             .distinct().order_by(field_).tuples())
+    return [v for (v,) in cast("Iterable[tuple[str]]", query)]
 
 
 def document(document_id: int | None) -> StDocument | None:

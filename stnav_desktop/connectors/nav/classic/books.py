@@ -33,7 +33,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, cast
 
 from stnav_desktop.connectors.http import ConnectorError, TransportError
 from stnav_desktop.connectors.nav import odata
@@ -633,11 +633,11 @@ class ClassicBooks:
             for part in (idx[k:k + LOOKUP_CHUNK] for k in range(0, len(idx), LOOKUP_CHUNK)):
                 try:
                     if kind == "journal":
-                        found = self._find_journals([keys[i] for i in part])  # type: ignore[misc]
+                        found = self._find_journals([cast(JournalKey, keys[i]) for i in part])  # grouped by kind above
                     else:
                         pk = INVOICE if kind == "invoice" else CREDIT_MEMO
-                        found = self._find_purchases(pk, [(keys[i].vendor_number, pk.key_number(keys[i]))  # type: ignore[union-attr]
-                                                          for i in part])
+                        purchases = [cast("InvoiceKey | CreditMemoKey", keys[i]) for i in part]  # grouped by kind
+                        found = self._find_purchases(pk, [(k.vendor_number, pk.key_number(k)) for k in purchases])
                 except ConnectorError as exc:
                     found = [exc] * len(part)
                 for i, f in zip(part, found, strict=True):

@@ -89,10 +89,10 @@ def service_checks(md: Metadata, client: ClassicClient) -> list[Check]:
         else:
             out.append(Check("posting codeunit", True, f"The posting codeunit {cfg.posting_codeunit} answers over SOAP."))
     elif cfg.posting_codeunit:
-        missing = [p for p in PROCEDURES if f"{cfg.posting_codeunit}_{p}" not in md.actions]
-        out.append(Check("posting codeunit", not missing,
-                         f"The posting codeunit {cfg.posting_codeunit} is published." if not missing else
+        absent = [p for p in PROCEDURES if f"{cfg.posting_codeunit}_{p}" not in md.actions]
+        out.append(Check("posting codeunit", not absent,
+                         f"The posting codeunit {cfg.posting_codeunit} is published." if not absent else
                          f"The posting codeunit service {cfg.posting_codeunit} does not offer "
-                         f"{', '.join(missing)}: publish the codeunit (Object Type Codeunit) under that service name, "
+                         f"{', '.join(absent)}: publish the codeunit (Object Type Codeunit) under that service name, "
                          "or clear the setting so the accountant posts in NAV."))
     return out
