@@ -19,6 +19,11 @@ D = Decimal
 
 @pytest.fixture
 def setup(store, nav):
+    return configure(nav)
+
+
+def configure(nav):
+    """The default profile posting to the simulator with the worked example's mappings."""
     profile = settings.get_profile("default")
     settings.set_value(profile, "posting.mode", "post")
     settings.set_value(profile, "posting.post_journal", True)

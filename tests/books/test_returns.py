@@ -8,14 +8,14 @@ from decimal import Decimal
 
 import pytest
 
-from stnav_desktop.connectors.nav import NavClient, RefData
+from stnav_desktop.connectors.nav import RefData
 from stnav_desktop.connectors.nav.bulk import ApiBooks
 from stnav_desktop.store import settings
 from stnav_desktop.store.models import DocStatus, SourceKind, StDocument
 from stnav_desktop.sync.app import batches, documents, mapping, posting, refdata
 from stnav_desktop.sync.views import reconcile
-from tests.nav.conftest import FAST_RETRY, onprem_config
-from tests.sync.example import BILL_R1, BILL_R2, MAPPINGS, PO
+from tests.books.test_books import configure
+from tests.sync.example import BILL_R1, BILL_R2, PO
 
 D = Decimal
 
@@ -43,19 +43,6 @@ RETURN = {
 @pytest.fixture
 def setup(store, nav):
     return configure(nav)
-
-
-def configure(nav):
-    """The default profile posting to the simulator with the worked example's mappings."""
-    profile = settings.get_profile("default")
-    settings.set_value(profile, "posting.mode", "post")
-    settings.set_value(profile, "posting.post_journal", True)
-    client = NavClient(onprem_config(nav), nav.basic_key, retry=FAST_RETRY)
-    refdata.refresh_nav(profile, RefData(client))
-    for kind, entries in MAPPINGS.items():
-        for key, (target, target_type) in entries.items():
-            mapping.set_mapping(profile, kind, key, target, target_type=target_type)
-    return profile, client
 
 
 def post_ready(profile, client):
