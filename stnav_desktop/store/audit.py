@@ -32,8 +32,8 @@ from peewee import SqliteDatabase
 
 from stnav_desktop.redact import redact_mapping
 from stnav_desktop.store.backend import is_postgres, pc_name
-from stnav_desktop.store.db import db
 from stnav_desktop.store.models import AuditEvent, AuditHead
+from stnav_desktop.store.proxy import db
 
 GENESIS = "0" * 64
 

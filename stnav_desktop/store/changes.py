@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from stnav_desktop.store.backend import is_postgres
-from stnav_desktop.store.db import db
+from stnav_desktop.store.proxy import db
 
 log = logging.getLogger(__name__)
 

@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING
 from peewee import CharField, DoubleField, ForeignKeyField, IntegerField
 
 from stnav_desktop.store.backend import is_postgres, os_user, pc_name
-from stnav_desktop.store.db import db
 from stnav_desktop.store.models import BaseModel, StDocument
+from stnav_desktop.store.proxy import db
 
 DEFAULT_LEASE_SECONDS = 300
 _CHUNK = 500  # bound parameters per statement (SQLite allows 32766; keeps statements small)

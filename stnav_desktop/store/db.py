@@ -16,31 +16,24 @@ import sqlite3
 from pathlib import Path
 
 import peewee
-from peewee import DatabaseProxy, SqliteDatabase
+
+from stnav_desktop.store import backend, migrations
+from stnav_desktop.store.errors import DatabaseProblem, SchemaTooNew, newer_schema_message
+from stnav_desktop.store.proxy import BUSY_TIMEOUT_MS, PRAGMAS, _sqlite, db
+
+__all__ = ["BUSY_TIMEOUT_MS", "PRAGMAS", "DatabaseProblem", "SchemaTooNew", "close_db", "db", "explain",
+           "newer_schema_message", "open_db", "open_sqlite", "refuse_unusable_file"]
 
 log = logging.getLogger(__name__)
 
-BUSY_TIMEOUT_MS = 15_000
-PRAGMAS = (
-    ("journal_mode", "wal"),
-    ("busy_timeout", BUSY_TIMEOUT_MS),
-    ("foreign_keys", 1),
-    ("synchronous", "normal"),
-)
-
-_sqlite = SqliteDatabase(None, pragmas=PRAGMAS, lock_type="IMMEDIATE", timeout=BUSY_TIMEOUT_MS / 1000)
-db = DatabaseProxy()
-db.initialize(_sqlite)
 
 
 def open_db(path: Path, *, migrate: bool = True):
     """Bind the placeholder to the installation's store (``path`` for SQLite, or the PostgreSQL server
     configured in deploy.toml / store.toml) and bring the schema up to date."""
-    from stnav_desktop.store import backend
-
     cfg = backend.current()
     if cfg.is_postgres:
-        from stnav_desktop.store import pg
+        from stnav_desktop.store import pg  # psycopg is loaded only where a shared server is configured
 
         return pg.open_postgres(cfg, migrate=migrate)
     return open_sqlite(path, migrate=migrate)
@@ -51,8 +44,6 @@ def open_sqlite(path: Path, *, migrate: bool = True):
 
     Raises ``DatabaseProblem`` (one line naming the file and what to do) when the file cannot be used;
     a database written by a newer version of the app is refused before anything is written to it."""
-    from stnav_desktop.store import migrations
-
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         refuse_unusable_file(path, migrations.LATEST)
@@ -74,21 +65,6 @@ def open_sqlite(path: Path, *, migrate: bool = True):
 
 # --- naming what is wrong with a database file (kept apart from the rest for the PostgreSQL merge) ---
 
-class DatabaseProblem(Exception):
-    """The database cannot be used; the message names the file and what to do."""
-
-
-class SchemaTooNew(DatabaseProblem):
-    """The database was upgraded by a newer release than this PC runs: refused, never written."""
-
-
-def newer_schema_message(where: str, version: int, latest: int, needed: str) -> str:
-    from stnav_desktop import __version__
-
-    release = f"stnav {needed} or later" if needed else "a newer stnav release"
-    return (f"database {where} was written by a newer ml-connector: schema v{version} (upgraded by {release}); "
-            f"this PC runs stnav {__version__}, which knows schema v{latest}: install {release} on this PC; "
-            "nothing was changed")
 
 
 LOCK_HOLDERS = ("another ml-connector window or `stnav run`", "a backup tool", "a file sync client "

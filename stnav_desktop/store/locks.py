@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Any
 from peewee import CharField, DoubleField
 
 from stnav_desktop.store.backend import is_postgres
-from stnav_desktop.store.db import db
+from stnav_desktop.store.claims import db_now
 from stnav_desktop.store.models import BaseModel
+from stnav_desktop.store.proxy import db
 
 if TYPE_CHECKING:
     import psycopg
@@ -132,7 +133,6 @@ class StoreLock:
         self.release()
 
     def _record(self, *, acquired: bool) -> None:
-        from stnav_desktop.store.claims import db_now
 
         now = db_now()
         with db.atomic():
@@ -148,7 +148,6 @@ class StoreLock:
 
 def who(name: str) -> LeaseInfo | None:
     """Who holds ``name`` (as last recorded), e.g. for "scheduler runs on AP-PC-2, seen 12 s ago"."""
-    from stnav_desktop.store.claims import db_now
 
     row = StoreLease.get_or_none(StoreLease.name == name)
     if row is None:

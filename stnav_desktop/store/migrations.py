@@ -20,8 +20,13 @@ from typing import TypeAlias
 
 from peewee import Database, DatabaseProxy
 
+from stnav_desktop import __version__
 from stnav_desktop.store import models
 from stnav_desktop.store.backend import is_postgres
+from stnav_desktop.store.changes import install_notify_trigger
+from stnav_desktop.store.claims import DocumentClaim
+from stnav_desktop.store.errors import SchemaTooNew, newer_schema_message
+from stnav_desktop.store.locks import StoreLease
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +37,6 @@ StoreDatabase: TypeAlias = Database | DatabaseProxy
 MIGRATION_LOCK_KEY = 0x73746E617601
 
 
-from stnav_desktop.store.db import SchemaTooNew, newer_schema_message  # noqa: E402  (one refusal, both paths)
 
 
 def _pg_append_only_triggers(db) -> None:
@@ -120,14 +124,9 @@ def _v4_batch_rules(db: StoreDatabase) -> None:
 def _v5_shared_store(db) -> None:
     """Several PCs on one store: the PC naming each audit event, claims on documents being posted, and
     who holds each store-wide lock (the scheduler)."""
-    from stnav_desktop.store.claims import DocumentClaim
-    from stnav_desktop.store.locks import StoreLease
-
     _add_column_if_missing(db, "audit_event", "host", "VARCHAR(255) NOT NULL DEFAULT ''")
     db.create_tables([DocumentClaim, StoreLease], safe=True)
     if is_postgres(db):  # live views: the other PCs hear of each appended event (store/changes.py)
-        from stnav_desktop.store.changes import install_notify_trigger
-
         install_notify_trigger(db)
 
 
@@ -215,7 +214,6 @@ def _upgrade_lock(db) -> Iterator[None]:
 
 
 def migrate(db: StoreDatabase, path: Path | None = None) -> int:
-    from stnav_desktop import __version__
 
     with _upgrade_lock(db):
         with db.atomic():

@@ -19,8 +19,8 @@ from peewee import (
     TextField,
 )
 
-from stnav_desktop.store.db import db
 from stnav_desktop.store.fields import JsonField, MoneyField, UtcDateTimeField, utcnow
+from stnav_desktop.store.proxy import db
 
 if TYPE_CHECKING:
     from peewee import ModelSelect
