@@ -1,16 +1,35 @@
-import pytest
 
 from stnav_desktop.cli import main
-from stnav_desktop.paths import app_paths
-from stnav_desktop.sync.app.service import ConfigurationError, PostingLock, SyncService
+from stnav_desktop.sync.app.service import SyncService
 
 
-def test_only_one_process_posts_per_store(store, capsys):
-    with PostingLock(app_paths().data):
-        with pytest.raises(ConfigurationError, match="another ml-connector window or `stnav` command is posting"):
-            SyncService("default").post()
-        assert main(["post"]) == 1
-    assert "is posting for this database right now; this one will not post" in capsys.readouterr().err
+def test_a_post_beside_another_poster_posts_the_rest_and_says_who_holds_the_others(store, capsys):
+    """No per-PC lock refuses a person's Post because the scheduler is posting: the documents another
+    poster holds (claimed in the store) are left to it and named, the rest are posted."""
+    from stnav_desktop.store import claims, settings
+    from stnav_desktop.store.models import DocStatus, StDocument
+    from stnav_desktop.sync.app import batches, documents, mapping, posting
+    from tests.sync.example import BILL_R1, BILL_R2, MAPPINGS
+    from tests.sync.fake_nav import FakeNav
+
+    profile = settings.get_profile("default")
+    settings.set_value(profile, "posting.post_journal", True)
+    for kind, entries in MAPPINGS.items():
+        for key, (target, target_type) in entries.items():
+            mapping.set_mapping(profile, kind, key, target, target_type=target_type)
+    for raw in (BILL_R1, BILL_R2):
+        documents.stage(profile, "inventory_bill", raw)
+    mapping.refresh_readiness(profile)
+    batch = batches.create_batch(profile, actor="clerk")
+    batches.approve(batch, actor="controller")
+    first, second = sorted(d.id for d in StDocument.select())
+    assert claims.claim([first], "scheduler@PC-1#99999") == [first]  # the scheduler is posting this one
+    nav = FakeNav()
+    results = {r.document_id: r for r in posting.Poster(profile, nav).post_batch(batch)}
+    assert results[first].outcome == posting.Outcome.ELSEWHERE
+    assert "being posted by scheduler@PC-1#99999" in results[first].message
+    assert results[second].outcome == posting.Outcome.POSTED
+    assert StDocument.get_by_id(first).status == DocStatus.APPROVED and len(nav.journals) == 1
 
 
 def test_unconfigured_connections_say_what_is_missing(store, capsys):

@@ -29,7 +29,8 @@ CheckLine = tuple[str, str, bool, str]  # system, check, ok, message
 
 
 class PostingLock:
-    """Only one process posts for a given store at a time (a lock file beside the database)."""
+    """One process of this PC posts correction batches at a time (a lock file beside the database);
+    ordinary posting needs none: it claims its documents in the store."""
 
     def __init__(self, folder: Path) -> None:
         from filelock import FileLock
@@ -43,8 +44,8 @@ class PostingLock:
         try:
             self._lock.acquire()
         except Timeout:
-            raise ConfigurationError("another ml-connector window or `stnav` command is posting for this "
-                                     "database right now; this one will not post (try again when it has finished)"
+            raise ConfigurationError("another ml-connector window or `stnav` command is posting corrections for "
+                                     "this database right now; this one will not (try again when it has finished)"
                                      ) from None
         return self
 
@@ -191,13 +192,16 @@ class SyncService:
         # an unapproved batch is refused before anything is sent; a finished one has nothing to send
         if batch is not None and not batches.require_postable(batch):
             return []
-        with PostingLock(app_paths().data):
-            if batch is not None and batch.kind == batches.CORRECTIONS:  # reversal + corrected, approved batch only
+        if batch is not None and batch.kind == batches.CORRECTIONS:  # reversal + corrected, approved batch only
+            with PostingLock(app_paths().data):  # corrections are few and not claimed: one poster at a time
                 return batches.post_correction_batch(batch, self.nav_books(), progress=progress)
-            poster = posting.Poster(self.profile, self.nav_books(),
-                                    write_back=st_gateway.WriteBack(self.st_client), clock=self.clock)
-            results = poster.post_batch(batch, cancel=cancel, progress=progress)
-            self.attach_sources()  # after posting, never blocking it (issue #15: source PDFs in NAV)
+        # no lock: the scheduler's retries and a person's Post (this PC's or another's) run side by side;
+        # each chunk is claimed in the store first, so each document goes to exactly one of them, and a
+        # document another poster holds is reported "being posted by user@PC#pid"
+        poster = posting.Poster(self.profile, self.nav_books(),
+                                write_back=st_gateway.WriteBack(self.st_client), clock=self.clock)
+        results = poster.post_batch(batch, cancel=cancel, progress=progress)
+        self.attach_sources()  # after posting, never blocking it (issue #15: source PDFs in NAV)
         if batch is None:  # retries across batches (the scheduler): close the batches they finished
             batches.close_finished(results)
         return results
