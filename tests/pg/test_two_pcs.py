@@ -64,6 +64,10 @@ def office(store, store_backend, tmp_path, monkeypatch, request):
     (homes[1] / "config" / "store.toml").write_text(f'[store]\nurl = "{url}"\n')
 
     with demo.simulators(tmp_path / "sims", purchase_orders=int(DOCS * RUNS * 1.4) + 20) as sims:
+        # what is under test is exactly-once across PCs, not BC's throttling (tests/nav cover the 429s): the
+        # issue's 20 runs x 200 documents from two PCs in a few minutes are more than BC's 6,000 requests per
+        # 5 minutes per user allow, and a throttled run leaves documents failed until their retry is due
+        sims.nav.rate_limit = None
         profile = settings.get_profile("default")
         demo.configure(profile, sims)
         service = SyncService(profile)
