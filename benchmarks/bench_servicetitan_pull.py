@@ -9,7 +9,8 @@ own (its CPU time and peak RSS are its alone):
   inventory bills), parsing and problem checks, staging, readiness, holds, the audit trail;
 - ``peer``: the open-source ``servicepytan`` client's ``export_all`` for the same two feeds, every
   record written to a plain SQLite table (id, kind, JSON) — what issue #17 measured;
-- ``before`` (optional, ``--before-tree DIR`` with an older checkout, e.g. ``git archive ca142a2``):
+- ``before`` (optional, ``--before-tree DIR`` with an older checkout, e.g.
+  ``mkdir /tmp/before && git archive ca142a2 stnav_desktop | tar -x -C /tmp/before``):
   the same pull with that code. The old code stops on the lone-surrogate purchase order (issue #12,
   item 2), so its simulator has that one character repaired.
 
@@ -125,20 +126,55 @@ def role_ours(sim: dict) -> dict:
             "statements": traced[0], "python_calls": calls[0], "summary": summary.line()}
 
 
+def plain_export_all(sim: dict):
+    """The peer's fetches without servicepytan (if it cannot be installed): requests, one token, the
+    export feeds page by page, every record of a feed returned at once as servicepytan does."""
+    import requests
+
+    session = requests.Session()
+    ca = sim["ca"]  # per request: a REQUESTS_CA_BUNDLE in the environment would win over session.verify
+    token = session.post(sim["auth_url"], verify=ca, data={
+        "grant_type": "client_credentials", "client_id": sim["client_id"],
+        "client_secret": sim["client_secret"]}).json()["access_token"]
+    session.headers.update({"Authorization": token, "ST-App-Key": sim["app_key"]})
+
+    def export_all(folder: str, feed: str) -> list:
+        rows, params = [], {}
+        while True:
+            body = session.get(f"{sim['api_url']}/{folder}/v2/tenant/{sim['tenant']}/export/{feed}",
+                               params=params, verify=ca).json()
+            rows.extend(body["data"])
+            if not body["hasMore"]:
+                return rows
+            params = {"from": body["continueFrom"]}
+
+    return export_all
+
+
 def role_peer(sim: dict) -> dict:
     import logging
     import sqlite3
 
-    import servicepytan
-    from servicepytan.requests import Endpoint
+    try:
+        import servicepytan
+        from servicepytan.requests import Endpoint
+    except ImportError:
+        servicepytan = None
+    if servicepytan is not None:
+        logging.getLogger("servicepytan").setLevel(logging.CRITICAL)  # it logs secrets and headers on errors
+        os.environ["REQUESTS_CA_BUNDLE"] = sim["ca"]
+        conn = servicepytan.auth.servicepytan_connect(
+            api_environment="integration", app_key=sim["app_key"], tenant_id=str(sim["tenant"]),
+            client_id=sim["client_id"], client_secret=sim["client_secret"])
+        conn["auth_root"] = sim["auth_root"]
+        conn["api_root"] = sim["api_url"]
 
-    logging.getLogger("servicepytan").setLevel(logging.CRITICAL)  # it logs secrets and headers on errors
-    os.environ["REQUESTS_CA_BUNDLE"] = sim["ca"]
-    conn = servicepytan.auth.servicepytan_connect(
-        api_environment="integration", app_key=sim["app_key"], tenant_id=str(sim["tenant"]),
-        client_id=sim["client_id"], client_secret=sim["client_secret"])
-    conn["auth_root"] = sim["auth_root"]
-    conn["api_root"] = sim["api_url"]
+        def export_all(folder: str, feed: str) -> list:
+            return Endpoint(folder, feed, conn=conn).export_all(feed)
+        client = "servicepytan"
+    else:
+        export_all = plain_export_all(sim)
+        client = "requests (servicepytan not installed)"
     path = Path(tempfile.mkdtemp(prefix="peer-")) / "peer.sqlite3"
     db = sqlite3.connect(str(path))
     db.execute("PRAGMA journal_mode=wal")
@@ -149,7 +185,7 @@ def role_peer(sim: dict) -> dict:
     t0 = time.perf_counter()
     records = 0
     for folder, feed in (("inventory", "purchase-orders"), ("accounting", "inventory-bills")):
-        rows = Endpoint(folder, feed, conn=conn).export_all(feed)
+        rows = export_all(folder, feed)
         with db:
             db.executemany("INSERT OR REPLACE INTO record VALUES (?, ?, ?)",
                            ((feed, r["id"], json.dumps(r)) for r in rows))
@@ -157,7 +193,7 @@ def role_peer(sim: dict) -> dict:
     wall = time.perf_counter() - t0
     cpu1, peak = usage()
     return {"cpu": cpu1 - cpu0, "wall": wall, "peak_rss_mb": peak, "records": records,
-            "statements": traced[0], "python_calls": 2}
+            "statements": traced[0], "python_calls": 2, "client": client}
 
 
 def run_role(role: str, sim: dict, code: Path | None = None) -> dict:
@@ -225,6 +261,8 @@ def main() -> None:
             proc.join(10)
         print("\n== whole pull: fetch + parse + store + readiness + holds + audit, empty store ==")
         show("peer", peer)
+        if "client" in peer:
+            print(f"         {peer['client']} export_all of both feeds, every record into a plain SQLite table")
         if before is not None:
             show("before", before, pages)
         show("ours", ours, pages)
