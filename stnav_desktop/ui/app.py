@@ -72,8 +72,8 @@ def run_window(profile, *, service_fn: Callable, title_suffix: str = "") -> int:
     scheduler = None
 
     def on_event(news) -> None:  # sync.scheduler.JobNews
-        if news.job == "pull" and "review" in window.pages:
-            window.pages["review"].refresh()
+        if news.job == "pull":
+            window.refresh_page("review")
         if not news.ok:
             window.notify(f"Scheduled {news.job} {news.summary}")
         elif news.new_for_review or news.needs_attention:
