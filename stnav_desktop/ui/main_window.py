@@ -95,7 +95,7 @@ class Pages(Mapping):
 
 class MainWindow(QMainWindow):
     def __init__(self, settings_store: QSettings | None = None, *, profile: Profile | None = None, runner=None,
-                 service_fn: Callable | None = None) -> None:
+                 service_fn: Callable | None = None, live_interval: float = 3.0) -> None:
         super().__init__()
         from stnav_desktop.ui.tasks import TaskRunner
 
@@ -143,6 +143,12 @@ class MainWindow(QMainWindow):
         else:
             self.resize(*self.default_size())
         self._status_pending = False
+        self.scheduler_host = None  # start_scheduler(): one scheduler per store
+        self.live = None
+        if self.profile is not None:  # other PCs' changes show without a click (started when shown)
+            from stnav_desktop.ui.shared_store import LiveViews
+
+            self.live = LiveViews(self._store_changed, interval=live_interval)
         self._status_timer = QTimer(self, interval=5000)
         self._status_timer.timeout.connect(self.refresh_status)
         self._status_timer.start()
@@ -371,24 +377,84 @@ class MainWindow(QMainWindow):
         from stnav_desktop.sync.views import status
 
         profile = self.profile
+
+        def work():
+            from stnav_desktop.store import locks
+            from stnav_desktop.store.models import SchedulerJob
+
+            job = SchedulerJob.get_or_none((SchedulerJob.profile == profile) & (SchedulerJob.name == "pull"))
+            return status.summary(profile), locks.who("scheduler"), job.last_run_at if job else None
+
         self._status_pending = True
-        self.runner.submit(lambda: status.summary(profile), self._show_status, self._status_failed)
+        self.runner.submit(work, self._show_status, self._status_failed)
 
     def _status_failed(self, message: str) -> None:
         self._status_pending = False
         log.warning("status bar not refreshed: %s", message)
 
-    def _show_status(self, now) -> None:
+    def _show_status(self, result) -> None:
+        now, lease, last_run = result
         self._status_pending = False
         self.first_run.setVisible(not now.configured)
         self.st_state.setText(f"ServiceTitan: {now.servicetitan}")
         self.nav_state.setText(f"NAV: {now.nav}")
         self.last_pull.setText(f"Last pull: {now.last_pull.astimezone():%Y-%m-%d %H:%M}" if now.last_pull
                                else "Last pull: never")
-        self.schedule_state.setText(now.schedule)
+        self.schedule_state.setText(self._scheduler_text(now.schedule, lease, last_run))
         self.attention_state.setText(f"Needs attention: {now.attention}")
+
+    def _scheduler_text(self, schedule: str, lease, last_run) -> str:
+        """Where the store's one scheduler runs: here (the schedule as usual), or on another PC / the
+        service ("Scheduler runs on alice@AP-PC-2 (last run 14:05)")."""
+        from stnav_desktop.ui.shared_store import holder_name
+
+        host = self.scheduler_host
+        if host is not None and host.running:
+            return schedule
+        if lease is not None and (host is None or lease.holder != host.holder):
+            when = f"{last_run.astimezone():%H:%M}" if last_run else "not yet"
+            return f"Scheduler runs on {holder_name(lease.holder)} (last run {when})"
+        return schedule
+
+    def start_scheduler(self, factory: Callable[[], object], *, standby_seconds: float = 30.0,
+                        heartbeat_seconds: float = 60.0) -> None:
+        """Run the background schedule here if no other PC (or the service) runs it for this store;
+        otherwise stand by and take over when it stops. ``factory`` builds and returns the Scheduler."""
+        from stnav_desktop.ui.shared_store import SchedulerHost
+
+        self.scheduler_host = SchedulerHost(factory, standby_seconds=standby_seconds,
+                                            heartbeat_seconds=heartbeat_seconds, parent=self)
+        self.scheduler_host.changed.connect(self.refresh_status)
+        self.scheduler_host.failed.connect(lambda text: self.notify(f"Background schedule not started: {text}"))
+        self.scheduler_host.start()
+
+    def stop_scheduler(self, timeout: float = 10.0) -> None:
+        if self.scheduler_host is not None:
+            self.scheduler_host.stop(timeout)
+            self.scheduler_host = None
+
+    def _store_changed(self, changes: list) -> None:
+        """A burst of changes from this or another PC (store.changes.Watcher): each view it touches is
+        refreshed once, on the task runner."""
+        from stnav_desktop.store.changes import affected
+
+        views = affected(changes)
+        if views & {"documents", "readiness"}:
+            self.refresh_page("review")
+        if views & {"batches", "documents"}:
+            self.refresh_page("batches")
+        if "mappings" in views:
+            self.refresh_page("mappings")
+        self.refresh_status()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt signature
+        super().showEvent(event)
+        if self.live is not None and not self.live.running:
+            self.live.start()
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt signature
         self.qsettings.setValue("mainWindow/geometry", self.saveGeometry())
         self._status_timer.stop()
+        if self.live is not None:
+            self.live.stop()
         super().closeEvent(event)
