@@ -266,7 +266,8 @@ class MainWindow(QMainWindow):
             self.tabs.addTab(holders[name], title)
         self.pages = Pages(holders)
         self.tabs.currentChanged.connect(self._tab_changed)
-        self.pages["review"]  # noqa: B018 - the first tab shown: built now, its rows load on the runner
+        # the first tab shown: built once the window frame is up (its rows then load on the runner)
+        QTimer.singleShot(0, lambda: self.pages["review"])
 
     def _connect_page(self, page: QWidget) -> QWidget:
         if hasattr(page, "status_message"):

@@ -249,9 +249,10 @@ class SettingsPage(QWidget):
         self.deploy_error.hide()
         self.save_button.setEnabled(True)
         self.revert_button.setEnabled(True)
+        values = settings.all_values(self.profile)  # one query, not one per field
         for key, field in self.fields.items():
             field.set_error(None)
-            field.show_value(settings.get(self.profile, key))
+            field.show_value(values[key] if key in values else settings.get(self.profile, key))
             field.set_locked(dep.source if key in dep.locked else None)
         self.summary.setText(f"Profile {self.profile.name}" +
                              (f" · {len(dep.locked)} settings locked by IT" if dep.locked else ""))
