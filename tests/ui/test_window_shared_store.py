@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from stnav_desktop.store import claims, settings
 from stnav_desktop.store.locks import StoreLock
 from stnav_desktop.store.models import StDocument
@@ -14,6 +16,8 @@ from stnav_desktop.sync.app import batches, documents, mapping
 from stnav_desktop.ui.main_window import MainWindow
 from stnav_desktop.ui.qt import QSettings
 from tests.sync.example import BILL_R1, MAPPINGS
+
+pytestmark = pytest.mark.both_backends  # SQLite (two connections to one file) and PostgreSQL (LISTEN/NOTIFY)
 
 OTHER_PC = "alice@AP-PC-2#4242"
 
