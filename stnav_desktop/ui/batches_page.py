@@ -123,12 +123,13 @@ class BatchesPage(Page):
         self.table.itemSelectionChanged.connect(self._show_selected)
         self._summaries: list[batches.BatchSummary] = []
         self._busy: dict[int, set[str]] = {}
+        self._held_here: frozenset = frozenset()  # live claims on the shown batch's documents
         self._view: batches.BatchView | None = None
         self._row_of: dict[int, int] = {}
         self._list_generation = self._view_generation = 0
         # claims are not audit events: while this tab is on screen, who posts what is looked at again
         self._claims_timer = QtCore.QTimer(self, interval=5000)
-        self._claims_timer.timeout.connect(lambda: self.isVisible() and self.refresh())
+        self._claims_timer.timeout.connect(self._poll_claims)
         self._claims_timer.start()
         self.refresh()
 
@@ -152,6 +153,29 @@ class BatchesPage(Page):
                 self._show_batches(*result, selected_id)
 
         self.runner.submit(work, done, self.say)
+
+    def _poll_claims(self) -> None:
+        """Claims are not audit events (the watcher does not hear them): while the tab is on screen, look at
+        who posts what every few seconds, and refresh only when that changed."""
+        if not self.isVisible() or self._posting:
+            return
+        shown = self._busy, self._held_here
+        ids = list(self._row_of)
+
+        def work():
+            from stnav_desktop.store import claims
+
+            busy = being_posted()
+            held = frozenset((doc_id, c.holder) for doc_id, c in claims.holders(ids).items()
+                             if not c.expired)
+            return busy, held
+
+        def done(result) -> None:
+            busy, held = result
+            if (busy, held) != shown and (self._busy, self._held_here) == shown:
+                self.refresh()
+
+        self.runner.submit(work, done, lambda _m: None)
 
     def _show_batches(self, summaries, busy: dict[int, set[str]], selected_id: int | None) -> None:
         self._summaries = summaries
@@ -219,6 +243,7 @@ class BatchesPage(Page):
         from stnav_desktop.ui.shared_store import holder_name
 
         self._view = view
+        self._held_here = frozenset((doc_id, c.holder) for doc_id, c in holders.items() if not c.expired)
         me = default_holder()
         self.documents.setRowCount(len(view.lines) if view else 0)
         self._row_of = {}
