@@ -371,13 +371,16 @@ def events(*, st_ref: str | None = None, action: str | None = None, profile: str
     yield from query
 
 
-def events_page(*, before: int | None = None, limit: int = 200, st_ref: str | None = None,
-                action: str | None = None, profile: str | None = None) -> list[AuditEvent]:
+def events_page(*, before: int | None = None, after: int | None = None, limit: int = 200,
+                st_ref: str | None = None, action: str | None = None, profile: str | None = None) -> list[AuditEvent]:
     """One page of events, newest first: those with ``seq < before`` (keyset pagination on the primary
-    key, so the 500th page costs what the first does), filtered in SQL."""
+    key, so the 500th page costs what the first does) and/or ``seq > after`` (what is new since), filtered
+    in SQL."""
     query = AuditEvent.select().order_by(AuditEvent.seq.desc()).limit(limit)
     if before is not None:
         query = query.where(AuditEvent.seq < before)
+    if after is not None:
+        query = query.where(AuditEvent.seq > after)
     if st_ref:
         query = query.where(AuditEvent.st_ref == st_ref)
     if action:

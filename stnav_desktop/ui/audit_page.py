@@ -108,8 +108,10 @@ def to_row(e) -> AuditRow:
     return AuditRow(e.seq, values, e.action, e.st_ref, e.detail, e.hash)
 
 
-def fetch_rows(*, before: int | None, st_ref: str | None, action: str | None, limit: int = PAGE) -> list[AuditRow]:
-    return [to_row(e) for e in audit.events_page(before=before, limit=limit, st_ref=st_ref, action=action)]
+def fetch_rows(*, before: int | None = None, after: int | None = None, st_ref: str | None, action: str | None,
+               limit: int = PAGE) -> list[AuditRow]:
+    return [to_row(e) for e in audit.events_page(before=before, after=after, limit=limit, st_ref=st_ref,
+                                                 action=action)]
 
 
 class AuditModel(QAbstractTableModel):
@@ -149,6 +151,30 @@ class AuditModel(QAbstractTableModel):
         st_ref, action = self.st_ref, self.action
         self.runner.submit(lambda: fetch_rows(before=before, st_ref=st_ref, action=action),
                            lambda rows: self._append(generation, rows),
+                           lambda message: self._failed(generation, message))
+
+    def load_newer(self) -> None:
+        """Events appended since (on this PC or another): put on top, the rows already read stay where
+        they are. A flood of them starts the list again from the newest."""
+        if self.loading or not self.rows:
+            if not self.loading:
+                self.reload(self.st_ref, self.action)
+            return
+        generation = self._generation
+        after, st_ref, action = self.rows[0].seq, self.st_ref, self.action
+
+        def done(rows: list[AuditRow]) -> None:
+            if generation != self._generation or not rows or rows[-1].seq <= self.rows[0].seq:
+                return
+            if len(rows) >= PAGE:
+                self.reload(self.st_ref, self.action)
+                return
+            self.beginInsertRows(QModelIndex(), 0, len(rows) - 1)
+            self.rows[:0] = rows
+            self.endInsertRows()
+            self.loaded.emit()
+
+        self.runner.submit(lambda: fetch_rows(after=after, st_ref=st_ref, action=action), done,
                            lambda message: self._failed(generation, message))
 
     def _append(self, generation: int, rows: list[AuditRow]) -> None:

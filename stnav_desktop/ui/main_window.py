@@ -446,6 +446,9 @@ class MainWindow(QMainWindow):
             self.refresh_page("batches")
         if "mappings" in views:
             self.refresh_page("mappings")
+        audit_page = self.pages.built().get("audit")
+        if audit_page is not None:
+            audit_page.model.load_newer()  # every change is an audit event
         self.refresh_status()
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt signature

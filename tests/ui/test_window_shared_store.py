@@ -145,3 +145,28 @@ def test_documents_being_posted_on_another_pc_show_who_posts_them(qtbot, store, 
     qtbot.waitUntil(lambda: "being posted" not in cell(page.table, 0, 8), timeout=3000)
     window.close()
     window.runner.shutdown()
+
+
+def test_the_audit_tab_puts_what_another_pc_did_on_top_and_keeps_the_rows_read(qtbot, store, tmp_path):
+    from stnav_desktop.store import audit
+    from stnav_desktop.ui.audit_page import PAGE
+
+    profile = settings.get_profile("default")
+    audit.append_many([dict(action="document.pulled", st_ref=f"PO-{i}", profile="default") for i in range(PAGE + 20)],
+                      actor="bob")
+    window = open_window(qtbot, tmp_path, profile)
+    window.tabs.setCurrentIndex(4)
+    page = window.pages["audit"]
+    qtbot.waitUntil(lambda: page.model.rowCount() == PAGE)
+    page.table.scrollToBottom()
+    qtbot.waitUntil(lambda: page.model.rowCount() == PAGE + 20 and page.model.exhausted)
+    page.table.setCurrentIndex(page.model.index(5, 0))
+    selected = page.model.rows[5].seq
+    on_other_pc(lambda: audit.append("batch.approved", profile="default", actor="carol", nav_ref="batch 9",
+                                     detail={"batch": 9, "documents": [1, 2]}))
+    qtbot.waitUntil(lambda: page.model.rowCount() == PAGE + 21, timeout=2500)
+    top = page.model.rows[0].values
+    assert top[3] == "Batch approved" and top[2].startswith("carol on ")
+    assert page.model.rows[page.table.currentIndex().row()].seq == selected  # the selection stays on its event
+    window.close()
+    window.runner.shutdown()
