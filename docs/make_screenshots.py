@@ -98,7 +98,7 @@ def main() -> int:
         batches_page.approve_button.click()
         # another PC posting part of the batch: who posts what shows on this PC (claims, #19)
         from stnav_desktop.store import claims
-        elsewhere = [d.id for d in StDocument.select().where(StDocument.status == DocStatus.APPROVED).limit(3)]
+        elsewhere = [line.document_id for line in batches_page._view.lines[:3]]  # the first rows shown
         claims.claim(elsewhere, "alice@AP-PC-2#4242", lease_seconds=60)
         batches_page.refresh()
         app.processEvents()

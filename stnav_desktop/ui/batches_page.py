@@ -253,7 +253,7 @@ class BatchesPage(Page):
             status = line.status
             claim = holders.get(line.document_id)
             if claim is not None and not claim.expired and claim.holder != me and not line.final:
-                status = f"Being posted by {holder_name(claim.holder)}"
+                status = f"Posting: {holder_name(claim.holder)}"  # on another PC, now
                 elsewhere.add(holder_name(claim.holder))
             self._set_doc_row(r, [line.st_ref, line.date, line.vendor, money(line.amount), status,
                                   line.nav_number, line.message], problem=not line.final and bool(line.message))

@@ -138,7 +138,7 @@ def test_documents_being_posted_on_another_pc_show_who_posts_them(qtbot, store, 
     assert won == ids[:2]
     page._claims_timer.setInterval(200)  # the tab's look at the claims, sooner than every 5 s for the test
     qtbot.waitUntil(lambda: cell(page.table, 0, 8).startswith("being posted by alice@AP-PC-2"), timeout=3000)
-    qtbot.waitUntil(lambda: sum(cell(page.documents, r, 4) == "Being posted by alice@AP-PC-2"
+    qtbot.waitUntil(lambda: sum(cell(page.documents, r, 4) == "Posting: alice@AP-PC-2"
                                 for r in range(3)) == 2)
     assert "being posted by alice@AP-PC-2" in page.summary.text()
     on_other_pc(lambda: claims.release_all(OTHER_PC))
