@@ -90,6 +90,8 @@ def run_window(profile, *, service_fn: Callable, title_suffix: str = "") -> int:
     with loop:
         loop.run_until_complete(closed.wait())
     window.stop_scheduler(timeout=10)
+    if window.live is not None:
+        window.live.stop()
     window.runner.shutdown()
     return 0
 
