@@ -96,6 +96,15 @@ def main() -> int:
         window.grab().save(str(OUT / "batch-before-approval.png"))
         batches_page.confirm = lambda title, text: True  # the confirmation shows count and total
         batches_page.approve_button.click()
+        # another PC posting part of the batch: who posts what shows on this PC (claims, #19)
+        from stnav_desktop.store import claims
+        elsewhere = [line.document_id for line in batches_page._view.lines[:3]]  # the first rows shown
+        claims.claim(elsewhere, "alice@AP-PC-2#4242", lease_seconds=60)
+        batches_page.refresh()
+        app.processEvents()
+        window.grab().save(str(OUT / "batch-posted-elsewhere.png"))
+        claims.release_all("alice@AP-PC-2#4242")
+        batches_page.refresh()
         batches_page.table.selectRow(0)
         batches_page.post_button.click()
         app.processEvents()
@@ -109,6 +118,10 @@ def main() -> int:
         reports.run_button.click()
         app.processEvents()
         window.grab().save(str(OUT / "reconcile.png"))
+        # the Audit tab: newest first, a page at a time, who did it on which PC
+        window.tabs.setCurrentIndex(4)
+        app.processEvents()
+        window.grab().save(str(OUT / "audit.png"))
         posted = StDocument.select().where(StDocument.status == DocStatus.POSTED).count()
         print(f"screenshots written to {OUT} ({posted} documents posted in the run)")
         window.close()

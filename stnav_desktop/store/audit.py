@@ -369,3 +369,22 @@ def events(*, st_ref: str | None = None, action: str | None = None, profile: str
     if limit:
         query = query.limit(limit)
     yield from query
+
+
+def events_page(*, before: int | None = None, after: int | None = None, limit: int = 200,
+                st_ref: str | None = None, action: str | None = None, profile: str | None = None) -> list[AuditEvent]:
+    """One page of events, newest first: those with ``seq < before`` (keyset pagination on the primary
+    key, so the 500th page costs what the first does) and/or ``seq > after`` (what is new since), filtered
+    in SQL."""
+    query = AuditEvent.select().order_by(AuditEvent.seq.desc()).limit(limit)
+    if before is not None:
+        query = query.where(AuditEvent.seq < before)
+    if after is not None:
+        query = query.where(AuditEvent.seq > after)
+    if st_ref:
+        query = query.where(AuditEvent.st_ref == st_ref)
+    if action:
+        query = query.where(AuditEvent.action == action)
+    if profile:
+        query = query.where(AuditEvent.profile_name == profile)
+    return list(query)

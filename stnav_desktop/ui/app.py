@@ -69,11 +69,10 @@ def run_window(profile, *, service_fn: Callable, title_suffix: str = "") -> int:
         window.setWindowTitle(f"{window.windowTitle()} — {title_suffix}")
     install_excepthook(lambda: window)
     relay = _SchedulerRelay()
-    scheduler = None
 
     def on_event(news) -> None:  # sync.scheduler.JobNews
-        if news.job == "pull" and "review" in window.pages:
-            window.pages["review"].refresh()
+        if news.job == "pull":
+            window.refresh_page("review")
         if not news.ok:
             window.notify(f"Scheduled {news.job} {news.summary}")
         elif news.new_for_review or news.needs_attention:
@@ -83,19 +82,16 @@ def run_window(profile, *, service_fn: Callable, title_suffix: str = "") -> int:
     relay.event.connect(on_event)
     values = settings.all_values(profile)
     if values["schedule.enabled"] and values["servicetitan.tenant"]:
-        try:
-            scheduler = service_fn().scheduler(on_event=relay.event.emit)
-            scheduler.start()
-        except Exception as exc:  # not configured yet: the window says so; nothing runs in the background
-            log.warning("scheduler not started: %s", exc)
-            window.notify(f"Background schedule not started: {exc}")
+        # one scheduler per store: runs here only while this window holds the store's lock
+        window.start_scheduler(lambda: service_fn().scheduler(on_event=relay.event.emit))
     window.show()
     closed = asyncio.Event()
     app.aboutToQuit.connect(closed.set)
     with loop:
         loop.run_until_complete(closed.wait())
-    if scheduler is not None:
-        scheduler.stop(timeout=10)
+    window.stop_scheduler(timeout=10)
+    if window.live is not None:
+        window.live.stop()
     window.runner.shutdown()
     return 0
 

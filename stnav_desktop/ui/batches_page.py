@@ -17,6 +17,7 @@ from stnav_desktop.ui.qt import (
     QObject,
     QPushButton,
     Qt,
+    QtCore,
     QtWidgets,
     QVBoxLayout,
     Signal,
@@ -27,6 +28,23 @@ BATCH_COLUMNS = ("Batch", "Status", "Documents", "Total", "Prepared by", "Prepar
                  "Approved at", "Documents by status")
 DOC_COLUMNS = ("ServiceTitan", "Date", "Vendor", "Amount", "Status", "NAV document", "Result / reason")
 PROBLEM_OUTCOMES = ("failed", "needs_attention", "not_ready")
+
+
+def being_posted() -> dict[int, set[str]]:
+    """Batch id → who (``user@PC``) holds live posting claims on its documents, other than this process."""
+    from stnav_desktop.store import claims
+    from stnav_desktop.store.models import StDocument
+    from stnav_desktop.ui.shared_store import holder_name
+
+    me = claims.default_holder()
+    live = {doc_id: c.holder for doc_id, c in claims.holders().items() if not c.expired and c.holder != me}
+    if not live:
+        return {}
+    out: dict[int, set[str]] = {}
+    for doc in StDocument.select(StDocument.id, StDocument.batch).where(StDocument.id.in_(list(live))):
+        if doc.batch_id is not None:
+            out.setdefault(doc.batch_id, set()).add(holder_name(live[doc.id]))
+    return out
 
 
 class _Progress(QObject):
@@ -104,28 +122,81 @@ class BatchesPage(Page):
         self.reopen_button.clicked.connect(self.reopen_selected)
         self.table.itemSelectionChanged.connect(self._show_selected)
         self._summaries: list[batches.BatchSummary] = []
+        self._busy: dict[int, set[str]] = {}
+        self._held_here: frozenset = frozenset()  # live claims on the shown batch's documents
         self._view: batches.BatchView | None = None
         self._row_of: dict[int, int] = {}
+        self._list_generation = self._view_generation = 0
+        # claims are not audit events: while this tab is on screen, who posts what is looked at again
+        self._claims_timer = QtCore.QTimer(self, interval=5000)
+        self._claims_timer.timeout.connect(self._poll_claims)
+        self._claims_timer.start()
         self.refresh()
 
     # -- batches list -------------------------------------------------------------------------
     def refresh(self) -> None:
+        """The list, and who is posting what on other PCs, read on the task runner (they grow with the
+        store; on a shared store they are another PC's work)."""
+        if self._posting:  # our own posting shows its progress row by row; refreshed when it ends
+            return
         selected = self.selected_batch()
-        self._summaries = batches.list_batches(self.profile)
+        selected_id = selected.id if selected else None
+        profile = self.profile
+        self._list_generation += 1
+        generation = self._list_generation
+
+        def work():
+            return batches.list_batches(profile), being_posted()
+
+        def done(result) -> None:
+            if generation == self._list_generation and not self._posting:
+                self._show_batches(*result, selected_id)
+
+        self.runner.submit(work, done, self.say)
+
+    def _poll_claims(self) -> None:
+        """Claims are not audit events (the watcher does not hear them): while the tab is on screen, look at
+        who posts what every few seconds, and refresh only when that changed."""
+        if not self.isVisible() or self._posting:
+            return
+        shown = self._busy, self._held_here
+        ids = list(self._row_of)
+
+        def work():
+            from stnav_desktop.store import claims
+
+            busy = being_posted()
+            held = frozenset((doc_id, c.holder) for doc_id, c in claims.holders(ids).items()
+                             if not c.expired)
+            return busy, held
+
+        def done(result) -> None:
+            busy, held = result
+            if (busy, held) != shown and (self._busy, self._held_here) == shown:
+                self.refresh()
+
+        self.runner.submit(work, done, lambda _m: None)
+
+    def _show_batches(self, summaries, busy: dict[int, set[str]], selected_id: int | None) -> None:
+        self._summaries = summaries
+        self._busy = busy
         self.table.blockSignals(True)
         self.table.setRowCount(len(self._summaries))
         for r, s in enumerate(self._summaries):
             b = s.batch
+            status_line = s.status_line
+            if busy.get(b.id):  # another PC (or process) posts it right now
+                status_line = f"being posted by {', '.join(sorted(busy[b.id]))} · {status_line}"
             values = [str(b.id), s.status_label, str(s.documents), money(s.total), b.prepared_by,
                       f"{b.prepared_at.astimezone():%Y-%m-%d %H:%M}", b.approved_by or "—",
-                      f"{b.approved_at.astimezone():%Y-%m-%d %H:%M}" if b.approved_at else "—", s.status_line]
+                      f"{b.approved_at.astimezone():%Y-%m-%d %H:%M}" if b.approved_at else "—", status_line]
             for c, value in enumerate(values):
                 item = QtWidgets.QTableWidgetItem(value)
                 if c in (0, 2, 3):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(r, c, item)
         self.table.blockSignals(False)
-        row = next((r for r, s in enumerate(self._summaries) if selected and s.id == selected.id), 0)
+        row = next((r for r, s in enumerate(self._summaries) if selected_id and s.id == selected_id), 0)
         if self._summaries:
             self.table.selectRow(row)
         self._show_selected()
@@ -149,13 +220,42 @@ class BatchesPage(Page):
     # -- the selected batch's documents (and their results) ------------------------------------
     def _show_selected(self) -> None:
         batch = self.selected_batch()
-        self._view = batches.inspect(batch) if batch else None
-        view = self._view
+        self._view_generation += 1
+        generation = self._view_generation
+        if batch is None:
+            self._show_view(None, {})
+            return
+
+        def work():
+            from stnav_desktop.store import claims
+
+            view = batches.inspect(batch)
+            return view, claims.holders([line.document_id for line in view.lines])
+
+        def done(result) -> None:
+            if generation == self._view_generation:
+                self._show_view(*result)
+
+        self.runner.submit(work, done, self.say)
+
+    def _show_view(self, view, holders: dict) -> None:
+        from stnav_desktop.store.claims import default_holder
+        from stnav_desktop.ui.shared_store import holder_name
+
+        self._view = view
+        self._held_here = frozenset((doc_id, c.holder) for doc_id, c in holders.items() if not c.expired)
+        me = default_holder()
         self.documents.setRowCount(len(view.lines) if view else 0)
         self._row_of = {}
+        elsewhere: set[str] = set()
         for r, line in enumerate(view.lines if view else []):
             self._row_of[line.document_id] = r
-            self._set_doc_row(r, [line.st_ref, line.date, line.vendor, money(line.amount), line.status,
+            status = line.status
+            claim = holders.get(line.document_id)
+            if claim is not None and not claim.expired and claim.holder != me and not line.final:
+                status = f"Posting: {holder_name(claim.holder)}"  # on another PC, now
+                elsewhere.add(holder_name(claim.holder))
+            self._set_doc_row(r, [line.st_ref, line.date, line.vendor, money(line.amount), status,
                                   line.nav_number, line.message], problem=not line.final and bool(line.message))
         if view is None:
             self.summary.setText("No batch yet: create one on the Review tab from ready documents.")
@@ -165,7 +265,9 @@ class BatchesPage(Page):
             self.summary.setText(f"<b>Batch {b.id}</b> · {view.status_label} · {who} · {view.count} documents · "
                                  f"total <b>{money(view.total)}</b> · " + (
                                      "approve it to post" if b.status == batches.PREPARED
-                                     else f"{view.left_to_post} left to post"))
+                                     else f"{view.left_to_post} left to post") + (
+                                     f" · <b>being posted by {', '.join(sorted(elsewhere))}</b>" if elsewhere
+                                     else ""))
         self._update_buttons()
 
     def _set_doc_row(self, r: int, values: list[str], *, problem: bool) -> None:

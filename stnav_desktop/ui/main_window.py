@@ -3,7 +3,8 @@ the next scheduled run, and what needs attention; a banner for news from schedul
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterator, Mapping
 
 from stnav_desktop import __version__
 from stnav_desktop.store.models import Profile
@@ -21,6 +22,8 @@ from stnav_desktop.ui.qt import (
     QVBoxLayout,
     QWidget,
 )
+
+log = logging.getLogger(__name__)
 
 TABS = ("Review", "Mappings", "Batches && posting", "Reports", "Audit", "Settings")
 
@@ -49,9 +52,50 @@ class Banner(QWidget):
         self.show()
 
 
+class LazyTab(QWidget):
+    """The tab's place holder: the page itself is built the first time the tab is shown."""
+
+    def __init__(self, name: str, factory: Callable[[QWidget], QWidget], parent=None) -> None:
+        super().__init__(parent)
+        self.name = name
+        self.setObjectName(f"{name}Tab")
+        self.factory = factory
+        self.page: QWidget | None = None
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+
+    def ensure(self) -> QWidget:
+        if self.page is None:
+            self.page = self.factory(self)
+            self.layout().addWidget(self.page)
+        return self.page
+
+
+class Pages(Mapping):
+    """The window's pages by name; looking one up builds it if its tab was never shown."""
+
+    def __init__(self, holders: dict[str, LazyTab] | None = None) -> None:
+        self._holders = holders or {}
+
+    def __getitem__(self, name: str) -> QWidget:
+        return self._holders[name].ensure()
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._holders
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._holders)
+
+    def __len__(self) -> int:
+        return len(self._holders)
+
+    def built(self) -> dict[str, QWidget]:
+        return {name: h.page for name, h in self._holders.items() if h.page is not None}
+
+
 class MainWindow(QMainWindow):
     def __init__(self, settings_store: QSettings | None = None, *, profile: Profile | None = None, runner=None,
-                 service_fn: Callable | None = None) -> None:
+                 service_fn: Callable | None = None, live_interval: float = 3.0) -> None:
         super().__init__()
         from stnav_desktop.ui.tasks import TaskRunner
 
@@ -76,7 +120,7 @@ class MainWindow(QMainWindow):
         self.tabs.setAccessibleName("Main sections")
         outer.addWidget(self.tabs)
         self.setCentralWidget(central)
-        self.pages: dict[str, QWidget] = {}
+        self.pages = Pages()
         self._build_pages()
         self._build_menu()
         self._build_tray()
@@ -98,6 +142,13 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         else:
             self.resize(*self.default_size())
+        self._status_pending = False
+        self.scheduler_host = None  # start_scheduler(): one scheduler per store
+        self.live = None
+        if self.profile is not None:  # other PCs' changes show without a click (started when shown)
+            from stnav_desktop.ui.shared_store import LiveViews
+
+            self.live = LiveViews(self._store_changed, interval=live_interval)
         self._status_timer = QTimer(self, interval=5000)
         self._status_timer.timeout.connect(self.refresh_status)
         self._status_timer.start()
@@ -161,10 +212,10 @@ class MainWindow(QMainWindow):
 
     def focus_search(self) -> None:
         """Ctrl+F: the Review tab's search box, with its text selected."""
-        page = self.pages.get("review")
-        if page is None:
+        if "review" not in self.pages:
             return
-        self.tabs.setCurrentWidget(page)
+        page = self.pages["review"]
+        self.tabs.setCurrentIndex(0)
         page.search.setFocus()
         page.search.selectAll()
 
@@ -206,50 +257,90 @@ class MainWindow(QMainWindow):
                 layout.addWidget(QLabel(f"{title.replace('&&', '&')}: open a profile first.", page))
                 self.tabs.addTab(page, title)
             return
-        from stnav_desktop.ui.audit_page import AuditPage
-        from stnav_desktop.ui.batches_page import BatchesPage
-        from stnav_desktop.ui.mappings_page import MappingsPage
-        from stnav_desktop.ui.reports_page import ReportsPage
+        # each page is built (and loads its data on the task runner) the first time its tab is shown
+        factories = {"review": self._review_page, "mappings": self._mappings_page, "batches": self._batches_page,
+                     "reports": self._reports_page, "audit": self._audit_page, "settings": self._settings_page}
+        holders = {}
+        for (name, factory), title in zip(factories.items(), TABS, strict=True):
+            holders[name] = LazyTab(name, factory, self.tabs)
+            self.tabs.addTab(holders[name], title)
+        self.pages = Pages(holders)
+        self.tabs.currentChanged.connect(self._tab_changed)
+        # the first tab shown: built once the window frame is up (its rows then load on the runner)
+        QTimer.singleShot(0, lambda: self.pages["review"])
+
+    def _connect_page(self, page: QWidget) -> QWidget:
+        if hasattr(page, "status_message"):
+            page.status_message.connect(lambda text: self.statusBar().showMessage(text, 15000))
+        return page
+
+    def refresh_page(self, name: str) -> None:
+        """Refresh a page if it was built (a page not built yet loads fresh data when first shown)."""
+        page = self.pages.built().get(name)
+        if page is not None and hasattr(page, "refresh"):
+            page.refresh()
+
+    def _review_page(self, parent: QWidget) -> QWidget:
         from stnav_desktop.ui.review_page import ReviewPage
 
-        review_page = ReviewPage(self.profile, self.tabs, runner=self.runner, service_fn=self.service_fn)
-        mappings_page = MappingsPage(self.profile, self.tabs, runner=self.runner, service_fn=self.service_fn)
-        batches_page = BatchesPage(self.profile, self.runner, self.service_fn, self.tabs)
-        reports_page = ReportsPage(self.profile, self.runner, self.service_fn, self.tabs)
-        audit_page = AuditPage(self.tabs)
-        settings_page = self._settings_page()
-        self.pages = {"review": review_page, "mappings": mappings_page, "batches": batches_page,
-                      "reports": reports_page, "audit": audit_page, "settings": settings_page}
-        for page, title in zip(self.pages.values(), TABS, strict=True):
-            self.tabs.addTab(page, title)
-        for page in self.pages.values():
-            if hasattr(page, "status_message"):
-                page.status_message.connect(lambda text: self.statusBar().showMessage(text, 15000))
-        review_page.changed.connect(self._data_changed)
-        mappings_page.changed.connect(review_page.refresh)
-        batches_page.changed.connect(review_page.refresh)
-        self.tabs.currentChanged.connect(self._tab_changed)
+        page = ReviewPage(self.profile, parent, runner=self.runner, service_fn=self.service_fn)
+        page.changed.connect(self._data_changed)
+        return self._connect_page(page)
 
-    def _settings_page(self) -> QWidget:
+    def _mappings_page(self, parent: QWidget) -> QWidget:
+        from stnav_desktop.ui.mappings_page import MappingsPage
+
+        page = MappingsPage(self.profile, parent, runner=self.runner, service_fn=self.service_fn)
+        page.changed.connect(lambda: self.refresh_page("review"))
+        return self._connect_page(page)
+
+    def _batches_page(self, parent: QWidget) -> QWidget:
+        from stnav_desktop.ui.batches_page import BatchesPage
+
+        page = BatchesPage(self.profile, self.runner, self.service_fn, parent)
+        page.changed.connect(lambda: self.refresh_page("review"))
+        return self._connect_page(page)
+
+    def _reports_page(self, parent: QWidget) -> QWidget:
+        from stnav_desktop.ui.reports_page import ReportsPage
+
+        return self._connect_page(ReportsPage(self.profile, self.runner, self.service_fn, parent))
+
+    def _audit_page(self, parent: QWidget) -> QWidget:
+        from stnav_desktop.ui.audit_page import AuditPage
+
+        return self._connect_page(AuditPage(parent, runner=self.runner))
+
+    @property
+    def settings_page(self):
+        self.pages["settings"]  # noqa: B018 - built on first use
+        return self._settings
+
+    @property
+    def connections(self):
+        self.pages["settings"]  # noqa: B018 - built on first use
+        return self._connections
+
+    def _settings_page(self, parent: QWidget) -> QWidget:
         """Connection and posting settings (generic, with IT locks) beside the secrets and the
         connection test."""
         from stnav_desktop.ui.connections_page import ConnectionsPanel
         from stnav_desktop.ui.qt import QtWidgets
         from stnav_desktop.ui.settings_page import SettingsPage
 
-        page = QtWidgets.QSplitter(self.tabs)
+        page = QtWidgets.QSplitter(parent)
         page.setObjectName("settingsTab")
-        self.settings_page = SettingsPage(self.profile, page)
-        self.connections = ConnectionsPanel(self.profile, self.runner, self._fresh_service, page)
-        page.addWidget(self.settings_page)
-        page.addWidget(self.connections)
+        self._settings = SettingsPage(self.profile, page)
+        self._connections = ConnectionsPanel(self.profile, self.runner, self._fresh_service, page)
+        page.addWidget(self._settings)
+        page.addWidget(self._connections)
         page.setStretchFactor(0, 3)
         page.setStretchFactor(1, 2)
-        self.settings_page.saved.connect(lambda _changes: self._settings_saved())
-        self.connections.company_chosen.connect(lambda _id: (self.settings_page.refresh(), self._settings_saved()))
-        for widget in (self.settings_page, self.connections):
+        self._settings.saved.connect(lambda _changes: self._settings_saved())
+        self._connections.company_chosen.connect(lambda _id: (self._settings.refresh(), self._settings_saved()))
+        for widget in (self._settings, self._connections):
             widget.status_message.connect(lambda text: self.statusBar().showMessage(text, 15000))
-        page.refresh = lambda: (self.connections.refresh(),)
+        page.refresh = lambda: (self._connections.refresh(),)
         return page
 
     def _fresh_service(self):
@@ -261,13 +352,16 @@ class MainWindow(QMainWindow):
 
     def _settings_saved(self) -> None:
         self.refresh_status()
-        if "review" in self.pages:
-            self.pages["review"].refresh()
+        self.refresh_page("review")
 
     def _tab_changed(self, index: int) -> None:
-        page = self.tabs.widget(index)
-        if hasattr(page, "refresh") and page is not self.pages.get("review"):
-            page.refresh()
+        holder = self.tabs.widget(index)
+        if not isinstance(holder, LazyTab):
+            return
+        if holder.page is None:
+            holder.ensure()  # built now: it loads its data as it starts
+        elif hasattr(holder.page, "refresh") and holder.name != "review":
+            holder.page.refresh()
 
     def _data_changed(self) -> None:
         self.refresh_status()
@@ -278,19 +372,93 @@ class MainWindow(QMainWindow):
             self.tray.showMessage("ml-connector", text)
 
     def refresh_status(self) -> None:
-        if self.profile is None:
+        """The status bar's figures are counted on the task runner (they grow with the store)."""
+        if self.profile is None or self._status_pending:
             return
         from stnav_desktop.sync.views import status
-        now = status.summary(self.profile)
+
+        profile = self.profile
+
+        def work():
+            from stnav_desktop.store import locks
+            from stnav_desktop.store.models import SchedulerJob
+
+            job = SchedulerJob.get_or_none((SchedulerJob.profile == profile) & (SchedulerJob.name == "pull"))
+            return status.summary(profile), locks.who("scheduler"), job.last_run_at if job else None
+
+        self._status_pending = True
+        self.runner.submit(work, self._show_status, self._status_failed)
+
+    def _status_failed(self, message: str) -> None:
+        self._status_pending = False
+        log.warning("status bar not refreshed: %s", message)
+
+    def _show_status(self, result) -> None:
+        now, lease, last_run = result
+        self._status_pending = False
         self.first_run.setVisible(not now.configured)
         self.st_state.setText(f"ServiceTitan: {now.servicetitan}")
         self.nav_state.setText(f"NAV: {now.nav}")
         self.last_pull.setText(f"Last pull: {now.last_pull.astimezone():%Y-%m-%d %H:%M}" if now.last_pull
                                else "Last pull: never")
-        self.schedule_state.setText(now.schedule)
+        self.schedule_state.setText(self._scheduler_text(now.schedule, lease, last_run))
         self.attention_state.setText(f"Needs attention: {now.attention}")
+
+    def _scheduler_text(self, schedule: str, lease, last_run) -> str:
+        """Where the store's one scheduler runs: here (the schedule as usual), or on another PC / the
+        service ("Scheduler runs on alice@AP-PC-2 (last run 14:05)")."""
+        from stnav_desktop.ui.shared_store import holder_name
+
+        host = self.scheduler_host
+        if host is not None and host.running:
+            return schedule
+        if lease is not None and (host is None or lease.holder != host.holder):
+            when = f"{last_run.astimezone():%H:%M}" if last_run else "not yet"
+            return f"Scheduler runs on {holder_name(lease.holder)} (last run {when})"
+        return schedule
+
+    def start_scheduler(self, factory: Callable[[], object], *, standby_seconds: float = 30.0,
+                        heartbeat_seconds: float = 60.0) -> None:
+        """Run the background schedule here if no other PC (or the service) runs it for this store;
+        otherwise stand by and take over when it stops. ``factory`` builds and returns the Scheduler."""
+        from stnav_desktop.ui.shared_store import SchedulerHost
+
+        self.scheduler_host = SchedulerHost(factory, standby_seconds=standby_seconds,
+                                            heartbeat_seconds=heartbeat_seconds, parent=self)
+        self.scheduler_host.changed.connect(self.refresh_status)
+        self.scheduler_host.failed.connect(lambda text: self.notify(f"Background schedule not started: {text}"))
+        self.scheduler_host.start()
+
+    def stop_scheduler(self, timeout: float = 10.0) -> None:
+        if self.scheduler_host is not None:
+            self.scheduler_host.stop(timeout)
+            self.scheduler_host = None
+
+    def _store_changed(self, changes: list) -> None:
+        """A burst of changes from this or another PC (store.changes.Watcher): each view it touches is
+        refreshed once, on the task runner."""
+        from stnav_desktop.store.changes import affected
+
+        views = affected(changes)
+        if views & {"documents", "readiness"}:
+            self.refresh_page("review")
+        if views & {"batches", "documents"}:
+            self.refresh_page("batches")
+        if "mappings" in views:
+            self.refresh_page("mappings")
+        audit_page = self.pages.built().get("audit")
+        if audit_page is not None:
+            audit_page.model.load_newer()  # every change is an audit event
+        self.refresh_status()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt signature
+        super().showEvent(event)
+        if self.live is not None and not self.live.running:
+            self.live.start()
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt signature
         self.qsettings.setValue("mainWindow/geometry", self.saveGeometry())
         self._status_timer.stop()
+        if self.live is not None:
+            self.live.stop()
         super().closeEvent(event)

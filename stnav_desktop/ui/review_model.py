@@ -3,6 +3,7 @@ pages and sorts and filters in SQL, so 100,000 documents open and sort quickly."
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -58,7 +59,7 @@ def format_amount(value: Decimal | None) -> str:
 
 
 class ReviewModel(QAbstractTableModel):
-    def __init__(self, profile: Profile, parent=None) -> None:
+    def __init__(self, profile: Profile, parent=None, *, load: bool = True) -> None:
         super().__init__(parent)
         self.profile = profile
         self.filter = review.ReviewFilter()
@@ -66,7 +67,9 @@ class ReviewModel(QAbstractTableModel):
         self.descending = True
         self._count = 0
         self._pages: dict[int, list[review.ReviewRow]] = {}
-        self.reload()
+        self.loader: Callable[[], None] | None = None  # set by a page that loads rows off the GUI thread
+        if load:
+            self.reload()
 
     # -- data source ---------------------------------------------------------------------------
     def reload(self) -> None:
@@ -74,6 +77,14 @@ class ReviewModel(QAbstractTableModel):
         self.beginResetModel()
         self._pages.clear()
         self._count = review.count(self.profile, self.filter)
+        self.endResetModel()
+
+    def show_loaded(self, flt: review.ReviewFilter, count: int, first_page: list[review.ReviewRow]) -> None:
+        """What a worker read for ``flt`` (its count and first page): shown in one reset."""
+        self.beginResetModel()
+        self.filter = flt
+        self._pages = {0: first_page}
+        self._count = count
         self.endResetModel()
 
     def set_filter(self, flt: review.ReviewFilter) -> None:
@@ -155,4 +166,7 @@ class ReviewModel(QAbstractTableModel):
             return
         self.sort_key = GRID[column].key
         self.descending = order == Qt.SortOrder.DescendingOrder
-        self.reload()
+        if self.loader is not None:
+            self.loader()  # the page reads the rows on its task runner
+        else:
+            self.reload()

@@ -25,7 +25,7 @@ from stnav_desktop.ui.qt import (
     QWidget,
     Signal,
 )
-from stnav_desktop.ui.review_model import GRID, ROW_ROLE, ReviewModel, column_index
+from stnav_desktop.ui.review_model import GRID, PAGE, ROW_ROLE, ReviewModel, column_index
 from stnav_desktop.ui.tasks import InlineRunner
 from stnav_desktop.ui.text import money, quantity
 
@@ -40,7 +40,10 @@ COL_NAV_VENDOR, COL_DIMENSION = column_index("nav_vendor"), column_index("dimens
 class ReviewPage(Page):
     def __init__(self, profile: Profile, parent=None, *, runner=None, service_fn=None) -> None:
         super().__init__(profile, parent, runner=runner, service_fn=service_fn)
-        self.model = ReviewModel(profile, self)
+        self.model = ReviewModel(profile, self, load=False)  # rows load on the runner (refresh)
+        self._generation = 0
+        self.loading = False
+        self.model.loader = lambda: None  # the header's first sort: refresh() below reads the rows
         layout = QVBoxLayout(self)
         tools = QHBoxLayout()
         self.pull_button = QPushButton("&Pull now", self)
@@ -132,6 +135,7 @@ class ReviewPage(Page):
         self.table.selectionModel().currentRowChanged.connect(self._current_changed)
         self.batch_selected.clicked.connect(self.create_batch_from_selection)
         self.batch_ready.clicked.connect(lambda: self._create_batch(None))
+        self.model.loader = lambda: self._load(lists=False)
         self.refresh()
 
     # -- network actions (on a worker; the window stays responsive) ------------------------------
@@ -194,28 +198,73 @@ class ReviewPage(Page):
         return flt
 
     def apply_filter(self) -> None:
-        self.model.set_filter(self.current_filter())
-        self._update_count()
+        self._load(lists=False)
 
     def refresh(self) -> None:
         """Reload after data changed (pull, mapping, posting); keeps filters and the current row."""
+        self._load(lists=True)
+
+    def _load(self, *, lists: bool) -> None:
+        """Count, the first page of rows, the status counts (and the filter lists) are read on the task
+        runner: they grow with the store. The newest request wins; an older answer is dropped."""
+        self._generation += 1
+        generation = self._generation
+        profile, flt = self.profile, self.current_filter()
+        sort, descending = self.model.sort_key, self.model.descending
+        current_id = self.detail.document.id if self.detail.document else None
+        self.loading = True
+        if not self.model.rowCount():
+            self.count_label.setText("Loading…")
+
+        def work() -> dict:
+            out: dict = {"count": review.count(profile, flt),
+                         "first": review.fetch(profile, flt, sort=sort, descending=descending, offset=0,
+                                               limit=PAGE),
+                         "counts": review.status_counts(profile)}
+            if lists:
+                out["vendor"] = review.distinct_values(profile, "vendor")
+                out["territory"] = review.distinct_values(profile, "territory")
+            if current_id is not None:
+                out["current"] = review.document(current_id)
+            return out
+
+        def done(result: dict) -> None:
+            if generation != self._generation:
+                return
+            self._loaded(flt, sort, descending, result, current_id)
+
+        def failed(message: str) -> None:
+            if generation == self._generation:
+                self.loading = False
+                self.count_label.setText(f"Documents could not be read: {message}")
+                self.say(message)
+
+        self.runner.submit(work, done, failed)
+
+    def _loaded(self, flt, sort, descending, result: dict, current_id: int | None) -> None:
         for combo, column, first in ((self.vendor_filter, "vendor", "All vendors"),
                                      (self.territory_filter, "territory", "All territories")):
+            if column not in result:
+                continue
             current = combo.currentText()
             combo.blockSignals(True)
             combo.clear()
-            combo.addItems([first, *review.distinct_values(self.profile, column)])
+            combo.addItems([first, *result[column]])
             combo.setCurrentIndex(max(0, combo.findText(current)))
             combo.blockSignals(False)
-        current_id = self.detail.document.id if self.detail.document else None
-        self.model.set_filter(self.current_filter())
-        self._update_count()
+        if (sort, descending) == (self.model.sort_key, self.model.descending):
+            self.model.show_loaded(flt, result["count"], result["first"])
+        else:  # the user sorted meanwhile: the model reads its first page itself
+            self.model.set_filter(flt)
+        self.loading = False
+        self._update_count(result["counts"])
         if current_id is not None:
-            self.detail.show_document(review.document(current_id))
-        self.changed.emit()
+            self.detail.show_document(result.get("current"))
+        if "vendor" in result:
+            self.changed.emit()
 
-    def _update_count(self) -> None:
-        counts = review.status_counts(self.profile)
+    def _update_count(self, counts: dict | None = None) -> None:
+        counts = review.status_counts(self.profile) if counts is None else counts
         attention = sum(counts.get(s, 0) for s in (DocStatus.NEEDS_ATTENTION, DocStatus.NEEDS_MAPPING,
                                                    DocStatus.DATA_PROBLEM))
         self.count_label.setText(f"{self.model.rowCount()} shown · {counts.get(DocStatus.READY, 0)} ready · "

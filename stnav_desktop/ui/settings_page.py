@@ -6,6 +6,7 @@ live in the keychain: see ``connections_page``)."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from stnav_desktop import deploy
@@ -43,12 +44,22 @@ def lock_note(source: str) -> str:
     return f"Locked by your IT department ({source})"
 
 
+@functools.lru_cache(maxsize=1)
+def timezone_choices() -> list[Choice]:
+    """The IANA zones (600 files read by zoneinfo): once per run."""
+    from zoneinfo import available_timezones
+
+    return [Choice(name, name.rsplit("/", 1)[-1].replace("_", " ")) for name in sorted(available_timezones())]
+
+
 class SettingField:
     """One setting's editor, its lock note and its error label."""
 
-    def __init__(self, setting: settings.Setting, parent: QWidget, profile: Profile | None = None) -> None:
+    def __init__(self, setting: settings.Setting, parent: QWidget, profile: Profile | None = None, *,
+                 choice_cache: dict[str, list[Choice]] | None = None) -> None:
         self.setting = setting
         self.profile = profile
+        self.choice_cache = {} if choice_cache is None else choice_cache
         self.editor = self._make_editor(parent)
         self.editor.setObjectName(f"setting_{setting.key}")
         self.editor.setAccessibleName(setting.label)
@@ -97,11 +108,14 @@ class SettingField:
         return edit
 
     def _choices(self, kind: str) -> list[Choice]:
+        if kind not in self.choice_cache:  # shared by the page's fields: each list read once per page built
+            self.choice_cache[kind] = self._read_choices(kind)
+        return self.choice_cache[kind]
+
+    def _read_choices(self, kind: str) -> list[Choice]:
         profile = self.profile
         if kind == "timezone":
-            from zoneinfo import available_timezones
-
-            return [Choice(name, name.rsplit("/", 1)[-1].replace("_", " ")) for name in sorted(available_timezones())]
+            return timezone_choices()
         if profile is None:
             return []
         if kind == "account":
@@ -173,6 +187,7 @@ class SettingsPage(QWidget):
     def __init__(self, profile: Profile, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.profile = profile
+        choice_cache: dict[str, list[Choice]] = {}  # NAV lists as they are now, read once for every field
         outer = QVBoxLayout(self)
         self.deploy_error = QLabel(self)
         self.deploy_error.setObjectName("deployError")
@@ -193,7 +208,7 @@ class SettingsPage(QWidget):
             for setting in settings.SETTINGS:
                 if setting.key.split(".", 1)[0] != prefix:
                     continue
-                field = SettingField(setting, box, profile)
+                field = SettingField(setting, box, profile, choice_cache=choice_cache)
                 column = QVBoxLayout()
                 column.setSpacing(2)
                 column.addWidget(field.editor)
@@ -249,9 +264,10 @@ class SettingsPage(QWidget):
         self.deploy_error.hide()
         self.save_button.setEnabled(True)
         self.revert_button.setEnabled(True)
+        values = settings.all_values(self.profile)  # one query, not one per field
         for key, field in self.fields.items():
             field.set_error(None)
-            field.show_value(settings.get(self.profile, key))
+            field.show_value(values[key] if key in values else settings.get(self.profile, key))
             field.set_locked(dep.source if key in dep.locked else None)
         self.summary.setText(f"Profile {self.profile.name}" +
                              (f" · {len(dep.locked)} settings locked by IT" if dep.locked else ""))

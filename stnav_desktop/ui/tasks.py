@@ -24,9 +24,15 @@ class TaskRunner:
         self._relay = _Relay()
         self._relay.done.connect(self._deliver)
         self._futures: set[Future] = set()  # keep references to what is running
+        self._closed = False
 
     def submit(self, fn: Callable[[], Any], on_done: Callable[[Any], None],
                on_error: Callable[[str], None] | None = None) -> Future:
+        if self._closed:  # the window is closing: a late refresh (a result delivered after close) is dropped
+            dropped: Future = Future()
+            dropped.cancel()
+            return dropped
+
         def work():
             try:
                 self._relay.done.emit((on_done, on_error), fn(), None)
@@ -57,6 +63,7 @@ class TaskRunner:
         return bool(self._futures)
 
     def shutdown(self) -> None:
+        self._closed = True
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 

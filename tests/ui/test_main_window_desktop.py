@@ -31,9 +31,10 @@ def test_window_fits_a_small_laptop_and_has_the_usual_menu(qtbot, store, tmp_pat
     window.tabs.setCurrentIndex(3)
     assert window.find_action.shortcut().toString() == "Ctrl+F"
     window.find_action.trigger()  # what Ctrl+F does (the offscreen test platform has no active window)
-    assert window.tabs.currentWidget() is window.pages["review"]
+    assert window.tabs.currentWidget().page is window.pages["review"]
     assert window.focusWidget() is window.pages["review"].search
-    # the status bar names the company, not its id
+    # the status bar names the company, not its id (read on the task runner)
+    qtbot.waitUntil(lambda: "CRONUS" in window.nav_state.text())
     assert "CRONUS USA, Inc." in window.nav_state.text() and "c0ffee00" not in window.nav_state.text()
     window.quit_action.trigger()
     assert not window.isVisible()
@@ -54,3 +55,59 @@ def test_news_reaches_the_tray_when_the_window_is_minimised(qtbot, store, tmp_pa
     window.hide()
     window.notify("Scheduled retries failed: NAV is unreachable")
     assert shown == ["Scheduled retries failed: NAV is unreachable"]
+
+
+def test_tabs_are_built_when_first_shown_and_load_their_data_off_the_gui_thread(qtbot, store, tmp_path):
+    from stnav_desktop.store import audit
+    from stnav_desktop.store.db import db
+    from stnav_desktop.store.models import StDocument
+
+    profile = settings.get_profile("default")
+    with db.atomic():
+        StDocument.insert_many([dict(profile=profile.id, kind="purchase_order", st_id=i, number=f"{1000 + i}-001",
+                                     raw="{}", content_hash=f"h{i}", status="ready") for i in range(30)]).execute()
+    audit.append_many([dict(action="document.pulled", st_ref=f"PO-{i}", profile="default") for i in range(500)],
+                      actor="bob")
+
+    class HeldRunner:
+        """A task runner whose tasks wait until the test lets them run (what a slow store looks like)."""
+
+        def __init__(self):
+            self.queue = []
+
+        def submit(self, fn, on_done, on_error=None):
+            self.queue.append((fn, on_done))
+
+        def run_all(self):
+            while self.queue:
+                fn, on_done = self.queue.pop(0)
+                on_done(fn())
+
+        def shutdown(self):
+            pass
+
+    runner = HeldRunner()
+    window = MainWindow(QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat), profile=profile,
+                        runner=runner)
+    qtbot.addWidget(window)
+    # no page is built before the window frame is up; then the first tab, whose rows are read on the task
+    # runner, "Loading…" meanwhile
+    assert window.pages.built() == {}
+    qtbot.waitUntil(lambda: "review" in window.pages.built())
+    review = window.pages["review"]
+    assert review.model.rowCount() == 0 and review.count_label.text() == "Loading…"
+    window.show()
+    qtbot.wait(50)
+    assert review.count_label.text() == "Loading…"  # the window paints and answers meanwhile
+    runner.run_all()
+    assert review.model.rowCount() == 30
+    assert review.count_label.text().startswith("30 shown · 30 ready")
+    # the Audit tab is built the first time it is shown, and reads one page of the log, not all of it
+    window.tabs.setCurrentIndex(4)
+    assert "audit" in window.pages.built()
+    audit_page = window.pages["audit"]
+    assert audit_page.model.rowCount() == 0 and audit_page.state.text() == "Loading…"
+    runner.run_all()
+    assert audit_page.model.rowCount() == 200 and audit_page.model.rows[0].values[4] == "PO-499"
+    assert set(window.pages.built()) == {"review", "audit"}
+    window.close()

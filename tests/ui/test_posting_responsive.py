@@ -54,7 +54,9 @@ def test_window_stays_responsive_and_cancel_is_clean(qtbot, store):
     timer = QTimer(page, interval=10)
     timer.timeout.connect(lambda: ticks.append(time.monotonic()))
     timer.start()
+    qtbot.waitUntil(lambda: page.table.rowCount() == 1)  # the list is read on the task runner
     page.table.selectRow(0)
+    qtbot.waitUntil(lambda: page.post_button.isEnabled())
     page.post_selected()
     qtbot.waitUntil(lambda: page.progress.value() >= 100, timeout=20000)
     page.cancel()
