@@ -68,6 +68,9 @@ class LazyTab(QWidget):
         if self.page is None:
             self.page = self.factory(self)
             self.layout().addWidget(self.page)
+            # a child added to a shown parent is otherwise shown only by a queued call (QLayout::addChildWidget):
+            # whoever looked the page up would see it hidden until the event loop runs
+            self.page.show()
         return self.page
 
 
