@@ -381,12 +381,19 @@ class ClassicNavSandbox:
             rec["Posting_Date"] = rec["Posting_Date"] or company.today()
             rec["Document_Date"] = rec["Document_Date"] or rec["Posting_Date"]
             rec["Status"] = "Open"
+        elif page.table == "Vendor":
+            company.validate_vendor_card(rec)  # the fields' OnValidate run before the table's OnInsert numbers it
+            company.number_vendor(rec, given=bool(fields.get("No")))
         elif page.table == "Purchase Line" and not fields.get("Line_No"):
             # AutoSplitKey on page 55: the server numbers the line after the last one
             nos = [k[2] for k in company.t(page.table) if k[:2] == (rec["Document_Type"], rec["Document_No"])]
             rec["Line_No"] = max(nos, default=0) + 10000
         self._validate(company, page, rec, parent)
         tkey = tuple(rec[k] for k in page.key)
+        if tkey in company.t(page.table) and page.table == "Vendor":
+            # NavCSideDuplicateKeyException, text as in dynamics-error-codes.md (table caption, field caption)
+            raise NavError(400, "Internal_EntityWithSameKeyExists", f"The Vendor already exists. Identification "
+                                                                    f"fields and values: No.='{rec['No']}'")
         if tkey in company.t(page.table):
             raise NavError(400, "Internal_EntityWithSameKeyExists", f"The record in table {page.table} already exists. "
                            "Identification fields and values: " + ",".join(f"{k}='{rec[k]}'" for k in page.key))
@@ -400,6 +407,8 @@ class ClassicNavSandbox:
             company.validate_purchase_line(header, rec)
         elif page.table == "Gen. Journal Line":
             company.validate_journal_line(rec)
+        elif page.table == "Vendor":
+            company.validate_vendor_card(rec)
 
     def _collection(self, company: ClassicCompany, page: Page, query: dict[str, str], parent: dict | None,
                     raw_path: str) -> dict[str, Any]:
