@@ -381,6 +381,9 @@ class ClassicNavSandbox:
             rec["Posting_Date"] = rec["Posting_Date"] or company.today()
             rec["Document_Date"] = rec["Document_Date"] or rec["Posting_Date"]
             rec["Status"] = "Open"
+            # table 38 OnInsert -> InitInsert -> InitRecord: "Posting Description" := FORMAT("Document Type") + ' '
+            # + "No." (NAVW111 C/AL and BC AL alike), over whatever the insert carried
+            rec["Posting_Description"] = f"{rec['Document_Type'].replace('_', ' ')} {rec['No']}"
         elif page.table == "Vendor":
             company.validate_vendor_card(rec)  # the fields' OnValidate run before the table's OnInsert numbers it
             company.number_vendor(rec, given=bool(fields.get("No")))
