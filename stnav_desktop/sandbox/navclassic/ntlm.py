@@ -132,10 +132,11 @@ class OsAcceptor:
         import spnego
         from spnego.exceptions import SpnegoError
 
-        if state.context is None:
-            state.context = spnego.server(hostname=socket.gethostname(), service=self.service, protocol="negotiate")
         state.messages.append(_token_kind(token))
         try:
+            if state.context is None:
+                state.context = spnego.server(hostname=socket.gethostname(), service=self.service,
+                                              protocol="negotiate")
             answer = state.context.step(token)
         except SpnegoError as exc:
             state.context = None
