@@ -22,7 +22,7 @@ from typing import Any
 
 from stnav_desktop.connectors.http import ConnectorError, TransportError
 from stnav_desktop.connectors.nav import odata
-from stnav_desktop.connectors.nav.classic.client import ClassicClient, Metadata, record_key
+from stnav_desktop.connectors.nav.classic.client import ClassicClient, Metadata
 from stnav_desktop.connectors.nav.classic.config import PAGES
 from stnav_desktop.connectors.nav.errors import NavError, SpecError
 from stnav_desktop.connectors.nav.vendors import NavVendor, VendorSpec
@@ -185,9 +185,6 @@ class ClassicVendors:
             found.created = True
             return found
         return nav_vendor(rec, created=True)
-
-    def path(self, number: str) -> str:
-        return self.client.service_path(ROLE, record_key(No=number))
 
 
 def _explain(exc: ConnectorError, spec: VendorSpec, body: Mapping[str, Any]) -> ConnectorError:
