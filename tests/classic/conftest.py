@@ -38,3 +38,8 @@ def nav(tls_dir, clock):
 @pytest.fixture
 def books(nav) -> ClassicBooks:
     return ClassicBooks(ClassicClient(basic_config(nav), nav.web_service_key, retry=FAST_RETRY))
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "windows_sspi: Windows sign-in through SSPI as the logged-on user (runs only "
+                                       "on Windows, in the windows-build workflow)")

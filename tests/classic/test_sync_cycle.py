@@ -142,12 +142,28 @@ def test_connection_test_lists_what_is_missing(classic_app):
     assert "Object ID 39 (General Journal), Service Name GeneralJournal" in failed[0][1]
 
 
-def test_classic_refuses_vendor_creation_with_one_line(classic_app):
-    from stnav_desktop.sync.app.st_gateway import ConfigurationError
+def test_vendor_created_in_nav_from_servicetitan_and_back(classic_app):
+    """The same action as on the API back end: the NAV vendor made through page 26 from a ServiceTitan vendor,
+    cached for the pickers, mapped, audited; and a ServiceTitan vendor made from a NAV vendor's card."""
+    from stnav_desktop.store.models import MappingKind, NavReference
+    from stnav_desktop.sync.app import mapping
 
     profile, service, books, nav = classic_app
-    with pytest.raises(ConfigurationError, match="create the vendor in NAV"):
-        service.create_nav_vendor(2007)
+    service.refresh_refdata()
+    created = service.create_nav_vendor(2007, tax_id="23-1346100")
+    assert created.created and created.number == "V90001"
+    row = nav.company.t("Vendor")[("V90001",)]
+    assert (row["Name"], row["Address"], row["City"], row["VAT_Registration_No"]) == (
+        "Hajoca Corporation", "127 Coulter Ave", "Ardmore", "23-1346100")
+    assert NavReference.get_or_none((NavReference.profile == profile) & (NavReference.entity == "vendors")
+                                    & (NavReference.key == "V90001")) is not None
+    assert mapping.mappings_dict(profile)[MappingKind.VENDOR]["2007"][0] == "V90001"
+    again = service.create_nav_vendor(2007, tax_id="23-1346100")
+    assert again.number == "V90001" and not again.created and len(nav.rows("Vendor")) == 7
+    assert service.refresh_refdata()["nav.vendors"] == 7
+
+    st_vendor = service.create_st_vendor("V90001")
+    assert st_vendor.name == "Hajoca Corporation"
 
 
 def test_missing_odata_url_is_one_clear_line(store):

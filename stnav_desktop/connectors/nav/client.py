@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from stnav_desktop.connectors.http import AuthHook, CallCounter, HttpClient, HttpSettings, RetryPolicy
 from stnav_desktop.connectors.nav import odata
 from stnav_desktop.connectors.nav.auth import MsalTokenProvider, basic_auth, windows_auth
+from stnav_desktop.connectors.nav.base import ODataClient
 from stnav_desktop.connectors.nav.config import NavConfig
 from stnav_desktop.connectors.nav.errors import (
     ConflictError,
@@ -54,7 +55,9 @@ class BatchResponse:
         return self.status < 400
 
 
-class NavClient:
+class NavClient(ODataClient):
+    SEND_EXPECTED = (200, 201, 204)  # API v2.0 writes never answer 202
+
     def __init__(self, config: NavConfig, secret: str | None, *, counter: CallCounter | None = None,
                  retry: RetryPolicy | None = None, limiter: RateLimiter | None = None,
                  concurrency: ConcurrencyLimit | None = None) -> None:
@@ -99,26 +102,7 @@ class NavClient:
     def cpath(self, rest: str) -> str:
         return self.company_path + rest.lstrip("/")
 
-    # -- verbs ---------------------------------------------------------------------------------
-    def get(self, path: str, *, params: Mapping[str, Any] | None = None,
-            headers: Mapping[str, str] | None = None) -> Any:
-        resp = self.http.request("GET", path, params=params, headers=headers)
-        return odata.loads(resp.content) if resp.content else None
-
-    def iter(self, path: str, params: Mapping[str, Any] | None = None, *, page_size: int | None = 1000
-             ) -> Iterator[dict[str, Any]]:
-        return odata.iter_pages(self, path, params, page_size=page_size)
-
-    def _send(self, method: str, path: str, body: Any = None, headers: Mapping[str, str] | None = None,
-              expected: tuple[int, ...] = (200, 201, 204)) -> Any:
-        hdrs = dict(headers or {})
-        data = None
-        if body is not None:
-            data = odata.dumps(body).encode("utf-8")
-            hdrs["Content-Type"] = "application/json"
-        resp = self.http.request(method, path, data=data, headers=hdrs, expected=expected)
-        return odata.loads(resp.content) if resp.content else None
-
+    # -- verbs (get, iter, delete: ODataClient) ---------------------------------------------------
     def post(self, path: str, body: Any = None, *, headers: Mapping[str, str] | None = None) -> Any:
         return self._send("POST", path, body, headers)
 
@@ -138,9 +122,6 @@ class NavClient:
             fresh = self.get(path)
             log.info("stale ETag on %s: re-read and retrying once", path.split("(")[0])
             return self._send("PATCH", path, dict(changes), {"If-Match": fresh["@odata.etag"]})
-
-    def delete(self, path: str, etag: str) -> None:
-        self._send("DELETE", path, headers={"If-Match": etag})
 
     def batch(self, requests_: list[BatchRequest], *, isolation_snapshot: bool = False) -> list[BatchResponse]:
         """JSON ``$batch`` (max 100 operations per call; longer lists are split, never across an atomicity group)."""

@@ -110,6 +110,16 @@ class ClassicCompany:
         for n in range(1, 9):
             setup[f"Shortcut_Dimension_{n}_Code"] = shortcuts.get(n, "")
         self.put("General Ledger Setup", ("",), setup)
+        # what page 26 "Vendor Card" relates to: table 23's Country/Region Code (TableRelation Country/Region),
+        # Gen. Bus. Posting Group and Vendor Posting Group, and the "Vendor Nos." series of Purchases &
+        # Payables Setup that table 23's OnInsert numbers a vendor from (NAVW111 C/AL export of table 23)
+        for code in ("US", "CA", "MX"):
+            self.put("Country/Region", (code,), {"Code": code})
+        for code in ("DOMESTIC", "FOREIGN"):
+            self.put("Gen. Business Posting Group", (code,), {"Code": code})
+            self.put("Vendor Posting Group", (code,), {"Code": code})
+        self.put("No. Series", ("VEND",), {"Code": "VEND", "Manual_Nos": True, "Last_No_Used": "V90000"})
+        self.put("Purchases & Payables Setup", ("",), {"Primary_Key": "", "Vendor_Nos": "VEND"})
         batches = {catalog.GENERAL_JOURNAL_TEMPLATE: ["DEFAULT", catalog.JOURNAL_BATCH], "PURCHASES": ["DEFAULT"]}
         for template, names in batches.items():
             self.put("Gen. Journal Template", (template,), {"Name": template})
@@ -150,6 +160,40 @@ class ClassicCompany:
             self.put("Dimension Set Entry", (set_id, code), {"Dimension_Set_ID": set_id, "Dimension_Code": code,
                                                               "Dimension_Value_Code": value})
         return set_id
+
+    # -- vendors (page 26 "Vendor Card", table 23 Vendor) -------------------------------------------------
+    def number_vendor(self, rec: dict[str, Any], *, given: bool) -> None:
+        """Table 23: a No. typed in runs ``NoSeriesMgt.TestManual(PurchSetup."Vendor Nos.")`` (field No.
+        OnValidate): refused when the series does not allow manual numbers; no No. at all makes OnInsert do
+        ``PurchSetup.TESTFIELD("Vendor Nos.")`` and ``InitSeries`` (the next number of the series). The
+        refusal's text is NAV's (``dynamics-error-codes.md``, Application_DialogException example)."""
+        series = self.t("Purchases & Payables Setup")[("",)]["Vendor_Nos"]
+        if given:
+            if series and not self.t("No. Series")[(series,)]["Manual_Nos"]:
+                raise dialog("You may not enter numbers manually. If you want to enter numbers manually, please "
+                             f"activate Manual Nos. in No. Series {series}.")
+            return
+        if not series:
+            raise must_have_value("Vendor Nos.", "Purchases & Payables Setup", "Primary Key=")
+        line = self.t("No. Series")[(series,)]
+        last = line["Last_No_Used"]
+        digits = len(last) - len(last.rstrip("0123456789"))
+        line["Last_No_Used"] = last[:len(last) - digits] + str(int(last[len(last) - digits:]) + 1).zfill(digits)
+        rec["No"] = line["Last_No_Used"]
+
+    def validate_vendor_card(self, rec: dict[str, Any]) -> None:
+        """Table relations of table 23 that a card can break (``Internal_InvalidTableRelation``, text as in
+        ``dynamics-error-codes.md``)."""
+        for fld, caption, table in (("Country_Region_Code", "Country/Region Code", "Country/Region"),
+                                    ("Gen_Bus_Posting_Group", "Gen. Bus. Posting Group", "Gen. Business Posting Group"),
+                                    ("Vendor_Posting_Group", "Vendor Posting Group", "Vendor Posting Group")):
+            value = rec.get(fld) or ""
+            if value and (value,) not in self.t(table):
+                raise NavError(400, "Internal_InvalidTableRelation",
+                               f"The field {caption} of table Vendor contains a value ({value}) that cannot be found "
+                               f"in the related table ({table}).")
+        if rec.get("Blocked") not in ("_x0020_", "Payment", "All"):
+            raise dialog(f"'{rec.get('Blocked')}' is not an option. The existing options are: _x0020_,Payment,All")
 
     # -- validation on insert / modify -----------------------------------------------------------------
     def validate_vendor(self, no: str) -> dict[str, Any]:

@@ -19,6 +19,7 @@ import base64
 import os
 import socket
 from dataclasses import dataclass, field
+from typing import Any
 
 from spnego._ntlm_raw.crypto import compute_response_v2, ntowfv1, ntowfv2
 from spnego._ntlm_raw.messages import (
@@ -41,6 +42,7 @@ class NtlmConnectionState:
 
     challenge: Challenge | None = None
     user: str | None = None
+    context: Any = None  # OsAcceptor: the pyspnego acceptor context of this connection's handshake
     messages: list[str] = field(default_factory=list)  # "negotiate", "challenge", "authenticate" (tests)
 
 
@@ -103,6 +105,59 @@ class NtlmAcceptor:
         if expected != response:
             raise ValueError("wrong password")
         return user
+
+
+class OsAcceptor:
+    """The server side done by the operating system, as a NAV server on Windows has it (HTTP.sys hands the
+    ``Negotiate``/``NTLM`` tokens to SSPI, which validates the account against Windows itself; the NAV server
+    then only lets in Windows accounts set up as NAV users).
+
+    ``spnego.server(protocol="negotiate")`` is pyspnego's acceptor: on Windows it is SSPI's Negotiate package
+    (``AcceptSecurityContext``; SPNEGO-wrapped Kerberos or NTLM, or raw NTLM), which checks the logged-on
+    user's proof without any password known to us. Elsewhere pyspnego falls back to its Python NTLM acceptor,
+    which takes its accounts from the file named by ``NTLM_USER_FILE`` (``DOMAIN:USER:PASSWORD`` lines), so
+    the same code path runs off Windows too. ``users`` are the Windows accounts set up as NAV users
+    (``DOMAIN\\user``, case-insensitive); any other account the OS authenticated is refused, as NAV refuses a
+    Windows user that is not on its Users page.
+
+    The last acceptor token, if any (SPNEGO's ``accept-completed`` with its mechListMIC), goes back in the
+    successful answer's ``WWW-Authenticate`` header (RFC 4559 section 5).
+    """
+
+    def __init__(self, users: set[str], *, service: str = "HTTP") -> None:
+        self.users = {u.upper() for u in users}
+        self.service = service
+
+    def step(self, state: NtlmConnectionState, token: bytes) -> tuple[bytes | None, bool]:
+        import spnego
+        from spnego.exceptions import SpnegoError
+
+        state.messages.append(_token_kind(token))
+        try:
+            if state.context is None:
+                state.context = spnego.server(hostname=socket.gethostname(), service=self.service,
+                                              protocol="negotiate")
+            answer = state.context.step(token)
+        except SpnegoError as exc:
+            state.context = None
+            raise ValueError(f"the operating system refused the sign-in: {exc}") from None
+        if not state.context.complete:
+            state.messages.append("challenge")
+            return answer, False
+        user = str(state.context.client_principal or "")
+        state.context = None
+        if user.upper() not in self.users:
+            state.messages.append(f"refused {user}")
+            raise ValueError(f"{user} is not set up as a NAV user")
+        state.messages.append(f"signed in {user}")
+        state.user = user
+        return answer, True
+
+
+def _token_kind(token: bytes) -> str:
+    if token[:8] == b"NTLMSSP\x00" and len(token) >= 12:
+        return {1: "negotiate", 3: "authenticate"}.get(int.from_bytes(token[8:12], "little"), "ntlm")
+    return "spnego"
 
 
 def parse_authorization(header: str | None) -> tuple[str, bytes] | None:

@@ -12,7 +12,9 @@ controls follow the NAV 2018 (NAVW111) C/AL exports named in §5.2: 51 "Purchase
 "Vendor List", 16 "Chart of Accounts", 536 "Dimensions", 537 "Dimension Values", 479 "Dimension Set
 Entries" (table 480, one row per dimension of a set), 52 "Purchase Credit Memo"
 (part ``PurchLines`` = page 98 "Purch. Cr. Memo Subform", view ``Document Type=Credit Memo``), 140 "Posted
-Purchase Credit Memo". Option values go over the
+Purchase Credit Memo", 26 "Vendor Card" (table 23 Vendor; controls bound to the table fields of the NAVW111
+C/AL export of table 23: No. Code20, Name Text50, Address Text50, Address 2 Text50, City Text30, Country/Region
+Code Code10 related to Country/Region, ...). Option values go over the
 wire as their enum member names (spaces -> ``_``: ``G_L_Account``; blank option ``_x0020_``) (M: what
 ODataV4 pages return in public client code; $metadata of a real server is the authority).
 """
@@ -49,6 +51,11 @@ S, D, DEC, INT, B = "Edm.String", "Edm.Date", "Edm.Decimal", "Edm.Int32", "Edm.B
 PAGES: dict[str, Page] = {
     "vendor_list": Page(27, "Vendor List", "Vendor", ("No",), {"No": S, "Name": S, "Blocked": S},
                         insert=False, modify=False, delete=False),
+    "vendor_card": Page(26, "Vendor Card", "Vendor", ("No",),
+                        {"No": S, "Name": S, "Address": S, "Address_2": S, "City": S, "County": S, "Post_Code": S,
+                         "Country_Region_Code": S, "Phone_No": S, "E_Mail": S, "VAT_Registration_No": S,
+                         "Gen_Bus_Posting_Group": S, "Vendor_Posting_Group": S, "Blocked": S},
+                        defaults={"Blocked": "_x0020_"}),
     "item_list": Page(31, "Item List", "Item", ("No",), {"No": S, "Description": S, "Blocked": B},
                       insert=False, modify=False, delete=False),
     "chart_of_accounts": Page(16, "Chart of Accounts", "G/L Account", ("No",),
@@ -127,13 +134,18 @@ PAGES: dict[str, Page] = {
 CODE_LEN = {"No": 20, "Buy_from_Vendor_No": 20, "Vendor_Invoice_No": 35, "Currency_Code": 10, "Document_No": 20,
             "External_Document_No": 35, "Account_No": 20, "Bal_Account_No": 20, "Journal_Template_Name": 10,
             "Journal_Batch_Name": 10, "Pre_Assigned_No": 20, "Vendor_Cr_Memo_No": 35, "Applies_to_Doc_No": 20, "G_L_Account_No": 20, "Dimension_Code": 20, "Code": 20,
-            "Global_Dimension_1_Code": 20, "Global_Dimension_2_Code": 20, **{f: 20 for f in DIM_FIELDS}}
-TEXT_LEN = {"Description": 50, "Name": 50, "Posting_Description": 50, "Buy_from_Vendor_Name": 50}
-TEXT_LEN_BC = {**TEXT_LEN, "Description": 100, "Name": 100, "Posting_Description": 100, "Buy_from_Vendor_Name": 100}
+            "Global_Dimension_1_Code": 20, "Global_Dimension_2_Code": 20, **{f: 20 for f in DIM_FIELDS},
+            # table 23 Vendor
+            "Post_Code": 20, "Country_Region_Code": 10, "Gen_Bus_Posting_Group": 20, "Vendor_Posting_Group": 20}
+TEXT_LEN = {"Description": 50, "Name": 50, "Posting_Description": 50, "Buy_from_Vendor_Name": 50,
+            "Address": 50, "Address_2": 50, "City": 30, "County": 30, "Phone_No": 30, "E_Mail": 80,
+            "VAT_Registration_No": 20}
+TEXT_LEN_BC = {**TEXT_LEN, "Description": 100, "Name": 100, "Posting_Description": 100, "Buy_from_Vendor_Name": 100,
+               "Address": 100}
 
 # default service names an IT person typically gives these pages (the Web Services page's Service Name)
 DEFAULT_SERVICES = {
-    "vendor_list": "Vendors", "item_list": "Items", "chart_of_accounts": "ChartOfAccounts", "dimensions": "Dimensions",
+    "vendor_list": "Vendors", "vendor_card": "VendorCard", "item_list": "Items", "chart_of_accounts": "ChartOfAccounts", "dimensions": "Dimensions",
     "dimension_values": "DimensionValues", "gl_setup": "GeneralLedgerSetup", "purchase_invoice": "PurchaseInvoice",
     "general_journal": "GeneralJournal", "gl_entries": "GeneralLedgerEntries",
     "posted_purchase_invoice": "PostedPurchaseInvoice", "purchase_credit_memo": "PurchaseCreditMemo",

@@ -21,7 +21,9 @@ What it enforces, with sources (reference ``businesscentral-api.md`` §5, §3.3,
   §5.1); the sandbox's codeunit ``STNAVPosting`` has ``PostPurchaseInvoice(documentNo)`` and
   ``PostJournalDocument(templateName, batchName, documentNo)``, an example of what IT would publish.
 - Windows sign-in: ``401`` with ``WWW-Authenticate: Negotiate`` and ``WWW-Authenticate: NTLM``, then a real
-  NTLM handshake on the connection (see ``ntlm.py``).
+  NTLM handshake on the connection (see ``ntlm.py``); with ``windows_acceptor="os"`` the operating system
+  accepts it (SSPI on Windows, as HTTP.sys does for the NAV server) and only the NAV users get in; the
+  acceptor's last token, if any, comes back on the successful answer (RFC 4559 section 5).
 
 Test hooks play "the accountant posts in NAV" (``post_purchase_invoice``, ``post_journal``), unpublish a page
 (``unpublish``), drop the connection after a request was carried out (``drop_after``), or change a record
@@ -47,7 +49,12 @@ from stnav_desktop.sandbox import jsonutil
 from stnav_desktop.sandbox.clock import Clock
 from stnav_desktop.sandbox.nav.filters import FilterError, compile_filter
 from stnav_desktop.sandbox.navclassic.books import ClassicCompany, NavError, dialog
-from stnav_desktop.sandbox.navclassic.ntlm import NtlmAcceptor, NtlmConnectionState, parse_authorization
+from stnav_desktop.sandbox.navclassic.ntlm import (
+    NtlmAcceptor,
+    NtlmConnectionState,
+    OsAcceptor,
+    parse_authorization,
+)
 from stnav_desktop.sandbox.navclassic.pages import (
     CODE_LEN,
     DEFAULT_SERVICES,
@@ -75,7 +82,7 @@ class ClassicNavSandbox:
     def __init__(self, tls_dir: Path, *, auth: str = "basic", clock: Clock | None = None, instance: str = "NAV",
                  company_name: str = "CRONUS USA, Inc.", territory_shortcut: int = 2, max_page_size: int = 1000,
                  version: str = "nav2018", latency: float = 0.0, offer: tuple[str, ...] = ("Negotiate", "NTLM"),
-                 port: int = 0) -> None:
+                 port: int = 0, windows_acceptor: str = "password", windows_users: set[str] | None = None) -> None:
         if auth not in ("basic", "windows"):
             raise ValueError("auth must be 'basic' or 'windows'")
         self.auth = auth
@@ -96,7 +103,15 @@ class ClassicNavSandbox:
         self.web_service_key = base64.b64encode(secrets.token_bytes(33)).decode()  # 44 chars, like NAV's
         self.windows_account = "CONTOSO\\svc-stnav"
         self.windows_password = "Pa$$w0rd-" + secrets.token_hex(4)
-        self.ntlm = NtlmAcceptor({self.windows_account: self.windows_password})
+        # "password": our own NTLM acceptor checks the proof against the one account's password above;
+        # "os": the operating system checks it (SSPI on Windows: the logged-on user, no password anywhere),
+        # and only ``windows_users`` (the NAV users with a Windows login) get in
+        if windows_acceptor not in ("password", "os"):
+            raise ValueError("windows_acceptor must be 'password' or 'os'")
+        self.windows_acceptor = windows_acceptor
+        self.ntlm: NtlmAcceptor | OsAcceptor = (
+            NtlmAcceptor({self.windows_account: self.windows_password}) if windows_acceptor == "password"
+            else OsAcceptor(windows_users if windows_users is not None else {self.windows_account}))
         self.ntlm_log: list[list[str]] = []  # per connection: the NTLM messages seen
         self.requests: list[tuple[str, str]] = []
         self._drops: list[tuple[str, str]] = []
@@ -366,12 +381,22 @@ class ClassicNavSandbox:
             rec["Posting_Date"] = rec["Posting_Date"] or company.today()
             rec["Document_Date"] = rec["Document_Date"] or rec["Posting_Date"]
             rec["Status"] = "Open"
+            # table 38 OnInsert -> InitInsert -> InitRecord: "Posting Description" := FORMAT("Document Type") + ' '
+            # + "No." (NAVW111 C/AL and BC AL alike), over whatever the insert carried
+            rec["Posting_Description"] = f"{rec['Document_Type'].replace('_', ' ')} {rec['No']}"
+        elif page.table == "Vendor":
+            company.validate_vendor_card(rec)  # the fields' OnValidate run before the table's OnInsert numbers it
+            company.number_vendor(rec, given=bool(fields.get("No")))
         elif page.table == "Purchase Line" and not fields.get("Line_No"):
             # AutoSplitKey on page 55: the server numbers the line after the last one
             nos = [k[2] for k in company.t(page.table) if k[:2] == (rec["Document_Type"], rec["Document_No"])]
             rec["Line_No"] = max(nos, default=0) + 10000
         self._validate(company, page, rec, parent)
         tkey = tuple(rec[k] for k in page.key)
+        if tkey in company.t(page.table) and page.table == "Vendor":
+            # NavCSideDuplicateKeyException, text as in dynamics-error-codes.md (table caption, field caption)
+            raise NavError(400, "Internal_EntityWithSameKeyExists", f"The Vendor already exists. Identification "
+                                                                    f"fields and values: No.='{rec['No']}'")
         if tkey in company.t(page.table):
             raise NavError(400, "Internal_EntityWithSameKeyExists", f"The record in table {page.table} already exists. "
                            "Identification fields and values: " + ",".join(f"{k}='{rec[k]}'" for k in page.key))
@@ -385,6 +410,8 @@ class ClassicNavSandbox:
             company.validate_purchase_line(header, rec)
         elif page.table == "Gen. Journal Line":
             company.validate_journal_line(rec)
+        elif page.table == "Vendor":
+            company.validate_vendor_card(rec)
 
     def _collection(self, company: ClassicCompany, page: Page, query: dict[str, str], parent: dict | None,
                     raw_path: str) -> dict[str, Any]:
@@ -606,6 +633,13 @@ class _Handler(JsonHandler):
     def setup(self) -> None:
         super().setup()
         self.ntlm_state = NtlmConnectionState()
+        self._final_token: str | None = None  # RFC 4559: the acceptor's last token, on the successful answer
+
+    def end_headers(self) -> None:
+        if self._final_token is not None:
+            self.send_header("WWW-Authenticate", self._final_token)
+            self._final_token = None
+        super().end_headers()
 
     @property
     def sandbox(self) -> ClassicNavSandbox:
@@ -693,6 +727,8 @@ class _Handler(JsonHandler):
             return False
         if done:
             self._log_ntlm()
+            if answer:
+                self._final_token = f"{scheme} {base64.b64encode(answer).decode()}"
             return True
         assert answer is not None
         self._unauthorized({"WWW-Authenticate": f"{scheme} {base64.b64encode(answer).decode()}"})

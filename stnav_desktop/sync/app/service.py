@@ -219,19 +219,12 @@ class SyncService:
             log.warning("attaching source documents failed: %s", exc, exc_info=True)
             return attachments.AttachSummary(problems=[str(exc)])
 
-    def _no_vendor_writes_on_classic(self) -> None:
-        if self._classic() is not None:
-            raise ConfigurationError("Creating vendors from the app needs Business Central's API; on classic NAV "
-                                     "create the vendor in NAV, then refresh the reference data.")
-
     def create_nav_vendor(self, st_vendor_id: int, *, tax_id: str = "", number: str | None = None):
         from stnav_desktop.sync.app import vendors
-        self._no_vendor_writes_on_classic()
         return vendors.create_nav_vendor(self.profile, self.nav_client(), st_vendor_id, tax_id=tax_id, number=number)
 
     def create_st_vendor(self, nav_number: str):
         from stnav_desktop.sync.app import vendors
-        self._no_vendor_writes_on_classic()
         return vendors.create_st_vendor(self.profile, self.st_client(), self.nav_client(), nav_number)
 
     def companies(self) -> list[dict[str, str]]:

@@ -12,6 +12,7 @@ from stnav_desktop.connectors.nav.classic.checks import classic_connection_check
 from stnav_desktop.connectors.nav.classic.client import ClassicClient, Metadata
 from stnav_desktop.connectors.nav.classic.config import PAGES, ClassicConfig, parse_shortcut_dimensions
 from stnav_desktop.connectors.nav.classic.refdata import ClassicRefData
+from stnav_desktop.connectors.nav.classic.vendors import ClassicVendors
 
 # which keychain field holds the secret for each sign-in mode (None: nothing stored, SSPI)
 SECRET_FIELD = {"basic": "nav.web_service_key", "ntlm": "nav.windows_password", "sspi": None}
@@ -33,6 +34,8 @@ def classic_config(values: Mapping[str, Any]) -> ClassicConfig:
         services={k: v for k, v in services.items() if v},
         posting_codeunit=str(values.get("nav.classic_posting_codeunit") or ""),
         posting_soap_url=str(values.get("nav.classic_posting_soap_url") or ""),
+        vendor_posting_group=str(values.get("nav.classic_vendor_posting_group") or ""),
+        gen_bus_posting_group=str(values.get("nav.classic_gen_bus_posting_group") or ""),
         journal_template=str(values.get("nav.classic_journal_template") or "GENERAL"),
         journal_batch=str(values.get("posting.journal_batch") or "STNAV"),
         shortcut_dimensions=parse_shortcut_dimensions(str(values.get("nav.classic_shortcut_dimensions") or "")),
@@ -46,5 +49,5 @@ def build_classic_books(values: Mapping[str, Any], secret: str | None, *, counte
     return ClassicBooks(ClassicClient(classic_config(values), secret, counter=counter, retry=retry))
 
 
-__all__ = ["PAGES", "SECRET_FIELD", "ClassicBooks", "ClassicClient", "ClassicConfig", "ClassicRefData", "Metadata",
-           "build_classic_books", "classic_config", "classic_connection_checks", "parse_shortcut_dimensions"]
+__all__ = ["PAGES", "SECRET_FIELD", "ClassicBooks", "ClassicClient", "ClassicConfig", "ClassicRefData", "ClassicVendors",
+           "Metadata", "build_classic_books", "classic_config", "classic_connection_checks", "parse_shortcut_dimensions"]

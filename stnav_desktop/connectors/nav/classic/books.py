@@ -8,6 +8,11 @@ How each operation maps onto the pages (reference §5.2, §5.3):
   it the real number. A line NAV refuses makes us DELETE the half-made header (If-Match with its fresh ETag;
   deleting a Purchase Header deletes its lines), so the document is all or nothing; a crash half-way leaves
   a ``~`` draft that no look-up takes for the document, and the next attempt deletes it and starts again.
+  A vendor document number of 35 characters leaves no room for the ``~`` in the Code[35] field: such a draft
+  is marked in its Posting Description instead (``BUILDING``, PATCHed right after the header is made, since
+  the table's InitRecord overwrites a Posting Description sent with the insert), and gets NAV's own
+  description back (``FORMAT("Document Type") + ' ' + "No."``) when it is complete; a draft of such a number
+  without lines (cut off before the marker was set) is half-made too.
   Identity is vendor + vendor document number, on the posted page (138 / 140) first, then the drafts.
 - Journal (page 39): the client sends ``Journal_Template_Name``, ``Journal_Batch_Name`` and ``Line_No`` (NAV
   2018's page exits its template selection for ODataV4 clients, §5.2), after checking locally that the
@@ -64,6 +69,7 @@ SHORTCUT_FIELDS = {1: "Shortcut_Dimension_1_Code", 2: "Shortcut_Dimension_2_Code
 LINE_TYPE = {"Account": "G_L_Account", "Item": "Item"}
 BLANK_OPTION = "_x0020_"
 PENDING = "~"
+BUILDING = "~ being built by ml-connector: do not post"  # Posting Description of a draft with a 35-char number
 CENT = Decimal("0.01")
 LOOKUP_CHUNK = 20  # keys per look-up read: an OR of 40 terms stays far below HTTP.sys's 16 KB URL limit
 
@@ -128,6 +134,10 @@ class Purchase:
 
     def date_of(self, spec: PurchaseSpec) -> date:
         return spec.credit_memo_date if isinstance(spec, PurchaseCreditMemoSpec) else spec.invoice_date
+
+    def nav_description(self, no: str) -> str:
+        """Table 38 InitRecord: ``"Posting Description" := FORMAT("Document Type") + ' ' + "No."``."""
+        return f"{self.doc_type.replace('_', ' ')} {no}"
 
 
 INVOICE = Purchase(DocKind.PURCHASE_INVOICE, "Purchase invoice", "purchase_invoice", "posted_purchase_invoice",
@@ -318,12 +328,15 @@ class ClassicBooks:
         number = pk.number_of(spec)
         header, lines = self._bodies(pk, spec)
         marker = pending(number)
+        if marker is None:
+            self._require_description_marker(pk, what)
         numbers = [number] + ([marker] if marker else [])
         posted = self._by_number(pk, pk.posted_role, spec.vendor_number, numbers)
         if posted:
             return self._posted_doc(pk, posted[0])
         drafts = self._by_number(pk, pk.role, spec.vendor_number, numbers)
-        complete = [r for r in drafts if code(str(r.get(pk.number_field))) == code(number)]
+        complete = [r for r in drafts if code(str(r.get(pk.number_field))) == code(number)
+                    and not self._half_made(pk, r, number)]
         if complete:
             no = str(complete[0]["No"])
             if self._complete(pk, no, lines):
@@ -333,16 +346,24 @@ class ClassicBooks:
             # a draft with the real number but other lines: changed in NAV by someone; never overwrite it
             raise NavError(f"{what}: draft {no} in NAV has this vendor document number but other lines. "
                            "Check it in NAV (delete it there if it is wrong), then post again.", status=409)
+        for stale in drafts:  # all half-made now: "~" number, BUILDING description, or no lines (35 chars)
+            log.warning("%s: deleting half-made draft %s left by an interrupted attempt", what, stale["No"])
+            self._delete_draft(pk, str(stale["No"]))
         if marker:
-            for stale in drafts:
-                log.warning("%s: deleting half-made draft %s left by an interrupted attempt", what, stale["No"])
-                self._delete_draft(pk, str(stale["No"]))
             header = {**header, pk.number_field: marker}
         try:
             rec = self.client.post(self.client.service_path(pk.role), header)
         except ConnectorError as exc:
             raise _explained(exc, what) from None
         no = str(rec["No"])
+        if marker is None:  # no room for "~": mark the draft in its Posting Description before any line
+            try:
+                rec = self.client.patch(self._header_path(pk, no), {"Posting_Description": BUILDING},
+                                        rec["@odata.etag"])
+            except TransportError:
+                raise  # the next attempt finds a draft without lines (or marked) and redoes it
+            except ConnectorError as exc:
+                raise self._undo(pk, no, exc, what) from None
         for i, body in enumerate(lines, 1):
             try:
                 self.client.post(self._lines_path(pk, no), body)
@@ -354,6 +375,9 @@ class ClassicBooks:
                                "changed on insert)")
             if marker:
                 self.client.patch(self._header_path(pk, no), {pk.number_field: code(number)}, rec["@odata.etag"])
+            else:
+                self.client.patch(self._header_path(pk, no), {"Posting_Description": pk.nav_description(no)},
+                                  rec["@odata.etag"])
         except TransportError:
             raise  # unknown: the next attempt finds the document complete, or the pending draft and redoes it
         except ConnectorError as exc:
@@ -362,6 +386,30 @@ class ClassicBooks:
                      for b in lines), Decimal(0))
         doc = NavDocument(pk.kind, no, no, False, amount=total)
         return self._post(pk, doc) if post else doc
+
+    def _require_description_marker(self, pk: Purchase, what: str) -> None:
+        """A 35-character number is marked in the Posting Description while its draft is built: refuse with one
+        line, before anything is written, when the page does not publish that control."""
+        service = self.config.service(pk.role)
+        self.max_lengths(service)  # reads $metadata once (an empty one if it cannot be read: then we just try)
+        md = self._metadata
+        if md is not None and service in md.entity_sets and "Posting_Description" not in md.fields_of(service):
+            raise SpecError(f"{what}: the vendor's number has 35 characters, the most NAV holds, so the draft cannot "
+                            f"carry the '~' that marks it while it is built, and page {service} has no "
+                            "Posting_Description control to mark it instead. Publish the standard page "
+                            f"{PAGES[pk.role].page_id} ({PAGES[pk.role].caption}), or enter this document in NAV.")
+
+    def _half_made(self, pk: Purchase, rec: Mapping[str, Any], number: str) -> bool:
+        """A draft under construction or cut off: ``~`` number, the BUILDING description, or (a number with no
+        room for ``~``) no lines at all: cut off between the header and its marker."""
+        if code(str(rec.get(pk.number_field) or "")).startswith(PENDING):
+            return True
+        if str(rec.get("Posting_Description") or "").startswith(BUILDING):
+            return True
+        if pending(number) is None:
+            return not any(r.get("Type") not in (None, BLANK_OPTION)
+                           for r in self.client.iter(self._lines_path(pk, str(rec["No"]))))
+        return False
 
     def _set_dimensions_right(self, pk: Purchase, no: str, spec: PurchaseSpec) -> None:
         """Before a draft is posted: each shortcut dimension the spec asks for, on the header (shortcuts 1-2)
@@ -661,7 +709,10 @@ class ClassicBooks:
         drafts: dict[tuple[str, str], dict[str, Any]] = {}
         if left:
             for r in self._records(pk.role, self._any_of(pk.number_field, left)):
-                drafts.setdefault((code(str(r.get("Buy_from_Vendor_No") or "")), code(str(r.get(pk.number_field)))), r)
+                number = code(str(r.get(pk.number_field)))
+                if pending(number) is None and self._half_made(pk, r, number):
+                    continue  # a 35-character number's draft being built (or cut off): not the document
+                drafts.setdefault((code(str(r.get("Buy_from_Vendor_No") or "")), number), r)
         entries = self._gl_entries_of_many([str(r["No"]) for r in posted.values()])
         out: list[Found] = []
         for vendor, number in wanted:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -26,6 +26,7 @@ import requests
 from stnav_desktop.connectors.http import CallCounter, HttpClient, HttpSettings, RetryPolicy
 from stnav_desktop.connectors.nav import odata
 from stnav_desktop.connectors.nav.auth import basic_auth
+from stnav_desktop.connectors.nav.base import ODataClient
 from stnav_desktop.connectors.nav.classic.config import ClassicConfig
 from stnav_desktop.connectors.nav.errors import ConflictError, NavAuthError, parse_error
 from stnav_desktop.redact import register_secret
@@ -106,7 +107,7 @@ class Metadata:
         return self.containments.get(self.entity_sets.get(entity_set, ""), set())
 
 
-class ClassicClient:
+class ClassicClient(ODataClient):
     def __init__(self, config: ClassicConfig, secret: str | None, *, counter: CallCounter | None = None,
                  retry: RetryPolicy | None = None) -> None:
         self.config = config
@@ -147,26 +148,7 @@ class ClassicClient:
             self._company_name = str(rec["Name"])
         return self._company_name
 
-    # -- verbs ---------------------------------------------------------------------------------
-    def get(self, path: str, *, params: Mapping[str, Any] | None = None,
-            headers: Mapping[str, str] | None = None) -> Any:
-        resp = self.http.request("GET", path, params=params, headers=headers)
-        return odata.loads(resp.content) if resp.content else None
-
-    def iter(self, path: str, params: Mapping[str, Any] | None = None, *, page_size: int | None = 1000
-             ) -> Iterator[dict[str, Any]]:
-        return odata.iter_pages(self, path, params, page_size=page_size)
-
-    def _send(self, method: str, path: str, body: Any = None, headers: Mapping[str, str] | None = None,
-              params: Mapping[str, Any] | None = None) -> Any:
-        hdrs = dict(headers or {})
-        data = None
-        if body is not None:
-            data = odata.dumps(body).encode("utf-8")
-            hdrs["Content-Type"] = "application/json"
-        resp = self.http.request(method, path, data=data, headers=hdrs, params=params)
-        return odata.loads(resp.content) if resp.content else None
-
+    # -- verbs (get, iter, delete: ODataClient) ---------------------------------------------------
     def post(self, path: str, body: Any) -> Any:
         return self._send("POST", path, body)
 
@@ -177,9 +159,6 @@ class ClassicClient:
         except ConflictError:
             fresh = self.get(path)
             return self._send("PATCH", path, dict(changes), {"If-Match": fresh["@odata.etag"]})
-
-    def delete(self, path: str, etag: str) -> None:
-        self._send("DELETE", path, headers={"If-Match": etag})
 
     def action(self, codeunit: str, procedure: str, params: Mapping[str, Any]) -> Any:
         """An unbound codeunit procedure published as an OData action (BC15+): ``{Codeunit}_{Procedure}``."""

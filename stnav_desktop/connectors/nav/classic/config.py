@@ -27,6 +27,7 @@ class PageRole:
 # role -> the page IT must publish (NAV 2018 page numbers; BC on-prem keeps them)
 PAGES: dict[str, PageRole] = {
     "vendors": PageRole(27, "Vendor List", "Vendors", True, "vendor look-ups"),
+    "vendor_card": PageRole(26, "Vendor Card", "VendorCard", False, "creating vendors from ServiceTitan vendors"),
     "items": PageRole(31, "Item List", "Items", False, "item look-ups (item lines)"),
     "accounts": PageRole(16, "Chart of Accounts", "ChartOfAccounts", True, "G/L account look-ups"),
     "dimensions": PageRole(536, "Dimensions", "Dimensions", False, "dimension look-ups"),
@@ -61,6 +62,8 @@ class ClassicConfig:
     journal_template: str = "GENERAL"
     journal_batch: str = "STNAV"
     shortcut_dimensions: dict[str, int] = field(default_factory=dict)  # "TERRITORY" -> 3 when page 118 isn't published
+    vendor_posting_group: str = ""  # sent with a vendor created through page 26 (no vendor template over OData)
+    gen_bus_posting_group: str = ""
     lines_part: str = "PurchLines"  # page 51's part control name (a customised page may rename it)
     ca_bundle: str | None = None
     timeout: tuple[float, float] = (10.0, 120.0)
