@@ -245,6 +245,29 @@ def do_stop(args: argparse.Namespace) -> int:
 
 
 def do_status(args: argparse.Namespace) -> int:
+    code = _service_status(args)
+    print(nav_changes_line(args))
+    return code
+
+
+def nav_changes_line(args: argparse.Namespace) -> str:
+    """How NAV changes reach this profile, from the store the service writes: "NAV changes: notifications (4
+    subscriptions, next expiry …)" or "NAV changes: polling every N min (reason)"."""
+    from stnav_desktop.cli.common import boot
+    from stnav_desktop.store.models import Profile
+    from stnav_desktop.sync.app import notifications
+
+    try:
+        boot(args)
+    except CliError as exc:
+        return f"NAV changes: unknown (the store cannot be read: {exc})"
+    profile = Profile.get_or_none(Profile.name == args.profile)
+    if profile is None:
+        return f"NAV changes: unknown (no profile {args.profile!r} in this store yet)"
+    return notifications.status_line(profile)
+
+
+def _service_status(args: argparse.Namespace) -> int:
     if sys.platform == "win32":
         done = _schtasks("/Query", "/TN", task_name(args.profile), "/FO", "LIST", "/V", check=False)
         if done.returncode != 0:
