@@ -204,10 +204,7 @@ class NotificationReceiver:
                                     read_timeout=read_timeout, tls_context=ctx)
         self._thread: threading.Thread | None = None
         self.tls = ctx is not None
-
-    @property
-    def port(self) -> int:
-        return int(self.server.server_address[1])
+        self.port = int(self.server.server_address[1])
 
     @property
     def url(self) -> str:
