@@ -208,6 +208,8 @@ def run(args) -> int:
         for rx in (receiver, nav_receiver):
             if rx is not None:
                 rx.stop()
+        if nav_receiver is not None:
+            service.nav_receiver_stopped()
         lock.release()
 
 

@@ -38,7 +38,8 @@ def free_port() -> int:
 
 @pytest.fixture
 def clock():
-    return FakeClock(datetime(2026, 11, 2, 14, 0, tzinfo=UTC))
+    # from the real now: the Settings page and `stnav service status` read expiries against the wall clock
+    return FakeClock(datetime.now(UTC).replace(microsecond=0))
 
 
 @pytest.fixture
@@ -233,3 +234,18 @@ def test_without_a_url_or_on_classic_nav_the_profile_polls(profile, clock, chang
     assert svc.nav_receiver(scheduler) is None
     assert notifications.status_line(profile).startswith(f"NAV changes: polling every 360 min ({reason}")
     assert "nav-changes" not in scheduler.jobs
+
+
+def test_the_settings_page_says_how_nav_changes_arrive(qtbot, service, profile):
+    from stnav_desktop.ui.qt import QLabel, Qt
+    from stnav_desktop.ui.settings_page import SettingsPage
+
+    page = SettingsPage(profile)
+    qtbot.addWidget(page)
+    page.show()
+    label = page.findChild(QLabel, "navChanges")
+    assert label.text().startswith("polling every 360 min (the service (`stnav run`) has not set up notifications")
+    service.test_scheduler.tick()  # the service subscribes
+    qtbot.mouseClick(page.revert_button, Qt.MouseButton.LeftButton)  # the page read again
+    expiry = (service.clock() + timedelta(days=3)).astimezone().strftime("%Y-%m-%d %H:%M")
+    assert label.text().startswith(f"notifications (4 subscriptions, next expiry {expiry}")

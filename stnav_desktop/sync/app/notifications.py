@@ -227,5 +227,10 @@ def status_line(profile: Profile, now: datetime | None = None) -> str:
             line += f"; last notification {watch.last_notification_at.astimezone().strftime('%Y-%m-%d %H:%M')}"
         return line
     minutes = int(REFDATA_POLL.total_seconds() // 60)
-    reason = watch.reason if watch is not None and watch.reason else "the service has not set up notifications yet"
+    if watch is None:
+        reason = "the service (`stnav run`) has not set up notifications yet"
+    elif watch.mode == NOTIFICATIONS:  # the service set them up, but none is alive now
+        reason = "the NAV subscriptions have expired: is the service (`stnav run`) running?"
+    else:
+        reason = watch.reason or "the service (`stnav run`) has not set up notifications yet"
     return f"NAV changes: polling every {minutes} min ({reason}); NAV drafts are followed up at every posting run"

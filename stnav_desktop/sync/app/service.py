@@ -303,6 +303,13 @@ class SyncService:
                               pending=lambda: len(inbox) > 0))
         return receiver
 
+    def nav_receiver_stopped(self) -> None:
+        """`stnav run` is stopping: until it runs again NAV changes are found by polling (BC's subscriptions
+        stay until they expire; the next start renews them)."""
+        self.inbox = None
+        notifications.set_mode(self.profile, notifications.POLLING,
+                               "the service (`stnav run`) is stopped; it subscribes again when it starts", self.clock())
+
     def handle_nav_changes(self, now: datetime) -> str:
         """Scheduler thread: what the queued NAV notifications ask for (reference data, drafts)."""
         changes = self.inbox.drain() if self.inbox is not None else []
