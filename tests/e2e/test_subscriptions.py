@@ -27,6 +27,8 @@ from stnav_desktop.sync.app import batches, documents, mapping, notifications, p
 from stnav_desktop.sync.app.service import SyncService
 from tests.sync.example import MAPPINGS, PO
 
+pytestmark = pytest.mark.both_backends  # the service's bookkeeping on SQLite and on a shared PostgreSQL store
+
 WATCHED = {"vendors", "accounts", "dimensionValues", "purchaseInvoices"}
 
 
