@@ -11,6 +11,7 @@ import socket
 import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -251,3 +252,42 @@ def test_the_settings_page_says_how_nav_changes_arrive(qtbot, service, profile):
     qtbot.mouseClick(page.revert_button, Qt.MouseButton.LeftButton)  # the page read again
     expiry = (service.clock() + timedelta(days=3)).astimezone().strftime("%Y-%m-%d %H:%M")
     assert label.text().startswith(f"notifications (4 subscriptions, next expiry {expiry}")
+
+
+def test_stnav_run_subscribes_hears_nav_and_says_so(profile, nav, capsys):
+    """`stnav run` itself (what the service runs): receiver up, four subscriptions made, a vendor renamed in
+    NAV refreshed from the notification, and on stop the profile is said to poll until it runs again."""
+    import os
+    import signal
+    import threading
+
+    vendor = sorted(nav.company.t("vendors").values(), key=lambda v: v["number"])[0]
+    seen: dict[str, object] = {}
+
+    def someone_in_nav():
+        try:
+            seen["subscribed"] = wait_for(lambda: len(nav.subscriptions) == 4, timeout=20)
+            nav.rename_vendor(vendor["number"], "Renamed While Running")
+            seen["sent"] = nav.flush_notifications()
+            seen["refreshed"] = wait_for(lambda: NavReference.get_or_none(
+                (NavReference.entity == "vendors") & (NavReference.key == vendor["number"])
+                & (NavReference.name == "Renamed While Running")) is not None, timeout=20)
+        finally:
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl+C: `stnav run` stops its scheduler and receiver
+
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    helper = threading.Thread(target=someone_in_nav)
+    try:
+        helper.start()
+        assert main(["run"]) == 0
+    finally:
+        helper.join(30)
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+    assert seen == {"subscribed": True, "sent": 1, "refreshed": True}
+    out = capsys.readouterr().out
+    url = settings.get(profile, "nav.notification_url")
+    assert f"receiving NAV notifications on port {urlsplit(url).port} for {url}" in out
+    assert "subscriptions: 4 NAV subscription(s): 4 created, 0 renewed" in out
+    assert notifications.status_line(profile).startswith(
+        "NAV changes: polling every 360 min (the service (`stnav run`) is stopped; it subscribes again when it starts)")
