@@ -130,6 +130,16 @@ def test_the_service_subscribes_and_a_vendor_renamed_in_nav_is_refreshed_within_
     assert wait_for(lambda: "1 NAV change(s): re-read vendors" in scheduler.status()["nav-changes"]["result"])
 
 
+def test_a_second_subscription_for_the_same_set_is_removed(service, nav, profile):
+    api = Subscriptions(service.nav_client())
+    url = settings.get(profile, "nav.notification_url")
+    state = service._client_state()
+    api.create("vendors", url, state)
+    api.create("vendors", url, state)  # two starts at once: each change would be notified twice
+    service.test_scheduler.tick()
+    assert sorted(s.resource.rsplit("/", 1)[-1] for s in api.list()) == sorted(WATCHED)
+
+
 def test_subscriptions_are_renewed_before_expiry_across_six_days(service, nav, clock):
     scheduler = service.test_scheduler
     scheduler.tick()

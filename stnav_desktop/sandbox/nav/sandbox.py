@@ -44,6 +44,8 @@ MAX_NOTIFICATIONS = 1000
 # codeunit 6154 GetMaxNumberOfAttempts: a notification URL answering 408/429/5xx (or nothing) is retried; after
 # more than 5 failed attempts the subscription is deleted. Any other status deletes it at once (ShouldReschedule).
 MAX_SEND_ATTEMPTS = 5
+# codeunit 6154 / on-prem server setting ApiSubscriptionDelayTime: changes are collected for 30 s, then sent
+NOTIFICATION_DELAY_S = 30.0
 
 
 class NavSandbox:
@@ -759,8 +761,10 @@ def run_standalone(port: int, tls_dir: Path, flavour: str = "online", **kw: Any)
     print(f"  CA bundle:           {sb.ca_pem}")
     print("Press Ctrl+C to stop.")
     try:
-        while True:
-            time.sleep(3600)
+        while True:  # BC's job queue sends what changed every ApiSubscriptionDelayTime (30,000 ms)
+            time.sleep(NOTIFICATION_DELAY_S)
+            if sb._pending_notifications:
+                sb.flush_notifications()
     except KeyboardInterrupt:
         pass
     finally:

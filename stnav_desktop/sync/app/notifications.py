@@ -37,6 +37,7 @@ NOTIFICATIONS = "notifications"
 POLLING = "polling"
 RENEW_BEFORE = timedelta(hours=24)  # BC subscriptions live 3 days: renewed when less than a day is left
 REFDATA_POLL = timedelta(hours=6)  # the scheduler's reference-data re-read (polling, with or without webhooks)
+MAX_QUEUED = 10_000  # notifications held between two scheduler passes; beyond, their sets are re-read whole
 
 
 # -- the inbox between the receiver thread and the scheduler thread ---------------------------------
@@ -47,6 +48,7 @@ class Inbox:
     def __init__(self, wake: Callable[[], None] | None = None, *, clock: Callable[[], datetime] = utcnow) -> None:
         self._lock = threading.Lock()
         self._items: list[NavChange] = []
+        self._overflow: set[str] = set()
         self.wake = wake
         self.clock = clock
         self.received = 0
@@ -54,7 +56,10 @@ class Inbox:
 
     def put(self, change: NavChange) -> None:
         with self._lock:
-            self._items.append(change)
+            if len(self._items) < MAX_QUEUED:
+                self._items.append(change)
+            else:  # a flood: what it names is re-read whole, as after BC's own "collection"
+                self._overflow.add(change.entity_set)
             self.received += 1
             self.last_at = self.clock()
         if self.wake is not None:
@@ -63,11 +68,12 @@ class Inbox:
     def drain(self) -> list[NavChange]:
         with self._lock:
             items, self._items = self._items, []
-        return items
+            overflow, self._overflow = self._overflow, set()
+        return items + [NavChange("", entity, None, "collection") for entity in sorted(overflow)]
 
     def __len__(self) -> int:
         with self._lock:
-            return len(self._items)
+            return len(self._items) + len(self._overflow)
 
 
 @dataclass
@@ -148,11 +154,14 @@ def ensure(profile: Profile, api: Subscriptions, url: str, client_state: str, no
         if sub.subscription_id in tracked and sub.notification_url != url:
             api.delete(sub)
     current: dict[str, Subscription] = {}
-    for sub in remote:
+    for sub in sorted(remote, key=lambda s: s.expiration, reverse=True):
         if sub.notification_url == url and sub.expiration > now:
             entity = api.entity_of(sub)
             if entity in WATCHED_SETS and sub.resource.rstrip("/").endswith(api.resource_for(entity)):
-                current.setdefault(entity, sub)
+                if entity in current:  # a second one for the same set (two starts at once): every change
+                    api.delete(sub)  # would be notified twice
+                else:
+                    current[entity] = sub
     created = renewed = 0
     kept: dict[str, Subscription] = {}
     for entity in WATCHED_SETS:
