@@ -26,6 +26,7 @@ from stnav_desktop.store import audit, settings
 from stnav_desktop.store.models import DocStatus, NavReference, StDocument, WebhookSubscription
 from stnav_desktop.sync.app import batches, documents, mapping, notifications, posting, refdata
 from stnav_desktop.sync.app.service import SyncService
+from tests.nav.conftest import FAST_RETRY
 from tests.sync.example import MAPPINGS, PO
 
 pytestmark = pytest.mark.both_backends  # the service's bookkeeping on SQLite and on a shared PostgreSQL store
@@ -70,7 +71,7 @@ def profile(store, nav, tmp_path):
 @pytest.fixture
 def service(profile, clock, nav):
     """What `stnav run` does: the scheduler, the NAV receiver started, subscriptions ensured."""
-    svc = SyncService(profile, clock=clock.now)
+    svc = SyncService(profile, clock=clock.now, retry=FAST_RETRY)
     refdata.refresh_nav(profile, _refdata(svc))
     scheduler = svc.scheduler(tick_seconds=3600)  # only a wake-up (a notification) makes it tick early
     scheduler.jobs = {name: job for name, job in scheduler.jobs.items() if name == "subscriptions"}
@@ -229,10 +230,25 @@ def test_bc_cannot_validate_the_url_so_the_profile_polls_and_says_why(profile, c
     scheduler.tick()
     assert nav.subscriptions == {} and WebhookSubscription.select().count() == 0
     line = notifications.status_line(profile, clock.now())
-    assert line.startswith("NAV changes: polling every 360 min (Business Central could not validate the "
-                           "notification URL https://127.0.0.1:")
+    assert line.startswith("NAV changes: polling every 360 min (Business Central refused the subscriptions for "
+                           "https://127.0.0.1:")
+    assert "did not answer the validation request" in line and "firewall" in line
     assert main(["service", "status"]) == 3  # not installed on this machine; the NAV line is printed all the same
-    assert "NAV changes: polling every 360 min (Business Central could not validate" in capsys.readouterr().out
+    assert "NAV changes: polling every 360 min (Business Central refused the subscriptions" in capsys.readouterr().out
+
+
+def test_nav_busy_while_renewing_keeps_the_subscriptions_and_asks_again(service, nav, clock, profile):
+    scheduler = service.test_scheduler
+    scheduler.tick()
+    clock.advance(days=2, hours=1)  # due for renewal
+    nav.faults.fail(503, times=20, method="GET", path_contains="subscriptions")
+    scheduler.tick(clock.now())
+    assert "not checked this time" in scheduler.status()["subscriptions"]["result"]
+    assert notifications.status_line(profile, clock.now()).startswith("NAV changes: notifications (4 subscriptions")
+    nav.faults.clear()
+    clock.advance(hours=1)
+    scheduler.tick(clock.now())
+    assert "4 renewed" in scheduler.status()["subscriptions"]["result"]
 
 
 @pytest.mark.parametrize("change, reason", [

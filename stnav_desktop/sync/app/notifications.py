@@ -198,9 +198,15 @@ def ensure(profile: Profile, api: Subscriptions, url: str, client_state: str, no
 
 
 def refused(profile: Profile, url: str, exc: ConnectorError, now: datetime) -> str:
-    """NAV refused a subscription (the handshake failed, ...): polling, and why in words."""
-    reason = (f"Business Central could not validate the notification URL {url}: {exc}. Check that the service "
-              "is running, the firewall lets BC reach the port, and the reverse proxy forwards the path")
+    """NAV refused a subscription (the handshake failed, the limit reached): polling, and why in words. NAV
+    busy or unreachable (429, 5xx, no answer) changes nothing: the subscriptions made stay, and the hourly
+    job asks again."""
+    if exc.retryable:
+        log.warning("NAV subscriptions not checked this time: %s", exc)
+        return f"NAV subscriptions not checked this time ({exc}); asked again within the hour"
+    reason = (f"Business Central refused the subscriptions for {url}: {exc}. If BC could not reach that URL, "
+              "check that the service is running, the firewall lets BC reach the port, and the reverse proxy "
+              "forwards the path")
     set_mode(profile, POLLING, reason, now)
     log.warning("NAV notifications not available, polling: %s", reason)
     return "polling: " + reason
