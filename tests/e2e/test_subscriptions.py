@@ -317,3 +317,20 @@ def test_stnav_run_subscribes_hears_nav_and_says_so(profile, nav, capsys):
     assert "subscriptions: 4 NAV subscription(s): 4 created, 0 renewed" in out
     assert notifications.status_line(profile).startswith(
         "NAV changes: polling every 360 min (the service (`stnav run`) is stopped; it subscribes again when it starts)")
+
+
+def test_nav_unreachable_while_handling_a_notification_keeps_it_for_a_minute_later(service, nav, clock):
+    scheduler = service.test_scheduler
+    scheduler.tick()
+    vendor = sorted(nav.company.t("vendors").values(), key=lambda v: v["number"])[0]
+    nav.rename_vendor(vendor["number"], "Renamed During An Outage")
+    nav.flush_notifications()
+    nav.faults.fail(503, times=100, method="GET", path_contains="vendors")
+    assert scheduler.tick(clock.now()) == ["nav-changes"]
+    assert scheduler.status()["nav-changes"]["result"].startswith("failed:")
+    assert scheduler.tick(clock.now()) == []  # not hammered: held for a minute
+    nav.faults.clear()
+    clock.advance(minutes=1)
+    assert scheduler.tick(clock.now()) == ["nav-changes"]
+    ref = NavReference.get((NavReference.entity == "vendors") & (NavReference.key == vendor["number"]))
+    assert ref.name == "Renamed During An Outage"

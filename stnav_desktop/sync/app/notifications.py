@@ -38,6 +38,7 @@ POLLING = "polling"
 RENEW_BEFORE = timedelta(hours=24)  # BC subscriptions live 3 days: renewed when less than a day is left
 REFDATA_POLL = timedelta(hours=6)  # the scheduler's reference-data re-read (polling, with or without webhooks)
 MAX_QUEUED = 10_000  # notifications held between two scheduler passes; beyond, their sets are re-read whole
+RETRY_AFTER = timedelta(minutes=1)  # NAV could not be read for a notification: tried again after this
 
 
 # -- the inbox between the receiver thread and the scheduler thread ---------------------------------
@@ -49,6 +50,7 @@ class Inbox:
         self._lock = threading.Lock()
         self._items: list[NavChange] = []
         self._overflow: set[str] = set()
+        self._hold_until: datetime | None = None
         self.wake = wake
         self.clock = clock
         self.received = 0
@@ -69,7 +71,20 @@ class Inbox:
         with self._lock:
             items, self._items = self._items, []
             overflow, self._overflow = self._overflow, set()
+            self._hold_until = None
         return items + [NavChange("", entity, None, "collection") for entity in sorted(overflow)]
+
+    def put_back(self, changes: list[NavChange], not_before: datetime) -> None:
+        """NAV could not be read: keep the changes for a pass after ``not_before`` (scheduler thread)."""
+        with self._lock:
+            self._items[:0] = changes
+            self._hold_until = not_before
+
+    def due(self) -> bool:
+        """Something to do now (the scheduler asks before each pass)."""
+        with self._lock:
+            return bool(self._items or self._overflow) and (self._hold_until is None
+                                                            or self.clock() >= self._hold_until)
 
     def __len__(self) -> int:
         with self._lock:

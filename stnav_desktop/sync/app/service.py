@@ -300,7 +300,7 @@ class SyncService:
             return None
         self.inbox = inbox
         scheduler.add_job(Job("nav-changes", lambda: notifications.REFDATA_POLL, self.handle_nav_changes,
-                              pending=lambda: len(inbox) > 0))
+                              pending=inbox.due))
         return receiver
 
     def nav_receiver_stopped(self) -> None:
@@ -331,7 +331,12 @@ class SyncService:
                                     clock=self.clock)
             return poster.follow_up_drafts(document_ids)
 
-        return notifications.handle(self.profile, changes, refresh=refresh, follow_up=follow_up, now=now)
+        try:
+            return notifications.handle(self.profile, changes, refresh=refresh, follow_up=follow_up, now=now)
+        except ConnectorError:  # NAV unreachable or busy: the same changes again in a minute
+            if self.inbox is not None:
+                self.inbox.put_back(changes, now + notifications.RETRY_AFTER)
+            raise
 
     def renew_subscriptions(self, now: datetime) -> str:
         """The hourly job: NAV webhook subscriptions for vendors, G/L accounts, dimension values and purchase
