@@ -66,6 +66,16 @@ def test_changes_made_in_nav_notify_once_per_record_with_the_client_state(client
     assert vendor_item["changeType"] == "updated" and vendor_item["lastModifiedDateTime"].endswith("Z")
 
 
+def test_a_gl_account_blocked_in_nav_notifies_accounts(client, nav_onprem, rx):
+    Subscriptions(client).create("accounts", rx.url, "state-1")
+    Subscriptions(client).create("vendors", rx.url, "state-1")
+    nav_onprem.change_account("6110", blocked=True)
+    assert nav_onprem.flush_notifications() == 1
+    [item] = rx.got
+    assert entity_set_of(item["resource"])[0] == "accounts" and item["changeType"] == "updated"
+    assert plan([parse_notification(item)]).entities == {"accounts"}
+
+
 def test_too_many_changes_become_one_collection_notification(client, nav_onprem, rx, monkeypatch):
     monkeypatch.setattr(nav_sandbox, "MAX_NOTIFICATIONS", 3)
     Subscriptions(client).create("vendors", rx.url, "state-1")

@@ -224,6 +224,15 @@ class NavSandbox:
                                                              "lastModifiedDateTime": c.now_iso()})
         self._as_nav_user(change)
 
+    def change_account(self, number: str, **changes: Any) -> None:
+        """A user edits a G/L account in NAV (G/L Account Card: Name, Blocked, Direct Posting)."""
+        def change(txn: Txn, c: Company) -> None:
+            rec = c.by_field("accounts", "number", number)
+            if rec is None:
+                raise KeyError(f"no G/L account {number}")
+            c.store.update(txn, c.tn("accounts"), rec["id"], {**changes, "lastModifiedDateTime": c.now_iso()})
+        self._as_nav_user(change)
+
     def rename_dimension_value(self, dimension: str, code: str, new_name: str) -> None:
         def change(txn: Txn, c: Company) -> None:
             dim = c.by_field("dimensions", "code", dimension)
