@@ -383,8 +383,11 @@ class NavSandbox:
         body = self._check_subscription_body(body)
         with self.store.lock:
             self._purge_expired()
-            if len(self.subscriptions) >= 200:
-                raise ApiError(400, "BadRequest", "The maximum number of subscriptions (200) has been reached.")
+            # "Operational limits for Business Central online": 200 webhook subscriptions per environment;
+            # on-premises the server setting ApiSubscriptionMaxNumberOfSubscriptions, default 1000
+            limit = 200 if self.flavour == "online" else 1000
+            if len(self.subscriptions) >= limit:
+                raise ApiError(400, "BadRequest", f"The maximum number of subscriptions ({limit}) has been reached.")
         self._handshake(body["notificationUrl"])  # outside the lock: the receiver may call back
         now = self.clock.now()
         sub_id = uuid.uuid4().hex
