@@ -262,6 +262,7 @@ class SettingsPage(QWidget):
             from stnav_desktop.sync.app import notifications
 
             self.nav_changes.setText(notifications.status_line(self.profile).removeprefix("NAV changes: "))
+            self.nav_changes.setToolTip("\n".join(notifications.subscription_lines(self.profile)))
         self.summary.setText(f"Profile {self.profile.name}" +
                              (f" · {len(dep.locked)} settings locked by IT" if dep.locked else ""))
 

@@ -278,6 +278,18 @@ def test_the_settings_page_says_how_nav_changes_arrive(qtbot, service, profile):
     qtbot.mouseClick(page.revert_button, Qt.MouseButton.LeftButton)  # the page read again
     expiry = (service.clock() + timedelta(days=3)).astimezone().strftime("%Y-%m-%d %H:%M")
     assert label.text().startswith(f"notifications (4 subscriptions, next expiry {expiry}")
+    assert sorted(line.split(":")[0] for line in label.toolTip().splitlines()) == sorted(WATCHED)
+
+
+def test_stnav_service_status_says_when_each_subscription_expires(service, capsys):
+    service.test_scheduler.tick()
+    assert main(["service", "status"]) == 3  # the unit is not installed here; the NAV lines are printed anyway
+    out = capsys.readouterr().out.splitlines()
+    at = next(i for i, line in enumerate(out) if line.startswith("NAV changes: notifications (4 subscriptions"))
+    expiry = (service.clock() + timedelta(days=3)).astimezone().strftime("%Y-%m-%d %H:%M")
+    each = {line.strip().split(":")[0]: line for line in out[at + 1:at + 5]}
+    assert set(each) == WATCHED
+    assert all(line.startswith(f"  {name}: expires {expiry}") for name, line in each.items())
 
 
 def test_stnav_run_subscribes_hears_nav_and_says_so(profile, nav, capsys):

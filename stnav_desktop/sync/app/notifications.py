@@ -264,3 +264,17 @@ def status_line(profile: Profile, now: datetime | None = None) -> str:
     else:
         reason = watch.reason or "the service (`stnav run`) has not set up notifications yet"
     return f"NAV changes: polling every {minutes} min ({reason}); NAV drafts are followed up at every posting run"
+
+
+def subscription_lines(profile: Profile, now: datetime | None = None) -> list[str]:
+    """One line per live NAV subscription: what it watches and when it expires (local time)."""
+    from stnav_desktop.connectors.nav.subscriptions import entity_set_of
+
+    now = now or utcnow()
+    rows = (WebhookSubscription.select().where((WebhookSubscription.profile == profile)
+                                               & (WebhookSubscription.system == "nav")
+                                               & (WebhookSubscription.expires_at > now))
+            .order_by(WebhookSubscription.expires_at))
+    return [f"{entity_set_of(r.resource)[0]}: expires {r.expires_at.astimezone().strftime('%Y-%m-%d %H:%M %Z')}"
+            + (f", renewed {r.renewed_at.astimezone().strftime('%Y-%m-%d %H:%M')}" if r.renewed_at else "")
+            for r in rows]
