@@ -346,3 +346,17 @@ def test_nav_unreachable_while_handling_a_notification_keeps_it_for_a_minute_lat
     assert scheduler.tick(clock.now()) == ["nav-changes"]
     ref = NavReference.get((NavReference.entity == "vendors") & (NavReference.key == vendor["number"]))
     assert ref.name == "Renamed During An Outage"
+
+
+def test_a_set_this_bc_refuses_is_polled_and_the_others_notify(service, nav, profile, monkeypatch):
+    from stnav_desktop.sandbox.nav import sandbox as nav_sandbox
+
+    # a BC whose webhook list lacks dimensionValues (the documented list does not name it)
+    monkeypatch.setattr(nav_sandbox, "WEBHOOK_SETS", nav_sandbox.WEBHOOK_SETS - {"dimensionValues"})
+    service.test_scheduler.tick()
+    subs = Subscriptions(service.nav_client()).list()
+    assert {s.resource.rsplit("/", 1)[-1] for s in subs} == WATCHED - {"dimensionValues"}
+    line = notifications.status_line(profile, nav.clock.now())
+    assert line.startswith("NAV changes: notifications (3 subscriptions, next expiry ")
+    assert ("dimensionValues polled: BC refused its subscription (The entity set 'dimensionValues' does not "
+            "support webhook subscriptions." in line)

@@ -179,17 +179,26 @@ def ensure(profile: Profile, api: Subscriptions, url: str, client_state: str, no
                     current[entity] = sub
     created = renewed = 0
     kept: dict[str, Subscription] = {}
+    polled: dict[str, str] = {}  # sets BC refused while it accepted others: polled, said why
     for entity in WATCHED_SETS:
         found = current.get(entity)
-        if found is None:
-            sub = api.create(entity, url, client_state)
-            created += 1
-        elif found.expiration - now <= RENEW_BEFORE or found.client_state != client_state:
-            found.client_state = client_state
-            sub = api.renew(found)
-            renewed += 1
-        else:
-            sub = found
+        try:
+            if found is None:
+                sub = api.create(entity, url, client_state)
+                created += 1
+            elif found.expiration - now <= RENEW_BEFORE or found.client_state != client_state:
+                found.client_state = client_state
+                sub = api.renew(found)
+                renewed += 1
+            else:
+                sub = found
+        except ConnectorError as exc:
+            # NAV busy, or nothing validated yet in this pass (then it is the URL, not the set): the caller
+            # decides; after BC validated the URL for another set, only this set is refused
+            if exc.retryable or not (created or renewed):
+                raise
+            polled[entity] = str(exc)
+            continue
         kept[sub.subscription_id] = sub
     with db.atomic():
         for remote_id, row in tracked.items():
@@ -203,7 +212,8 @@ def ensure(profile: Profile, api: Subscriptions, url: str, client_state: str, no
             row.resource, row.notification_url = sub.resource, sub.notification_url
             row.expires_at, row.etag = sub.expiration, sub.etag
             row.save()
-        set_mode(profile, NOTIFICATIONS, "", now)
+        set_mode(profile, NOTIFICATIONS, "; ".join(f"{entity} polled: BC refused its subscription ({why})"
+                                                   for entity, why in polled.items()), now)
     if created or renewed:
         audit.append("nav.subscriptions", profile=profile.name,
                      detail={"created": created, "renewed": renewed, "url": url,
@@ -255,6 +265,8 @@ def status_line(profile: Profile, now: datetime | None = None) -> str:
                 f"{soonest.astimezone().strftime('%Y-%m-%d %H:%M %Z')})")
         if watch.last_notification_at:
             line += f"; last notification {watch.last_notification_at.astimezone().strftime('%Y-%m-%d %H:%M')}"
+        if watch.reason:  # some sets refused: those are polled
+            line += f"; {watch.reason}"
         return line
     minutes = int(REFDATA_POLL.total_seconds() // 60)
     if watch is None:
