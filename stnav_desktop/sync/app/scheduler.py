@@ -22,7 +22,6 @@ from stnav_desktop.store.models import Profile, SchedulerJob
 log = logging.getLogger(__name__)
 
 DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-SUBSCRIPTION_RENEW_BEFORE = timedelta(hours=24)  # BC subscriptions expire after 3 days
 WAKE_GAP = timedelta(minutes=2)
 
 
