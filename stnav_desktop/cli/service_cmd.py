@@ -245,6 +245,34 @@ def do_stop(args: argparse.Namespace) -> int:
 
 
 def do_status(args: argparse.Namespace) -> int:
+    code = _service_status(args)
+    for line in nav_changes_lines(args):
+        print(line)
+    return code
+
+
+def nav_changes_lines(args: argparse.Namespace) -> list[str]:
+    """How NAV changes reach this profile, from the store the service writes: "NAV changes: notifications (4
+    subscriptions, next expiry …)" and when each subscription expires, or "NAV changes: polling every N min
+    (reason)"."""
+    from stnav_desktop.cli.common import boot
+    from stnav_desktop.store.models import Profile
+    from stnav_desktop.sync.app import notifications
+
+    try:
+        boot(args)
+    except CliError as exc:
+        return [f"NAV changes: unknown (the store cannot be read: {exc})"]
+    profile = Profile.get_or_none(Profile.name == args.profile)
+    if profile is None:
+        return [f"NAV changes: unknown (no profile {args.profile!r} in this store yet)"]
+    line = notifications.status_line(profile)
+    if not line.startswith("NAV changes: notifications"):
+        return [line]
+    return [line, *("  " + each for each in notifications.subscription_lines(profile))]
+
+
+def _service_status(args: argparse.Namespace) -> int:
     if sys.platform == "win32":
         done = _schtasks("/Query", "/TN", task_name(args.profile), "/FO", "LIST", "/V", check=False)
         if done.returncode != 0:

@@ -187,11 +187,12 @@ def run(args) -> int:
         while not lock.try_acquire():
             if stop.wait(STANDBY_SECONDS):
                 return 0
-    receiver = None
+    receiver = nav_receiver = None
     try:
         if args.webhook_port is not None:
             receiver = _wrap(lambda: service.webhook_receiver(scheduler, args.webhook_port)).start()
             print(f"receiving ServiceTitan webhooks on {receiver.url}", flush=True)
+        nav_receiver = _nav_notifications(service, scheduler)
         scheduler.start()
         print("scheduler running; Ctrl+C to stop", flush=True)
         lost = False
@@ -204,9 +205,28 @@ def run(args) -> int:
             raise CliError("lost the store's scheduler lock (connection to the database ended); stopping")
         return 0
     finally:
-        if receiver is not None:
-            receiver.stop()
+        for rx in (receiver, nav_receiver):
+            if rx is not None:
+                rx.stop()
+        if nav_receiver is not None:
+            service.nav_receiver_stopped()
         lock.release()
+
+
+def _nav_notifications(service, scheduler):
+    """NAV's webhooks (BC API with nav.notification_url set): the receiver starts before the subscriptions
+    job runs (BC validates the URL while subscribing); otherwise say why NAV is polled."""
+    from stnav_desktop.sync.app import notifications
+
+    nav_receiver = _wrap(lambda: service.nav_receiver(scheduler))
+    if nav_receiver is None:
+        print(notifications.status_line(service.profile), flush=True)
+        return None
+    nav_receiver.start()
+    print(f"receiving NAV notifications on port {nav_receiver.port} for {service.value('nav.notification_url')}",
+          flush=True)
+    scheduler.run_soon("subscriptions", "service started: NAV subscriptions checked")
+    return nav_receiver
 
 
 def report_reconcile(args) -> int:

@@ -135,6 +135,11 @@ def _v7_attachments(db: StoreDatabase) -> None:
     db.create_tables([models.NavAttachment], safe=True)
 
 
+def _v10_nav_change_watch(db: StoreDatabase) -> None:
+    """How each profile hears of NAV changes (webhook notifications or polling, and why) (issue #19 item 6)."""
+    db.create_tables([models.NavChangeWatch], safe=True)
+
+
 # (version, description, step). Append only; never edit a released step.
 LADDER: list[tuple[int, str, Callable[[StoreDatabase], None]]] = [
     (1, "initial schema", _v1_initial),
@@ -145,6 +150,7 @@ LADDER: list[tuple[int, str, Callable[[StoreDatabase], None]]] = [
      _v4_reopen_stranded_batches),
     (5, "shared store: audit host, document claims, store leases", _v5_shared_store),
     (7, "source documents attached to NAV documents (nav_attachment)", _v7_attachments),
+    (10, "how each profile hears of NAV changes (nav_change_watch)", _v10_nav_change_watch),
 ]
 LATEST = LADDER[-1][0]
 

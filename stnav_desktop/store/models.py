@@ -284,6 +284,22 @@ class WebhookSubscription(BaseModel):
     renewed_at = UtcDateTimeField(null=True)
 
 
+class NavChangeWatch(BaseModel):
+    """How this profile hears of changes made in NAV: ``notifications`` (BC webhook subscriptions answered by
+    the service's receiver) or ``polling`` (the scheduler re-reads), with the reason in plain words; written by
+    the service, read by `stnav service status` and the Settings page of every PC."""
+
+    profile = ForeignKeyField(Profile, backref="nav_watch", on_delete="CASCADE", unique=True)
+    mode = CharField(default="polling")
+    reason = TextField(default="")
+    checked_at = UtcDateTimeField(null=True)
+    last_notification_at = UtcDateTimeField(null=True)
+    notifications = IntegerField(default=0)  # notification items received since the service started
+
+    if TYPE_CHECKING:
+        id = AutoField()
+
+
 class SchedulerJob(BaseModel):
     """Persisted schedule state: due times come from here, so a missed run after sleep runs once."""
 
@@ -362,5 +378,5 @@ class NavAttachment(BaseModel):
 ALL_MODELS = [
     SchemaVersion, Profile, ProfileSetting, Batch, StDocument, CorrectionItem, Mapping, PostingAttempt, NavReference,
     StReference, SyncWatermark, WebhookSubscription, SchedulerJob, AuditEvent, AuditHead,
-    NavAttachment,
+    NavAttachment, NavChangeWatch,
 ]

@@ -240,6 +240,20 @@ SETTINGS: list[Setting] = [
     Setting("nav.auth", "oauth", "choice", "Authentication", choices=("oauth", "basic", "windows")),
     Setting("nav.user", "", "str", "User name (Basic auth)"),
     Setting("nav.ca_bundle", "", "path", "NAV CA bundle (PEM)"),
+    # --- NAV change notifications (Business Central API webhooks; `stnav run` / the service answers them) --
+    Setting("nav.notification_url", "", "url", "Notification URL (NAV webhooks)",
+            "The https:// address Business Central sends change notifications to, ending with the receiver's "
+            "path, e.g. https://ap-server.contoso.local:8443/bc-webhook/default (on-premises: this PC on the LAN; "
+            "online: a reverse proxy or public address). Empty: the service polls NAV instead."),
+    Setting("nav.notification_port", 0, "int", "Receiver port", "The port the service listens on; 0: the URL's "
+            "port (443 when the URL has none).", minimum=0, maximum=65535),
+    Setting("nav.notification_bind", "0.0.0.0", "str", "Receiver address",
+            "The local address the service listens on: 0.0.0.0 (every network card) for BC on the LAN, 127.0.0.1 "
+            "behind a reverse proxy on this PC."),
+    Setting("nav.notification_cert", "", "path", "Receiver TLS certificate (PEM)",
+            "Certificate chain the receiver presents; empty: plain HTTP, only behind a reverse proxy that "
+            "terminates TLS (BC sends to https:// only)."),
+    Setting("nav.notification_key", "", "path", "Receiver TLS private key (PEM)"),
     # --- classic NAV page web services (nav.deployment = classic) ------------------------------
     # nav.auth: basic = nav.user + web service access key; windows = nav.user (DOMAIN\user) + the password
     # in the keychain (nav.windows_password), or, with nav.user empty, the logged-on Windows user (SSPI)

@@ -222,6 +222,11 @@ class SettingsPage(QWidget):
                 self.fields[setting.key] = field
             self.groups[prefix] = box
             body_layout.addWidget(box)
+            if prefix == "nav":  # read-only: how NAV changes reach this profile (the service writes it)
+                self.nav_changes = QLabel(box)
+                self.nav_changes.setObjectName("navChanges")
+                self.nav_changes.setWordWrap(True)
+                form.insertRow(0, QLabel("NAV changes", box), self.nav_changes)
         body_layout.addStretch(1)
         scroll.setWidget(body)
         outer.addWidget(scroll, 1)
@@ -269,6 +274,11 @@ class SettingsPage(QWidget):
             field.set_error(None)
             field.show_value(values[key] if key in values else settings.get(self.profile, key))
             field.set_locked(dep.source if key in dep.locked else None)
+        if hasattr(self, "nav_changes"):
+            from stnav_desktop.sync.app import notifications
+
+            self.nav_changes.setText(notifications.status_line(self.profile).removeprefix("NAV changes: "))
+            self.nav_changes.setToolTip("\n".join(notifications.subscription_lines(self.profile)))
         self.summary.setText(f"Profile {self.profile.name}" +
                              (f" · {len(dep.locked)} settings locked by IT" if dep.locked else ""))
 

@@ -30,8 +30,22 @@ log = logging.getLogger(__name__)
 
 SCOPE = "https://api.businesscentral.dynamics.com/.default"
 JSON_CT = "application/json; odata.metadata=minimal; odata.streaming=true; IEEE754Compatible=false; charset=utf-8"
-SUBSCRIPTION_DAYS = 3
-WEBHOOK_SETS = {"accounts", "dimensions", "generalLedgerEntries", "items", "journals", "purchaseInvoices", "vendors"}
+SUBSCRIPTION_DAYS = 3  # "Working with webhooks in Dynamics 365 Business Central": subscriptions expire after 3 days
+# Entity sets that accept a subscription. The documented v2.0 list (same page, "Supported entities") has accounts,
+# dimensions, generalLedgerEntries, items, journals, purchaseInvoices, vendors (purchaseOrders is NOT in it);
+# dimensionValues is accepted too: codeunit 6153 "API Webhook Notification Mgt." GetEntity() refuses only pages
+# with a temporary source table or a composite key, and APIV2DimensionValuesEntity.Page.al (page 30040) reads the
+# real "Dimension Value" table keyed by SystemId. journalLines/purchaseInvoiceLines/dimensionSetLines are refused.
+WEBHOOK_SETS = {"accounts", "dimensions", "dimensionValues", "generalLedgerEntries", "items", "journals",
+                "purchaseInvoices", "vendors"}
+# codeunit 6154 "API Webhook Notification Send": above this many changes of one subscription in one send window a
+# single changeType "collection" with a lastModifiedDateTime filter replaces them (online figure: 1,000)
+MAX_NOTIFICATIONS = 1000
+# codeunit 6154 GetMaxNumberOfAttempts: a notification URL answering 408/429/5xx (or nothing) is retried; after
+# more than 5 failed attempts the subscription is deleted. Any other status deletes it at once (ShouldReschedule).
+MAX_SEND_ATTEMPTS = 5
+# codeunit 6154 / on-prem server setting ApiSubscriptionDelayTime: changes are collected for 30 s, then sent
+NOTIFICATION_DELAY_S = 30.0
 
 
 class NavSandbox:
@@ -186,6 +200,81 @@ class NavSandbox:
         with self.store.lock:
             self.company.t(table)[rec_id]["_ver"] += 1
 
+    # "someone in NAV" (a user in the BC client, not the API): the change goes through a transaction like any
+    # other, so subscribers are notified of it (codeunit 6153 registers notifications on OnDatabaseInsert/
+    # Modify/Delete/Rename of every table with a live subscription, whoever changed the record)
+    def _as_nav_user(self, change) -> Any:
+        with self.store.lock:
+            txn = Txn()
+            try:
+                result = change(txn, self.company)
+            except Exception:
+                txn.rollback()
+                raise
+            self._queue_notifications(self.company, txn)
+            return result
+
+    def rename_vendor(self, number: str, new_name: str) -> None:
+        """A user renames a vendor in NAV (Vendor Card, Name)."""
+        def change(txn: Txn, c: Company) -> None:
+            rec = c.by_field("vendors", "number", number)
+            if rec is None:
+                raise KeyError(f"no vendor {number}")
+            c.store.update(txn, c.tn("vendors"), rec["id"], {"displayName": new_name,
+                                                             "lastModifiedDateTime": c.now_iso()})
+        self._as_nav_user(change)
+
+    def change_account(self, number: str, **changes: Any) -> None:
+        """A user edits a G/L account in NAV (G/L Account Card: Name, Blocked, Direct Posting)."""
+        def change(txn: Txn, c: Company) -> None:
+            rec = c.by_field("accounts", "number", number)
+            if rec is None:
+                raise KeyError(f"no G/L account {number}")
+            c.store.update(txn, c.tn("accounts"), rec["id"], {**changes, "lastModifiedDateTime": c.now_iso()})
+        self._as_nav_user(change)
+
+    def rename_dimension_value(self, dimension: str, code: str, new_name: str) -> None:
+        def change(txn: Txn, c: Company) -> None:
+            dim = c.by_field("dimensions", "code", dimension)
+            rec = next((v for v in c.t("dimensionValues").values()
+                        if dim and v["dimensionId"] == dim["id"] and v["code"] == code), None)
+            if rec is None:
+                raise KeyError(f"no dimension value {dimension}:{code}")
+            c.store.update(txn, c.tn("dimensionValues"), rec["id"], {"displayName": new_name,
+                                                                     "lastModifiedDateTime": c.now_iso()})
+        self._as_nav_user(change)
+
+    def delete_draft_invoice(self, number: str) -> None:
+        """A user deletes a draft purchase invoice in NAV (Purchase Invoice page, Delete)."""
+        def change(txn: Txn, c: Company) -> None:
+            inv = c.by_field("purchaseInvoices", "number", number)
+            if inv is None:
+                raise KeyError(f"no purchase invoice {number}")
+            c.delete_invoice(txn, inv)
+        self._as_nav_user(change)
+
+    def post_draft_invoice(self, number: str) -> str:
+        """A user posts a draft purchase invoice in NAV (Purchase Invoice page, Post); returns the posted number.
+        The purchaseInvoices record keeps its id and becomes status Open (Purch. Inv. Entity Aggregate), so
+        subscribers get "updated" for the same resource."""
+        def change(txn: Txn, c: Company) -> str:
+            inv = c.by_field("purchaseInvoices", "number", number)
+            if inv is None:
+                raise KeyError(f"no purchase invoice {number}")
+            c.post_invoice(txn, inv)
+            return str(c.t("purchaseInvoices")[inv["id"]]["number"])
+        return self._as_nav_user(change)
+
+    def change_draft_invoice_line(self, number: str, unit_cost: Any) -> None:
+        """A user changes the first line's direct unit cost of a draft in NAV (the header total changes)."""
+        def change(txn: Txn, c: Company) -> None:
+            inv = c.by_field("purchaseInvoices", "number", number)
+            if inv is None:
+                raise KeyError(f"no purchase invoice {number}")
+            line = sorted(c.invoice_lines(inv["id"]), key=lambda r: r["sequence"])[0]
+            c.patch_invoice_line(txn, line, {"unitCost": unit_cost})
+        self._as_nav_user(change)
+
     # -- auth ----------------------------------------------------------------------------------
     def issue_token(self) -> tuple[str, int]:
         token = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9." + secrets.token_urlsafe(48)
@@ -237,6 +326,11 @@ class NavSandbox:
             del self.subscriptions[sub_id]
 
     def _handshake(self, url: str) -> None:
+        """"Working with webhooks in Dynamics 365 Business Central": on create AND on renew BC calls
+        notificationUrl?validationToken=... and registers (or renews) the subscription only if the answer is
+        200 with the token as the body, within ApiSubscriptionNotificationUrlTimeout (5,000 ms); otherwise the
+        POST/PATCH fails with 400 and nothing is stored. (Microsoft does not document the wording of that
+        error; the status and code are BC's usual BadRequest.)"""
         token = secrets.token_urlsafe(16)
         try:
             resp = requests.post(url, params={"validationToken": token}, timeout=5,
@@ -289,8 +383,11 @@ class NavSandbox:
         body = self._check_subscription_body(body)
         with self.store.lock:
             self._purge_expired()
-            if len(self.subscriptions) >= 200:
-                raise ApiError(400, "BadRequest", "The maximum number of subscriptions (200) has been reached.")
+            # "Operational limits for Business Central online": 200 webhook subscriptions per environment;
+            # on-premises the server setting ApiSubscriptionMaxNumberOfSubscriptions, default 1000
+            limit = 200 if self.flavour == "online" else 1000
+            if len(self.subscriptions) >= limit:
+                raise ApiError(400, "BadRequest", f"The maximum number of subscriptions ({limit}) has been reached.")
         self._handshake(body["notificationUrl"])  # outside the lock: the receiver may call back
         now = self.clock.now()
         sub_id = uuid.uuid4().hex
@@ -342,36 +439,69 @@ class NavSandbox:
                     self._pending_notifications.append({
                         "subscriptionId": sub["subscriptionId"], "clientState": sub["clientState"],
                         "expirationDateTime": sub["expirationDateTime"], "resource": f"{path}({rec_id})",
-                        "changeType": change, "lastModifiedDateTime": _iso(now), "_url": sub["notificationUrl"]})
+                        "changeType": change, "lastModifiedDateTime": _iso_ms(now), "_url": sub["notificationUrl"],
+                        "_since": now})
 
     def flush_notifications(self) -> int:
-        """Send the queued notifications now (BC waits 30 s and merges; tests call this instead)."""
+        """Send the queued notifications now; returns how many were delivered. BC's job queue does this after
+        ApiSubscriptionDelayTime (30 s) and merges what changed meanwhile (codeunit 6154 "API Webhook
+        Notification Send"); tests call this instead of waiting. Per notification URL one POST
+        ``{"value": [...]}`` carrying the notifications of all its subscriptions, headers clientRequestId and
+        x-ms-correlation-id, UTF-8 without BOM. One record changed twice is notified once (the last change);
+        more than MAX_NOTIFICATIONS changes of one subscription become one "collection" notification whose
+        resource filters on lastModifiedDateTime. A 2xx answer delivers; 408/429/5xx or no answer keeps them
+        for the next send (the subscription is deleted after MAX_SEND_ATTEMPTS failed sends); any other
+        status deletes the subscription at once."""
+        now = self.clock.now()
         with self.store.lock:
+            self._purge_expired()
             pending, self._pending_notifications = self._pending_notifications, []
+            pending = [n for n in pending if n["subscriptionId"] in self.subscriptions]
         merged: dict[tuple[str, str, str], dict[str, Any]] = {}
         for n in pending:
+            merged.pop((n["_url"], n["subscriptionId"], n["resource"]), None)
             merged[(n["_url"], n["subscriptionId"], n["resource"])] = n
-        by_url: dict[str, list[dict[str, Any]]] = {}
+        per_sub: dict[str, list[dict[str, Any]]] = {}
         for n in merged.values():
-            by_url.setdefault(n["_url"], []).append({k: v for k, v in n.items() if k != "_url"})
+            per_sub.setdefault(n["subscriptionId"], []).append(n)
+        by_url: dict[str, list[dict[str, Any]]] = {}
+        for sub_id, items in per_sub.items():
+            if len(items) > MAX_NOTIFICATIONS:
+                first = min(n["_since"] for n in items)
+                sub = self.subscriptions[sub_id]
+                path = sub["resource"].split("?")[0].rstrip("/")
+                items = [{**items[-1], "resource": f"{path}?$filter=lastModifiedDateTime%20gt%20"
+                          f"{_iso_ms(first - timedelta(milliseconds=50))}", "changeType": "collection",
+                          "lastModifiedDateTime": _iso_ms(now)}]
+            for n in items:
+                by_url.setdefault(n["_url"], []).append(n)
         sent = 0
         for url, items in by_url.items():
             cid = str(uuid.uuid4())
+            body = {"value": [{k: v for k, v in n.items() if not k.startswith("_")} for n in items]}
             try:
-                resp = requests.post(url, data=jsonutil.dumps({"value": items}).encode(), timeout=5,
+                resp = requests.post(url, data=jsonutil.dumps(body).encode(), timeout=5,
                                      verify=str(self.ca_pem), headers={"Content-Type": "application/json",
                                                                         "clientRequestId": cid,
                                                                         "x-ms-correlation-id": cid})
                 status = resp.status_code
             except requests.RequestException:
                 status = 0
-            self.notifications_sent.append({"url": url, "value": items, "status": status})
+            self.notifications_sent.append({"url": url, "value": body["value"], "status": status})
             if status and status < 300:
                 sent += len(items)
-            elif status and status not in (408, 429) and status < 500:
-                with self.store.lock:  # any other 4xx deletes the subscription at once
-                    for item in items:
-                        self.subscriptions.pop(item["subscriptionId"], None)
+                continue
+            with self.store.lock:
+                if status in (0, 408, 429) or status >= 500:
+                    for n in items:
+                        n["_attempts"] = n.get("_attempts", 0) + 1
+                        if n["_attempts"] > MAX_SEND_ATTEMPTS:
+                            self.subscriptions.pop(n["subscriptionId"], None)
+                        else:
+                            self._pending_notifications.append(n)
+                else:
+                    for n in items:
+                        self.subscriptions.pop(n["subscriptionId"], None)
         return sent
 
     # -- request execution ---------------------------------------------------------------------
@@ -463,6 +593,11 @@ def _inner_error(req: dict[str, Any], exc: ApiError) -> dict[str, Any]:
 
 def _iso(dt: datetime) -> str:
     return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _iso_ms(dt: datetime) -> str:
+    """lastModifiedDateTime of a notification: milliseconds, as in the documented sample (…T12:54:20.467Z)."""
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 class _Handler(JsonHandler):
@@ -638,8 +773,10 @@ def run_standalone(port: int, tls_dir: Path, flavour: str = "online", **kw: Any)
     print(f"  CA bundle:           {sb.ca_pem}")
     print("Press Ctrl+C to stop.")
     try:
-        while True:
-            time.sleep(3600)
+        while True:  # BC's job queue sends what changed every ApiSubscriptionDelayTime (30,000 ms)
+            time.sleep(NOTIFICATION_DELAY_S)
+            if sb._pending_notifications:
+                sb.flush_notifications()
     except KeyboardInterrupt:
         pass
     finally:

@@ -190,13 +190,17 @@ class Poster:
                                                                          "again")
         return settled
 
-    def follow_up_drafts(self) -> dict[str, int]:
+    def follow_up_drafts(self, document_ids: Iterable[int] | None = None) -> dict[str, int]:
         """Documents in NAV as drafts: posted there since (→ posted, G/L recorded, written back), deleted
         (→ needs attention, said in words), changed (amount differs: said on the row), or still a draft
-        that the profile now posts (→ posted by us)."""
+        that the profile now posts (→ posted by us). ``document_ids``: only these (a NAV notification named
+        them); None: every draft (each posting run)."""
         counts = {"posted": 0, "deleted": 0, "changed": 0}
-        drafts = list(StDocument.select().where((StDocument.profile == self.profile)
-                                                & (StDocument.status == DocStatus.IN_NAV_DRAFT)))
+        query = StDocument.select().where((StDocument.profile == self.profile)
+                                          & (StDocument.status == DocStatus.IN_NAV_DRAFT))
+        if document_ids is not None:
+            query = query.where(StDocument.id.in_(list(document_ids)))
+        drafts = list(query)
         for whole in _chunks(drafts, self.chunk_size):
             with claims.claimed([d.id for d in whole], self.holder, self.lease_seconds) as won:
                 chunk = [StDocument.get_by_id(d.id) for d in whole if d.id in set(won)]

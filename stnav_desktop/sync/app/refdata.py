@@ -69,30 +69,31 @@ def _blocked(value: Any) -> bool:
     return str(value or "").strip() not in ("", "Payment")
 
 
-def refresh_nav(profile: Profile, source) -> dict[str, int]:
+def refresh_nav(profile: Profile, source, only: Iterable[str] | None = None) -> dict[str, int]:
     """Read vendors, items, G/L accounts, dimension values and journals from NAV (``RefData``) into the
-    cache, each entity in one transaction."""
-    counts = {
-        "vendors": replace(profile, "vendors", (
+    cache, each entity in one transaction; ``only``: just these entities (a NAV notification named them)."""
+    readers = {
+        "vendors": lambda: (
             {"key": v["number"], "name": v.get("displayName", ""), "blocked": _blocked(v.get("blocked")),
              "data": {"id": v.get("id"), "taxRegistrationNumber": v.get("taxRegistrationNumber"),
                       # evidence for vendor suggestions (sync/domain/matching.py)
                       "phone": v.get("phoneNumber"), "postalCode": v.get("postalCode"),
                       "street": v.get("addressLine1")}}
-            for v in source.vendors())),
-        "items": replace(profile, "items", (
+            for v in source.vendors()),
+        "items": lambda: (
             {"key": i["number"], "name": i.get("displayName", ""), "blocked": _blocked(i.get("blocked")),
-             "data": {"id": i.get("id"), "type": i.get("type")}} for i in source.items())),
-        "accounts": replace(profile, "accounts", (
+             "data": {"id": i.get("id"), "type": i.get("type")}} for i in source.items()),
+        "accounts": lambda: (
             {"key": a["number"], "name": a.get("displayName", ""), "blocked": _blocked(a.get("blocked")),
              "data": {"id": a.get("id"), "directPosting": bool(a.get("directPosting", True)),
                       "accountType": a.get("accountType"), "category": a.get("category")}}
-            for a in source.accounts() if a.get("accountType", "Posting") == "Posting")),
-        "dimensionValues": replace(profile, "dimensionValues", (
+            for a in source.accounts() if a.get("accountType", "Posting") == "Posting"),
+        "dimensionValues": lambda: (
             {"key": f"{d['code']}:{v['code']}", "name": v.get("displayName", ""), "data": {"id": v.get("id")}}
-            for d in source.dimensions() for v in d.get("dimensionValues") or [])),
-        "journals": replace(profile, "journals", (
+            for d in source.dimensions() for v in d.get("dimensionValues") or []),
+        "journals": lambda: (
             {"key": j["code"], "name": j.get("displayName", ""), "data": {"id": j.get("id")}}
-            for j in source.journals())),
+            for j in source.journals()),
     }
-    return counts
+    wanted = set(readers) if only is None else set(only)
+    return {entity: replace(profile, entity, read()) for entity, read in readers.items() if entity in wanted}

@@ -22,7 +22,6 @@ from stnav_desktop.store.models import Profile, SchedulerJob
 log = logging.getLogger(__name__)
 
 DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-SUBSCRIPTION_RENEW_BEFORE = timedelta(hours=24)  # BC subscriptions expire after 3 days
 WAKE_GAP = timedelta(minutes=2)
 
 
@@ -46,6 +45,9 @@ class Job:
     interval: Callable[[], timedelta]
     run: Callable[[datetime], str]  # returns a one-line result for the status bar and the log
     business_hours: bool = False  # obeys the business-hours window
+    # due now, whatever its next due time, while this says so (work queued by another thread, e.g. NAV
+    # notifications): the other thread only queues and calls ``Scheduler.wake``, never the database
+    pending: Callable[[], bool] | None = None
 
 
 @dataclass
@@ -118,6 +120,13 @@ class Scheduler:
         audit.append("scheduler.requested", profile=self.profile.name, detail={"job": name, "reason": reason})
         self._stop_wait.set()
 
+    def wake(self) -> None:
+        """Cut the sleep between ticks short (thread-safe; touches nothing else)."""
+        self._stop_wait.set()
+
+    def add_job(self, job: Job) -> None:
+        self.jobs[job.name] = job
+
     def status(self) -> dict[str, dict[str, object]]:
         return {name: {"last_run": r.last_run_at, "next_due": r.next_due_at, "result": r.last_result,
                        "skipped": r.skipped_reason}
@@ -135,7 +144,8 @@ class Scheduler:
         window = business_window(self.profile)
         for job in self.jobs.values():
             row = self._row(job.name)
-            if row.next_due_at is not None and row.next_due_at > now:
+            queued = job.pending is not None and job.pending()
+            if row.next_due_at is not None and row.next_due_at > now and not queued:
                 continue
             if job.business_hours and window is not None and not window.contains(now):
                 reopen = window.next_open(now)

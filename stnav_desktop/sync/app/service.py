@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from stnav_desktop import credentials
 from stnav_desktop.connectors.http import ConnectorError
@@ -17,9 +18,9 @@ from stnav_desktop.connectors.nav.books import NavBooks
 from stnav_desktop.connectors.nav.bulk import ApiBooks, ReadRetry
 from stnav_desktop.store import settings
 from stnav_desktop.store.fields import utcnow
-from stnav_desktop.store.models import Batch, Profile, WebhookSubscription
-from stnav_desktop.sync.app import posting, refdata
-from stnav_desktop.sync.app.scheduler import JobNews
+from stnav_desktop.store.models import Batch, Profile
+from stnav_desktop.sync.app import notifications, posting, refdata
+from stnav_desktop.sync.app.scheduler import Job, JobNews
 from stnav_desktop.sync.app.st_gateway import ConfigurationError
 from stnav_desktop.sync.views import reconcile
 
@@ -62,6 +63,7 @@ class SyncService:
         self._st = None
         self._nav = None
         self._lock = threading.Lock()
+        self.inbox: notifications.Inbox | None = None  # NAV notifications queued by the receiver (`stnav run`)
 
     def reset(self) -> None:
         """Forget the built connectors (settings or secrets changed)."""
@@ -236,45 +238,116 @@ class SyncService:
         start, end = reconcile.month_bounds(month)
         return reconcile.reconcile(self.profile, month, self.nav_books().gl_entries_between(start, end))
 
-    def subscribe(self, entity_set: str, notification_url: str) -> WebhookSubscription:
-        """Create a NAV webhook subscription (for sites that can expose an HTTPS endpoint) and track its
-        expiry; the clientState is a secret kept in the keychain."""
+    # -- NAV change notifications (issue #19 item 6; sync/app/notifications.py) ---------------------
+    def notifications_unavailable(self) -> str:
+        """Why this profile polls NAV instead of being notified ('' when notifications can be used)."""
+        if self.value("nav.deployment") == "classic":
+            return "classic NAV has no webhooks (page web services)"
+        url = self.value("nav.notification_url")
+        if not url:
+            return "no notification URL is set (nav.notification_url, see the IT guide)"
+        if urlsplit(url).path.strip("/") == "":
+            return f"the notification URL {url} needs a path, e.g. {url.rstrip('/')}/bc-webhook/{self.profile.name}"
+        return ""
+
+    def _client_state(self) -> str:
+        """The clientState BC echoes in every notification: a secret in the keychain, made once."""
         import secrets
 
-        from stnav_desktop.connectors.nav import Subscriptions
+        try:
+            return credentials.get_secret(self.profile.name, "nav.webhook_client_state")
+        except credentials.CredentialNotFound:
+            state = secrets.token_urlsafe(32)  # BC's clientState holds up to 250 characters
+            credentials.set_secret(self.profile.name, "nav.webhook_client_state", state)
+            return state
+
+    def nav_receiver(self, scheduler):
+        """The receiver of NAV notifications for `stnav run` (None, with the reason recorded, when this profile
+        polls): listens on nav.notification_bind:port at the path of nav.notification_url, answers BC's
+        validation, checks the clientState, and queues each change for the scheduler thread, which it wakes."""
+        from stnav_desktop.connectors.nav.subscriptions import NotificationReceiver, parse_notification
+
+        now = self.clock()
+        reason = self.notifications_unavailable()
+        if reason:
+            notifications.set_mode(self.profile, notifications.POLLING, reason, now)
+            return None
+        url = urlsplit(self.value("nav.notification_url"))
+        port = int(self.value("nav.notification_port") or 0) or url.port or 443
+        cert, key = self.value("nav.notification_cert") or None, self.value("nav.notification_key") or None
+        inbox = notifications.Inbox(scheduler.wake, clock=self.clock)
+
+        def on_item(item) -> None:  # the receiver's thread: parse and queue, nothing else
+            change = parse_notification(item)
+            if change is not None:
+                inbox.put(change)
 
         try:
-            state = credentials.get_secret(self.profile.name, "nav.webhook_client_state")
-        except credentials.CredentialNotFound:
-            state = secrets.token_urlsafe(24)
-            credentials.set_secret(self.profile.name, "nav.webhook_client_state", state)
-        sub = Subscriptions(self.nav_client()).create(entity_set, notification_url, state)
-        return WebhookSubscription.create(profile=self.profile, system="nav", remote_id=sub.subscription_id,
-                                          resource=sub.resource, notification_url=notification_url,
-                                          expires_at=sub.expiration, etag=sub.etag)
+            receiver = NotificationReceiver(self._client_state(), on_item, certfile=cert, keyfile=key or cert,
+                                            host=self.value("nav.notification_bind") or "0.0.0.0", port=port,
+                                            path=url.path)
+        except (OSError, ValueError) as exc:  # port in use, no permission, unreadable certificate
+            reason = f"the notification receiver could not listen on port {port}: {exc}"
+            notifications.set_mode(self.profile, notifications.POLLING, reason, now)
+            log.warning("NAV notifications not available, polling: %s", reason)
+            return None
+        self.inbox = inbox
+        scheduler.add_job(Job("nav-changes", lambda: notifications.REFDATA_POLL, self.handle_nav_changes,
+                              pending=inbox.due))
+        return receiver
+
+    def nav_receiver_stopped(self) -> None:
+        """`stnav run` is stopping: until it runs again NAV changes are found by polling (BC's subscriptions
+        stay until they expire; the next start renews them)."""
+        self.inbox = None
+        notifications.set_mode(self.profile, notifications.POLLING,
+                               "the service (`stnav run`) is stopped; it subscribes again when it starts", self.clock())
+
+    def handle_nav_changes(self, now: datetime) -> str:
+        """Scheduler thread: what the queued NAV notifications ask for (reference data, drafts)."""
+        changes = self.inbox.drain() if self.inbox is not None else []
+        if not changes:
+            return "no NAV change notified"
+
+        def refresh(entities: set[str]) -> dict[str, int]:
+            from stnav_desktop.connectors.nav import RefData
+            from stnav_desktop.sync.app import mapping
+
+            counts = refdata.refresh_nav(self.profile, RefData(self.nav_client()), only=entities)
+            mapping.refresh_readiness(self.profile)
+            return counts
+
+        def follow_up(document_ids: list[int] | None) -> dict[str, int]:
+            from stnav_desktop.sync.app import st_gateway
+
+            poster = posting.Poster(self.profile, self.nav_books(), write_back=st_gateway.WriteBack(self.st_client),
+                                    clock=self.clock)
+            return poster.follow_up_drafts(document_ids)
+
+        try:
+            return notifications.handle(self.profile, changes, refresh=refresh, follow_up=follow_up, now=now)
+        except ConnectorError:  # NAV unreachable or busy: the same changes again in a minute
+            if self.inbox is not None:
+                self.inbox.put_back(changes, now + notifications.RETRY_AFTER)
+            raise
 
     def renew_subscriptions(self, now: datetime) -> str:
-        """Renew every NAV webhook subscription that expires within a day (they live 3 days)."""
+        """The hourly job: NAV webhook subscriptions for vendors, G/L accounts, dimension values and purchase
+        invoices exist and are renewed within a day of their 3-day expiry; polling, with the reason, when
+        they cannot be (no URL, classic NAV, BC could not validate the URL)."""
         from stnav_desktop.connectors.nav import Subscriptions
-        from stnav_desktop.sync.app.scheduler import SUBSCRIPTION_RENEW_BEFORE
 
-        due = list(WebhookSubscription.select().where(
-            (WebhookSubscription.profile == self.profile)
-            & (WebhookSubscription.expires_at <= now + SUBSCRIPTION_RENEW_BEFORE)))
-        if not due:
-            return "no subscription due"
-        api = Subscriptions(self.nav_client())
-        renewed = 0
-        for row in due:
-            current = next((s for s in api.list() if s.subscription_id == row.remote_id), None)
-            if current is None:  # expired or deleted in NAV: forget it (a new one is made on demand)
-                WebhookSubscription.delete().where(WebhookSubscription.id == row.id).execute()
-                continue
-            fresh = api.renew(current)
-            row.expires_at, row.etag, row.renewed_at = fresh.expiration, fresh.etag, now
-            row.save()
-            renewed += 1
-        return f"{renewed} subscription(s) renewed"
+        reason = self.notifications_unavailable()
+        if reason:
+            notifications.set_mode(self.profile, notifications.POLLING, reason, now)
+            return "polling: " + reason
+        if self.inbox is None:  # a window's scheduler: the receiver (and so the subscriptions) are the service's
+            return "NAV notifications are the service's (`stnav run`); nothing to do in this process"
+        url = self.value("nav.notification_url")
+        try:
+            return notifications.ensure(self.profile, Subscriptions(self.nav_client()), url, self._client_state(), now)
+        except ConnectorError as exc:
+            return notifications.refused(self.profile, url, exc, now)
 
     def refresh_tokens(self, now: datetime) -> str:
         """Keep both OAuth tokens fresh ahead of expiry (each provider refreshes only when its token is
@@ -306,7 +379,7 @@ class SyncService:
                                secret=secret, port=port)
 
     def scheduler(self, *, on_event: Callable[[JobNews], None] | None = None, tick_seconds: float = 15.0):
-        from stnav_desktop.sync.app.scheduler import Job, Scheduler, pull_interval
+        from stnav_desktop.sync.app.scheduler import Scheduler, pull_interval
 
         def pull_job(now):
             summary = self.pull()
@@ -324,5 +397,6 @@ class SyncService:
                 Job("retries", lambda: timedelta(minutes=1), retries_job),
                 Job("subscriptions", lambda: timedelta(hours=1), self.renew_subscriptions),
                 Job("tokens", lambda: timedelta(minutes=5), self.refresh_tokens),
-                Job("refdata", lambda: timedelta(hours=6), lambda now: f"refreshed {sum(self.refresh_refdata().values())}")]
+                Job("refdata", lambda: notifications.REFDATA_POLL,
+                    lambda now: f"refreshed {sum(self.refresh_refdata().values())}")]
         return Scheduler(self.profile, jobs, clock=self.clock, tick_seconds=tick_seconds, on_event=on_event)
