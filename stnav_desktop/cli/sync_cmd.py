@@ -177,16 +177,26 @@ def run(args) -> int:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     # one scheduler per STORE, whichever PC it runs on (store/locks.py); the others stand by
-    from stnav_desktop.store.locks import StoreLock, who
+    from stnav_desktop.store.locks import SERVICE_WAITING, StoreLock, who
 
     lock = StoreLock("scheduler")
     if not lock.try_acquire():
         info = who("scheduler")
         print(f"the scheduler already runs for this store ({info.holder if info else 'another PC'}); standing by "
               "to take over if it stops", flush=True)
-        while not lock.try_acquire():
-            if stop.wait(STANDBY_SECONDS):
-                return 0
+        # say that a service waits: a window running the schedule hands it over (store/locks.py)
+        waiting = StoreLock(SERVICE_WAITING)
+        try:
+            waiting.try_acquire()
+            while not lock.try_acquire():
+                if stop.wait(STANDBY_SECONDS):
+                    return 0
+                if waiting.held:
+                    waiting.heartbeat()
+                else:
+                    waiting.try_acquire()
+        finally:
+            waiting.release()
     receiver = nav_receiver = None
     try:
         if args.webhook_port is not None:

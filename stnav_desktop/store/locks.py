@@ -155,3 +155,17 @@ def who(name: str) -> LeaseInfo | None:
     return LeaseInfo(name=row.name, holder=row.holder, acquired_at=datetime.fromtimestamp(row.acquired_at, UTC),
                      heartbeat_at=datetime.fromtimestamp(row.heartbeat_at, UTC),
                      age_seconds=max(0.0, db_now() - row.heartbeat_at))
+
+
+# A ``stnav run`` (the service) standing by for the scheduler lock holds this one: a window that runs the
+# schedule hands it over at its next heartbeat, so the service (which also hosts NAV's notifications and
+# runs with no one logged on) wins over a window, and a window runs the schedule only when no service does.
+SERVICE_WAITING = "scheduler-service-waiting"
+
+
+def service_waiting(fresh_seconds: float) -> LeaseInfo | None:
+    """The service waiting for the scheduler lock, if it said so within ``fresh_seconds`` (a waiting
+    service that died leaves its row behind on SQLite: an old row is no one)."""
+    info = who(SERVICE_WAITING)
+    return info if info is not None and info.age_seconds <= fresh_seconds else None
+

@@ -19,6 +19,9 @@ from stnav_desktop.ui.qt import QObject, QTimer, Signal
 
 log = logging.getLogger(__name__)
 
+# how often a standing-by ``stnav run`` says it waits (cli/sync_cmd.py STANDBY_SECONDS); older is no one
+SERVICE_STANDBY_SECONDS = 30.0
+
 
 class _ChangeRelay(QObject):
     changes = Signal(object)  # list[store.changes.Change], from the watcher's thread to the GUI thread
@@ -68,6 +71,7 @@ class SchedulerHost(QObject):
         self.standing_by = False
         self._lock = None
         self._pending = False
+        self.handed_to: str | None = None  # the service this window handed the schedule to
         self._runner = TaskRunner(workers=1)  # every lock call on the same thread
         self._timer = QTimer(self)
         self._timer.timeout.connect(self._tick)
@@ -93,11 +97,26 @@ class SchedulerHost(QObject):
         if self.scheduler is None:
             self._runner.submit(self._try_acquire, self._acquired, self._lock_error)
         else:
-            self._runner.submit(self._lock.heartbeat, self._beat, self._lock_error)
+            self._runner.submit(self._heartbeat, self._beat, self._lock_error)
+
+    def _heartbeat(self) -> bool:
+        """On the lock's worker: renew the lock; False (stand by) when it was lost or a service waits for it."""
+        from stnav_desktop.store.locks import service_waiting
+
+        if not self._lock.heartbeat():
+            return False
+        waiting = service_waiting(fresh_seconds=3 * SERVICE_STANDBY_SECONDS)
+        if waiting is None:
+            return True
+        log.info("the service (%s) waits for the scheduler: this window hands it over", waiting.holder)
+        self.handed_to = holder_name(waiting.holder)
+        return False
 
     def _try_acquire(self) -> bool:
-        from stnav_desktop.store.locks import StoreLock
+        from stnav_desktop.store.locks import StoreLock, service_waiting
 
+        if service_waiting(fresh_seconds=3 * SERVICE_STANDBY_SECONDS) is not None:
+            return False  # a service is about to take it: the window does not run the schedule
         if self._lock is None:
             self._lock = StoreLock("scheduler")
         return self._lock.try_acquire()
@@ -125,9 +144,12 @@ class SchedulerHost(QObject):
 
     def _beat(self, alive: bool) -> None:
         self._pending = False
-        if not alive:  # the database dropped our session: another PC may run it now; stand by
-            log.warning("lost the store's scheduler lock; the scheduler stops here")
+        if not alive:  # a service waits for it, or the database dropped our session: stand by
+            if self.handed_to is None:
+                log.warning("lost the store's scheduler lock; the scheduler stops here")
             self._stop_scheduler(timeout=0)
+            lock = self._lock
+            self._runner.submit(lock.release, lambda _r: None, lambda _m: None)
             self.standing_by = True
             self._timer.setInterval(self.standby_ms)
             self.changed.emit()

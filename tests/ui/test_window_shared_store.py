@@ -123,6 +123,41 @@ def test_the_scheduler_runs_on_one_pc_per_store_and_the_window_takes_over(qtbot,
     window.runner.shutdown()
 
 
+def test_a_window_hands_the_schedule_to_a_waiting_service(qtbot, store, tmp_path):
+    """The service (``stnav run``, also the host of NAV's notifications, running with nobody logged on) wins
+    over a window: once it says it waits, the window stops its scheduler and gives the lock back."""
+    from stnav_desktop.store.locks import SERVICE_WAITING
+
+    profile = settings.get_profile("default")
+    started: list = []
+
+    class FakeScheduler:
+        def start(self):
+            started.append("start")
+
+        def stop(self, timeout=0):
+            started.append("stop")
+
+    window = open_window(qtbot, tmp_path, profile)
+    window.start_scheduler(FakeScheduler, standby_seconds=0.2, heartbeat_seconds=0.2)
+    qtbot.waitUntil(lambda: window.scheduler_host.running, timeout=3000)
+    service_pc = "svc-stnav@NIGHT-PC#77"
+    waiting = on_other_pc(lambda: (lock := StoreLock(SERVICE_WAITING, holder=service_pc)).try_acquire() and lock)
+    assert waiting
+    qtbot.waitUntil(lambda: not window.scheduler_host.running, timeout=3000)
+    assert started == ["start", "stop"] and window.scheduler_host.handed_to == "svc-stnav@NIGHT-PC"
+    # the lock is free for the service, and the window does not take it back while the service waits
+    service = StoreLock("scheduler", holder=service_pc)
+    qtbot.waitUntil(lambda: on_other_pc(service.try_acquire), timeout=3000)
+    on_other_pc(waiting.release)
+    qtbot.waitUntil(lambda: window.schedule_state.text().startswith("Scheduler runs on svc-stnav@NIGHT-PC"))
+    assert started == ["start", "stop"]
+    on_other_pc(service.release)
+    window.stop_scheduler()
+    window.close()
+    window.runner.shutdown()
+
+
 def test_documents_being_posted_on_another_pc_show_who_posts_them(qtbot, store, tmp_path):
     profile = settings.get_profile("default")
     settings.set_value(profile, "approval.two_person_rule", False)
