@@ -9,6 +9,7 @@ import threading
 
 from stnav_desktop.store.models import Batch, Profile
 from stnav_desktop.sync.app import batches, posting
+from stnav_desktop.sync.views.activity import being_posted, holder_name
 from stnav_desktop.ui.page import Page
 from stnav_desktop.ui.qt import (
     QHBoxLayout,
@@ -28,23 +29,6 @@ BATCH_COLUMNS = ("Batch", "Status", "Documents", "Total", "Prepared by", "Prepar
                  "Approved at", "Documents by status")
 DOC_COLUMNS = ("ServiceTitan", "Date", "Vendor", "Amount", "Status", "NAV document", "Result / reason")
 PROBLEM_OUTCOMES = ("failed", "needs_attention", "not_ready")
-
-
-def being_posted() -> dict[int, set[str]]:
-    """Batch id → who (``user@PC``) holds live posting claims on its documents, other than this process."""
-    from stnav_desktop.store import claims
-    from stnav_desktop.store.models import StDocument
-    from stnav_desktop.ui.shared_store import holder_name
-
-    me = claims.default_holder()
-    live = {doc_id: c.holder for doc_id, c in claims.holders().items() if not c.expired and c.holder != me}
-    if not live:
-        return {}
-    out: dict[int, set[str]] = {}
-    for doc in StDocument.select(StDocument.id, StDocument.batch).where(StDocument.id.in_(list(live))):
-        if doc.batch_id is not None:
-            out.setdefault(doc.batch_id, set()).add(holder_name(live[doc.id]))
-    return out
 
 
 class _Progress(QObject):
@@ -240,7 +224,6 @@ class BatchesPage(Page):
 
     def _show_view(self, view, holders: dict) -> None:
         from stnav_desktop.store.claims import default_holder
-        from stnav_desktop.ui.shared_store import holder_name
 
         self._view = view
         self._held_here = frozenset((doc_id, c.holder) for doc_id, c in holders.items() if not c.expired)

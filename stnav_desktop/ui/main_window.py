@@ -410,7 +410,7 @@ class MainWindow(QMainWindow):
     def _scheduler_text(self, schedule: str, lease, last_run) -> str:
         """Where the store's one scheduler runs: here (the schedule as usual), or on another PC / the
         service ("Scheduler runs on alice@AP-PC-2 (last run 14:05)")."""
-        from stnav_desktop.ui.shared_store import holder_name
+        from stnav_desktop.sync.views.activity import holder_name
 
         host = self.scheduler_host
         if host is not None and host.running:

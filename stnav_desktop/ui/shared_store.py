@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from stnav_desktop.sync.views.activity import holder_name
 from stnav_desktop.ui.qt import QObject, QTimer, Signal
 
 log = logging.getLogger(__name__)
@@ -48,11 +49,6 @@ class LiveViews:
         if self._watcher is not None:
             self._watcher.stop()
             self._watcher = None
-
-
-def holder_name(holder: str) -> str:
-    """``alice@AP-PC-2#4242`` as people read it: ``alice@AP-PC-2``."""
-    return holder.rsplit("#", 1)[0] if "#" in holder else holder
 
 
 class SchedulerHost(QObject):
