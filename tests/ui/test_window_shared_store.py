@@ -150,6 +150,7 @@ def test_a_window_hands_the_schedule_to_a_waiting_service(qtbot, store, tmp_path
     service = StoreLock("scheduler", holder=service_pc)
     qtbot.waitUntil(lambda: on_other_pc(service.try_acquire), timeout=3000)
     on_other_pc(waiting.release)
+    window.refresh_status()  # (the status bar's own timer would show it within its period)
     qtbot.waitUntil(lambda: window.schedule_state.text().startswith("Scheduler runs on svc-stnav@NIGHT-PC"))
     assert started == ["start", "stop"]
     on_other_pc(service.release)
