@@ -107,19 +107,28 @@ def role_ours(sim: dict) -> dict:
     traced = [0]
     calls = [0]
     db.connection().set_trace_callback(lambda _sql: traced.__setitem__(0, traced[0] + 1))
-    original = db.execute_sql
+    database = db.obj  # db is a peewee proxy (store/proxy.py): count on the database it stands for
+    original = database.execute_sql
 
     def counting(*a, **kw):
         calls[0] += 1
         return original(*a, **kw)
 
-    db.execute_sql = counting
+    database.execute_sql = counting
+    profiler = None
+    if os.environ.get("STNAV_BENCH_PROFILE"):
+        import cProfile
+        profiler = cProfile.Profile()
+        profiler.enable()
     cpu0, _ = usage()
     t0 = time.perf_counter()
     summary = service.pull()
     wall = time.perf_counter() - t0
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(os.environ["STNAV_BENCH_PROFILE"])
     cpu1, peak = usage()
-    db.execute_sql = original
+    database.execute_sql = original
     db.connection().set_trace_callback(None)
     stored = StDocument.select().count()
     return {"cpu": cpu1 - cpu0, "wall": wall, "peak_rss_mb": peak, "records": stored, "pages": summary.pages,
@@ -233,6 +242,8 @@ def main() -> None:
     ap.add_argument("--purchase-orders", type=int, default=20_000)
     ap.add_argument("--export-batch", type=int, default=1000)
     ap.add_argument("--before-tree", type=Path, default=None, help="an older checkout to measure the same way")
+    ap.add_argument("--profile", type=Path, default=None,
+                    help="write a cProfile of our pull to this file (its figures are then not comparable)")
     ap.add_argument("--role", choices=("ours", "peer"), help=argparse.SUPPRESS)
     ap.add_argument("--sim", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--code", type=Path, help=argparse.SUPPRESS)
@@ -250,7 +261,10 @@ def main() -> None:
         print(f"simulator (own process): {sim['pos']:,} POs, {sim['bills']:,} bills, export batch "
               f"{args.export_batch} -> {pages} pages; built in {time.perf_counter() - t0:.1f} s")
         peer = run_role("peer", sim)
+        if args.profile:
+            os.environ["STNAV_BENCH_PROFILE"] = str(args.profile.resolve())
         ours = run_role("ours", sim)
+        os.environ.pop("STNAV_BENCH_PROFILE", None)
         pipe.send("stop")
         proc.join(10)
         before = None
