@@ -1,13 +1,13 @@
 """The whole first pull, as the user runs it, against its raw fetch-and-store peer on the same data in
 the same run.
 
-A ServiceTitan simulator with 20,000 purchase orders (and the bills of the received ones, ~15,000)
-runs in its own process, so its CPU is nobody's. Each contender then runs in a fresh process of its
+A ServiceTitan simulator with 20,000 purchase orders (the bills of the received ones, ~14,000, and
+~2,500 vendor returns) runs in its own process, so its CPU is nobody's. Each contender then runs in a fresh process of its
 own (its CPU time and peak RSS are its alone):
 
-- ``ours``: ``SyncService.pull()`` into an empty store: both export feeds (purchase orders, then
-  inventory bills), parsing and problem checks, staging, readiness, holds, the audit trail;
-- ``peer``: the open-source ``servicepytan`` client's ``export_all`` for the same two feeds, every
+- ``ours``: ``SyncService.pull()`` into an empty store: the three export feeds (purchase orders,
+  inventory bills, vendor returns), parsing and problem checks, staging, readiness, holds, the audit trail;
+- ``peer``: the open-source ``servicepytan`` client's ``export_all`` for the same three feeds, every
   record written to a plain SQLite table (id, kind, JSON) — what issue #17 measured;
 - ``before`` (optional, ``--before-tree DIR`` with an older checkout, e.g.
   ``mkdir /tmp/before && git archive ca142a2 stnav_desktop | tar -x -C /tmp/before``):
@@ -55,8 +55,13 @@ def serve(conn, tls_dir: str, purchase_orders: int, export_batch: int, repair_su
         conn.send({"tenant": sandbox.tenant, "client_id": sandbox.client_id, "client_secret": sandbox.client_secret,
                    "app_key": sandbox.app_key, "auth_url": sandbox.auth_url, "auth_root": sandbox.auth_root,
                    "api_url": sandbox.base_url, "ca": str(sandbox.ca_pem),
-                   "pos": len(sandbox.data.purchase_orders), "bills": len(sandbox.data.bills)})
+                   "pos": len(sandbox.data.purchase_orders), "bills": len(sandbox.data.bills),
+                   "returns": len(sandbox.data.returns)})
         conn.recv()  # until the parent says stop
+
+
+# the feeds ``SyncService.pull`` reads (sync/app/pull.py STREAMS), in its order: the peer fetches the same
+FEEDS = (("inventory", "purchase-orders"), ("accounting", "inventory-bills"), ("inventory", "returns"))
 
 
 # -- contenders, each in a fresh process -----------------------------------------------------------
@@ -193,7 +198,7 @@ def role_peer(sim: dict) -> dict:
     cpu0, _ = usage()
     t0 = time.perf_counter()
     records = 0
-    for folder, feed in (("inventory", "purchase-orders"), ("accounting", "inventory-bills")):
+    for folder, feed in FEEDS:
         rows = export_all(folder, feed)
         with db:
             db.executemany("INSERT OR REPLACE INTO record VALUES (?, ?, ?)",
@@ -257,8 +262,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         proc, pipe, sim = start_simulator(tmp, args, repair=False)
-        pages = math.ceil(sim["pos"] / args.export_batch) + math.ceil(sim["bills"] / args.export_batch)
-        print(f"simulator (own process): {sim['pos']:,} POs, {sim['bills']:,} bills, export batch "
+        pages = sum(math.ceil(sim[k] / args.export_batch) for k in ("pos", "bills", "returns"))
+        print(f"simulator (own process): {sim['pos']:,} POs, {sim['bills']:,} bills, {sim['returns']:,} returns, "
+              f"export batch "
               f"{args.export_batch} -> {pages} pages; built in {time.perf_counter() - t0:.1f} s")
         peer = run_role("peer", sim)
         if args.profile:
@@ -276,7 +282,7 @@ def main() -> None:
         print("\n== whole pull: fetch + parse + store + readiness + holds + audit, empty store ==")
         show("peer", peer)
         if "client" in peer:
-            print(f"         {peer['client']} export_all of both feeds, every record into a plain SQLite table")
+            print(f"         {peer['client']} export_all of the three feeds, every record into a plain SQLite table")
         if before is not None:
             show("before", before, pages)
         show("ours", ours, pages)

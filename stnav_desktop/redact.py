@@ -41,6 +41,9 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
      lambda m: f"{m.group(1)}{MASK}{m.group(3)}"),
 ]
 
+# every pattern above needs one of these words: a text without any skips the patterns (most texts)
+_TRIGGER = re.compile(r"(?i)authorization|bearer|://|" + _SECRET_NAMES)
+
 _known: set[str] = set()
 _known_lock = threading.Lock()
 # shorter values would mask ordinary words; real client secrets and keys are far longer
@@ -71,6 +74,8 @@ def redact(text: object) -> str:
     for value in known:
         if value in s:
             s = s.replace(value, MASK)
+    if _TRIGGER.search(s) is None:
+        return s
     for pattern, repl in _PATTERNS:
         s = pattern.sub(repl, s)
     return s

@@ -10,14 +10,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any, Protocol, cast
 
 from stnav_desktop.store import audit
 from stnav_desktop.store.db import db
-from stnav_desktop.store.fields import utcnow
+from stnav_desktop.store.fields import JsonField, MoneyField, UtcDateTimeField, utcnow
 from stnav_desktop.store.models import DocStatus, Profile, SourceKind, StDocument, StReference, SyncWatermark
 from stnav_desktop.sync.app import documents, holds, mapping
 
@@ -285,52 +283,61 @@ class _PageLookups:
 _MISSING = object()
 
 
+def _memoized(to_db: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A datetime column's conversion, once per distinct instant (the stamps of a page repeat; equal
+    instants convert to the same UTC text). Not for money: Decimal("1.0") == Decimal("1.00")."""
+    memo: dict[Any, Any] = {}
+
+    def convert(value: Any) -> Any:
+        try:
+            return memo[value]
+        except KeyError:
+            result = memo[value] = to_db(value)
+            return result
+
+    return convert
+
+
 def _insert_documents(rows: list[dict[str, Any]]) -> None:
     """Multi-row INSERTs of new documents (as many rows per statement as SQLite's 32,766 bound variables
-    allow), converting only the columns that vary; the model's defaults are converted once."""
-    fields = StDocument._meta.sorted_fields
-    fields = [f for f in fields if f.name != "id"]
-    raw_text = {"raw"}  # already JSON text (documents.prepare)
-    json_fields = {"source_problems"}
-    converters = {f.name: f.db_value for f in fields}
+    allow). The columns are split once per call: the ones no row sets (the model's default, converted
+    once), the ones taken as they are (text, ids, flags; ``raw`` is already JSON text from
+    ``documents.prepare``), and the ones the model's field converts (datetimes, money, JSON), each
+    distinct value converted once."""
+    fields = [f for f in StDocument._meta.sorted_fields if f.name != "id"]
     varying = set().union(*rows)
-    defaults: dict[str, Any] = {}
-    constants: dict[str, Any] = {}
+    constants: list[Any] = []
+    plain: list[tuple[str, Any]] = []
+    converted: list[tuple[str, Any, Callable[[Any], Any]]] = []
+    order: tuple[list[Any], list[Any], list[Any]] = ([], [], [])
     for f in fields:
         default = f.db_value(f.default() if callable(f.default) else f.default)
-        (defaults if f.name in varying else constants)[f.name] = default
-    names = [f.name for f in fields]
-    columns = ", ".join(f.column_name for f in fields)
-    per = max(1, 32_000 // len(fields))
+        if f.name not in varying:
+            constants.append(default)
+            order[0].append(f)
+        elif f.name == "raw" or not isinstance(f, UtcDateTimeField | MoneyField | JsonField):
+            plain.append((f.name, default))
+            order[1].append(f)
+        else:
+            converted.append((f.name, default, _memoized(f.db_value) if isinstance(f, UtcDateTimeField)
+                              else f.db_value))
+            order[2].append(f)
+    columns = ", ".join(f.column_name for f in (*order[0], *order[1], *order[2]))
+    width = len(fields)
+
+    per = max(1, 32_000 // width)
     table = StDocument._meta.table_name
-    plan = [(name, constants.get(name, _MISSING), defaults.get(name), converters[name] if name in json_fields
-             else None, name in raw_text) for name in names]
     for start in range(0, len(rows), per):
         chunk = rows[start:start + per]
         values: list[Any] = []
-        append = values.append
+        extend = values.extend
         for row in chunk:
             get = row.get
-            for name, constant, default, convert, as_is in plan:
-                if constant is not _MISSING:
-                    append(constant)
-                    continue
-                value = get(name, _MISSING)
-                if value is _MISSING:
-                    append(default)
-                elif value is None or as_is:
-                    append(value)
-                elif convert is not None:
-                    append(convert(value))
-                elif isinstance(value, datetime):
-                    append(value.astimezone(UTC).isoformat(timespec="microseconds"))  # as UtcDateTimeField
-                elif isinstance(value, Decimal):
-                    append(str(value))  # as MoneyField
-                elif isinstance(value, bool):
-                    append(value)  # SQLite stores it as 0/1; PostgreSQL wants a boolean
-                else:
-                    append(value)
-        marks = ",".join(["(" + ",".join([db.param] * len(names)) + ")"] * len(chunk))
+            extend(constants)
+            extend([get(name, default) for name, default in plain])
+            extend([default if (value := get(name, _MISSING)) is _MISSING else
+                    None if value is None else to_db(value) for name, default, to_db in converted])
+        marks = ",".join(["(" + ",".join([db.param] * width) + ")"] * len(chunk))
         db.execute_sql(f"INSERT INTO {table} ({columns}) VALUES {marks}", values)
 
 
