@@ -41,8 +41,10 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
      lambda m: f"{m.group(1)}{MASK}{m.group(3)}"),
 ]
 
-# every pattern above needs one of these words: a text without any skips the patterns (most texts)
-_TRIGGER = re.compile(r"(?i)authorization|bearer|://|" + _SECRET_NAMES)
+# every pattern above needs one of these words (each secret name contains one): an ASCII text without
+# any, in any case, cannot match and skips the patterns (most texts; a scan per word is far cheaper)
+_TRIGGER_WORDS = ("authorization", "bearer", "://", "secret", "password", "passwd", "pwd", "token", "key",
+                  "assertion", "signature")
 
 _known: set[str] = set()
 _known_lock = threading.Lock()
@@ -74,8 +76,10 @@ def redact(text: object) -> str:
     for value in known:
         if value in s:
             s = s.replace(value, MASK)
-    if _TRIGGER.search(s) is None:
-        return s
+    if s.isascii():  # lower() is then exactly the case-insensitive match the patterns use
+        lowered = s.lower()
+        if not any(word in lowered for word in _TRIGGER_WORDS):
+            return s
     for pattern, repl in _PATTERNS:
         s = pattern.sub(repl, s)
     return s
