@@ -9,6 +9,7 @@ import json
 import pytest
 
 from stnav_desktop.cli import main
+from stnav_desktop.sandbox.servicetitan import ServiceTitanSandbox
 from stnav_desktop.store import audit
 from stnav_desktop.store.models import AuditEvent, DocStatus, SourceKind, StDocument, SyncWatermark
 from stnav_desktop.sync.app import pull
@@ -137,3 +138,38 @@ def test_every_seeded_hazard_lands_named_and_nothing_else_is_lost(profile, sandb
             d = doc(kind, st_id)
             assert d.status != DocStatus.READY or not d.source_problems, name
     assert StDocument.select().count() == 60 + len(sandbox.bill_ids()) + len(sandbox.return_ids())
+
+
+def test_a_document_of_a_bulk_page_is_traced_by_audit_show(store, st_tls_dir, fake_clock, capsys):
+    """Issue #17: a page of 1,000 purchase orders is staged with one multi-row audit INSERT, yet each
+    document keeps its own ``document.pulled`` event named by its reference (``PO-<number>``, with its
+    ServiceTitan id, total and readiness verdict): ``stnav audit show`` traces it like any other."""
+    from stnav_desktop.store import settings
+    from stnav_desktop.store.db import db
+    from tests.servicetitan.conftest import configure_profile
+
+    with ServiceTitanSandbox(st_tls_dir, clock=fake_clock, purchase_orders=1200, export_batch=1000) as sb:
+        sb.faults.retry_after = 0
+        profile = settings.get_profile("default")
+        configure_profile(profile, sb)
+        statements: list[str] = []
+        db.connection().set_trace_callback(statements.append)
+        try:
+            summary = SyncService(profile).pull(cancel=lambda: True)  # the first page only: 1,000 POs
+        finally:
+            db.connection().set_trace_callback(None)
+        middle = sb.purchase_order_ids()[500]
+    assert summary.pages == 1 and summary.counts["new"] == 1000
+    audit_inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT INTO AUDIT_EVENT")]
+    assert len(audit_inserts) <= 2  # 1,000 events chained in memory, one INSERT (plus pull.finished)
+    po = doc(SourceKind.PURCHASE_ORDER, middle)
+    ref = f"PO-{po.number}"
+    events = list(AuditEvent.select().where(AuditEvent.st_ref == ref))
+    assert [e.action for e in events] == ["document.pulled"]
+    detail = json.loads(events[0].detail)
+    assert detail["st_id"] == middle and detail["status"] == po.status
+    capsys.readouterr()
+    assert main(["audit", "show", ref]) == 0
+    out = capsys.readouterr().out
+    assert out.count("document.pulled") == 1 and po.number in out  # its event, with the verdict it was stored with
+    assert audit.verify().ok
