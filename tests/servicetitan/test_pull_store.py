@@ -16,6 +16,9 @@ from stnav_desktop.sync.app import pull
 from stnav_desktop.sync.app.service import SyncService
 from stnav_desktop.sync.views import review
 
+# the page-wise staging writes raw SQL (multi-row INSERTs, executemany UPDATEs): on both store back ends
+pytestmark = pytest.mark.both_backends
+
 SURROGATE_SUMMARY = "Parts for job \ud83d cut emoji \ud800"
 
 
@@ -153,15 +156,22 @@ def test_a_document_of_a_bulk_page_is_traced_by_audit_show(store, st_tls_dir, fa
         profile = settings.get_profile("default")
         configure_profile(profile, sb)
         statements: list[str] = []
-        db.connection().set_trace_callback(statements.append)
+        database = db.obj  # the store's database behind the proxy (SQLite or PostgreSQL)
+        execute_sql = database.execute_sql
+
+        def counting(sql, *args, **kwargs):
+            statements.append(sql)
+            return execute_sql(sql, *args, **kwargs)
+
+        database.execute_sql = counting
         try:
             summary = SyncService(profile).pull(cancel=lambda: True)  # the first page only: 1,000 POs
         finally:
-            db.connection().set_trace_callback(None)
+            del database.execute_sql
         middle = sb.purchase_order_ids()[500]
     assert summary.pages == 1 and summary.counts["new"] == 1000
-    audit_inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT INTO AUDIT_EVENT")]
-    assert len(audit_inserts) <= 2  # 1,000 events chained in memory, one INSERT (plus pull.finished)
+    audit_inserts = [s for s in statements if s.lstrip().upper().replace('"', "").startswith("INSERT INTO AUDIT_EVENT")]
+    assert len(audit_inserts) == 2  # 1,000 events chained in memory in one INSERT; then pull.finished
     po = doc(SourceKind.PURCHASE_ORDER, middle)
     ref = f"PO-{po.number}"
     events = list(AuditEvent.select().where(AuditEvent.st_ref == ref))
