@@ -103,7 +103,6 @@ class _PageStager:
                 log.warning("pull: %s", exc)
                 continue
             prepared[item.st_id] = item  # a feed repeating a record within a page: the last one wins
-        self.lookups.prefetch(kind, [item.raw for item in prepared.values()])
         existing: dict[int, tuple[Any, ...]] = {}
         ids = list(prepared)
         for start in range(0, len(ids), 900):
@@ -115,6 +114,10 @@ class _PageStager:
                 existing[stored[1]] = stored
         if kind == SourceKind.INVENTORY_BILL and self.holds is None:
             self.holds = holds.HoldIndex.load(self.profile)
+        # what readiness of the page's new documents looks up, read once (a delta pull of unchanged
+        # documents reads nothing); the bills' job numbers from every bill of the page
+        self.lookups.prefetch(kind, [item.raw for st_id, item in prepared.items() if st_id not in existing],
+                              [item.raw for item in prepared.values()])
         now = utcnow()
         inserts: list[dict[str, Any]] = []
         touched: list[tuple[Any, ...]] = []
@@ -214,7 +217,9 @@ class _PageLookups:
         ctx.bills_of_po, ctx.purchase_order = self.bills_of_po, self.purchase_order
         ctx.job_info, ctx.job_number = self.job_info, self.job_number
 
-    def prefetch(self, kind: str, raws: list[dict[str, Any]]) -> None:
+    def prefetch(self, kind: str, raws: list[dict[str, Any]], page: list[dict[str, Any]] | None = None) -> None:
+        """Read what evaluating ``raws`` looks up; ``page`` (default ``raws``): every record of the page,
+        the newest version of each (bills carry the job numbers of their jobs)."""
         self.bills, self.pos = {}, {}
         job_ids = {i for raw in raws if not raw.get("jobNumber") and (i := _an_id(raw.get("jobId"))) is not None}
         missing = sorted(job_ids - set(self.jobs))
@@ -227,7 +232,7 @@ class _PageLookups:
                     & StReference.st_id.in_(chunk)).tuples()):
                 self.jobs[st_id] = data or {}
         if kind == SourceKind.INVENTORY_BILL and self.from_bills is not None:
-            for raw in raws:  # the page's bills, as the store will hold them once it is committed
+            for raw in raws if page is None else page:  # the newest version of every bill of the page
                 if isinstance(raw.get("jobId"), int) and raw.get("jobNumber"):
                     self.from_bills[raw["jobId"]] = str(raw["jobNumber"])
         if kind != SourceKind.INVENTORY_RETURN:
