@@ -2,15 +2,15 @@
 the same run.
 
 A ServiceTitan simulator with 20,000 purchase orders (the bills of the received ones, ~14,000, and
-~2,500 vendor returns) runs in its own process, so its CPU is nobody's. Each contender then runs in a fresh process of its
-own (its CPU time and peak RSS are its alone):
+~2,500 vendor returns) runs in its own process, so its CPU is nobody's. Each contender then runs in a
+fresh process of its own (its CPU time and peak RSS are its alone):
 
 - ``ours``: ``SyncService.pull()`` into an empty store: the three export feeds (purchase orders,
   inventory bills, vendor returns), parsing and problem checks, staging, readiness, holds, the audit trail;
 - ``peer``: the open-source ``servicepytan`` client's ``export_all`` for the same three feeds, every
   record written to a plain SQLite table (id, kind, JSON) — what issue #17 measured;
 - ``before`` (optional, ``--before-tree DIR`` with an older checkout, e.g.
-  ``mkdir /tmp/before && git archive ca142a2 stnav_desktop | tar -x -C /tmp/before``):
+  ``mkdir /tmp/before && git archive 4162b74 stnav_desktop | tar -x -C /tmp/before``):
   the same pull with that code. The old code stops on the lone-surrogate purchase order (issue #12,
   item 2), so its simulator has that one character repaired.
 
@@ -20,7 +20,10 @@ calls from Python into SQLite. Then the ratios the goals are stated in (CPU vs t
 peak RSS ≤ 300 MB, statements per page).
 
     .venv/bin/python benchmarks/bench_servicetitan_pull.py [--purchase-orders 20000] [--export-batch 1000]
-        [--before-tree /tmp/stnav-before]
+        [--before-tree /tmp/stnav-before] [--breakdown] [--profile FILE]
+
+``--breakdown`` runs ours once more with a CPU clock around each phase and prints where its CPU goes;
+``--profile FILE`` writes a cProfile of our pull (its figures are then not comparable).
 """
 
 from __future__ import annotations
@@ -120,6 +123,7 @@ def role_ours(sim: dict) -> dict:
         return original(*a, **kw)
 
     database.execute_sql = counting
+    phases = _phase_clocks() if os.environ.get("STNAV_BENCH_BREAKDOWN") else None
     profiler = None
     if os.environ.get("STNAV_BENCH_PROFILE"):
         import cProfile
@@ -137,7 +141,49 @@ def role_ours(sim: dict) -> dict:
     db.connection().set_trace_callback(None)
     stored = StDocument.select().count()
     return {"cpu": cpu1 - cpu0, "wall": wall, "peak_rss_mb": peak, "records": stored, "pages": summary.pages,
-            "statements": traced[0], "python_calls": calls[0], "summary": summary.line()}
+            "statements": traced[0], "python_calls": calls[0], "summary": summary.line(),
+            **({"phases": phases} if phases is not None else {})}
+
+
+PHASES = (  # (module, attribute, what it is): CPU per phase of our pull with --breakdown
+    ("stnav_desktop.connectors.servicetitan.client:ServiceTitanClient", "get",
+     "fetch: HTTP, TLS, JSON with exact decimals"),
+    ("stnav_desktop.connectors.servicetitan.client", "_parse_safely", "typed records and their problem checks"),
+    ("stnav_desktop.sync.app.documents", "prepare", "content hash, stored JSON text, grid columns"),
+    ("stnav_desktop.sync.app.holds", "safe_evaluate", "readiness: the accounting plan of each new document"),
+    ("stnav_desktop.sync.app.pull:_PageStager", "_new_row", "new row: names, holds, its audit event (w/o plan)"),
+    ("stnav_desktop.sync.app.pull:_PageLookups", "prefetch", "page look-ups (a return's PO and bills, jobs)"),
+    ("stnav_desktop.sync.app.pull", "_insert_documents", "document INSERTs (multi-row)"),
+    ("stnav_desktop.store.audit", "append_many", "audit: chain, MACs, one INSERT per page"),
+)
+
+
+def _phase_clocks() -> dict:
+    """Wrap each phase's function with a CPU clock (process time, nested phases subtracted)."""
+    import importlib
+
+    totals: dict[str, float] = {}
+    stack: list[float] = []
+    for target, name, label in PHASES:
+        module_name, _, class_name = target.partition(":")
+        owner = importlib.import_module(module_name)
+        if class_name:
+            owner = getattr(owner, class_name)
+        original = getattr(owner, name)
+
+        def timed(*a, __original=original, __label=label, **kw):
+            start = time.process_time()
+            stack.append(0.0)
+            try:
+                return __original(*a, **kw)
+            finally:
+                spent = time.process_time() - start
+                inner = stack.pop()
+                totals[__label] = totals.get(__label, 0.0) + spent - inner
+                if stack:
+                    stack[-1] += spent
+        setattr(owner, name, timed)
+    return totals
 
 
 def plain_export_all(sim: dict):
@@ -249,6 +295,8 @@ def main() -> None:
     ap.add_argument("--before-tree", type=Path, default=None, help="an older checkout to measure the same way")
     ap.add_argument("--profile", type=Path, default=None,
                     help="write a cProfile of our pull to this file (its figures are then not comparable)")
+    ap.add_argument("--breakdown", action="store_true",
+                    help="run ours once more with a CPU clock per phase and print where its CPU goes")
     ap.add_argument("--role", choices=("ours", "peer"), help=argparse.SUPPRESS)
     ap.add_argument("--sim", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--code", type=Path, help=argparse.SUPPRESS)
@@ -271,6 +319,11 @@ def main() -> None:
             os.environ["STNAV_BENCH_PROFILE"] = str(args.profile.resolve())
         ours = run_role("ours", sim)
         os.environ.pop("STNAV_BENCH_PROFILE", None)
+        split = None
+        if args.breakdown:
+            os.environ["STNAV_BENCH_BREAKDOWN"] = "1"
+            split = run_role("ours", sim)
+            os.environ.pop("STNAV_BENCH_BREAKDOWN", None)
         pipe.send("stop")
         proc.join(10)
         before = None
@@ -288,6 +341,12 @@ def main() -> None:
         show("ours", ours, pages)
         if "error" not in ours:
             print(f"         {ours['summary']}")
+        if split is not None and "error" not in split:
+            print(f"\n== where our CPU goes (a second run with a clock per phase: {split['cpu']:.2f} s) ==")
+            rest = split["cpu"] - sum(split["phases"].values())
+            for _target, _name, label in PHASES:
+                print(f"  {split['phases'].get(label, 0.0):5.2f} s  {label}")
+            print(f"  {rest:5.2f} s  the rest: commits and tokens, holds re-check, generators, GC")
         print("\n== ratios ==")
         if "error" not in ours and "error" not in peer:
             print(f"CPU ours / peer {ours['cpu'] / peer['cpu']:.2f}x (goal <= 1.5); wall ours / peer "

@@ -135,6 +135,12 @@ def _v7_attachments(db: StoreDatabase) -> None:
     db.create_tables([models.NavAttachment], safe=True)
 
 
+def _v8_bills_of_po_index(db: StoreDatabase) -> None:
+    """An index for a PO's bills (returns credit the accounts they used): one look-up was a scan of every
+    document, 26 ms at 36,000 documents, paid by every return a pull or a posting run checks."""
+    models.StDocument._schema.create_indexes(safe=True)  # IF NOT EXISTS: the ones v1 made stay as they are
+
+
 # (version, description, step). Append only; never edit a released step.
 LADDER: list[tuple[int, str, Callable[[StoreDatabase], None]]] = [
     (1, "initial schema", _v1_initial),
@@ -145,6 +151,7 @@ LADDER: list[tuple[int, str, Callable[[StoreDatabase], None]]] = [
      _v4_reopen_stranded_batches),
     (5, "shared store: audit host, document claims, store leases", _v5_shared_store),
     (7, "source documents attached to NAV documents (nav_attachment)", _v7_attachments),
+    (8, "index of documents by the purchase order they belong to (a PO's bills)", _v8_bills_of_po_index),
 ]
 LATEST = LADDER[-1][0]
 

@@ -86,3 +86,19 @@ def test_the_pull_s_page_lookups_answer_as_the_plan_context_s_own(st_profile, sa
     for document in StDocument.select().where(StDocument.status.in_(list(mapping.REEVALUATE))):
         if document.raw.get("jobId") != some_po.raw.get("jobId"):  # that job's record arrived after the pull
             assert mapping.evaluate(document, own) == (document.status, document.problem), document.number
+
+
+def test_migration_v8_indexes_documents_by_their_purchase_order(store):
+    """A return's plan asks for its PO's bills; without an index each look-up read every document."""
+    from stnav_desktop.store import migrations
+    from stnav_desktop.store.db import db
+
+    def indexed() -> bool:
+        return any(index.columns == ["profile_id", "purchase_order_st_id"] for index in db.get_indexes("st_document"))
+
+    assert indexed()  # a new store has it from the model (step v1)
+    name = next(i.name for i in db.get_indexes("st_document") if i.columns == ["profile_id", "purchase_order_st_id"])
+    db.execute_sql(f'DROP INDEX "{name}"')
+    db.execute_sql("DELETE FROM schema_version WHERE version >= 8")  # a store of the release before
+    assert migrations.migrate(db) == migrations.LATEST and indexed()
+    assert migrations.migrate(db) == migrations.LATEST  # nothing left to do

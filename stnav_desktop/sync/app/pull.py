@@ -206,7 +206,6 @@ class _PageLookups:
 
     def __init__(self, profile: Profile, ctx: Any) -> None:
         self.profile = profile
-        self.ctx = ctx
         self.bills_fallback = ctx.bills_of_po
         self.po_fallback = ctx.purchase_order
         self.job_info_fallback = ctx.job_info
