@@ -209,8 +209,8 @@ class _PageLookups:
         self.bills_fallback = ctx.bills_of_po
         self.po_fallback = ctx.purchase_order
         self.job_info_fallback = ctx.job_info
-        self.bills: dict[int, list[dict[str, Any]]] = {}
-        self.pos: dict[int, dict[str, Any] | None] = {}
+        self.bills: dict[int, list[Any]] = {}  # PO id -> its bills' payloads (stored text until asked)
+        self.pos: dict[int, Any] = {}  # PO id -> its payload (stored text until asked), None: not stored
         self.jobs: dict[int, dict[str, Any] | None] = {}  # reference data: unchanged during a pull
         self.from_bills: dict[int, str] | None = None  # job id -> job number, as bills carry it
         ctx.bills_of_po, ctx.purchase_order = self.bills_of_po, self.purchase_order
@@ -237,28 +237,32 @@ class _PageLookups:
         if kind != SourceKind.INVENTORY_RETURN:
             return
         po_ids = sorted({i for raw in raws if (i := _an_id(raw.get("purchaseOrderId"))) is not None})
+        # the payloads as stored text, read as JSON only when a plan asks (most returns are not bookable
+        # yet, and their plan stops before it looks)
         for start in range(0, len(po_ids), 900):
             chunk = po_ids[start:start + 900]
             self.bills.update({i: [] for i in chunk})
             self.pos.update(dict.fromkeys(chunk))
-            for po_st_id, raw in cast("Iterable[tuple[int, Any]]", StDocument.select(
-                    StDocument.purchase_order_st_id, StDocument.raw).where(
-                    (StDocument.profile == self.profile) & (StDocument.kind == SourceKind.INVENTORY_BILL)
-                    & StDocument.purchase_order_st_id.in_(chunk)).order_by(StDocument.id).tuples()):
-                self.bills[po_st_id].append(raw)
-            for st_id, raw in cast("Iterable[tuple[int, Any]]", StDocument.select(
-                    StDocument.st_id, StDocument.raw).where(
-                    (StDocument.profile == self.profile) & (StDocument.kind == SourceKind.PURCHASE_ORDER)
-                    & StDocument.st_id.in_(chunk)).tuples()):
-                self.pos[st_id] = raw
+            for po_st_id, text in _documents_text(self.profile, SourceKind.INVENTORY_BILL,
+                                                  StDocument.purchase_order_st_id, chunk):
+                self.bills[po_st_id].append(text)
+            for st_id, text in _documents_text(self.profile, SourceKind.PURCHASE_ORDER, StDocument.st_id, chunk):
+                self.pos[st_id] = text
 
     def bills_of_po(self, po_st_id: Any) -> list[dict[str, Any]]:
         found = self.bills.get(po_st_id) if _an_id(po_st_id) is not None else None
-        return found if found is not None else self.bills_fallback(po_st_id)
+        if found is None:
+            return self.bills_fallback(po_st_id)
+        if found and isinstance(found[0], str):
+            found[:] = [_RAW.python_value(text) for text in found]
+        return found
 
     def purchase_order(self, po_st_id: Any) -> dict[str, Any] | None:
         if _an_id(po_st_id) is not None and po_st_id in self.pos:
-            return self.pos[po_st_id]
+            found = self.pos[po_st_id]
+            if isinstance(found, str):
+                found = self.pos[po_st_id] = _RAW.python_value(found)
+            return found
         return self.po_fallback(po_st_id)
 
     def job_info(self, job_id: Any) -> dict[str, Any] | None:
@@ -282,6 +286,19 @@ class _PageLookups:
             return self.from_bills.get(int(job_id))
         except (TypeError, ValueError):
             return None
+
+
+_RAW = StDocument.raw  # the payload column: its converter reads the stored text as the model does
+
+
+def _documents_text(profile: Profile, kind: str, key: Any, values: list[int]) -> Iterator[tuple[int, str]]:
+    """(key, stored payload text) of a kind's documents whose ``key`` column is one of ``values``, in
+    the order they were stored."""
+    p = db.param  # "?" on SQLite, "%s" on PostgreSQL
+    sql = (f"SELECT {key.column_name}, {_RAW.column_name} FROM {StDocument._meta.table_name} "
+           f"WHERE {StDocument.profile.column_name} = {p} AND {StDocument.kind.column_name} = {p} "
+           f"AND {key.column_name} IN ({', '.join([p] * len(values))}) ORDER BY {StDocument.id.column_name}")
+    yield from db.execute_sql(sql, [profile.id, kind, *values]).fetchall()
 
 
 _MISSING = object()
