@@ -291,14 +291,15 @@ class _PageLookups:
 _RAW = StDocument.raw  # the payload column: its converter reads the stored text as the model does
 
 
-def _documents_text(profile: Profile, kind: str, key: Any, values: list[int]) -> Iterator[tuple[int, str]]:
+def _documents_text(profile: Profile, kind: str, key: Any, values: list[int]) -> list[tuple[int, str]]:
     """(key, stored payload text) of a kind's documents whose ``key`` column is one of ``values``, in
-    the order they were stored."""
+    the order they were stored. Sorted here: an ORDER BY id makes SQLite walk the profile's index (rows
+    in id order) through every document instead of looking the keys up (36,000 rows read for 900 keys)."""
     p = db.param  # "?" on SQLite, "%s" on PostgreSQL
-    sql = (f"SELECT {key.column_name}, {_RAW.column_name} FROM {StDocument._meta.table_name} "
-           f"WHERE {StDocument.profile.column_name} = {p} AND {StDocument.kind.column_name} = {p} "
-           f"AND {key.column_name} IN ({', '.join([p] * len(values))}) ORDER BY {StDocument.id.column_name}")
-    yield from db.execute_sql(sql, [profile.id, kind, *values]).fetchall()
+    sql = (f"SELECT {StDocument.id.column_name}, {key.column_name}, {_RAW.column_name} "
+           f"FROM {StDocument._meta.table_name} WHERE {StDocument.profile.column_name} = {p} "
+           f"AND {StDocument.kind.column_name} = {p} AND {key.column_name} IN ({', '.join([p] * len(values))})")
+    return [(k, text) for _id, k, text in sorted(db.execute_sql(sql, [profile.id, kind, *values]).fetchall())]
 
 
 _MISSING = object()
