@@ -138,7 +138,7 @@ def _v7_attachments(db: StoreDatabase) -> None:
 def _v8_bills_of_po_index(db: StoreDatabase) -> None:
     """An index for a PO's bills (returns credit the accounts they used): one look-up was a scan of every
     document, 26 ms at 36,000 documents, paid by every return a pull or a posting run checks."""
-    models.StDocument._schema.create_indexes(safe=True)  # IF NOT EXISTS: the ones v1 made stay as they are
+    db.create_tables([models.StDocument], safe=True)  # IF NOT EXISTS: table and indexes v1 made stay as they are
 
 
 # (version, description, step). Append only; never edit a released step.
