@@ -20,10 +20,13 @@ calls from Python into SQLite. Then the ratios the goals are stated in (CPU vs t
 peak RSS ≤ 300 MB, statements per page).
 
     .venv/bin/python benchmarks/bench_servicetitan_pull.py [--purchase-orders 20000] [--export-batch 1000]
-        [--before-tree /tmp/stnav-before] [--breakdown] [--profile FILE]
+        [--before-tree /tmp/stnav-before] [--breakdown] [--profile FILE] [--changed N]
 
 ``--breakdown`` runs ours once more with a CPU clock around each phase and prints where its CPU goes;
-``--profile FILE`` writes a cProfile of our pull (its figures are then not comparable).
+``--profile FILE`` writes a cProfile of our pull (its figures are then not comparable); ``--changed N``
+then changes N purchase orders in the simulator and measures the delta pull that follows (ours, and
+before with ``--before-tree``; servicepytan's ``export_all`` returns no continuation token, so its user
+re-exports everything: no delta peer).
 """
 
 from __future__ import annotations
@@ -60,7 +63,10 @@ def serve(conn, tls_dir: str, purchase_orders: int, export_batch: int, repair_su
                    "api_url": sandbox.base_url, "ca": str(sandbox.ca_pem),
                    "pos": len(sandbox.data.purchase_orders), "bills": len(sandbox.data.bills),
                    "returns": len(sandbox.data.returns)})
-        conn.recv()  # until the parent says stop
+        while (message := conn.recv()) != "stop":  # ("edit", n): n POs changed in ServiceTitan, for a delta
+            for po_id in sandbox.purchase_order_ids()[:message[1]]:
+                sandbox.edit_purchase_order(po_id, summary="Parts for job (changed in ServiceTitan)")
+            conn.send("edited")
 
 
 # the feeds ``SyncService.pull`` reads (sync/app/pull.py STREAMS), in its order: the peer fetches the same
@@ -74,7 +80,7 @@ def usage() -> tuple[float, float]:
 
 
 def role_ours(sim: dict) -> dict:
-    home = tempfile.mkdtemp(prefix="stnav-bench-")
+    home = os.environ.get("STNAV_BENCH_HOME") or tempfile.mkdtemp(prefix="stnav-bench-")  # kept: a delta
     os.environ["STNAV_HOME"] = home
     os.environ["STNAV_DEPLOY_FILE"] = str(Path(home) / "none.toml")
     import keyring
@@ -297,6 +303,8 @@ def main() -> None:
                     help="write a cProfile of our pull to this file (its figures are then not comparable)")
     ap.add_argument("--breakdown", action="store_true",
                     help="run ours once more with a CPU clock per phase and print where its CPU goes")
+    ap.add_argument("--changed", type=int, default=0, metavar="N",
+                    help="then N purchase orders change in ServiceTitan and ours pulls again (a delta)")
     ap.add_argument("--role", choices=("ours", "peer"), help=argparse.SUPPRESS)
     ap.add_argument("--sim", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--code", type=Path, help=argparse.SUPPRESS)
@@ -315,6 +323,9 @@ def main() -> None:
               f"export batch "
               f"{args.export_batch} -> {pages} pages; built in {time.perf_counter() - t0:.1f} s")
         peer = run_role("peer", sim)
+        homes = {name: tempfile.mkdtemp(prefix=f"stnav-bench-{name}-", dir=tmp) for name in ("ours", "before")}
+        if args.changed:
+            os.environ["STNAV_BENCH_HOME"] = homes["ours"]
         if args.profile:
             os.environ["STNAV_BENCH_PROFILE"] = str(args.profile.resolve())
         ours = run_role("ours", sim)
@@ -322,14 +333,29 @@ def main() -> None:
         split = None
         if args.breakdown:
             os.environ["STNAV_BENCH_BREAKDOWN"] = "1"
+            os.environ.pop("STNAV_BENCH_HOME", None)
             split = run_role("ours", sim)
             os.environ.pop("STNAV_BENCH_BREAKDOWN", None)
+        deltas: dict[str, dict] = {}
+        if args.changed:
+            pipe.send(("edit", args.changed))
+            pipe.recv()
+            os.environ["STNAV_BENCH_HOME"] = homes["ours"]
+            deltas["ours"] = run_role("ours", sim)
+        os.environ.pop("STNAV_BENCH_HOME", None)
         pipe.send("stop")
         proc.join(10)
         before = None
         if args.before_tree:
             proc, pipe, sim_b = start_simulator(tmp, args, repair=True)
+            if args.changed:
+                os.environ["STNAV_BENCH_HOME"] = homes["before"]
             before = run_role("ours", sim_b, code=args.before_tree)
+            if args.changed:
+                pipe.send(("edit", args.changed))
+                pipe.recv()
+                deltas["before"] = run_role("ours", sim_b, code=args.before_tree)
+            os.environ.pop("STNAV_BENCH_HOME", None)
             pipe.send("stop")
             proc.join(10)
         print("\n== whole pull: fetch + parse + store + readiness + holds + audit, empty store ==")
@@ -347,6 +373,13 @@ def main() -> None:
             for _target, _name, label in PHASES:
                 print(f"  {split['phases'].get(label, 0.0):5.2f} s  {label}")
             print(f"  {rest:5.2f} s  the rest: commits and tokens, holds re-check, generators, GC")
+        if deltas:
+            print(f"\n== delta pull: {args.changed:,} purchase orders changed in ServiceTitan since the pull above ==")
+            for name in ("before", "ours"):
+                if name in deltas:
+                    show(name, deltas[name])
+                    if "error" not in deltas[name]:
+                        print(f"         {deltas[name]['summary']}")
         print("\n== ratios ==")
         if "error" not in ours and "error" not in peer:
             print(f"CPU ours / peer {ours['cpu'] / peer['cpu']:.2f}x (goal <= 1.5); wall ours / peer "
@@ -359,6 +392,11 @@ def main() -> None:
                   f"({before['cpu'] / ours['cpu']:.1f}x less), statements {before['statements']:,} -> "
                   f"{ours['statements']:,}, peak RSS {before['peak_rss_mb']:.0f} -> {ours['peak_rss_mb']:.0f} MB; "
                   f"before / peer CPU {before['cpu'] / peer['cpu']:.1f}x")
+        if "before" in deltas and "ours" in deltas and not {"error"} & (set(deltas["before"]) | set(deltas["ours"])):
+            b, o = deltas["before"], deltas["ours"]
+            print(f"delta pull before -> ours: CPU {b['cpu']:.2f} -> {o['cpu']:.2f} s, statements {b['statements']:,} "
+                  f"-> {o['statements']:,} ({o['statements'] / args.changed:.2f} per changed document; an "
+                  "executemany counts each row)")
 
 
 if __name__ == "__main__":
