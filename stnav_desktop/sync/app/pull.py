@@ -87,8 +87,10 @@ class _PageStager:
     existing rows, one multi-row INSERT of the new ones (readiness and holds decided in memory before
     the insert, so a new document is never READY for an instant it should not be), one executemany of
     targeted UPDATEs for the unchanged ones whose modifiedOn moved, one multi-row audit append, and
-    the token. Documents whose content changed go through ``documents.stage`` one by one (they carry
-    the changed-after-posting and in-flight rules); a delta pull has few of them."""
+    the token. Documents whose content changed and whose status readiness decides take the new content
+    the same way (``_stage_changed``: one read, one executemany, verdicts in memory); the others
+    (approved, in NAV, being posted) go through ``documents.stage_prepared`` one by one, with the
+    changed-after-posting and in-flight rules; a delta pull has few of them."""
 
     one_by_one = False  # tests: every changed document through documents.stage_prepared, as before
 
@@ -127,8 +129,8 @@ class _PageStager:
                 existing[stored[1]] = stored
         if kind == SourceKind.INVENTORY_BILL and self.holds is None:
             self.holds = holds.HoldIndex.load(self.profile)
-        # what readiness of the page's new and changed documents looks up, read once (a delta pull of unchanged
-        # documents reads nothing); the bills' job numbers from every bill of the page
+        # what readiness of the page's new and changed documents looks up, read once (a delta pull of
+        # unchanged documents reads nothing); the bills' job numbers from every bill of the page
         self.lookups.prefetch(kind, [item.raw for st_id, item in prepared.items()
                                      if st_id not in existing or existing[st_id][2] != item.digest],
                               [item.raw for item in prepared.values()])
