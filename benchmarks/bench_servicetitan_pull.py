@@ -1,16 +1,16 @@
 """The whole first pull, as the user runs it, against its raw fetch-and-store peer on the same data in
 the same run.
 
-A ServiceTitan simulator with 20,000 purchase orders (and the bills of the received ones, ~15,000)
-runs in its own process, so its CPU is nobody's. Each contender then runs in a fresh process of its
-own (its CPU time and peak RSS are its alone):
+A ServiceTitan simulator with 20,000 purchase orders (the bills of the received ones, ~14,000, and
+~2,500 vendor returns) runs in its own process, so its CPU is nobody's. Each contender then runs in a
+fresh process of its own (its CPU time and peak RSS are its alone):
 
-- ``ours``: ``SyncService.pull()`` into an empty store: both export feeds (purchase orders, then
-  inventory bills), parsing and problem checks, staging, readiness, holds, the audit trail;
-- ``peer``: the open-source ``servicepytan`` client's ``export_all`` for the same two feeds, every
+- ``ours``: ``SyncService.pull()`` into an empty store: the three export feeds (purchase orders,
+  inventory bills, vendor returns), parsing and problem checks, staging, readiness, holds, the audit trail;
+- ``peer``: the open-source ``servicepytan`` client's ``export_all`` for the same three feeds, every
   record written to a plain SQLite table (id, kind, JSON) — what issue #17 measured;
 - ``before`` (optional, ``--before-tree DIR`` with an older checkout, e.g.
-  ``mkdir /tmp/before && git archive ca142a2 stnav_desktop | tar -x -C /tmp/before``):
+  ``mkdir /tmp/before && git archive 4162b74 stnav_desktop | tar -x -C /tmp/before``):
   the same pull with that code. The old code stops on the lone-surrogate purchase order (issue #12,
   item 2), so its simulator has that one character repaired.
 
@@ -20,7 +20,13 @@ calls from Python into SQLite. Then the ratios the goals are stated in (CPU vs t
 peak RSS ≤ 300 MB, statements per page).
 
     .venv/bin/python benchmarks/bench_servicetitan_pull.py [--purchase-orders 20000] [--export-batch 1000]
-        [--before-tree /tmp/stnav-before]
+        [--before-tree /tmp/stnav-before] [--breakdown] [--profile FILE] [--changed N]
+
+``--breakdown`` runs ours once more with a CPU clock around each phase and prints where its CPU goes;
+``--profile FILE`` writes a cProfile of our pull (its figures are then not comparable); ``--changed N``
+then changes N purchase orders in the simulator and measures the delta pull that follows (ours, and
+before with ``--before-tree``; servicepytan's ``export_all`` returns no continuation token, so its user
+re-exports everything: no delta peer).
 """
 
 from __future__ import annotations
@@ -55,8 +61,16 @@ def serve(conn, tls_dir: str, purchase_orders: int, export_batch: int, repair_su
         conn.send({"tenant": sandbox.tenant, "client_id": sandbox.client_id, "client_secret": sandbox.client_secret,
                    "app_key": sandbox.app_key, "auth_url": sandbox.auth_url, "auth_root": sandbox.auth_root,
                    "api_url": sandbox.base_url, "ca": str(sandbox.ca_pem),
-                   "pos": len(sandbox.data.purchase_orders), "bills": len(sandbox.data.bills)})
-        conn.recv()  # until the parent says stop
+                   "pos": len(sandbox.data.purchase_orders), "bills": len(sandbox.data.bills),
+                   "returns": len(sandbox.data.returns)})
+        while (message := conn.recv()) != "stop":  # ("edit", n): n POs changed in ServiceTitan, for a delta
+            for po_id in sandbox.purchase_order_ids()[:message[1]]:
+                sandbox.edit_purchase_order(po_id, summary="Parts for job (changed in ServiceTitan)")
+            conn.send("edited")
+
+
+# the feeds ``SyncService.pull`` reads (sync/app/pull.py STREAMS), in its order: the peer fetches the same
+FEEDS = (("inventory", "purchase-orders"), ("accounting", "inventory-bills"), ("inventory", "returns"))
 
 
 # -- contenders, each in a fresh process -----------------------------------------------------------
@@ -66,7 +80,7 @@ def usage() -> tuple[float, float]:
 
 
 def role_ours(sim: dict) -> dict:
-    home = tempfile.mkdtemp(prefix="stnav-bench-")
+    home = os.environ.get("STNAV_BENCH_HOME") or tempfile.mkdtemp(prefix="stnav-bench-")  # kept: a delta
     os.environ["STNAV_HOME"] = home
     os.environ["STNAV_DEPLOY_FILE"] = str(Path(home) / "none.toml")
     import keyring
@@ -107,23 +121,75 @@ def role_ours(sim: dict) -> dict:
     traced = [0]
     calls = [0]
     db.connection().set_trace_callback(lambda _sql: traced.__setitem__(0, traced[0] + 1))
-    original = db.execute_sql
+    database = db.obj  # db is a peewee proxy (store/proxy.py): count on the database it stands for
+    original = database.execute_sql
 
     def counting(*a, **kw):
         calls[0] += 1
         return original(*a, **kw)
 
-    db.execute_sql = counting
+    database.execute_sql = counting
+    phases = _phase_clocks() if os.environ.get("STNAV_BENCH_BREAKDOWN") else None
+    profiler = None
+    if os.environ.get("STNAV_BENCH_PROFILE"):
+        import cProfile
+        profiler = cProfile.Profile()
+        profiler.enable()
     cpu0, _ = usage()
     t0 = time.perf_counter()
     summary = service.pull()
     wall = time.perf_counter() - t0
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(os.environ["STNAV_BENCH_PROFILE"])
     cpu1, peak = usage()
-    db.execute_sql = original
+    database.execute_sql = original
     db.connection().set_trace_callback(None)
     stored = StDocument.select().count()
     return {"cpu": cpu1 - cpu0, "wall": wall, "peak_rss_mb": peak, "records": stored, "pages": summary.pages,
-            "statements": traced[0], "python_calls": calls[0], "summary": summary.line()}
+            "statements": traced[0], "python_calls": calls[0], "summary": summary.line(),
+            **({"phases": phases} if phases is not None else {})}
+
+
+PHASES = (  # (module, attribute, what it is): CPU per phase of our pull with --breakdown
+    ("stnav_desktop.connectors.servicetitan.client:ServiceTitanClient", "get",
+     "fetch: HTTP, TLS, JSON with exact decimals"),
+    ("stnav_desktop.connectors.servicetitan.client", "_parse_safely", "typed records and their problem checks"),
+    ("stnav_desktop.sync.app.documents", "prepare", "content hash, stored JSON text, grid columns"),
+    ("stnav_desktop.sync.app.holds", "safe_evaluate", "readiness: the accounting plan of each new document"),
+    ("stnav_desktop.sync.app.pull:_PageStager", "_new_row", "new row: names, holds, its audit event (w/o plan)"),
+    ("stnav_desktop.sync.app.pull:_PageLookups", "prefetch", "page look-ups (a return's PO and bills, jobs)"),
+    ("stnav_desktop.sync.app.pull", "_insert_documents", "document INSERTs (multi-row)"),
+    ("stnav_desktop.store.audit", "append_many", "audit: chain, MACs, one INSERT per page"),
+)
+
+
+def _phase_clocks() -> dict:
+    """Wrap each phase's function with a CPU clock (process time, nested phases subtracted)."""
+    import importlib
+
+    totals: dict[str, float] = {}
+    stack: list[float] = []
+    for target, name, label in PHASES:
+        module_name, _, class_name = target.partition(":")
+        owner = importlib.import_module(module_name)
+        if class_name:
+            owner = getattr(owner, class_name)
+        original = getattr(owner, name)
+
+        def timed(*a, __original=original, __label=label, **kw):
+            start = time.process_time()
+            stack.append(0.0)
+            try:
+                return __original(*a, **kw)
+            finally:
+                spent = time.process_time() - start
+                inner = stack.pop()
+                totals[__label] = totals.get(__label, 0.0) + spent - inner
+                if stack:
+                    stack[-1] += spent
+        setattr(owner, name, timed)
+    return totals
 
 
 def plain_export_all(sim: dict):
@@ -184,7 +250,7 @@ def role_peer(sim: dict) -> dict:
     cpu0, _ = usage()
     t0 = time.perf_counter()
     records = 0
-    for folder, feed in (("inventory", "purchase-orders"), ("accounting", "inventory-bills")):
+    for folder, feed in FEEDS:
         rows = export_all(folder, feed)
         with db:
             db.executemany("INSERT OR REPLACE INTO record VALUES (?, ?, ?)",
@@ -233,6 +299,12 @@ def main() -> None:
     ap.add_argument("--purchase-orders", type=int, default=20_000)
     ap.add_argument("--export-batch", type=int, default=1000)
     ap.add_argument("--before-tree", type=Path, default=None, help="an older checkout to measure the same way")
+    ap.add_argument("--profile", type=Path, default=None,
+                    help="write a cProfile of our pull to this file (its figures are then not comparable)")
+    ap.add_argument("--breakdown", action="store_true",
+                    help="run ours once more with a CPU clock per phase and print where its CPU goes")
+    ap.add_argument("--changed", type=int, default=0, metavar="N",
+                    help="then N purchase orders change in ServiceTitan and ours pulls again (a delta)")
     ap.add_argument("--role", choices=("ours", "peer"), help=argparse.SUPPRESS)
     ap.add_argument("--sim", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--code", type=Path, help=argparse.SUPPRESS)
@@ -246,28 +318,68 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         proc, pipe, sim = start_simulator(tmp, args, repair=False)
-        pages = math.ceil(sim["pos"] / args.export_batch) + math.ceil(sim["bills"] / args.export_batch)
-        print(f"simulator (own process): {sim['pos']:,} POs, {sim['bills']:,} bills, export batch "
+        pages = sum(math.ceil(sim[k] / args.export_batch) for k in ("pos", "bills", "returns"))
+        print(f"simulator (own process): {sim['pos']:,} POs, {sim['bills']:,} bills, {sim['returns']:,} returns, "
+              f"export batch "
               f"{args.export_batch} -> {pages} pages; built in {time.perf_counter() - t0:.1f} s")
         peer = run_role("peer", sim)
+        homes = {name: tempfile.mkdtemp(prefix=f"stnav-bench-{name}-", dir=tmp) for name in ("ours", "before")}
+        if args.changed:
+            os.environ["STNAV_BENCH_HOME"] = homes["ours"]
+        if args.profile:
+            os.environ["STNAV_BENCH_PROFILE"] = str(args.profile.resolve())
         ours = run_role("ours", sim)
+        os.environ.pop("STNAV_BENCH_PROFILE", None)
+        split = None
+        if args.breakdown:
+            os.environ["STNAV_BENCH_BREAKDOWN"] = "1"
+            os.environ.pop("STNAV_BENCH_HOME", None)
+            split = run_role("ours", sim)
+            os.environ.pop("STNAV_BENCH_BREAKDOWN", None)
+        deltas: dict[str, dict] = {}
+        if args.changed:
+            pipe.send(("edit", args.changed))
+            pipe.recv()
+            os.environ["STNAV_BENCH_HOME"] = homes["ours"]
+            deltas["ours"] = run_role("ours", sim)
+        os.environ.pop("STNAV_BENCH_HOME", None)
         pipe.send("stop")
         proc.join(10)
         before = None
         if args.before_tree:
             proc, pipe, sim_b = start_simulator(tmp, args, repair=True)
+            if args.changed:
+                os.environ["STNAV_BENCH_HOME"] = homes["before"]
             before = run_role("ours", sim_b, code=args.before_tree)
+            if args.changed:
+                pipe.send(("edit", args.changed))
+                pipe.recv()
+                deltas["before"] = run_role("ours", sim_b, code=args.before_tree)
+            os.environ.pop("STNAV_BENCH_HOME", None)
             pipe.send("stop")
             proc.join(10)
         print("\n== whole pull: fetch + parse + store + readiness + holds + audit, empty store ==")
         show("peer", peer)
         if "client" in peer:
-            print(f"         {peer['client']} export_all of both feeds, every record into a plain SQLite table")
+            print(f"         {peer['client']} export_all of the three feeds, every record into a plain SQLite table")
         if before is not None:
             show("before", before, pages)
         show("ours", ours, pages)
         if "error" not in ours:
             print(f"         {ours['summary']}")
+        if split is not None and "error" not in split:
+            print(f"\n== where our CPU goes (a second run with a clock per phase: {split['cpu']:.2f} s) ==")
+            rest = split["cpu"] - sum(split["phases"].values())
+            for _target, _name, label in PHASES:
+                print(f"  {split['phases'].get(label, 0.0):5.2f} s  {label}")
+            print(f"  {rest:5.2f} s  the rest: commits and tokens, holds re-check, generators, GC")
+        if deltas:
+            print(f"\n== delta pull: {args.changed:,} purchase orders changed in ServiceTitan since the pull above ==")
+            for name in ("before", "ours"):
+                if name in deltas:
+                    show(name, deltas[name])
+                    if "error" not in deltas[name]:
+                        print(f"         {deltas[name]['summary']}")
         print("\n== ratios ==")
         if "error" not in ours and "error" not in peer:
             print(f"CPU ours / peer {ours['cpu'] / peer['cpu']:.2f}x (goal <= 1.5); wall ours / peer "
@@ -280,6 +392,11 @@ def main() -> None:
                   f"({before['cpu'] / ours['cpu']:.1f}x less), statements {before['statements']:,} -> "
                   f"{ours['statements']:,}, peak RSS {before['peak_rss_mb']:.0f} -> {ours['peak_rss_mb']:.0f} MB; "
                   f"before / peer CPU {before['cpu'] / peer['cpu']:.1f}x")
+        if "before" in deltas and "ours" in deltas and not {"error"} & (set(deltas["before"]) | set(deltas["ours"])):
+            b, o = deltas["before"], deltas["ours"]
+            print(f"delta pull before -> ours: CPU {b['cpu']:.2f} -> {o['cpu']:.2f} s, statements {b['statements']:,} "
+                  f"-> {o['statements']:,} ({o['statements'] / args.changed:.2f} per changed document; an "
+                  "executemany counts each row)")
 
 
 if __name__ == "__main__":

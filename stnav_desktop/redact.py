@@ -41,6 +41,11 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
      lambda m: f"{m.group(1)}{MASK}{m.group(3)}"),
 ]
 
+# every pattern above needs one of these words (each secret name contains one): an ASCII text without
+# any, in any case, cannot match and skips the patterns (most texts; a scan per word is far cheaper)
+_TRIGGER_WORDS = ("authorization", "bearer", "://", "secret", "password", "passwd", "pwd", "token", "key",
+                  "assertion", "signature")
+
 _known: set[str] = set()
 _known_lock = threading.Lock()
 # shorter values would mask ordinary words; real client secrets and keys are far longer
@@ -71,6 +76,10 @@ def redact(text: object) -> str:
     for value in known:
         if value in s:
             s = s.replace(value, MASK)
+    if s.isascii():  # lower() is then exactly the case-insensitive match the patterns use
+        lowered = s.lower()
+        if not any(word in lowered for word in _TRIGGER_WORDS):
+            return s
     for pattern, repl in _PATTERNS:
         s = pattern.sub(repl, s)
     return s

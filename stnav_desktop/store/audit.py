@@ -30,7 +30,7 @@ from typing import Any, cast
 
 from peewee import SqliteDatabase
 
-from stnav_desktop.redact import redact_mapping
+from stnav_desktop.redact import MASK, redact_mapping
 from stnav_desktop.store.backend import is_postgres, pc_name
 from stnav_desktop.store.models import AuditEvent, AuditHead
 from stnav_desktop.store.proxy import db
@@ -121,7 +121,8 @@ _key = sealing_key
 
 
 def event_mac(key: bytes, seq: int, digest: str) -> str:
-    return hmac.new(key, f"event:{seq}:{digest}".encode(), hashlib.sha256).hexdigest()
+    # hmac.digest: the same HMAC-SHA256 as hmac.new(...).hexdigest(), computed in one call (OpenSSL)
+    return hmac.digest(key, f"event:{seq}:{digest}".encode(), "sha256").hex()
 
 
 def head_mac(key: bytes, seq: int, digest: str) -> str:
@@ -200,12 +201,20 @@ def append_many(events: list[dict[str, Any]], *, actor: str | None = None, profi
         # redaction works member by member, so a member value repeated across the batch (a status, the
         # same "vendor not mapped" reason) is redacted once: same text as canonical_detail, far cheaper
         memo: dict[Any, Any] = {}
+        secret_name: dict[str, bool] = {}  # member name -> redact_mapping masks a truthy number under it
 
         def redacted(detail: Any) -> Any:
             if not isinstance(detail, dict):
                 return redact_mapping(detail or {})
             out = {}
             for name, value in detail.items():
+                if value is None or (isinstance(value, int | Decimal | float) and isinstance(name, str)):
+                    # a number (ids, totals: unique per document, so the memo below would miss every time)
+                    # or null is masked by its member's name alone, as redact_mapping does
+                    if name not in secret_name:
+                        secret_name[name] = redact_mapping({name: 1}) != {name: 1}
+                    out[name] = MASK if value and secret_name[name] else value
+                    continue
                 memo_key = (name, type(value), tuple((type(v), v) for v in value) if isinstance(value, list)
                             else value)  # the types too: 1, True and Decimal("1") are equal keys
                 try:

@@ -168,6 +168,8 @@ class StDocument(BaseModel):
             (("profile", "status"), False),
             (("profile", "doc_date"), False),
             (("profile", "number"), False),
+            # a PO's bills: a return's credit is booked to the accounts its PO's bills used (returns.py)
+            (("profile", "purchase_order_st_id"), False),
         )
 
 

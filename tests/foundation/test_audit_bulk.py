@@ -14,7 +14,9 @@ def test_append_many_chains_like_append_and_redacts_the_same(store):
     details = [{"st_id": 1, "total": Decimal("1"), "status": "ready"},
                {"st_id": 2, "total": 1, "status": "ready", "reason": "password=hunter2 in the memo"},
                {"st_id": 3, "flag": True, "problems": ["Bearer abcdefghijklmnopqrstuvwx", "plain"]},
-               {"client_secret": "s3cr3t-value", "nested": {"access_token": "t"}}, None]
+               {"client_secret": "s3cr3t-value", "nested": {"access_token": "t"}}, None,
+               # numbers under a secret's name are masked when truthy, like redact_mapping does
+               {"password": 123456, "pin": 0, "api_key": None, "st_id": 7, "total": 2.5, "ok": False}]
     statements = []
     db.connection().set_trace_callback(statements.append)
     try:
@@ -26,12 +28,13 @@ def test_append_many_chains_like_append_and_redacts_the_same(store):
     inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT")]
     assert len(inserts) == 1  # one statement for the whole batch
     rows = list(AuditEvent.select().order_by(AuditEvent.seq))
-    assert [r.seq for r in rows] == [1, 2, 3, 4, 5, 6]
+    assert [r.seq for r in rows] == [1, 2, 3, 4, 5, 6, 7]
     for row, detail in zip(rows[1:], details, strict=True):
         assert row.detail == audit.canonical_detail(detail)
         assert row.profile_name == "default" and row.action == "document.pulled"
     assert '"total":"1"' in rows[1].detail and '"total":1' in rows[2].detail  # types kept apart
     assert "hunter2" not in rows[2].detail and "s3cr3t" not in rows[4].detail
+    assert "123456" not in rows[6].detail and '"st_id":7' in rows[6].detail
     assert audit.verify().ok
     audit.append("after.bulk")
-    assert audit.verify().ok and audit.verify().checked == 7
+    assert audit.verify().ok and audit.verify().checked == 8

@@ -4,8 +4,13 @@ credited returns never booked (issue #15)."""
 
 from __future__ import annotations
 
+import pytest
+
 from stnav_desktop.store.models import DocStatus, SourceKind, StDocument, SyncWatermark
 from stnav_desktop.sync.app.service import SyncService
+
+# the page-wise staging and its look-ups run raw SQL: on both store back ends
+pytestmark = pytest.mark.both_backends
 
 
 def ret(st_id: int) -> StDocument:
@@ -49,3 +54,51 @@ def test_a_malformed_return_is_stored_with_its_problem_and_the_pull_goes_on(st_p
     assert "return amount" in " ".join(row.source_problems or []) or "returnAmount" in row.problem
     assert StDocument.select().where(StDocument.kind == SourceKind.INVENTORY_RETURN).count() == \
         len(sandbox.return_ids())
+
+
+def test_the_pull_s_page_lookups_answer_as_the_plan_context_s_own(st_profile, sandbox):
+    """The pull reads what readiness looks up for a whole page at once (a return's PO and the bills of
+    that PO, a document's job); each answer must be the one the plan context's own per-document
+    look-up (sync/app/mapping.py) gives, or a return would be checked against other accounts."""
+    from stnav_desktop.store.models import StReference
+    from stnav_desktop.sync.app import mapping, pull
+
+    SyncService(st_profile).pull()
+    some_po = StDocument.get(StDocument.kind == SourceKind.PURCHASE_ORDER)
+    StReference.create(profile=st_profile, entity="jobs", st_id=some_po.raw.get("jobId") or 1, code="J",
+                       name="job", data={"jobNumber": "J-77", "jobTypeId": 5})
+    own = mapping.plan_context(st_profile)
+    paged = pull._PageLookups(st_profile, mapping.plan_context(st_profile))
+    for kind in (SourceKind.PURCHASE_ORDER, SourceKind.INVENTORY_BILL, SourceKind.INVENTORY_RETURN):
+        raws = [d.raw for d in StDocument.select().where(StDocument.kind == kind)]
+        paged.prefetch(kind, raws)
+        for raw in raws:
+            if raw.get("jobId") is not None:
+                assert paged.job_info(raw["jobId"]) == own.job_info(raw["jobId"])
+                assert paged.job_number(raw["jobId"]) == own.job_number(raw["jobId"])
+            po_id = raw.get("purchaseOrderId")
+            if kind == SourceKind.INVENTORY_RETURN and po_id is not None:
+                assert paged.bills_of_po(po_id) == own.bills_of_po(po_id)
+                assert paged.purchase_order(po_id) == own.purchase_order(po_id)
+    assert any(paged.bills_of_po(r.raw["purchaseOrderId"]) for r in StDocument.select().where(
+        StDocument.kind == SourceKind.INVENTORY_RETURN) if r.raw.get("purchaseOrderId"))  # not all empty
+    # and every document was stored with the verdict the plan context's own look-ups give
+    for document in StDocument.select().where(StDocument.status.in_(list(mapping.REEVALUATE))):
+        if document.raw.get("jobId") != some_po.raw.get("jobId"):  # that job's record arrived after the pull
+            assert mapping.evaluate(document, own) == (document.status, document.problem), document.number
+
+
+def test_migration_v8_indexes_documents_by_their_purchase_order(store):
+    """A return's plan asks for its PO's bills; without an index each look-up read every document."""
+    from stnav_desktop.store import migrations
+    from stnav_desktop.store.db import db
+
+    def indexed() -> bool:
+        return any(index.columns == ["profile_id", "purchase_order_st_id"] for index in db.get_indexes("st_document"))
+
+    assert indexed()  # a new store has it from the model (step v1)
+    name = next(i.name for i in db.get_indexes("st_document") if i.columns == ["profile_id", "purchase_order_st_id"])
+    db.execute_sql(f'DROP INDEX "{name}"')
+    db.execute_sql("DELETE FROM schema_version WHERE version >= 8")  # a store of the release before
+    assert migrations.migrate(db) == migrations.LATEST and indexed()
+    assert migrations.migrate(db) == migrations.LATEST  # nothing left to do

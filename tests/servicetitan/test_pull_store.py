@@ -4,16 +4,22 @@ reason in words until a person releases them."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import pytest
+from peewee import fn
 
 from stnav_desktop.cli import main
+from stnav_desktop.sandbox.servicetitan import ServiceTitanSandbox
 from stnav_desktop.store import audit
 from stnav_desktop.store.models import AuditEvent, DocStatus, SourceKind, StDocument, SyncWatermark
 from stnav_desktop.sync.app import pull
 from stnav_desktop.sync.app.service import SyncService
 from stnav_desktop.sync.views import review
+
+# the page-wise staging writes raw SQL (multi-row INSERTs, executemany UPDATEs): on both store back ends
+pytestmark = pytest.mark.both_backends
 
 SURROGATE_SUMMARY = "Parts for job \ud83d cut emoji \ud800"
 
@@ -137,3 +143,131 @@ def test_every_seeded_hazard_lands_named_and_nothing_else_is_lost(profile, sandb
             d = doc(kind, st_id)
             assert d.status != DocStatus.READY or not d.source_problems, name
     assert StDocument.select().count() == 60 + len(sandbox.bill_ids()) + len(sandbox.return_ids())
+
+
+def test_a_document_of_a_bulk_page_is_traced_by_audit_show(store, st_tls_dir, fake_clock, capsys):
+    """Issue #17: a page of 1,000 purchase orders is staged with one multi-row audit INSERT, yet each
+    document keeps its own ``document.pulled`` event named by its reference (``PO-<number>``, with its
+    ServiceTitan id, total and readiness verdict): ``stnav audit show`` traces it like any other."""
+    from stnav_desktop.store import settings
+    from stnav_desktop.store.db import db
+    from tests.servicetitan.conftest import configure_profile
+
+    with ServiceTitanSandbox(st_tls_dir, clock=fake_clock, purchase_orders=1200, export_batch=1000) as sb:
+        sb.faults.retry_after = 0
+        profile = settings.get_profile("default")
+        configure_profile(profile, sb)
+        statements: list[str] = []
+        database = db.obj  # the store's database behind the proxy (SQLite or PostgreSQL)
+        execute_sql = database.execute_sql
+
+        def counting(sql, *args, **kwargs):
+            statements.append(sql)
+            return execute_sql(sql, *args, **kwargs)
+
+        database.execute_sql = counting
+        try:
+            summary = SyncService(profile).pull(cancel=lambda: True)  # the first page only: 1,000 POs
+        finally:
+            del database.execute_sql
+        middle = sb.purchase_order_ids()[500]
+    assert summary.pages == 1 and summary.counts["new"] == 1000
+    audit_inserts = [s for s in statements if s.lstrip().upper().replace('"', "").startswith("INSERT INTO AUDIT_EVENT")]
+    assert len(audit_inserts) == 2  # 1,000 events chained in memory in one INSERT; then pull.finished
+    po = doc(SourceKind.PURCHASE_ORDER, middle)
+    ref = f"PO-{po.number}"
+    events = list(AuditEvent.select().where(AuditEvent.st_ref == ref))
+    assert [e.action for e in events] == ["document.pulled"]
+    detail = json.loads(events[0].detail)
+    assert detail["st_id"] == middle and detail["status"] == po.status
+    capsys.readouterr()
+    assert main(["audit", "show", ref]) == 0
+    out = capsys.readouterr().out
+    assert out.count("document.pulled") == 1 and po.number in out  # its event, with the verdict it was stored with
+    assert audit.verify().ok
+
+
+def _changed_in_servicetitan(sandbox) -> None:
+    pos, bills, returns = sandbox.purchase_order_ids(), sandbox.bill_ids(), sandbox.return_ids()
+    for po in pos[:12]:
+        sandbox.edit_purchase_order(po, summary="changed in ServiceTitan")  # same verdict
+    sandbox.edit_purchase_order(pos[12], total="12,5O")  # a data problem now
+    sandbox.edit_purchase_order(pos[13], status="Canceled")  # skipped now
+    sandbox.edit_purchase_order(pos[14], summary="approved before")  # in a batch: stage_prepared's rules
+    sandbox.edit_purchase_order(pos[15], summary="posted before")  # in NAV: changed after posting
+    sandbox.edit_purchase_order(pos[16], summary="being posted")  # a NAV write in flight: parked
+    for bill in bills[:5]:
+        sandbox.edit_bill(bill, summary="changed bill")
+    for ret in returns[:3]:
+        sandbox.edit_return(ret, memo="changed return")
+
+
+def test_changed_documents_are_staged_for_the_page_at_once_as_one_by_one(store, sandbox):
+    """A delta pull where many documents changed in ServiceTitan: the page takes the new content of the
+    ones readiness decides in a few statements, with the same rows and the same audit events as staging
+    them one by one (documents.stage_prepared, then mapping.refresh_readiness); approved, posted and
+    in-flight ones keep their rules."""
+    from stnav_desktop.store import settings
+    from stnav_desktop.store.models import AttemptState, PostingAttempt
+    from tests.servicetitan.conftest import configure_profile
+
+    bulk, single = settings.get_profile("bulk"), settings.get_profile("single")
+    for profile in (bulk, single):
+        configure_profile(profile, sandbox)
+        SyncService(profile).pull()
+    _changed_in_servicetitan(sandbox)
+    pos = sandbox.purchase_order_ids()
+    for profile in (bulk, single):
+        def the(st_id, profile=profile):
+            return StDocument.get((StDocument.profile == profile) & (StDocument.kind == SourceKind.PURCHASE_ORDER)
+                                  & (StDocument.st_id == st_id))
+        StDocument.update(status=DocStatus.APPROVED).where(StDocument.id == the(pos[14]).id).execute()
+        StDocument.update(status=DocStatus.POSTED, nav_number="PI-1").where(StDocument.id == the(pos[15]).id).execute()
+        PostingAttempt.create(document=the(pos[16]), idempotency_key="k", attempt_no=1, state=AttemptState.PENDING)
+    first = AuditEvent.select(fn.MAX(AuditEvent.seq)).scalar()
+    statements = {}
+    for profile, one_by_one in ((bulk, False), (single, True)):
+        pull._PageStager.one_by_one = one_by_one
+        try:
+            with _counting_statements() as count:
+                summary = SyncService(profile).pull()
+            statements[profile.name] = count[0]
+        finally:
+            pull._PageStager.one_by_one = False
+        assert summary.counts["updated"] >= 20 and summary.counts["changed_after_posting"] == 1
+
+    def rows(profile):
+        return sorted((d.kind, d.st_id, d.status, d.problem, d.version, d.content_hash, json.dumps(d.raw, sort_keys=True),
+                       d.source_problems, d.number, d.total, d.st_status, d.modified_on, d.vendor_name, d.hold_reason,
+                       d.pending_raw is not None, d.batch_id)
+                      for d in StDocument.select().where(StDocument.profile == profile))
+
+    def events(profile):
+        return sorted((e.action, e.st_ref, e.nav_ref, e.detail) for e in AuditEvent.select().where(
+            (AuditEvent.seq > first) & (AuditEvent.profile_name == profile.name) & (AuditEvent.action != "pull.finished")))
+
+    assert rows(bulk) == rows(single)
+    assert events(bulk) == events(single)
+    actions = [e[0] for e in events(bulk)]
+    assert actions.count("document.updated") >= 20 and "document.data_problem" in actions
+    assert "document.skipped" in actions and "document.changed_after_posting" in actions
+    assert audit.verify().ok
+    assert statements["bulk"] * 2 < statements["single"]  # pages of 10 here: per page, not per document
+
+
+@contextlib.contextmanager
+def _counting_statements():
+    """Count what reaches the store's database, whatever the back end."""
+    from stnav_desktop.store.db import db
+
+    database, count = db.obj, [0]
+    execute_sql = database.execute_sql
+
+    def counting(sql, *args, **kwargs):
+        count[0] += 1
+        return execute_sql(sql, *args, **kwargs)
+    database.execute_sql = counting
+    try:
+        yield count
+    finally:
+        del database.execute_sql

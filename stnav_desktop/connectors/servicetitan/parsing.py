@@ -131,6 +131,8 @@ def _clip(value: Any, n: int = 40) -> str:
 
 
 def _int(value: Any) -> int | None:
+    if type(value) is int:
+        return value
     if value is None or isinstance(value, bool):
         return None
     try:
@@ -163,8 +165,11 @@ class _Ctx:
     def money(self, raw: dict[str, Any], name: str, *, negative_ok: bool = False, label: str | None = None
               ) -> Decimal | None:
         label = label or name
+        value = raw.get(name)
+        if type(value) is Decimal and value.is_finite() and (negative_ok or value >= 0):
+            return value  # the common case (JSON numbers are read as Decimal): nothing to say
         try:
-            d = parse_decimal(raw.get(name))
+            d = parse_decimal(value)
         except ValueError as exc:
             self.add(f"{label} {exc}")
             return None
@@ -174,6 +179,8 @@ class _Ctx:
 
     def text(self, raw: dict[str, Any], name: str, limit: int = MAX_TEXT) -> str:
         value = raw.get(name)
+        if type(value) is str and len(value) <= limit and value.isprintable():
+            return value  # text_problems' fast path, without the call
         for p in text_problems(name, value, limit):
             self.add(p)
         return _str(value)

@@ -31,6 +31,10 @@ VOLATILE = {"modifiedOn", "syncStatus", "batch", "batchId", "postDate", "dateRec
 
 def to_decimal(value: Any) -> Decimal | None:
     """Exact amount from a JSON string or number; None when absent. Raises ValueError when not a number."""
+    if type(value) is Decimal:  # what the connector's JSON holds (parse_float=Decimal): already exact
+        if value.is_finite():
+            return value
+        raise ValueError(f"not an amount: {value!r}")
     if value is None or value == "":
         return None
     if isinstance(value, bool):

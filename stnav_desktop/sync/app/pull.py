@@ -10,20 +10,26 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any, Protocol, cast
 
 from stnav_desktop.store import audit
 from stnav_desktop.store.db import db
-from stnav_desktop.store.fields import utcnow
-from stnav_desktop.store.models import DocStatus, Profile, SourceKind, StDocument, StReference, SyncWatermark
+from stnav_desktop.store.fields import JsonField, MoneyField, UtcDateTimeField, utcnow
+from stnav_desktop.store.models import (
+    AttemptState,
+    DocStatus,
+    PostingAttempt,
+    Profile,
+    SourceKind,
+    StDocument,
+    StReference,
+    SyncWatermark,
+)
 from stnav_desktop.sync.app import documents, holds, mapping
+from stnav_desktop.sync.domain import lifecycle
 
 log = logging.getLogger(__name__)
-
-
 
 
 class Record(Protocol):
@@ -81,16 +87,22 @@ class _PageStager:
     existing rows, one multi-row INSERT of the new ones (readiness and holds decided in memory before
     the insert, so a new document is never READY for an instant it should not be), one executemany of
     targeted UPDATEs for the unchanged ones whose modifiedOn moved, one multi-row audit append, and
-    the token. Documents whose content changed go through ``documents.stage`` one by one (they carry
-    the changed-after-posting and in-flight rules); a delta pull has few of them."""
+    the token. Documents whose content changed and whose status readiness decides take the new content
+    the same way (``_stage_changed``: one read, one executemany, verdicts in memory); the others
+    (approved, in NAV, being posted) go through ``documents.stage_prepared`` one by one, with the
+    changed-after-posting and in-flight rules; a delta pull has few of them."""
+
+    one_by_one = False  # tests: every changed document through documents.stage_prepared, as before
 
     def __init__(self, profile: Profile, summary: PullSummary) -> None:
         self.profile = profile
         self.summary = summary
         self.ctx = mapping.plan_context(profile)
+        self.lookups = _PageLookups(profile, self.ctx)
         self.names = st_names(profile)
         self.holds: holds.HoldIndex | None = None
-        self.restaged: list[int] = []  # rows changed through documents.stage: readiness re-checked at the end
+        self.restaged: list[int] = []  # rows whose content changed: holds re-checked at the end
+        self.rules: list[int] = []  # of those, the ones documents.stage_prepared took: readiness after the page
 
     def stage_page(self, kind: str, records: list[Any]) -> None:
         prepared: dict[int, documents.Prepared] = {}
@@ -117,9 +129,15 @@ class _PageStager:
                 existing[stored[1]] = stored
         if kind == SourceKind.INVENTORY_BILL and self.holds is None:
             self.holds = holds.HoldIndex.load(self.profile)
+        # what readiness of the page's new and changed documents looks up, read once (a delta pull of
+        # unchanged documents reads nothing); the bills' job numbers from every bill of the page
+        self.lookups.prefetch(kind, [item.raw for st_id, item in prepared.items()
+                                     if st_id not in existing or existing[st_id][2] != item.digest],
+                              [item.raw for item in prepared.values()])
         now = utcnow()
         inserts: list[dict[str, Any]] = []
         touched: list[tuple[Any, ...]] = []
+        changed: list[tuple[documents.Prepared, int]] = []
         for st_id, item in prepared.items():
             if item.problems:
                 self.summary.with_problems += 1
@@ -134,21 +152,85 @@ class _PageStager:
                     touched.append((StDocument.modified_on.db_value(modified), item.raw_text, row[0]))
                 self.summary.add("unchanged")
                 continue
-            result = documents.stage_prepared(self.profile, kind, item)
-            self.summary.add(result.change)
-            if result.change in ("new", "updated"):
-                self.summary.changed_ids.append(result.document.id)
-                self.restaged.append(result.document.id)
+            changed.append((item, row[0]))
+        checked_events: list[dict[str, Any]] = []
+        if changed:
+            events[:0] = self._stage_changed(kind, changed, checked_events)
         if inserts:
             _insert_documents(inserts)
         if touched:
             table = StDocument._meta.table_name
             p = db.param  # "?" on SQLite, "%s" on PostgreSQL
             db.cursor().executemany(f"UPDATE {table} SET modified_on = {p}, raw = {p} WHERE id = {p}", touched)
-        audit.append_many(events, profile=self.profile.name)
+        audit.append_many(events + checked_events, profile=self.profile.name)
         if kind == SourceKind.PURCHASE_ORDER and self.holds is not None:
             for st_id in prepared:
                 self.holds.add_po(st_id)
+
+    def _stage_changed(self, kind: str, changed: list[tuple[documents.Prepared, int]],
+                       checked_events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Documents whose content changed in ServiceTitan. One not yet approved (its status one that
+        readiness decides) and with no NAV write in flight takes the new content and is checked again here,
+        for the whole page at once: one read of the rows, one executemany of targeted UPDATEs, and the
+        events ``documents.stage_prepared`` and ``mapping.refresh_readiness`` would write one by one
+        (``document.updated`` with the changes; ``document.<status>`` when the verdict moved). Any other
+        (approved, in NAV, being posted) goes through ``documents.stage_prepared`` and its rules. Returns
+        the ``document.updated`` events; the verdicts' events are added to ``checked_events``."""
+        ids = [doc_id for _item, doc_id in changed]
+        stored: dict[int, tuple[Any, ...]] = {}
+        pending: set[int] = set()
+        for start in range(0, len(ids), 900):
+            chunk = ids[start:start + 900]
+            for row in cast("Iterable[tuple[Any, ...]]", StDocument.select(
+                    StDocument.id, StDocument.status, StDocument.problem, StDocument.raw, StDocument.version,
+                    StDocument.nav_number).where(StDocument.id.in_(chunk)).tuples()):
+                stored[row[0]] = row
+            pending.update(doc_id for (doc_id,) in cast("Iterable[tuple[int]]", PostingAttempt.select(
+                PostingAttempt.document).where(PostingAttempt.document.in_(chunk)
+                                               & (PostingAttempt.state == AttemptState.PENDING)).tuples()))
+        updated: list[dict[str, Any]] = []
+        rows: dict[tuple[str, ...], list[list[Any]]] = {}
+        now = utcnow()
+        for item, doc_id in changed:
+            _id, status, problem, old_raw, version, nav_number = stored[doc_id]
+            if self.one_by_one or status not in mapping.REEVALUATE or doc_id in pending:
+                result = documents.stage_prepared(self.profile, kind, item)
+                self.summary.add(result.change)
+                if result.change in ("new", "updated"):
+                    self.summary.changed_ids.append(result.document.id)
+                    self.restaged.append(result.document.id)
+                    self.rules.append(result.document.id)
+                continue
+            version += 1
+            columns = item.columns
+            ref = lifecycle.st_ref(cast("StDocument", SimpleNamespace(kind=kind, number=columns["number"],
+                                                                     st_id=item.st_id)))
+            updated.append({"action": "document.updated", "st_ref": ref,
+                            "detail": {"version": version, "changes": documents.diff(old_raw, item.raw)}})
+            probe = SimpleNamespace(kind=kind, raw=item.raw, source_problems=item.problems or None,
+                                    st_id=item.st_id, number=columns["number"], st_status=columns["st_status"])
+            verdict, reason = holds.safe_evaluate(probe, self.ctx)
+            if verdict != status or reason != problem:  # as refresh_readiness: lifecycle.transition
+                problem = reason if verdict != DocStatus.READY else ""
+                if verdict != status or reason:
+                    checked_events.append({"action": f"document.{verdict}", "st_ref": ref, "nav_ref": nav_number or "",
+                                           "detail": {"from": status, "to": verdict, "reason": reason,
+                                                      "version": version}})
+            values = {**columns, "raw": item.raw_text, "content_hash": item.digest, "version": version,
+                      "source_problems": item.problems or None, "status": verdict, "problem": problem,
+                      "updated_at": now}
+            names = tuple(values)
+            rows.setdefault(names, []).append([_db_value(name, value) for name, value in values.items()] + [doc_id])
+            self.summary.add("updated")
+            self.summary.changed_ids.append(doc_id)
+            self.restaged.append(doc_id)
+        p = db.param  # "?" on SQLite, "%s" on PostgreSQL
+        fields = StDocument._meta.fields
+        for names, params in rows.items():
+            assignments = ", ".join(f"{fields[name].column_name} = {p}" for name in names)
+            db.cursor().executemany(f"UPDATE {StDocument._meta.table_name} SET {assignments} "
+                                    f"WHERE {StDocument.id.column_name} = {p}", params)
+        return updated
 
     def _new_row(self, kind: str, item: documents.Prepared, now, events: list[dict[str, Any]]) -> dict[str, Any]:
         columns = dict(item.columns)
@@ -190,55 +272,180 @@ class _PageStager:
                 "hold_reason": hold_reason, "first_seen_at": now, "updated_at": now}
 
 
+def _an_id(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+class _PageLookups:
+    """What readiness looks up in the store (``mapping._lookups``: a return's PO and the bills of that
+    PO, a job's record and number), read for a whole page in one query per kind of look-up, where the
+    plan context would ask once per document (a query built by peewee each: with 20,000 POs on jobs and
+    their returns, most of a first pull's CPU). Installed on the stager's plan context; a key the page
+    did not prefetch (a value that is not an id) goes to the context's own look-up, which behaves as
+    before. Prefetched documents are the page's view of the store: the bill and PO feeds are staged
+    before the return feed, and what a page's own rows add is kept up to date below."""
+
+    def __init__(self, profile: Profile, ctx: Any) -> None:
+        self.profile = profile
+        self.bills_fallback = ctx.bills_of_po
+        self.po_fallback = ctx.purchase_order
+        self.job_info_fallback = ctx.job_info
+        self.bills: dict[int, list[Any]] = {}  # PO id -> its bills' payloads (stored text until asked)
+        self.pos: dict[int, Any] = {}  # PO id -> its payload (stored text until asked), None: not stored
+        self.jobs: dict[int, dict[str, Any] | None] = {}  # reference data: unchanged during a pull
+        self.from_bills: dict[int, str] | None = None  # job id -> job number, as bills carry it
+        ctx.bills_of_po, ctx.purchase_order = self.bills_of_po, self.purchase_order
+        ctx.job_info, ctx.job_number = self.job_info, self.job_number
+
+    def prefetch(self, kind: str, raws: list[dict[str, Any]], page: list[dict[str, Any]] | None = None) -> None:
+        """Read what evaluating ``raws`` looks up; ``page`` (default ``raws``): every record of the page,
+        the newest version of each (bills carry the job numbers of their jobs)."""
+        self.bills, self.pos = {}, {}
+        job_ids = {i for raw in raws if not raw.get("jobNumber") and (i := _an_id(raw.get("jobId"))) is not None}
+        missing = sorted(job_ids - set(self.jobs))
+        for start in range(0, len(missing), 900):
+            chunk = missing[start:start + 900]
+            self.jobs.update(dict.fromkeys(chunk))
+            for st_id, data in cast("Iterable[tuple[int, Any]]", StReference.select(
+                    StReference.st_id, StReference.data).where(
+                    (StReference.profile == self.profile) & (StReference.entity == "jobs")
+                    & StReference.st_id.in_(chunk)).tuples()):
+                self.jobs[st_id] = data or {}
+        if kind == SourceKind.INVENTORY_BILL and self.from_bills is not None:
+            for raw in raws if page is None else page:  # the newest version of every bill of the page
+                if isinstance(raw.get("jobId"), int) and raw.get("jobNumber"):
+                    self.from_bills[raw["jobId"]] = str(raw["jobNumber"])
+        if kind != SourceKind.INVENTORY_RETURN:
+            return
+        po_ids = sorted({i for raw in raws if (i := _an_id(raw.get("purchaseOrderId"))) is not None})
+        # the payloads as stored text, read as JSON only when a plan asks (most returns are not bookable
+        # yet, and their plan stops before it looks)
+        for start in range(0, len(po_ids), 900):
+            chunk = po_ids[start:start + 900]
+            self.bills.update({i: [] for i in chunk})
+            self.pos.update(dict.fromkeys(chunk))
+            for po_st_id, text in _documents_text(self.profile, SourceKind.INVENTORY_BILL,
+                                                  StDocument.purchase_order_st_id, chunk):
+                self.bills[po_st_id].append(text)
+            for st_id, text in _documents_text(self.profile, SourceKind.PURCHASE_ORDER, StDocument.st_id, chunk):
+                self.pos[st_id] = text
+
+    def bills_of_po(self, po_st_id: Any) -> list[dict[str, Any]]:
+        found = self.bills.get(po_st_id) if _an_id(po_st_id) is not None else None
+        if found is None:
+            return self.bills_fallback(po_st_id)
+        if found and isinstance(found[0], str):
+            found[:] = [_RAW.python_value(text) for text in found]
+        return found
+
+    def purchase_order(self, po_st_id: Any) -> dict[str, Any] | None:
+        if _an_id(po_st_id) is not None and po_st_id in self.pos:
+            found = self.pos[po_st_id]
+            if isinstance(found, str):
+                found = self.pos[po_st_id] = _RAW.python_value(found)
+            return found
+        return self.po_fallback(po_st_id)
+
+    def job_info(self, job_id: Any) -> dict[str, Any] | None:
+        if _an_id(job_id) is not None and job_id in self.jobs:
+            return self.jobs[job_id]
+        return self.job_info_fallback(job_id)
+
+    def job_number(self, job_id: Any) -> str | None:
+        """As ``mapping._lookups``: the job's record, else the number the bills carry for it."""
+        info = self.job_info(job_id)
+        if info and info.get("jobNumber"):
+            return str(info["jobNumber"])
+        if self.from_bills is None:  # read once; then kept up to date with the bills this pull stages
+            self.from_bills = {}
+            for (raw,) in cast("Iterable[tuple[Any]]", StDocument.select(StDocument.raw).where(
+                    (StDocument.profile == self.profile)
+                    & (StDocument.kind == SourceKind.INVENTORY_BILL)).tuples().iterator()):
+                if isinstance(raw, dict) and isinstance(raw.get("jobId"), int) and raw.get("jobNumber"):
+                    self.from_bills[raw["jobId"]] = str(raw["jobNumber"])
+        try:
+            return self.from_bills.get(int(job_id))
+        except (TypeError, ValueError):
+            return None
+
+
+def _db_value(name: str, value: Any) -> Any:
+    """A value as the model's field stores it; ``raw`` is already JSON text (documents.prepare)."""
+    return value if name == "raw" or value is None else StDocument._meta.fields[name].db_value(value)
+
+
+_RAW = StDocument.raw  # the payload column: its converter reads the stored text as the model does
+
+
+def _documents_text(profile: Profile, kind: str, key: Any, values: list[int]) -> list[tuple[int, str]]:
+    """(key, stored payload text) of a kind's documents whose ``key`` column is one of ``values``, in
+    the order they were stored. Sorted here: an ORDER BY id makes SQLite walk the profile's index (rows
+    in id order) through every document instead of looking the keys up (36,000 rows read for 900 keys)."""
+    p = db.param  # "?" on SQLite, "%s" on PostgreSQL
+    sql = (f"SELECT {StDocument.id.column_name}, {key.column_name}, {_RAW.column_name} "
+           f"FROM {StDocument._meta.table_name} WHERE {StDocument.profile.column_name} = {p} "
+           f"AND {StDocument.kind.column_name} = {p} AND {key.column_name} IN ({', '.join([p] * len(values))})")
+    return [(k, text) for _id, k, text in sorted(db.execute_sql(sql, [profile.id, kind, *values]).fetchall())]
+
+
 _MISSING = object()
+
+
+def _memoized(to_db: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A datetime column's conversion, once per distinct instant (the stamps of a page repeat; equal
+    instants convert to the same UTC text). Not for money: Decimal("1.0") == Decimal("1.00")."""
+    memo: dict[Any, Any] = {}
+
+    def convert(value: Any) -> Any:
+        try:
+            return memo[value]
+        except KeyError:
+            result = memo[value] = to_db(value)
+            return result
+
+    return convert
 
 
 def _insert_documents(rows: list[dict[str, Any]]) -> None:
     """Multi-row INSERTs of new documents (as many rows per statement as SQLite's 32,766 bound variables
-    allow), converting only the columns that vary; the model's defaults are converted once."""
-    fields = StDocument._meta.sorted_fields
-    fields = [f for f in fields if f.name != "id"]
-    raw_text = {"raw"}  # already JSON text (documents.prepare)
-    json_fields = {"source_problems"}
-    converters = {f.name: f.db_value for f in fields}
+    allow). The columns are split once per call: the ones no row sets (the model's default, converted
+    once), the ones taken as they are (text, ids, flags; ``raw`` is already JSON text from
+    ``documents.prepare``), and the ones the model's field converts (datetimes, money, JSON), each
+    distinct value converted once."""
+    fields = [f for f in StDocument._meta.sorted_fields if f.name != "id"]
     varying = set().union(*rows)
-    defaults: dict[str, Any] = {}
-    constants: dict[str, Any] = {}
+    constants: list[Any] = []
+    plain: list[tuple[str, Any]] = []
+    converted: list[tuple[str, Any, Callable[[Any], Any]]] = []
+    order: tuple[list[Any], list[Any], list[Any]] = ([], [], [])
     for f in fields:
         default = f.db_value(f.default() if callable(f.default) else f.default)
-        (defaults if f.name in varying else constants)[f.name] = default
-    names = [f.name for f in fields]
-    columns = ", ".join(f.column_name for f in fields)
-    per = max(1, 32_000 // len(fields))
+        if f.name not in varying:
+            constants.append(default)
+            order[0].append(f)
+        elif f.name == "raw" or not isinstance(f, UtcDateTimeField | MoneyField | JsonField):
+            plain.append((f.name, default))
+            order[1].append(f)
+        else:
+            converted.append((f.name, default, _memoized(f.db_value) if isinstance(f, UtcDateTimeField)
+                              else f.db_value))
+            order[2].append(f)
+    columns = ", ".join(f.column_name for f in (*order[0], *order[1], *order[2]))
+    width = len(fields)
+
+    per = max(1, 32_000 // width)
     table = StDocument._meta.table_name
-    plan = [(name, constants.get(name, _MISSING), defaults.get(name), converters[name] if name in json_fields
-             else None, name in raw_text) for name in names]
     for start in range(0, len(rows), per):
         chunk = rows[start:start + per]
         values: list[Any] = []
-        append = values.append
+        extend = values.extend
         for row in chunk:
             get = row.get
-            for name, constant, default, convert, as_is in plan:
-                if constant is not _MISSING:
-                    append(constant)
-                    continue
-                value = get(name, _MISSING)
-                if value is _MISSING:
-                    append(default)
-                elif value is None or as_is:
-                    append(value)
-                elif convert is not None:
-                    append(convert(value))
-                elif isinstance(value, datetime):
-                    append(value.astimezone(UTC).isoformat(timespec="microseconds"))  # as UtcDateTimeField
-                elif isinstance(value, Decimal):
-                    append(str(value))  # as MoneyField
-                elif isinstance(value, bool):
-                    append(value)  # SQLite stores it as 0/1; PostgreSQL wants a boolean
-                else:
-                    append(value)
-        marks = ",".join(["(" + ",".join([db.param] * len(names)) + ")"] * len(chunk))
+            extend(constants)
+            extend([get(name, default) for name, default in plain])
+            extend([default if (value := get(name, _MISSING)) is _MISSING else
+                    None if value is None else to_db(value) for name, default, to_db in converted])
+        marks = ",".join(["(" + ",".join([db.param] * width) + ")"] * len(chunk))
         db.execute_sql(f"INSERT INTO {table} ({columns}) VALUES {marks}", values)
 
 
@@ -254,15 +461,16 @@ def pull(profile: Profile, source: StSource, *, streams: Iterable[str] = tuple(S
         mark = watermark(profile, stream)
         for page in getattr(source, method)(mark.token):
             with db.atomic():
-                restaged_before = len(stager.restaged)
+                restaged_before, rules_before = len(stager.restaged), len(stager.rules)
                 stager.stage_page(kind, list(page.records))
                 # rows changed through documents.stage are evaluated with the page too: a pull killed after
-                # this commit leaves no stored document unevaluated (new rows were decided in memory)
-                page_restaged = stager.restaged[restaged_before:]
-                if page_restaged:
+                # this commit leaves no stored document unevaluated (new and changed rows were decided in memory)
+                page_rules = stager.rules[rules_before:]
+                if len(stager.restaged) > restaged_before:
                     fill_names(profile)
+                if page_rules:
                     mapping.refresh_readiness(profile, documents=StDocument.select().where(
-                        StDocument.id.in_(page_restaged) & StDocument.status.in_(list(mapping.REEVALUATE))))
+                        StDocument.id.in_(page_rules) & StDocument.status.in_(list(mapping.REEVALUATE))))
                 # the token is stored with the rows it covers, never before
                 if page.continue_from:
                     mark.token = page.continue_from
