@@ -303,11 +303,13 @@ def map_export(args) -> int:
 def map_set(args) -> int:
     profile = _profile(args)
     try:
-        mapping.set_mapping(profile, args.kind, args.source_key, args.target, target_type=args.target_type)
+        # only the documents using this key are checked again (mapping.documents_using)
+        counts = mapping.map_and_refresh(profile, args.kind, args.source_key, args.target,
+                                         target_type=args.target_type)
     except mapping.MappingError as exc:
         raise CliError(str(exc)) from None
-    counts = mapping.refresh_readiness(profile)
-    print(f"{args.kind} {args.source_key} -> {args.target}; " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
+    print(f"{args.kind} {args.source_key} -> {args.target}; documents using it: "
+          + (", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "none open"))
     return 0
 
 
