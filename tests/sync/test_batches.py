@@ -10,6 +10,7 @@ from stnav_desktop.sync.app import batches, posting
 
 from .fake_nav import FakeNav
 
+pytestmark = pytest.mark.both_backends  # set-based SQL (issue #17): PostgreSQL too where a server is given
 
 def test_post_of_a_prepared_batch_is_refused_and_changes_nothing(staged, profile):
     batch = batches.create_batch(profile, actor="clerk")

@@ -1,8 +1,12 @@
+import pytest
+
 from stnav_desktop.store import audit
 from stnav_desktop.store.models import DocStatus, Mapping, NavReference, StDocument, StReference
 from stnav_desktop.sync.app import mapping
 
 from .conftest import add_nav_refs
+
+pytestmark = pytest.mark.both_backends  # set-based SQL (issue #17): PostgreSQL too where a server is given
 
 
 def reload(doc):
@@ -231,8 +235,6 @@ def test_a_vendor_mapping_change_moves_its_documents_in_one_go_and_audits_each(p
 
 
 def test_refresh_updates_the_objects_given_and_refuses_a_forbidden_move(profile):
-    import pytest
-
     from stnav_desktop.sync.domain import lifecycle
 
     a, b, c = _three_pos(profile)

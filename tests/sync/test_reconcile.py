@@ -1,6 +1,8 @@
 from datetime import date
 from decimal import Decimal
 
+import pytest
+
 from stnav_desktop.connectors.nav.books import GLEntry
 from stnav_desktop.store import settings
 from stnav_desktop.sync.app import posting
@@ -8,6 +10,8 @@ from stnav_desktop.sync.views import reconcile
 
 from .fake_nav import FakeNav
 from .test_posting import approve_all
+
+pytestmark = pytest.mark.both_backends  # set-based SQL (issue #17): PostgreSQL too where a server is given
 
 D = Decimal
 
