@@ -45,6 +45,8 @@ ACTIONS = [
     ("map_item_cli", "stnav map set item (a SKU inside the lines)"),
     ("reconcile", "reconcile a posted month (G/L entries given)"),
     ("review_list", "stnav review list"),
+    ("review_list_all", "stnav review list --limit 100000 (every document)"),
+    ("batch_show", "stnav batch show (the --all-ready batch)"),
     ("audit_verify", "stnav audit verify"),
 ]
 
@@ -166,6 +168,12 @@ def worker(action: str, home: str, tree: str, month: str, posted_month: str) -> 
         note = f"{posted_month}, {len(gl)} G/L entries"
     elif action == "review_list":
         timed = lambda: _cli(["review", "list"])  # noqa: E731
+    elif action == "review_list_all":
+        timed = lambda: _cli(["review", "list", "--limit", "100000"])  # noqa: E731
+    elif action == "batch_show":
+        batch = batches.create_batch(profile, None, actor="clerk")
+        timed = lambda: _cli(["batch", "show", str(batch.id)])  # noqa: E731
+        note = f"{batch.documents.count()} documents"
     elif action == "audit_verify":
         timed = lambda: _cli(["audit", "verify"])  # noqa: E731
     else:
