@@ -40,6 +40,7 @@ ACTIONS = [
     ("batch_all", "batch create --all-ready"),
     ("approve_month", "batch approve: the month's batch"),
     ("approve_all", "batch approve: the --all-ready batch"),
+    ("reopen_all", "batch reopen: the approved --all-ready batch"),
     ("map_vendor_window", "vendor picked in the window (map_and_refresh)"),
     ("map_vendor_cli", "stnav map set vendor"),
     ("map_item_cli", "stnav map set item (a SKU inside the lines)"),
@@ -149,6 +150,11 @@ def worker(action: str, home: str, tree: str, month: str, posted_month: str) -> 
         batch = batches.create_batch(profile, ids, actor="clerk")
         note = f"{batch.documents.count()} documents"
         timed = lambda: batches.approve(Batch.get_by_id(batch.id), actor="controller")  # noqa: E731
+    elif action == "reopen_all":
+        batch = batches.create_batch(profile, None, actor="clerk")
+        batches.approve(batch, actor="controller")
+        timed = lambda: batches.reopen_batch(batch, actor="controller")  # noqa: E731
+        note = f"{batch.documents.count()} documents"
     elif action == "map_vendor_window":
         unmapped = _unmapped_vendor(profile)
         timed = lambda: mapping.map_and_refresh(profile, "vendor", unmapped, "V10000", actor="clerk")  # noqa: E731

@@ -240,3 +240,29 @@ def test_create_batch_with_one_document_not_ready_creates_nothing(staged, profil
 
     event = list(audit.events(action="batch.prepared"))[-1]
     assert "PO-10452-001" in event.detail and "BILL-10452-001-R2" in event.detail
+
+
+def test_reopen_batch_moves_the_unposted_back_at_once_and_audits_each(staged, profile):
+    from stnav_desktop.store import audit
+    from stnav_desktop.sync.domain import lifecycle
+
+    batch = batches.create_batch(profile, actor="clerk")
+    batches.approve(batch, actor="controller")
+    posted = StDocument.get_by_id(staged[0].id)
+    lifecycle.transition(posted, DocStatus.POSTING)
+    lifecycle.transition(posted, DocStatus.POSTED)
+    failed = StDocument.get_by_id(staged[1].id)
+    lifecycle.transition(failed, DocStatus.POSTING)
+    lifecycle.transition(failed, DocStatus.FAILED, reason="NAV busy", retry_count=2)
+    seq = _head_seq()
+    assert batches.reopen_batch(batch, actor="controller") == 2
+    assert StDocument.get_by_id(posted.id).status == DocStatus.POSTED
+    for doc in (failed, staged[2]):
+        fresh = StDocument.get_by_id(doc.id)
+        assert (fresh.status, fresh.batch_id, fresh.retry_count, fresh.problem) == (DocStatus.READY, batch.id, 0, "")
+        [event] = [e for e in audit.events(st_ref=lifecycle.st_ref(fresh)) if e.seq > seq
+                   and e.action == "document.ready"]
+        assert f"batch {batch.id} reopened" in event.detail and event.actor == "controller"
+    assert _head_seq() - seq == 3  # two documents and the batch's reopening; the re-check moved nothing
+    assert Batch.get_by_id(batch.id).status == "prepared"
+    assert batches.approve(Batch.get_by_id(batch.id), actor="controller") == []

@@ -151,7 +151,8 @@ def approve(batch: Batch, *, actor: str | None = None) -> list[str]:
     checked first; then, in one transaction, every document is re-checked from a streamed read (no model
     objects kept), the ones no longer ready are taken out one by one (rare), the rest approved with ONE
     ``UPDATE … WHERE batch = ? AND status = 'ready'``, and their audit events (one per document, naming it,
-    so ``stnav audit show`` traces it) written with the batch's approval in one ``append_many``."""
+    so ``stnav audit show`` traces it) written with the batch's approval in one ``append_many``. Documents
+    already final (posted before the batch was reopened) stay in the batch untouched."""
     actor = actor or os_account()
     if batch.status != "prepared":
         raise BatchError(f"batch {batch.id} is {batch.status}, not waiting for approval")
@@ -182,6 +183,8 @@ def approve(batch: Batch, *, actor: str | None = None) -> list[str]:
         out_ready: list[tuple[int, str, str]] = []
         out_other: list[int] = []
         for doc in rows.iterator():
+            if doc.status in FINAL_STATES:  # a reopened batch's posted documents: they stay with their batch
+                continue
             if doc.status != DocStatus.READY:
                 dropped.append(f"{lifecycle.st_ref(doc)}: {doc.status}")
                 out_other.append(doc.id)
@@ -294,30 +297,40 @@ def reopen_batch(batch: Batch, *, actor: str | None = None) -> int:
     """Send a batch back for approval: its approved (not yet posted) documents return to ready and the
     approval is cleared, so it must be approved again; posted documents stay posted. For a batch closed
     while it still held unposted documents, or an approval given by mistake. Returns how many documents
-    go back to approval."""
+    go back to approval. Set-based like ``approve``: one UPDATE, one ``append_many`` (an event per document
+    moved), then the readiness re-check of the batch's ready documents in bulk."""
     actor = actor or audit.current_actor()
     batch = Batch.get_by_id(batch.id)
-    docs = list(StDocument.select().where(StDocument.batch == batch))
-    waiting = [d for d in docs if d.status in (DocStatus.READY, DocStatus.APPROVED, DocStatus.FAILED,
-                                               DocStatus.NEEDS_ATTENTION)]
-    busy = [d for d in docs if d.status == DocStatus.POSTING]
-    if busy:
-        raise BatchError(f"batch {batch.id} is being posted ({lifecycle.st_ref(busy[0])} is in flight); "
-                         "reopen it when posting has finished")
-    if not waiting:
-        raise BatchError(f"batch {batch.id} has nothing to reopen: every document in it reached a final state")
+    reopenable = (DocStatus.READY, DocStatus.APPROVED, DocStatus.FAILED, DocStatus.NEEDS_ATTENTION)
     with db.atomic():
-        for doc in waiting:
-            if doc.status != DocStatus.READY:
-                lifecycle.transition(doc, DocStatus.READY, reason=f"batch {batch.id} reopened", actor=actor,
-                                     retry_count=0, next_retry_at=None)
+        rows = list(StDocument.select(StDocument.id, StDocument.kind, StDocument.number, StDocument.st_id,
+                                      StDocument.status, StDocument.version, StDocument.nav_number)
+                    .where(StDocument.batch == batch).order_by(StDocument.id).tuples())
+        busy = next((r for r in rows if r[4] == DocStatus.POSTING), None)
+        if busy:
+            raise BatchError(f"batch {batch.id} is being posted ({_ref(busy[1], busy[2], busy[3])} is in flight); "
+                             "reopen it when posting has finished")
+        waiting = [r for r in rows if r[4] in reopenable]
+        if not waiting:
+            raise BatchError(f"batch {batch.id} has nothing to reopen: every document in it reached a final state")
+        reason = f"batch {batch.id} reopened"
+        moved = [r for r in waiting if r[4] != DocStatus.READY]
+        for chunk in _chunks([r[0] for r in moved]):
+            StDocument.update(status=DocStatus.READY, problem="", retry_count=0, next_retry_at=None,
+                              updated_at=utcnow()).where(StDocument.id.in_(chunk)).execute()
         batch.status = PREPARED
         batch.approved_by = None
         batch.approved_at = None
         batch.save()
-        audit.append("batch.reopened", profile=batch.profile.name, actor=actor, nav_ref=f"batch {batch.id}",
-                     detail={"batch": batch.id, "documents": [lifecycle.st_ref(d) for d in waiting]})
-    mapping.refresh_readiness(batch.profile, documents=waiting)
+        events: list[dict[str, Any]] = [
+            {"action": f"document.{DocStatus.READY}", "st_ref": _ref(kind, number, st_id), "nav_ref": nav_number or "",
+             "detail": {"from": status, "to": DocStatus.READY, "reason": reason, "version": version}}
+            for _id, kind, number, st_id, status, version, nav_number in moved]
+        events.append({"action": "batch.reopened", "nav_ref": f"batch {batch.id}",
+                       "detail": {"batch": batch.id, "documents": [_ref(r[1], r[2], r[3]) for r in waiting]}})
+        audit.append_many(events, actor=actor, profile=batch.profile.name)
+    mapping.refresh_readiness(batch.profile, documents=StDocument.select(*mapping.CHECK_COLUMNS).where(
+        (StDocument.batch == batch) & (StDocument.status == DocStatus.READY)))
     return len(waiting)
 
 
