@@ -2,7 +2,7 @@
 (the service functions the window and the CLI call), against the old code measured in the same run on a
 copy of the same store.
 
-Run: .venv/bin/python benchmarks/bench_local_actions.py [--documents 10000] [--events 50000]
+Run: .venv/bin/python benchmarks/bench_local_actions.py [--documents 10000] [--events 50000] [--repeat 3]
                                                         [--before-tree DIR | --before-rev 4162b74 | --no-before]
 
 The store is built once (``benchmarks/bigstore.py``) and copied; each action then runs in its own
@@ -244,6 +244,14 @@ def _run(action: str, pristine: Path, tree: Path, month: str, posted_month: str)
         shutil.rmtree(home, ignore_errors=True)
 
 
+def _median(runs: list[dict]) -> dict:
+    """The run with the median time (each run on a fresh copy of the store; old and new alternate)."""
+    good = [r for r in runs if "error" not in r]
+    if len(good) < len(runs):
+        return next(r for r in runs if "error" in r)
+    return sorted(good, key=lambda r: r["seconds"])[len(good) // 2]
+
+
 def _before_tree(args) -> Path | None:
     if args.no_before:
         return None
@@ -264,6 +272,7 @@ def main() -> int:
     parser.add_argument("--before-rev", default="4162b74", help="git revision of the old code (default 4162b74)")
     parser.add_argument("--no-before", action="store_true", help="measure this tree only")
     parser.add_argument("--only", action="append", default=[], help="run only this action (repeatable)")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per action and tree; the median is printed")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--home", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--tree", default=None, help=argparse.SUPPRESS)
@@ -302,8 +311,9 @@ def main() -> int:
     for name, label in ACTIONS:
         if args.only and name not in args.only:
             continue
-        new = _run(name, pristine, ROOT, month, posted_month)
-        old = _run(name, pristine, before, month, posted_month) if before else None
+        new = _median([_run(name, pristine, ROOT, month, posted_month) for _ in range(args.repeat)])
+        old = _median([_run(name, pristine, before, month, posted_month) for _ in range(args.repeat)]) \
+            if before else None
         if "error" in new:
             print(f"{label:<52} new code failed: {new['error']}")
             over.append(name)
