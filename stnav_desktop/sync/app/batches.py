@@ -137,12 +137,6 @@ def create_batch(profile: Profile, document_ids: Iterable[int] | None = None, *,
     return batch
 
 
-# what the approval re-check reads of each document: what ``mapping.evaluate`` and the audit event need
-_CHECK_COLUMNS = (StDocument.id, StDocument.kind, StDocument.st_id, StDocument.number, StDocument.status,
-                  StDocument.raw, StDocument.source_problems, StDocument.st_status, StDocument.version,
-                  StDocument.nav_number)
-
-
 def approve(batch: Batch, *, actor: str | None = None) -> list[str]:
     """Approve a prepared batch. Documents no longer ready (mapping changed, content changed) are taken
     out with their reason; returns those reasons.
@@ -177,7 +171,7 @@ def approve(batch: Batch, *, actor: str | None = None) -> list[str]:
         current = (locked.for_update() if is_postgres(db) else locked).get()
         if current.status != PREPARED:  # another window or PC approved or reopened it meanwhile
             raise BatchError(f"batch {batch.id} is {current.status}, not waiting for approval")
-        rows = StDocument.select(*_CHECK_COLUMNS).where(StDocument.batch == batch).order_by(StDocument.id)
+        rows = StDocument.select(*mapping.CHECK_COLUMNS).where(StDocument.batch == batch).order_by(StDocument.id)
         if is_postgres(db):
             rows = rows.for_update()  # no other PC moves them between the check and the UPDATE
         out_ready: list[tuple[int, str, str]] = []
