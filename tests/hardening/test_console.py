@@ -39,7 +39,7 @@ def test_unexpected_error_is_one_line_pointing_at_the_log(store, capsys, monkeyp
     def boom(*_a, **_k):
         raise RuntimeError("something\nspanning\nlines")
 
-    monkeypatch.setattr(review_cmd.review, "fetch", boom)
+    monkeypatch.setattr(review_cmd.review, "iterate", boom)
     assert main(["review", "list"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "RuntimeError: something spanning lines" in err[0] and "stnav.log" in err[0]
