@@ -103,7 +103,7 @@ def test_interrupt_is_one_line(store, capsys, monkeypatch):
     def interrupted(*_a, **_k):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(review_cmd.review, "fetch", interrupted)
+    monkeypatch.setattr(review_cmd.review, "iterate", interrupted)
     assert main(["review", "list"]) == 130
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["stnav: interrupted; work in flight was finished or rolled back"]
