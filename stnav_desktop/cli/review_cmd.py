@@ -108,13 +108,14 @@ def _find(profile, number: str) -> StDocument:
 def review_list(args) -> int:
     profile = _profile(args)
     flt = review.ReviewFilter(statuses=args.status or [])
-    rows = review.fetch(profile, flt, sort="date", descending=False, limit=args.limit)
-    for row in rows:
+    shown = 0
+    for row in review.iterate(profile, flt, sort="date", descending=False, limit=args.limit):  # streamed
+        shown += 1
         amount = f"{row.amount:,.2f}" if row.amount is not None else "?"
         print(f"{mapping.kind_label(row.kind):<15} {row.number:<18} {row.date.date().isoformat() if row.date else '':<10} {row.st_vendor[:24]:<24} "
               f"{row.nav_vendor:<8} {row.dimension:<6} {amount:>12}  {review.STATUS_LABELS.get(row.status, row.status):<25} "
               f"{row.problem[:120]}")
-    print(f"{len(rows)} of {review.count(profile, flt)} documents")
+    print(f"{shown} of {review.count(profile, flt)} documents")
     return 0
 
 
@@ -303,11 +304,13 @@ def map_export(args) -> int:
 def map_set(args) -> int:
     profile = _profile(args)
     try:
-        mapping.set_mapping(profile, args.kind, args.source_key, args.target, target_type=args.target_type)
+        # only the documents using this key are checked again (mapping.documents_using)
+        counts = mapping.map_and_refresh(profile, args.kind, args.source_key, args.target,
+                                         target_type=args.target_type)
     except mapping.MappingError as exc:
         raise CliError(str(exc)) from None
-    counts = mapping.refresh_readiness(profile)
-    print(f"{args.kind} {args.source_key} -> {args.target}; " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
+    print(f"{args.kind} {args.source_key} -> {args.target}; documents using it: "
+          + (", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "none open"))
     return 0
 
 

@@ -39,7 +39,7 @@ def test_unexpected_error_is_one_line_pointing_at_the_log(store, capsys, monkeyp
     def boom(*_a, **_k):
         raise RuntimeError("something\nspanning\nlines")
 
-    monkeypatch.setattr(review_cmd.review, "fetch", boom)
+    monkeypatch.setattr(review_cmd.review, "iterate", boom)
     assert main(["review", "list"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "RuntimeError: something spanning lines" in err[0] and "stnav.log" in err[0]
@@ -103,7 +103,7 @@ def test_interrupt_is_one_line(store, capsys, monkeypatch):
     def interrupted(*_a, **_k):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(review_cmd.review, "fetch", interrupted)
+    monkeypatch.setattr(review_cmd.review, "iterate", interrupted)
     assert main(["review", "list"]) == 130
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["stnav: interrupted; work in flight was finished or rolled back"]

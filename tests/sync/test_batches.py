@@ -10,6 +10,7 @@ from stnav_desktop.sync.app import batches, posting
 
 from .fake_nav import FakeNav
 
+pytestmark = pytest.mark.both_backends  # set-based SQL (issue #17): PostgreSQL too where a server is given
 
 def test_post_of_a_prepared_batch_is_refused_and_changes_nothing(staged, profile):
     batch = batches.create_batch(profile, actor="clerk")
@@ -159,3 +160,109 @@ def test_posting_a_finished_batch_again_is_harmless_and_closes_it(staged, profil
     assert main(["post", "--batch", str(batch.id)]) == 0
     assert "is done" in capsys.readouterr().out
     assert Batch.get_by_id(batch.id).status == "done"
+
+
+# --- set-based batch create and approve (issue #17) -------------------------------------------------
+
+def _head_seq() -> int:
+    from stnav_desktop.store.db import db
+
+    return db.execute_sql("SELECT seq FROM audit_head WHERE id = 1").fetchone()[0]
+
+
+def test_bulk_approve_audits_each_document_so_audit_show_traces_it(staged, profile, capsys):
+    from stnav_desktop.cli import main
+    from stnav_desktop.store import audit
+
+    batch = batches.create_batch(profile, actor="clerk")
+    before = _head_seq()
+    assert batches.approve(batch, actor="controller") == []
+    docs = list(StDocument.select().where(StDocument.batch == batch))
+    assert {d.status for d in docs} == {DocStatus.APPROVED} and len(docs) == len(staged)
+    assert all(d.problem == "" and d.retry_count == 0 for d in docs)
+    # one event per document plus the batch's, each document's naming it
+    assert _head_seq() - before == len(staged) + 1
+    for doc in docs:
+        from stnav_desktop.sync.domain import lifecycle
+
+        [event] = [e for e in audit.events(st_ref=lifecycle.st_ref(doc)) if e.action == "document.approved"]
+        assert event.actor == "controller" and f'"batch":{batch.id}' in event.detail
+    assert main(["audit", "show", "BILL-10452-001-R2"]) == 0
+    out = capsys.readouterr().out
+    assert "document.approved" in out and "controller" in out
+    assert audit.verify().ok
+
+
+def test_two_person_rule_refuses_a_whole_batch_and_changes_nothing(staged, profile):
+    from stnav_desktop.store import settings
+
+    settings.set_value(profile, "approval.two_person_rule", True)
+    batch = batches.create_batch(profile, actor="clerk")
+    before = _head_seq()
+    with pytest.raises(batches.BatchError, match="two-person rule"):
+        batches.approve(batch, actor="CLERK")
+    assert {d.status for d in StDocument.select()} == {DocStatus.READY}
+    assert Batch.get_by_id(batch.id).status == "prepared" and _head_seq() == before
+
+
+def test_approve_takes_out_a_document_no_longer_ready_and_approves_the_rest(staged, profile):
+    batch = batches.create_batch(profile, actor="clerk")
+    po = StDocument.get_by_id(staged[0].id)
+    # changed under the batch without a re-check (another PC's pull): now from a vendor nobody mapped
+    StDocument.update(raw=dict(po.raw, vendorId=2999), vendor_st_id=2999).where(StDocument.id == po.id).execute()
+    dropped = batches.approve(batch, actor="controller")
+    assert len(dropped) == 1 and dropped[0].startswith("PO-10452-001: ") and "2999" in dropped[0]
+    po = StDocument.get_by_id(po.id)
+    assert po.status == DocStatus.NEEDS_MAPPING and po.batch_id is None and "2999" in po.problem
+    others = StDocument.select().where(StDocument.id != po.id)
+    assert {(d.status, d.batch_id) for d in others} == {(DocStatus.APPROVED, batch.id)}
+
+
+def test_approve_of_a_batch_someone_else_approved_meanwhile_is_refused(staged, profile):
+    batch = batches.create_batch(profile, actor="clerk")
+    stale = Batch.get_by_id(batch.id)
+    batches.approve(Batch.get_by_id(batch.id), actor="controller")
+    before = _head_seq()
+    with pytest.raises(batches.BatchError, match="is approved, not waiting"):
+        batches.approve(stale, actor="auditor")
+    assert Batch.get_by_id(batch.id).approved_by == "controller" and _head_seq() == before
+
+
+def test_create_batch_with_one_document_not_ready_creates_nothing(staged, profile):
+    rejected = batches.reject(StDocument.get_by_id(staged[1].id), "duplicate", actor="clerk")
+    with pytest.raises(batches.BatchError, match=r"BILL-10452-001-R1 is rejected"):
+        batches.create_batch(profile, [staged[0].id, rejected.id], actor="clerk")
+    assert Batch.select().count() == 0
+    assert StDocument.select().where(StDocument.batch.is_null(False)).count() == 0
+    batch = batches.create_batch(profile, actor="clerk")  # every ready one: the two others
+    assert {d.id for d in batch.documents} == {staged[0].id, staged[2].id}
+    from stnav_desktop.store import audit
+
+    event = list(audit.events(action="batch.prepared"))[-1]
+    assert "PO-10452-001" in event.detail and "BILL-10452-001-R2" in event.detail
+
+
+def test_reopen_batch_moves_the_unposted_back_at_once_and_audits_each(staged, profile):
+    from stnav_desktop.store import audit
+    from stnav_desktop.sync.domain import lifecycle
+
+    batch = batches.create_batch(profile, actor="clerk")
+    batches.approve(batch, actor="controller")
+    posted = StDocument.get_by_id(staged[0].id)
+    lifecycle.transition(posted, DocStatus.POSTING)
+    lifecycle.transition(posted, DocStatus.POSTED)
+    failed = StDocument.get_by_id(staged[1].id)
+    lifecycle.transition(failed, DocStatus.POSTING)
+    lifecycle.transition(failed, DocStatus.FAILED, reason="NAV busy", retry_count=2)
+    seq = _head_seq()
+    assert batches.reopen_batch(batch, actor="controller") == 2
+    assert StDocument.get_by_id(posted.id).status == DocStatus.POSTED
+    for doc in (failed, staged[2]):
+        fresh = StDocument.get_by_id(doc.id)
+        assert (fresh.status, fresh.batch_id, fresh.retry_count, fresh.problem) == (DocStatus.READY, batch.id, 0, "")
+        [event] = [e for e in audit.events(st_ref=lifecycle.st_ref(fresh)) if e.seq > seq
+                   and e.action == "document.ready"]
+        assert f"batch {batch.id} reopened" in event.detail and event.actor == "controller"
+    assert _head_seq() - seq == 3  # two documents and the batch's reopening; the re-check moved nothing
+    assert Batch.get_by_id(batch.id).status == "prepared"
+    assert batches.approve(Batch.get_by_id(batch.id), actor="controller") == []

@@ -1,8 +1,12 @@
+import pytest
+
 from stnav_desktop.store import audit
 from stnav_desktop.store.models import DocStatus, Mapping, NavReference, StDocument, StReference
 from stnav_desktop.sync.app import mapping
 
 from .conftest import add_nav_refs
+
+pytestmark = pytest.mark.both_backends  # set-based SQL (issue #17): PostgreSQL too where a server is given
 
 
 def reload(doc):
@@ -170,3 +174,76 @@ def test_the_period_comes_from_nav_where_nav_states_it_and_the_row_says_who_clos
     NavReference.update(data={"allowPostingFrom": "2026-11-01", "allowPostingTo": None}).execute()
     mapping.refresh_readiness(profile)
     assert "closed by NAV's General Ledger Setup" in StDocument.get_by_id(doc.id).problem
+
+
+# --- a mapping change re-checks only the documents using the key, set-based (issue #17) -----------------
+
+def _head_seq() -> int:
+    from stnav_desktop.store.db import db
+
+    return db.execute_sql("SELECT seq FROM audit_head WHERE id = 1").fetchone()[0]
+
+
+def _three_pos(profile):
+    """A PO with SKUs 3001/3002/3008 (vendor 2001), one from unmapped vendor 2002 with SKU 30011 only
+    (a longer id starting like 3001), one from vendor 2001 with SKU 3002 only."""
+    from stnav_desktop.sync.app import documents
+
+    from .example import PO
+
+    line = dict(PO["items"][0], skuId=30011, skuCode="OTHER")
+    a = documents.stage(profile, "purchase_order", PO).document
+    b = documents.stage(profile, "purchase_order", dict(PO, id=PO["id"] + 1, number="X-2", vendorId=2002,
+                                                        items=[line], total=87.5 + 17.74 + 12)).document
+    c = documents.stage(profile, "purchase_order", dict(PO, id=PO["id"] + 2, number="X-3",
+                                                        items=[dict(PO["items"][1])], total=56.8 + 17.74 + 12)).document
+    mapping.refresh_readiness(profile)
+    return reload(a), reload(b), reload(c)
+
+
+def test_an_item_mapping_change_rechecks_only_documents_holding_that_sku(profile):
+    a, b, c = _three_pos(profile)
+    assert {d.id for d in mapping.documents_using(profile, "item", "3001")} == {a.id}  # not 30011
+    assert {d.id for d in mapping.documents_using(profile, "item", "3002")} == {a.id, c.id}
+    assert {d.id for d in mapping.documents_using(profile, "item", "30011")} == {b.id}
+    assert {d.id for d in mapping.documents_using(profile, "vendor", "2002")} == {b.id}
+    assert {d.id for d in mapping.documents_using(profile, "gl_rule", "sku_type:Material")} == set()  # POs: no rule
+    before = {d.id: (d.status, d.problem, d.updated_at) for d in (a, b, c)}
+    NavReference.create(profile=profile, entity="items", key="1020", name="Other part")
+    mapping.delete_mapping(profile, "item", "3001")
+    counts = mapping.map_and_refresh(profile, "item", "3001", "1020", target_type="Item")
+    assert sum(counts.values()) == 1
+    for doc in (b, c):  # not using SKU 3001: not read, not written, not audited
+        assert (reload(doc).status, reload(doc).problem, reload(doc).updated_at) == before[doc.id]
+
+
+def test_a_vendor_mapping_change_moves_its_documents_in_one_go_and_audits_each(profile, capsys):
+    from stnav_desktop.cli import main
+
+    a, b, c = _three_pos(profile)
+    assert b.status == DocStatus.NEEDS_MAPPING and "2002" in b.problem
+    untouched = {d.id: reload(d).updated_at for d in (a, c)}
+    seq = _head_seq()
+    assert main(["map", "set", "vendor", "2002", "V60000"]) == 0  # the CLI: only the vendor's documents
+    assert "documents using it: 1 ready" in capsys.readouterr().out
+    assert reload(b).status == DocStatus.READY and reload(b).problem == ""
+    assert {d.id: reload(d).updated_at for d in (a, c)} == untouched
+    assert _head_seq() - seq == 2  # mapping.set, then document.ready for X-2 alone
+    [event] = [e for e in audit.events(st_ref="PO-X-2") if e.action == "document.ready"][-1:]
+    assert '"from":"needs_mapping"' in event.detail and '"to":"ready"' in event.detail
+    assert audit.verify().ok
+
+
+def test_refresh_updates_the_objects_given_and_refuses_a_forbidden_move(profile):
+    from stnav_desktop.sync.domain import lifecycle
+
+    a, b, c = _three_pos(profile)
+    mapping.delete_mapping(profile, "vendor", "2001")
+    counts = mapping.refresh_readiness(profile, documents=[a, c])
+    assert counts == {DocStatus.NEEDS_MAPPING: 2}
+    assert a.status == c.status == DocStatus.NEEDS_MAPPING and "2001" in a.problem  # in place, as before
+    StDocument.update(status=DocStatus.POSTED).where(StDocument.id == b.id).execute()
+    seq = _head_seq()
+    with pytest.raises(lifecycle.TransitionError, match="cannot go from posted"):
+        mapping.refresh_readiness(profile, documents=[reload(c), reload(b)])
+    assert _head_seq() == seq and reload(b).status == DocStatus.POSTED

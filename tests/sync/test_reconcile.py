@@ -1,6 +1,8 @@
 from datetime import date
 from decimal import Decimal
 
+import pytest
+
 from stnav_desktop.connectors.nav.books import GLEntry
 from stnav_desktop.store import settings
 from stnav_desktop.sync.app import posting
@@ -8,6 +10,8 @@ from stnav_desktop.sync.views import reconcile
 
 from .fake_nav import FakeNav
 from .test_posting import approve_all
+
+pytestmark = pytest.mark.both_backends  # set-based SQL (issue #17): PostgreSQL too where a server is given
 
 D = Decimal
 
@@ -81,3 +85,28 @@ def test_report_files(staged, profile, tmp_path):
     header = [c.value for c in wb["Territories (G-L tie-out)"][1]]
     assert header == reconcile.TERRITORY_HEADER
     assert "business_unit" not in text and "inventory_bill" not in text and "purchase_order" not in text
+
+
+def test_a_month_reads_only_its_documents_yet_clearing_finds_a_po_of_another_month(staged, profile):
+    """Reconcile of November: October's documents are not lines (the query is the month's date range),
+    but November's clearing entries still name October's PO and bills by their NAV numbers."""
+    from stnav_desktop.store.models import StDocument
+    from stnav_desktop.sync.app import documents
+
+    from .example import PO
+
+    approve_all(profile)
+    nav = FakeNav()
+    posting.Poster(profile, nav).post_batch()
+    october = gl_from_fake(nav, staged)
+    november_po = documents.stage(profile, "purchase_order", dict(PO, id=PO["id"] + 7, number="10999-001",
+                                                                  date="2026-11-03T00:00:00Z")).document
+    # the entries as NAV dated them in November (e.g. an invoice posted a month late)
+    late = [entry(e.entry_number, e.document_number, date(2026, 11, 2), e.account_number, e.debit, e.credit,
+                  e.dimensions, e.document_type) for e in october]
+    report = reconcile.reconcile(profile, "2026-11", late)
+    assert [line.st_ref for line in report.lines] == ["PO-10999-001"]  # October's three are not November's
+    assert report.lines[0].explanation and report.lines[0].nav_document == ""
+    assert [(c.po_ref, c.balance) for c in report.clearing] == [("PO-10452-001", D("0.00"))]
+    assert StDocument.get_by_id(november_po.id).doc_date.month == 11
+    assert reconcile.reconcile(profile, "2026-09", []).lines == []

@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any, cast
 
 from stnav_desktop.store import audit, settings
+from stnav_desktop.store.backend import is_postgres
 from stnav_desktop.store.db import db
 from stnav_desktop.store.fields import utcnow
 from stnav_desktop.store.models import Batch, CorrectionItem, DocStatus, Profile, StDocument
@@ -82,36 +83,70 @@ def check_approver(batch: Batch, actor: str, total: Decimal) -> None:
                          f"{Decimal(batch_limit):,.2f} per batch: split it")
 
 
+def _chunks(ids: list[int], size: int = 900) -> Iterable[list[int]]:
+    """Id lists for ``IN (...)``: under SQLite's bound-variable limit of older builds (999)."""
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]
+
+
+def _ref(kind: str, number: str, st_id: int) -> str:
+    """``lifecycle.st_ref`` from plain columns (no model object)."""
+    prefix = {"purchase_order": "PO", "inventory_return": "RET"}.get(kind, "BILL")
+    return f"{prefix}-{number or st_id}"
+
+
 def create_batch(profile: Profile, document_ids: Iterable[int] | None = None, *, actor: str | None = None,
                  note: str = "") -> Batch:
-    """A batch of READY documents not in another batch (all of them when ``document_ids`` is None)."""
+    """A batch of READY documents not in another batch (all of them when ``document_ids`` is None).
+
+    Set-based: the chosen documents are read as plain columns (no JSON), moved into the batch with one
+    UPDATE per 900 ids (one UPDATE in all for every ready document) and named in one audit event, all in
+    one transaction (which holds the write lock: no other window can batch the same documents meanwhile)."""
     actor = actor or os_account()
-    query = StDocument.select().where((StDocument.profile == profile) & (StDocument.status == DocStatus.READY)
-                                      & StDocument.batch.is_null())
-    if document_ids is not None:
-        ids = list(document_ids)
-        query = query.where(StDocument.id.in_(ids))
-        found = {d.id for d in query}
-        missing = [i for i in ids if i not in found]
-        if missing:
-            bad = StDocument.select().where(StDocument.id.in_(missing))
-            reasons = [f"{lifecycle.st_ref(d)} is {d.status}" + (" and already in a batch" if d.batch_id else "")
-                       for d in bad]
-            raise BatchError("only ready documents outside other batches can be batched: " + "; ".join(reasons))
-    docs = list(query)
-    if not docs:
-        raise BatchError("no ready documents to put in a batch")
+    free = (StDocument.profile == profile) & (StDocument.status == DocStatus.READY) & StDocument.batch.is_null()
     with db.atomic():
+        if document_ids is not None:
+            ids = list(dict.fromkeys(document_ids))
+            found: set[int] = set()
+            for chunk in _chunks(ids):
+                found.update(i for (i,) in StDocument.select(StDocument.id).where(
+                    free & StDocument.id.in_(chunk)).tuples())
+            missing = [i for i in ids if i not in found]
+            if missing:
+                bad = StDocument.select(StDocument.kind, StDocument.number, StDocument.st_id, StDocument.status,
+                                        StDocument.batch).where(StDocument.id.in_(missing[:50]))
+                reasons = [f"{lifecycle.st_ref(d)} is {d.status}" + (" and already in a batch" if d.batch_id else "")
+                           for d in bad]
+                raise BatchError("only ready documents outside other batches can be batched: " + "; ".join(reasons)
+                                 + (f" (and {len(missing) - 50} more)" if len(missing) > 50 else ""))
+            if not ids:
+                raise BatchError("no ready documents to put in a batch")
+        elif not StDocument.select(StDocument.id).where(free).exists():
+            raise BatchError("no ready documents to put in a batch")
         batch = Batch.create(profile=profile, prepared_by=actor, note=note)
-        StDocument.update(batch=batch).where(StDocument.id.in_([d.id for d in docs])).execute()
+        if document_ids is None:
+            StDocument.update(batch=batch).where(free).execute()
+        else:
+            for chunk in _chunks(ids):
+                StDocument.update(batch=batch).where(free & StDocument.id.in_(chunk)).execute()
+        refs = [_ref(kind, number, st_id) for kind, number, st_id in StDocument.select(
+            StDocument.kind, StDocument.number, StDocument.st_id).where(StDocument.batch == batch)
+            .order_by(StDocument.id).tuples().iterator()]
         audit.append("batch.prepared", profile=profile.name, actor=actor, nav_ref=f"batch {batch.id}",
-                     detail={"batch": batch.id, "documents": [lifecycle.st_ref(d) for d in docs], "note": note})
+                     detail={"batch": batch.id, "documents": refs, "note": note})
     return batch
 
 
 def approve(batch: Batch, *, actor: str | None = None) -> list[str]:
     """Approve a prepared batch. Documents no longer ready (mapping changed, content changed) are taken
-    out with their reason; returns those reasons."""
+    out with their reason; returns those reasons.
+
+    Set-based: the approver's rights (two-person rule, approvers, limits over the batch's total) are
+    checked first; then, in one transaction, every document is re-checked from a streamed read (no model
+    objects kept), the ones no longer ready are taken out one by one (rare), the rest approved with ONE
+    ``UPDATE … WHERE batch = ? AND status = 'ready'``, and their audit events (one per document, naming it,
+    so ``stnav audit show`` traces it) written with the batch's approval in one ``append_many``. Documents
+    already final (posted before the batch was reopened) stay in the batch untouched."""
     actor = actor or os_account()
     if batch.status != "prepared":
         raise BatchError(f"batch {batch.id} is {batch.status}, not waiting for approval")
@@ -123,29 +158,55 @@ def approve(batch: Batch, *, actor: str | None = None) -> list[str]:
             audit.append("batch.approved", profile=batch.profile.name, actor=actor, nav_ref=f"batch {batch.id}",
                          detail={"batch": batch.id, "kind": CORRECTIONS, "prepared_by": batch.prepared_by})
         return []
-    total = sum((d.total or Decimal(0) for d in StDocument.select(StDocument.total).where(
-        (StDocument.batch == batch) & (StDocument.status == DocStatus.READY))), Decimal("0.00"))
+    total = sum((Decimal(t) for (t,) in StDocument.select(StDocument.total).where(
+        (StDocument.batch == batch) & (StDocument.status == DocStatus.READY)
+        & StDocument.total.is_null(False)).tuples().iterator()), Decimal("0.00"))
     check_approver(batch, actor, total)
-    ctx = mapping.plan_context(batch.profile)
+    profile = batch.profile
+    ctx = mapping.plan_context(profile)
     dropped: list[str] = []
+    events: list[dict[str, Any]] = []
     with db.atomic():
-        for doc in StDocument.select().where(StDocument.batch == batch):
-            status, reason = mapping.evaluate(doc, ctx) if doc.status == DocStatus.READY else (doc.status, "")
-            if doc.status != DocStatus.READY or status != DocStatus.READY:
-                dropped.append(f"{lifecycle.st_ref(doc)}: {reason or doc.status}")
-                if doc.status == DocStatus.READY:
-                    lifecycle.transition(doc, status, reason=reason, batch=None)
-                else:
-                    doc.batch = None
-                    doc.save()
+        locked = Batch.select().where(Batch.id == batch.id)
+        current = (locked.for_update() if is_postgres(db) else locked).get()
+        if current.status != PREPARED:  # another window or PC approved or reopened it meanwhile
+            raise BatchError(f"batch {batch.id} is {current.status}, not waiting for approval")
+        rows = StDocument.select(*mapping.CHECK_COLUMNS).where(StDocument.batch == batch).order_by(StDocument.id)
+        if is_postgres(db):
+            rows = rows.for_update()  # no other PC moves them between the check and the UPDATE
+        out_ready: list[tuple[int, str, str]] = []
+        out_other: list[int] = []
+        for doc in rows.iterator():
+            if doc.status in FINAL_STATES:  # a reopened batch's posted documents: they stay with their batch
                 continue
-            lifecycle.transition(doc, DocStatus.APPROVED, actor=actor, detail={"batch": batch.id}, retry_count=0)
-        batch.status = "approved"
+            if doc.status != DocStatus.READY:
+                dropped.append(f"{lifecycle.st_ref(doc)}: {doc.status}")
+                out_other.append(doc.id)
+                continue
+            status, reason = mapping.evaluate(doc, ctx)
+            if status != DocStatus.READY:
+                dropped.append(f"{lifecycle.st_ref(doc)}: {reason or status}")
+                out_ready.append((doc.id, status, reason))
+                continue
+            events.append({"action": f"document.{DocStatus.APPROVED}", "st_ref": lifecycle.st_ref(doc),
+                           "nav_ref": doc.nav_number or "",
+                           "detail": {"from": DocStatus.READY, "to": DocStatus.APPROVED, "reason": "",
+                                      "version": doc.version, "batch": batch.id}})
+        for doc_id, status, reason in out_ready:  # rare: per document, through the one audited transition
+            lifecycle.transition(StDocument.get_by_id(doc_id), status, reason=reason, batch=None)
+        for chunk in _chunks(out_other):
+            StDocument.update(batch=None).where(StDocument.id.in_(chunk)).execute()
+        approved = StDocument.update(status=DocStatus.APPROVED, problem="", retry_count=0, updated_at=utcnow()).where(
+            (StDocument.batch == batch) & (StDocument.status == DocStatus.READY)).execute()
+        if approved != len(events):  # cannot happen under the transaction's lock; never approve blind
+            raise BatchError(f"batch {batch.id} changed while it was being approved; approve it again")
+        batch.status = APPROVED
         batch.approved_by = actor
         batch.approved_at = utcnow()
         batch.save()
-        audit.append("batch.approved", profile=batch.profile.name, actor=actor, nav_ref=f"batch {batch.id}",
-                     detail={"batch": batch.id, "prepared_by": batch.prepared_by, "dropped": dropped})
+        events.append({"action": "batch.approved", "nav_ref": f"batch {batch.id}",
+                       "detail": {"batch": batch.id, "prepared_by": batch.prepared_by, "dropped": dropped}})
+        audit.append_many(events, actor=actor, profile=profile.name)
     return dropped
 
 
@@ -230,30 +291,40 @@ def reopen_batch(batch: Batch, *, actor: str | None = None) -> int:
     """Send a batch back for approval: its approved (not yet posted) documents return to ready and the
     approval is cleared, so it must be approved again; posted documents stay posted. For a batch closed
     while it still held unposted documents, or an approval given by mistake. Returns how many documents
-    go back to approval."""
+    go back to approval. Set-based like ``approve``: one UPDATE, one ``append_many`` (an event per document
+    moved), then the readiness re-check of the batch's ready documents in bulk."""
     actor = actor or audit.current_actor()
     batch = Batch.get_by_id(batch.id)
-    docs = list(StDocument.select().where(StDocument.batch == batch))
-    waiting = [d for d in docs if d.status in (DocStatus.READY, DocStatus.APPROVED, DocStatus.FAILED,
-                                               DocStatus.NEEDS_ATTENTION)]
-    busy = [d for d in docs if d.status == DocStatus.POSTING]
-    if busy:
-        raise BatchError(f"batch {batch.id} is being posted ({lifecycle.st_ref(busy[0])} is in flight); "
-                         "reopen it when posting has finished")
-    if not waiting:
-        raise BatchError(f"batch {batch.id} has nothing to reopen: every document in it reached a final state")
+    reopenable = (DocStatus.READY, DocStatus.APPROVED, DocStatus.FAILED, DocStatus.NEEDS_ATTENTION)
     with db.atomic():
-        for doc in waiting:
-            if doc.status != DocStatus.READY:
-                lifecycle.transition(doc, DocStatus.READY, reason=f"batch {batch.id} reopened", actor=actor,
-                                     retry_count=0, next_retry_at=None)
+        rows = list(StDocument.select(StDocument.id, StDocument.kind, StDocument.number, StDocument.st_id,
+                                      StDocument.status, StDocument.version, StDocument.nav_number)
+                    .where(StDocument.batch == batch).order_by(StDocument.id).tuples())
+        busy = next((r for r in rows if r[4] == DocStatus.POSTING), None)
+        if busy:
+            raise BatchError(f"batch {batch.id} is being posted ({_ref(busy[1], busy[2], busy[3])} is in flight); "
+                             "reopen it when posting has finished")
+        waiting = [r for r in rows if r[4] in reopenable]
+        if not waiting:
+            raise BatchError(f"batch {batch.id} has nothing to reopen: every document in it reached a final state")
+        reason = f"batch {batch.id} reopened"
+        moved = [r for r in waiting if r[4] != DocStatus.READY]
+        for chunk in _chunks([r[0] for r in moved]):
+            StDocument.update(status=DocStatus.READY, problem="", retry_count=0, next_retry_at=None,
+                              updated_at=utcnow()).where(StDocument.id.in_(chunk)).execute()
         batch.status = PREPARED
         batch.approved_by = None
         batch.approved_at = None
         batch.save()
-        audit.append("batch.reopened", profile=batch.profile.name, actor=actor, nav_ref=f"batch {batch.id}",
-                     detail={"batch": batch.id, "documents": [lifecycle.st_ref(d) for d in waiting]})
-    mapping.refresh_readiness(batch.profile, documents=waiting)
+        events: list[dict[str, Any]] = [
+            {"action": f"document.{DocStatus.READY}", "st_ref": _ref(kind, number, st_id), "nav_ref": nav_number or "",
+             "detail": {"from": status, "to": DocStatus.READY, "reason": reason, "version": version}}
+            for _id, kind, number, st_id, status, version, nav_number in moved]
+        events.append({"action": "batch.reopened", "nav_ref": f"batch {batch.id}",
+                       "detail": {"batch": batch.id, "documents": [_ref(r[1], r[2], r[3]) for r in waiting]}})
+        audit.append_many(events, actor=actor, profile=batch.profile.name)
+    mapping.refresh_readiness(batch.profile, documents=StDocument.select(*mapping.CHECK_COLUMNS).where(
+        (StDocument.batch == batch) & (StDocument.status == DocStatus.READY)))
     return len(waiting)
 
 
@@ -414,13 +485,18 @@ def inspect(batch: Batch) -> BatchView:
     batch = Batch.get_by_id(batch.id)
     if batch.kind == CORRECTIONS:
         return _inspect_corrections(batch)
-    docs = list(StDocument.select().where(StDocument.batch == batch).order_by(StDocument.kind, StDocument.number))
+    # the columns the view shows (no JSON payloads): a batch of 8,000 documents reads in a blink
+    docs = list(StDocument.select(StDocument.id, StDocument.kind, StDocument.number, StDocument.st_id,
+                                  StDocument.doc_date, StDocument.vendor_name, StDocument.total, StDocument.status,
+                                  StDocument.nav_number, StDocument.problem)
+                .where(StDocument.batch == batch).order_by(StDocument.kind, StDocument.number))
     last_error: dict[int, str] = {}
     if docs:
-        for attempt in (PostingAttempt.select(PostingAttempt.document, PostingAttempt.error)
-                        .where(PostingAttempt.document.in_([d.id for d in docs]) & (PostingAttempt.error != ""))
-                        .order_by(PostingAttempt.id)):
-            last_error[attempt.document_id] = attempt.error
+        in_batch = StDocument.select(StDocument.id).where(StDocument.batch == batch)
+        for doc_id, error in (PostingAttempt.select(PostingAttempt.document, PostingAttempt.error)
+                              .where(PostingAttempt.document.in_(in_batch) & (PostingAttempt.error != ""))
+                              .order_by(PostingAttempt.id).tuples().iterator()):
+            last_error[doc_id] = error
     lines = []
     for d in docs:
         message = d.problem or (last_error.get(d.id, "") if d.status != DocStatus.POSTED else "")

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, cast
 
+from peewee import SQL, NodeList, Value
 from rapidfuzz import fuzz, process
 
 from stnav_desktop.store import audit, settings
@@ -671,24 +673,60 @@ def evaluate(doc: StDocument, ctx: accounting.PlanContext) -> tuple[str, str]:
 
 REEVALUATE = (DocStatus.NEEDS_MAPPING, DocStatus.READY, DocStatus.SKIPPED, DocStatus.DATA_PROBLEM,
               DocStatus.WAITING)
+# what a readiness check reads of a document (``evaluate`` and the audit event of a change): no grid columns
+CHECK_COLUMNS = (StDocument.id, StDocument.kind, StDocument.st_id, StDocument.number, StDocument.status,
+                 StDocument.problem, StDocument.raw, StDocument.source_problems, StDocument.st_status,
+                 StDocument.version, StDocument.nav_number)
+
+
+def _like_any(texts: list[str]):
+    """``raw`` (canonical JSON text: sorted keys, no spaces) contains one of the texts: LIKE with the
+    pattern passed as it is (not through the JSON column's converter) and its wildcards escaped."""
+    condition = None
+    for text in texts:
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        # written out: peewee turns LIKE into GLOB on SQLite; SQLite's LIKE ignores ASCII case (a superset)
+        term = NodeList((StDocument.raw, SQL("LIKE"), Value(pattern, converter=False), SQL("ESCAPE"),
+                         Value("\\", converter=False)))
+        condition = term if condition is None else (condition | term)
+    return condition
 
 
 def documents_using(profile: Profile, kind: str, source_key: Any):
-    """The open documents a change of this one mapping can affect: a vendor or business unit is a column
-    of the document (an indexed query); an item or G/L rule sits inside the lines, so every open one."""
-    query = StDocument.select().where((StDocument.profile == profile) & StDocument.status.in_(list(REEVALUATE)))
+    """The open documents a change of this one mapping can affect (a superset: re-checking one more document
+    changes nothing), as a streamed query of the columns a re-check needs. A vendor or business unit is a
+    column of the document (indexed); a SKU, a SKU type or a ServiceTitan G/L account sits inside the lines
+    (the payload is searched for it, in SQL); vendor returns, which read their PO and bills, are always
+    included for those; a dimension (it can come from a job's details) re-checks every open document."""
+    query = StDocument.select(*CHECK_COLUMNS).where((StDocument.profile == profile)
+                                                    & StDocument.status.in_(list(REEVALUATE)))
+    key = str(source_key).strip()
     column = {MappingKind.VENDOR: StDocument.vendor_st_id,
               MappingKind.BUSINESS_UNIT: StDocument.business_unit_st_id}.get(kind)  # type: ignore[call-overload]
-    if column is None:
-        return query
+    returns = StDocument.kind == SourceKind.INVENTORY_RETURN
+    bills = StDocument.kind == SourceKind.INVENTORY_BILL
     try:
-        return query.where(column == int(str(source_key).strip()))
+        if column is not None:
+            return query.where(column == int(key))
+        if kind == MappingKind.ITEM:
+            number = int(key)
+            return query.where(_like_any([f'"skuId":{number},', f'"skuId":{number}}}']) | returns)
+        if kind == MappingKind.GL_RULE:
+            attribute, _sep, value = key.partition(":")
+            if attribute == "sku_type":
+                text = json.dumps(value, ensure_ascii=False)
+                return query.where((bills & _like_any([f'"skuType":{text}'])) | returns)
+            if attribute == "business_unit":
+                return query.where((bills & (StDocument.business_unit_st_id == int(value))) | returns)
+        if kind == MappingKind.ST_GL_ACCOUNT:
+            return query.where(bills | returns)
     except ValueError:
-        return query
+        pass
+    return query
 
 
 def map_and_refresh(profile: Profile, kind: str, source_key: Any, target: str, **kwargs: Any) -> dict[str, int]:
-    """Set one mapping and re-check only the documents that use it (a worker runs this for the window)."""
+    """Set one mapping and re-check only the documents that use it (the window's worker and ``stnav map set``)."""
     set_mapping(profile, kind, source_key, target, **kwargs)
     return refresh_readiness(profile, documents=documents_using(profile, kind, source_key))
 
@@ -698,17 +736,44 @@ def accept_and_refresh(profile: Profile, suggestion: Suggestion, *, actor: str |
     return refresh_readiness(profile, documents=documents_using(profile, suggestion.kind, suggestion.source_key))
 
 
-def refresh_readiness(profile: Profile, *, documents=None) -> dict[str, int]:
-    """Re-check every document not yet approved; returns counts per resulting status."""
+def refresh_readiness(profile: Profile, *, documents=None, actor: str | None = None) -> dict[str, int]:
+    """Re-check every document not yet approved (or the ``documents`` given: a query or a list of them);
+    returns counts per resulting status.
+
+    Set-based: one transaction (so nothing moves a document between its check and its update); the
+    documents streamed, each checked in memory; the changed ones written with one UPDATE per (status,
+    reason) and 900 ids, and audited with one ``append_many`` (one event per document, naming it, as
+    ``lifecycle.transition`` writes). Model objects passed in are updated in place."""
     ctx = plan_context(profile)
-    query = documents if documents is not None else StDocument.select().where(
-        (StDocument.profile == profile) & (StDocument.status.in_(list(REEVALUATE))))
     counts: dict[str, int] = {}
-    for doc in query:
-        status, reason = evaluate(doc, ctx)
-        if status != doc.status or reason != doc.problem:
-            lifecycle.transition(doc, status, reason=reason)
-        counts[status] = counts.get(status, 0) + 1
+    groups: dict[tuple[str, str], list[int]] = {}
+    events: list[dict[str, Any]] = []
+    now = utcnow()
+    with db.atomic():
+        if documents is None:
+            documents = StDocument.select(*CHECK_COLUMNS).where(
+                (StDocument.profile == profile) & (StDocument.status.in_(list(REEVALUATE))))
+        rows = documents.iterator() if hasattr(documents, "iterator") else documents
+        for doc in rows:
+            status, reason = evaluate(doc, ctx)
+            counts[status] = counts.get(status, 0) + 1
+            old = doc.status
+            if status == old and reason == doc.problem:
+                continue
+            if status not in lifecycle.ALLOWED.get(old, set()):
+                raise lifecycle.TransitionError(f"{lifecycle.st_ref(doc)}: cannot go from {old} to {status}")
+            problem = "" if status == DocStatus.READY else reason  # what lifecycle.transition keeps
+            groups.setdefault((status, problem), []).append(doc.id)
+            doc.status, doc.problem, doc.updated_at = status, problem, now
+            if old != status or reason:
+                events.append({"action": f"document.{status}", "st_ref": lifecycle.st_ref(doc),
+                               "nav_ref": doc.nav_number or "",
+                               "detail": {"from": old, "to": status, "reason": reason, "version": doc.version}})
+        for (status, problem), ids in groups.items():
+            for start in range(0, len(ids), 900):
+                StDocument.update(status=status, problem=problem, updated_at=now).where(
+                    StDocument.id.in_(ids[start:start + 900])).execute()
+        audit.append_many(events, actor=actor, profile=profile.name)
     return counts
 
 

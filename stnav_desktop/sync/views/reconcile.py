@@ -156,6 +156,12 @@ def month_bounds(month: str) -> tuple[date, date]:
     return start, end
 
 
+LINE_COLUMNS = (StDocument.id, StDocument.kind, StDocument.st_id, StDocument.number, StDocument.doc_date,
+                StDocument.vendor_name, StDocument.vendor_st_id, StDocument.business_unit_st_id, StDocument.total,
+                StDocument.status, StDocument.st_status, StDocument.st_active, StDocument.nav_number,
+                StDocument.purchase_order_st_id)
+
+
 def reconcile(profile: Profile, month: str, gl: list[GLEntry]) -> Report:
     start, end = month_bounds(month)
     model = settings.get(profile, "posting.model")
@@ -168,8 +174,9 @@ def reconcile(profile: Profile, month: str, gl: list[GLEntry]) -> Report:
         (Mapping.profile == profile) & (Mapping.kind == MappingKind.BUSINESS_UNIT))}
     lo = datetime.combine(start, datetime.min.time(), tzinfo=UTC)
     hi = datetime.combine(end, datetime.min.time(), tzinfo=UTC)
-    docs = list(StDocument.select().where((StDocument.profile == profile) & (StDocument.doc_date >= lo)
-                                         & (StDocument.doc_date < hi)))
+    # the month's documents only (indexed date range), and only the columns a line needs: no JSON payloads
+    docs = list(StDocument.select(*LINE_COLUMNS).where((StDocument.profile == profile) & (StDocument.doc_date >= lo)
+                                                       & (StDocument.doc_date < hi)).iterator())
     lines: list[DocLine] = []
     for doc in docs:
         # which documents carry a cost or a liability under this model
@@ -224,8 +231,11 @@ def territory_rows(profile: Profile, model: str, lines: list[DocLine], gl: list[
     payables = sorted({e.account_number for e in gl if e.document_number in invoice_docs
                        and e.account_number != clearing_account and e.credit > ZERO and e.debit == ZERO})
     business_units: dict[str, list[str]] = defaultdict(list)
-    names = {str(d.business_unit_st_id): d.business_unit_name for d in StDocument.select(
-        StDocument.business_unit_st_id, StDocument.business_unit_name).where(StDocument.profile == profile).distinct()}
+    mapped_units = [int(k) for k in territory_of if k.strip().lstrip("-").isdigit()]
+    names = {str(unit): name for unit, name in StDocument.select(
+        StDocument.business_unit_st_id, StDocument.business_unit_name).where(
+        (StDocument.profile == profile) & StDocument.business_unit_st_id.in_(mapped_units)
+        & (StDocument.business_unit_name != "")).distinct().tuples()} if mapped_units else {}
     for key, code in territory_of.items():
         business_units[code].append(names.get(key) or f"business unit {key}")
     rows: dict[str, TerritoryRow] = {}
@@ -272,12 +282,22 @@ def clearing_by_po(profile: Profile, gl: list[GLEntry], clearing_account: str,
     on_clearing = [e for e in gl if e.account_number == clearing_account]
     if not on_clearing:
         return []
-    po_docs = {d.st_id: d for d in StDocument.select().where((StDocument.profile == profile)
-                                                             & (StDocument.kind == SourceKind.PURCHASE_ORDER))}
-    bills = list(StDocument.select().where((StDocument.profile == profile)
-                                           & (StDocument.kind == SourceKind.INVENTORY_BILL)))
-    doc_to_po: dict[str, int] = {f"STB{b.st_id}": b.purchase_order_st_id for b in bills if b.purchase_order_st_id}
-    doc_to_po.update({d.nav_number: d.st_id for d in po_docs.values() if d.nav_number})
+    # only the documents the clearing entries name: bills by their journal's document number (STB<id>),
+    # purchase orders by their invoice's NAV number; not every PO and bill of the store
+    bill_ids = sorted({int(e.document_number[3:]) for e in on_clearing
+                       if e.document_number.startswith("STB") and e.document_number[3:].isdigit()})
+    numbers = sorted({e.document_number for e in on_clearing})
+    doc_to_po: dict[str, int] = {}
+    for chunk in _chunks(bill_ids):
+        doc_to_po.update({f"STB{st_id}": po for st_id, po in StDocument.select(
+            StDocument.st_id, StDocument.purchase_order_st_id).where(
+            (StDocument.profile == profile) & (StDocument.kind == SourceKind.INVENTORY_BILL)
+            & StDocument.st_id.in_(chunk)).tuples() if po})
+    for chunk in _chunks(numbers):
+        doc_to_po.update({nav_number: st_id for st_id, nav_number in StDocument.select(
+            StDocument.st_id, StDocument.nav_number).where(
+            (StDocument.profile == profile) & (StDocument.kind == SourceKind.PURCHASE_ORDER)
+            & StDocument.nav_number.in_(chunk)).tuples()})
     credits: dict[int, Decimal] = defaultdict(lambda: ZERO)
     debits: dict[int, Decimal] = defaultdict(lambda: ZERO)
     for e in on_clearing:
@@ -286,6 +306,11 @@ def clearing_by_po(profile: Profile, gl: list[GLEntry], clearing_account: str,
             continue
         credits[po] += e.credit
         debits[po] += e.debit
+    po_docs: dict[int, StDocument] = {}
+    for chunk in _chunks(sorted(set(credits) | set(debits))):
+        po_docs.update({d.st_id: d for d in StDocument.select(StDocument.kind, StDocument.st_id, StDocument.number)
+                        .where((StDocument.profile == profile) & (StDocument.kind == SourceKind.PURCHASE_ORDER)
+                               & StDocument.st_id.in_(chunk))})
     out = []
     for po in sorted(set(credits) | set(debits)):
         balance = debits[po] - credits[po]
@@ -303,6 +328,10 @@ def clearing_by_po(profile: Profile, gl: list[GLEntry], clearing_account: str,
             explanation = "received more than invoiced (partial invoice or a price difference)"
         out.append(ClearingLine(ref, credits[po], debits[po], explanation))
     return out
+
+
+def _chunks(values: list[Any], size: int = 900) -> list[list[Any]]:
+    return [values[i:i + size] for i in range(0, len(values), size)]
 
 
 TERRITORY_HEADER = ["Territory (NAV dimension value)", "Business units", "ServiceTitan cost (posted)",

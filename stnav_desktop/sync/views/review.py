@@ -3,7 +3,7 @@ The GUI's table model calls these; it never writes SQL itself."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -107,16 +107,29 @@ def count(profile: Profile, flt: ReviewFilter) -> int:
 
 def fetch(profile: Profile, flt: ReviewFilter, *, sort: str = "date", descending: bool = True, offset: int = 0,
           limit: int = 200) -> list[ReviewRow]:
+    return list(iterate(profile, flt, sort=sort, descending=descending, offset=offset, limit=limit))
+
+
+def iterate(profile: Profile, flt: ReviewFilter, *, sort: str = "date", descending: bool = True, offset: int = 0,
+            limit: int | None = None) -> Iterator[ReviewRow]:
+    """The rows one by one, streamed from the cursor (``stnav review list --limit 100000`` keeps one row in
+    memory, not the list)."""
     key = SORT_KEYS.get(sort, StDocument.doc_date)
     order = [key.desc() if descending else key.asc(), StDocument.id.desc() if descending else StDocument.id.asc()]
-    rows = _base(profile, flt).order_by(*order).offset(offset).limit(limit).dicts()
-    return [ReviewRow(id=r["id"], kind=r["kind"], number=r["number"], date=StDocument.doc_date.python_value(r["doc_date"])
-                      if isinstance(r["doc_date"], str) else r["doc_date"],
-                      st_vendor=r["vendor_name"], vendor_st_id=r["vendor_st_id"], nav_vendor=r["nav_vendor"] or "",
-                      territory=r["business_unit_name"], business_unit_st_id=r["business_unit_st_id"],
-                      dimension=r["dimension"] or "",
-                      amount=StDocument.total.python_value(r["total"]) if isinstance(r["total"], str) else r["total"],
-                      status=r["status"], problem=r["problem"], batch_id=r.get("batch")) for r in rows]
+    query = _base(profile, flt).order_by(*order)
+    if offset:
+        query = query.offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    for r in query.dicts().iterator():
+        yield ReviewRow(id=r["id"], kind=r["kind"], number=r["number"],
+                        date=StDocument.doc_date.python_value(r["doc_date"])
+                        if isinstance(r["doc_date"], str) else r["doc_date"],
+                        st_vendor=r["vendor_name"], vendor_st_id=r["vendor_st_id"], nav_vendor=r["nav_vendor"] or "",
+                        territory=r["business_unit_name"], business_unit_st_id=r["business_unit_st_id"],
+                        dimension=r["dimension"] or "",
+                        amount=StDocument.total.python_value(r["total"]) if isinstance(r["total"], str) else r["total"],
+                        status=r["status"], problem=r["problem"], batch_id=r.get("batch"))
 
 
 def status_counts(profile: Profile) -> dict[str, int]:
