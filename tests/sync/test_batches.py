@@ -266,3 +266,21 @@ def test_reopen_batch_moves_the_unposted_back_at_once_and_audits_each(staged, pr
     assert _head_seq() - seq == 3  # two documents and the batch's reopening; the re-check moved nothing
     assert Batch.get_by_id(batch.id).status == "prepared"
     assert batches.approve(Batch.get_by_id(batch.id), actor="controller") == []
+
+
+def test_inspect_says_who_posted_each_document_and_on_which_pc(staged, profile, monkeypatch):
+    """Two PCs post one batch side by side: the batch view (both windows) names who posted each document."""
+    from stnav_desktop.sync.domain import lifecycle
+
+    batch = batches.create_batch(profile, actor="clerk")
+    batches.approve(batch, actor="controller")
+    docs = list(StDocument.select().where(StDocument.batch == batch).order_by(StDocument.id))
+    for doc, (actor, pc) in zip(docs, [("carol", "AP-PC-2"), ("svc-stnav", "NIGHT-PC")] * len(docs), strict=False):
+        monkeypatch.setenv("STNAV_PC_NAME", pc)
+        monkeypatch.setenv("LOGNAME", actor)  # getpass.getuser() reads LOGNAME first
+        lifecycle.transition(doc, DocStatus.POSTING)
+        lifecycle.transition(doc, DocStatus.POSTED)
+    lines = {ln.document_id: ln.message for ln in batches.inspect(batch).lines}
+    assert lines[docs[0].id] == "posted in NAV by carol on AP-PC-2"
+    assert lines[docs[1].id] == "posted in NAV by svc-stnav on NIGHT-PC"
+

@@ -497,16 +497,34 @@ def inspect(batch: Batch) -> BatchView:
                               .where(PostingAttempt.document.in_(in_batch) & (PostingAttempt.error != ""))
                               .order_by(PostingAttempt.id).tuples().iterator()):
             last_error[doc_id] = error
+    posted_by = _posted_by([lifecycle.st_ref(d) for d in docs if d.status == DocStatus.POSTED])
     lines = []
     for d in docs:
         message = d.problem or (last_error.get(d.id, "") if d.status != DocStatus.POSTED else "")
         if d.status == DocStatus.POSTED and not message:
-            message = "posted in NAV"
+            who = posted_by.get(lifecycle.st_ref(d))
+            message = f"posted in NAV by {who}" if who else "posted in NAV"
         line = BatchLine(d.id, lifecycle.st_ref(d), d.doc_date.date().isoformat() if d.doc_date else "",
                          d.vendor_name, d.total, STATUS_LABELS.get(d.status, d.status), d.nav_number or "", message,
                          d.status in FINAL_STATES, d.status)
         lines.append(line)
     return BatchView(batch, lines)
+
+
+def _posted_by(refs: list[str]) -> dict[str, str]:
+    """Who posted each document, and on which PC, as the audit trail says (``carol on AP-PC-2``): on a
+    store several PCs share, both windows show who posted what (issue #19, item 2)."""
+    from stnav_desktop.store.models import AuditEvent
+
+    out: dict[str, str] = {}
+    for start in range(0, len(refs), 500):
+        chunk = refs[start:start + 500]
+        for ref, actor, host in (AuditEvent.select(AuditEvent.st_ref, AuditEvent.actor, AuditEvent.host)
+                                 .where((AuditEvent.action == f"document.{DocStatus.POSTED}")
+                                        & AuditEvent.st_ref.in_(chunk))
+                                 .order_by(AuditEvent.seq).tuples().iterator()):
+            out[ref] = f"{actor} on {host}" if host else actor  # the last posting event wins
+    return out
 
 
 # --- corrections (credit memo / reversal) through an approved batch ---------------------------------
