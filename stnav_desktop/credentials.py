@@ -198,17 +198,27 @@ def status(profile: str) -> dict[str, str]:
 
 AUDIT_KEY_PREFIX = "audit-key:"
 _audit_key_cache: list = []  # [(keyring object, database id, key)]; the keyring object, not its id
+# the last "no usable keychain" answer: [(keyring object, database id, monotonic time, message)]. Each audit
+# append asks for the key; without a keychain (a headless server, a service account) that was one keychain
+# call and one warning per event. Asked again after AUDIT_KEY_RETRY_SECONDS (a keychain unlocked later
+# seals the events from then on); warned once per process and message.
+_audit_key_missing: list = []
+AUDIT_KEY_RETRY_SECONDS = 300.0
 
 
 def audit_key(database_id: str, *, create: bool) -> bytes | None:
     """This database's audit MAC key; created on first use when ``create``. None when there is no usable
     keychain (or none stored and not ``create``): the log is then hash-chained but not sealed."""
     import secrets
+    import time
 
     kr = keyring.get_keyring()
     for cached_kr, cached_id, key in _audit_key_cache:
         if cached_kr is kr and cached_id == database_id:
             return key
+    previous = next((m for m in _audit_key_missing if m[0] is kr and m[1] == database_id), None)
+    if previous is not None and time.monotonic() - previous[2] < AUDIT_KEY_RETRY_SECONDS:
+        return None
     user = AUDIT_KEY_PREFIX + database_id
     try:
         check_available()
@@ -218,8 +228,12 @@ def audit_key(database_id: str, *, create: bool) -> bytes | None:
             _call(keyring.set_password, SERVICE, user, value)
             log.info("audit key created in the keychain for database %s", database_id)
     except CredentialError as exc:
-        log.warning("audit key unavailable (%s): audit events are hash-chained but not sealed", exc)
+        told = any(m[3] == str(exc) for m in _audit_key_missing)
+        (log.debug if told else log.warning)(
+            "audit key unavailable (%s): audit events are hash-chained but not sealed", exc)
+        _audit_key_missing[:] = [(kr, database_id, time.monotonic(), str(exc))]
         return None
+    _audit_key_missing.clear()
     if value is None:
         return None
     register_secret(value)
@@ -231,6 +245,7 @@ def audit_key(database_id: str, *, create: bool) -> bytes | None:
 def forget_audit_key(database_id: str) -> None:
     """Remove a throw-away database's audit key (self-test, demo) from the keychain."""
     _audit_key_cache.clear()
+    _audit_key_missing.clear()
     try:
         check_available()
         _call(keyring.delete_password, SERVICE, AUDIT_KEY_PREFIX + database_id)

@@ -83,3 +83,29 @@ def test_keyring_backend_env_is_honoured(monkeypatch):
     assert credentials.backend_name() == "keyring.backends.fail.Keyring"
     with pytest.raises(credentials.KeychainUnavailable):
         credentials.check_available()
+
+
+def test_without_a_keychain_audit_appends_warn_once_and_ask_again_later(store, monkeypatch, caplog):
+    """A headless server or service account has no keychain: each audit append asked it for the MAC key
+    and logged a warning (thousands per pull). Now: one warning per process, asked again after a while
+    (a keychain unlocked later seals the events from then on)."""
+    from stnav_desktop.store import audit
+
+    keyring.set_keyring(fail.Keyring())
+    credentials._audit_key_cache.clear()
+    credentials._audit_key_missing.clear()
+    asked: list[int] = []
+    real = credentials.check_available
+    monkeypatch.setattr(credentials, "check_available", lambda: (asked.append(1), real())[1])
+    clock = [1000.0]
+    monkeypatch.setattr("time.monotonic", lambda: clock[0])
+    with caplog.at_level(logging.DEBUG, logger=credentials.log.name):
+        for i in range(50):
+            audit.append("test.event", st_ref=f"PO-{i}")
+        assert len(asked) == 1
+        clock[0] += credentials.AUDIT_KEY_RETRY_SECONDS + 1
+        audit.append("test.event", st_ref="PO-later")
+    assert len(asked) == 2  # asked again after the retry interval
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING and "audit key unavailable" in r.message]
+    assert len(warnings) == 1
+    assert audit.verify().ok
