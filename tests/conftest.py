@@ -129,8 +129,27 @@ class PgServer:
         return name
 
     def drop_database(self, name: str) -> None:
+        import time
+
+        import psycopg
+
         with self.connect(autocommit=True) as con:
-            con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            for attempt in range(10):
+                try:
+                    con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                    return
+                except psycopg.errors.InsufficientPrivilege:
+                    # an autovacuum worker (the server's own role) is in it, which the test role may not
+                    # terminate, so FORCE refuses as a whole: end our own sessions, then a plain DROP
+                    # DATABASE, which makes autovacuum leave by itself (waits up to 5 s)
+                    con.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s "
+                                "AND usename = current_user AND pid <> pg_backend_pid()", (name,))
+                    try:
+                        con.execute(f'DROP DATABASE IF EXISTS "{name}"')
+                        return
+                    except psycopg.errors.ObjectInUse:
+                        time.sleep(0.2 * (attempt + 1))
+            con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # the last word: its error, if any
 
 
 def pg_server_or_skip() -> PgServer:
