@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, cast
 
-from stnav_desktop.store import audit, settings
+from stnav_desktop.store import audit, queries, settings
 from stnav_desktop.store.backend import is_postgres
 from stnav_desktop.store.db import db
 from stnav_desktop.store.fields import utcnow
@@ -109,8 +109,8 @@ def create_batch(profile: Profile, document_ids: Iterable[int] | None = None, *,
             ids = list(dict.fromkeys(document_ids))
             found: set[int] = set()
             for chunk in _chunks(ids):
-                found.update(i for (i,) in StDocument.select(StDocument.id).where(
-                    free & StDocument.id.in_(chunk)).tuples())
+                found.update(i for (i,) in queries.rows(StDocument.select(StDocument.id).where(
+                    free & StDocument.id.in_(chunk)).tuples()))
             missing = [i for i in ids if i not in found]
             if missing:
                 bad = StDocument.select(StDocument.kind, StDocument.number, StDocument.st_id, StDocument.status,
@@ -297,14 +297,14 @@ def reopen_batch(batch: Batch, *, actor: str | None = None) -> int:
     batch = Batch.get_by_id(batch.id)
     reopenable = (DocStatus.READY, DocStatus.APPROVED, DocStatus.FAILED, DocStatus.NEEDS_ATTENTION)
     with db.atomic():
-        rows = list(StDocument.select(StDocument.id, StDocument.kind, StDocument.number, StDocument.st_id,
-                                      StDocument.status, StDocument.version, StDocument.nav_number)
-                    .where(StDocument.batch == batch).order_by(StDocument.id).tuples())
-        busy = next((r for r in rows if r[4] == DocStatus.POSTING), None)
+        docs = list(queries.rows(StDocument.select(StDocument.id, StDocument.kind, StDocument.number, StDocument.st_id,
+                                           StDocument.status, StDocument.version, StDocument.nav_number)
+                         .where(StDocument.batch == batch).order_by(StDocument.id).tuples()))
+        busy = next((r for r in docs if r[4] == DocStatus.POSTING), None)
         if busy:
             raise BatchError(f"batch {batch.id} is being posted ({_ref(busy[1], busy[2], busy[3])} is in flight); "
                              "reopen it when posting has finished")
-        waiting = [r for r in rows if r[4] in reopenable]
+        waiting = [r for r in docs if r[4] in reopenable]
         if not waiting:
             raise BatchError(f"batch {batch.id} has nothing to reopen: every document in it reached a final state")
         reason = f"batch {batch.id} reopened"

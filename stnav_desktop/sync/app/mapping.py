@@ -682,7 +682,7 @@ CHECK_COLUMNS = (StDocument.id, StDocument.kind, StDocument.st_id, StDocument.nu
 def _like_any(texts: list[str]):
     """``raw`` (canonical JSON text: sorted keys, no spaces) contains one of the texts: LIKE with the
     pattern passed as it is (not through the JSON column's converter) and its wildcards escaped."""
-    condition = None
+    condition: Any = None  # a NodeList, then an OR of them
     for text in texts:
         pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         # written out: peewee turns LIKE into GLOB on SQLite; SQLite's LIKE ignores ASCII case (a superset)

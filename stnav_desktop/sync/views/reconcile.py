@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from stnav_desktop.connectors.nav.books import GLEntry
-from stnav_desktop.store import settings
+from stnav_desktop.store import queries, settings
 from stnav_desktop.store.models import DocStatus, Mapping, MappingKind, Profile, SourceKind, StDocument
 from stnav_desktop.sync.domain import lifecycle
 from stnav_desktop.sync.domain.accounting import MODEL_INVOICE_ONLY, MODEL_JOURNAL_ONLY, ZERO
@@ -232,10 +232,10 @@ def territory_rows(profile: Profile, model: str, lines: list[DocLine], gl: list[
                        and e.account_number != clearing_account and e.credit > ZERO and e.debit == ZERO})
     business_units: dict[str, list[str]] = defaultdict(list)
     mapped_units = [int(k) for k in territory_of if k.strip().lstrip("-").isdigit()]
-    names = {str(unit): name for unit, name in StDocument.select(
+    names = {str(unit): name for unit, name in queries.rows(StDocument.select(
         StDocument.business_unit_st_id, StDocument.business_unit_name).where(
         (StDocument.profile == profile) & StDocument.business_unit_st_id.in_(mapped_units)
-        & (StDocument.business_unit_name != "")).distinct().tuples()} if mapped_units else {}
+        & (StDocument.business_unit_name != "")).distinct().tuples())} if mapped_units else {}
     for key, code in territory_of.items():
         business_units[code].append(names.get(key) or f"business unit {key}")
     rows: dict[str, TerritoryRow] = {}
@@ -289,15 +289,15 @@ def clearing_by_po(profile: Profile, gl: list[GLEntry], clearing_account: str,
     numbers = sorted({e.document_number for e in on_clearing})
     doc_to_po: dict[str, int] = {}
     for chunk in _chunks(bill_ids):
-        doc_to_po.update({f"STB{st_id}": po for st_id, po in StDocument.select(
+        doc_to_po.update({f"STB{st_id}": po for st_id, po in queries.rows(StDocument.select(
             StDocument.st_id, StDocument.purchase_order_st_id).where(
             (StDocument.profile == profile) & (StDocument.kind == SourceKind.INVENTORY_BILL)
-            & StDocument.st_id.in_(chunk)).tuples() if po})
+            & StDocument.st_id.in_(chunk)).tuples()) if po})
     for chunk in _chunks(numbers):
-        doc_to_po.update({nav_number: st_id for st_id, nav_number in StDocument.select(
+        doc_to_po.update({nav_number: st_id for st_id, nav_number in queries.rows(StDocument.select(
             StDocument.st_id, StDocument.nav_number).where(
             (StDocument.profile == profile) & (StDocument.kind == SourceKind.PURCHASE_ORDER)
-            & StDocument.nav_number.in_(chunk)).tuples()})
+            & StDocument.nav_number.in_(chunk)).tuples())})
     credits: dict[int, Decimal] = defaultdict(lambda: ZERO)
     debits: dict[int, Decimal] = defaultdict(lambda: ZERO)
     for e in on_clearing:
