@@ -228,35 +228,14 @@ def _unmapped_vendor(profile) -> int:
 
 # --- the parent: build once, run every action on both trees -----------------------------------------
 
-_SCHEMA_OF_TREE: dict[Path, int] = {}
-
-
-def _schema_of(tree: Path) -> int:
-    """The newest schema version a tree of the code knows (its migration ladder's last step)."""
-    if tree not in _SCHEMA_OF_TREE:
-        out = subprocess.run([sys.executable, "-c", "from stnav_desktop.store.migrations import LATEST; print(LATEST)"],
-                             capture_output=True, text=True, check=True, cwd=str(tree),
-                             env=dict(os.environ, PYTHONPATH=str(tree)))
-        _SCHEMA_OF_TREE[tree] = int(out.stdout.strip())
-    return _SCHEMA_OF_TREE[tree]
-
-
-def _as_schema_of(home: Path, tree: Path) -> None:
-    """The store is built by this tree; an older tree refuses a newer schema (as it must for users). The
-    steps after its own only add a table and an index it never reads, so its copy is marked at its version."""
-    import sqlite3
-
-    for db_file in home.rglob("stnav.sqlite3"):
-        with sqlite3.connect(db_file) as conn:
-            conn.execute("DELETE FROM schema_version WHERE version > ?", (_schema_of(tree),))
-
-
 def _run(action: str, pristine: Path, tree: Path, month: str, posted_month: str) -> dict:
     home = Path(tempfile.mkdtemp(prefix="stnav-bench-act-"))
     try:
         shutil.copytree(pristine, home, dirs_exist_ok=True)
         if tree != ROOT:
-            _as_schema_of(home, tree)
+            from benchmarks.bigstore import as_schema_of
+
+            as_schema_of(home, tree)
         env = dict(os.environ, STNAV_HOME=str(home), PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
                    DBUS_SESSION_BUS_ADDRESS="disabled:", PYTHONPATH=str(tree))
         proc = subprocess.run([sys.executable, __file__, "--worker", action, "--home", str(home), "--tree",

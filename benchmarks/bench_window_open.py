@@ -209,6 +209,9 @@ def main() -> int:
           f"(built in {time.perf_counter() - t:.1f} s)")
     results = [("after", run_tree(home, None))]
     if args.before_tree:
+        from bigstore import as_schema_of  # on sys.path since build()
+
+        as_schema_of(home, args.before_tree.resolve())  # the older tree refuses a newer schema
         results.insert(0, ("before", run_tree(home, args.before_tree.resolve())))
     print("(the app's modules are imported first, as stnav-desktop's main() does before it builds the window: "
           + ", ".join(f"{n} {r['imports_s']:.2f} s" for n, r in results) + ")")

@@ -23,11 +23,15 @@ The signature is kept stable: other benchmarks import it.
 
 from __future__ import annotations
 
+import os
 import random
+import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 VENDOR_NAMES = ["Ferguson Enterprises", "W.W. Grainger", "Johnstone Supply", "Watsco", "Winsupply",
@@ -314,3 +318,27 @@ if __name__ == "__main__":  # a quick look: .venv/bin/python benchmarks/bigstore
           f"{len(info.months)} months, {info.audit_events:,} audit events, built in {info.seconds:.1f} s")
     print("by status:", ", ".join(f"{k} {v:,}" for k, v in sorted(info.by_status.items())))
     print(_audit.verify().message())
+
+
+# --- for benchmarks that measure an older tree of the code on a store this tree built -----------------
+_SCHEMA_OF_TREE: dict[Path, int] = {}
+
+
+def schema_of(tree: Path) -> int:
+    """The newest schema version a tree of the code knows (its migration ladder's last step)."""
+    if tree not in _SCHEMA_OF_TREE:
+        out = subprocess.run([sys.executable, "-c", "from stnav_desktop.store.migrations import LATEST; print(LATEST)"],
+                             capture_output=True, text=True, check=True, cwd=str(tree),
+                             env=dict(os.environ, PYTHONPATH=str(tree)))
+        _SCHEMA_OF_TREE[tree] = int(out.stdout.strip())
+    return _SCHEMA_OF_TREE[tree]
+
+
+def as_schema_of(home: Path, tree: Path) -> None:
+    """The store is built by this tree; an older tree refuses a newer schema (as it must for users). The
+    steps after its own only add a table and an index it never reads, so its copy is marked at its version."""
+    import sqlite3
+
+    for db_file in home.rglob("stnav.sqlite3"):
+        with sqlite3.connect(db_file) as conn:
+            conn.execute("DELETE FROM schema_version WHERE version > ?", (schema_of(tree),))
