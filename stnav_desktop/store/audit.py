@@ -31,6 +31,7 @@ from typing import Any, cast
 from peewee import SqliteDatabase
 
 from stnav_desktop.redact import MASK, redact_mapping
+from stnav_desktop.store import jsontext
 from stnav_desktop.store.backend import is_postgres, pc_name
 from stnav_desktop.store.models import AuditEvent, AuditHead
 from stnav_desktop.store.proxy import db
@@ -68,8 +69,9 @@ def event_hash(seq: int, ts: str, actor: str, action: str, profile_name: str, st
     fields = [seq, ts, actor, action, profile_name, st_ref, nav_ref, detail, prev_hash]
     if host:  # events from before the PC was recorded hash as they always did
         fields.append(host)
-    content = json.dumps(fields, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(content.encode("utf-8")).hexdigest()
+    # the bytes of json.dumps(fields, separators=(",", ":"), ensure_ascii=False).encode("utf-8"): texts and
+    # numbers only, so orjson where it can (jsontext), as every chain stored so far was hashed
+    return hashlib.sha256(jsontext.dumps_sorted(fields)).hexdigest()
 
 
 # --- sealing: a keyed MAC (key in the OS keychain) and anchors kept outside the database ---------------
@@ -230,8 +232,7 @@ def append_many(events: list[dict[str, Any]], *, actor: str | None = None, profi
             who = event.get("actor") or default_actor
             where = event.get("profile", profile) or ""
             st_ref, nav_ref = event.get("st_ref") or "", event.get("nav_ref") or ""
-            detail_text = json.dumps(redacted(event.get("detail")), sort_keys=True, separators=(",", ":"),
-                                     default=_default, ensure_ascii=False)
+            detail_text = jsontext.dumps_sorted(redacted(event.get("detail")), _default).decode("utf-8")
             digest = event_hash(seq, ts_text, who, event["action"], where, st_ref, nav_ref, detail_text, prev, host)
             values.extend((seq, ts_text, who, event["action"], where, st_ref, nav_ref, detail_text, prev, digest,
                            event_mac(key, seq, digest) if key else "", host))
