@@ -6,7 +6,8 @@ this text, so it must never change for data already stored.
 orjson and the standard library agree byte for byte on dicts with text keys, lists, text, integers within
 64 bits, booleans and null (same escapes: ``\\n``, ``\\u001f``..., non-ASCII and U+2028 left as they are;
 keys sorted by code point, which is the UTF-8 byte order orjson sorts by), and on ``Decimal`` through
-``default=str`` (a JSON string with the exact digits, as stored so far). They differ on floats
+``default=str`` (a JSON string with the exact digits, as stored so far); subclasses of ``str`` and ``int``
+(``DocStatus``) are written as their value by both. They differ on floats
 (``1e-05`` / ``0.00001``, ``NaN`` / ``null``) and on other types (datetime, enum, dataclass); a payload
 holding any of those, a lone surrogate, a non-text key or an integer beyond 64 bits goes through
 ``json.dumps`` as before. The connector's JSON holds none of them (amounts are read as ``Decimal``).
@@ -30,9 +31,11 @@ def _plain(obj: dict[str, Any] | list[Any]) -> bool:
         kind = type(value)
         if kind in _PLAIN:
             continue
-        if kind is dict or kind is list:
+        if kind is dict or kind is list or kind is tuple:
             if not _plain(value):
                 return False
+            continue
+        if isinstance(value, str | int):  # a StrEnum member (DocStatus) or an IntEnum: its value, in both
             continue
         return False
     return True

@@ -4,16 +4,22 @@ hashes of stored documents and the audit chain would change on upgrade."""
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
+from enum import IntEnum
 
 import pytest
 
 from stnav_desktop.store import audit, jsontext
+from stnav_desktop.store.models import DocStatus, SourceKind
 from stnav_desktop.sync.app import documents
 
 
 def stdlib(obj, default=str) -> bytes:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
                       default=default).encode("utf-8")
+
+
+class Level(IntEnum):
+    HIGH = 3
 
 
 EVERY_CHARACTER = "".join(chr(i) for i in range(0x250)) + "\u2028\u2029\u202e\ufeff\U0001f600 é 😀"
@@ -26,6 +32,7 @@ SAMPLES = [
     [1, "two", None, False, Decimal("NaN")],
     {"ts": datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), "f": 1e-05, "nan": float("nan")},  # json.dumps' own
     {"big": 2 ** 70, "tuple": (1, 2)},
+    {"status": DocStatus.NEEDS_MAPPING, "kind": SourceKind.INVENTORY_BILL, "tuple": ("a", 1), "n": Level.HIGH},
     {1: "int key", 2: "b"},
 ]
 
@@ -59,3 +66,13 @@ def test_event_hash_as_before_orjson():
     import hashlib
     expected = hashlib.sha256(json.dumps(fields, separators=(",", ":"), ensure_ascii=False).encode()).hexdigest()
     assert audit.event_hash(*fields) == expected
+
+
+def test_plain_payloads_and_statuses_take_the_fast_path(monkeypatch):
+    expected = [stdlib(obj) for obj in (SAMPLES[0], SAMPLES[1], SAMPLES[5])]
+
+    def no_stdlib(*_a, **_kw):
+        raise AssertionError("json.dumps used for a payload orjson writes alike")
+
+    monkeypatch.setattr(jsontext.json, "dumps", no_stdlib)
+    assert [jsontext.dumps_sorted(obj) for obj in (SAMPLES[0], SAMPLES[1], SAMPLES[5])] == expected
