@@ -161,6 +161,10 @@ PHASES = (  # (module, attribute, what it is): CPU per phase of our pull with --
     ("stnav_desktop.sync.app.pull:_PageLookups", "prefetch", "page look-ups (a return's PO and bills, jobs)"),
     ("stnav_desktop.sync.app.pull", "_insert_documents", "document INSERTs (multi-row)"),
     ("stnav_desktop.store.audit", "append_many", "audit: chain, MACs, one INSERT per page"),
+    ("stnav_desktop.sync.app.holds", "reevaluate", "holds re-check after the pages (w/o its index)"),
+    ("stnav_desktop.sync.app.holds:HoldIndex", "load", "holds index (every bill of the store, read twice)"),
+    ("stnav_desktop.sync.app.pull:_PageStager", "stage_page", "page staging's own code (existing rows, loop)"),
+    ("peewee:_transaction", "commit", "commits (a page with its token: SQLite writes the pages)"),
 )
 
 
@@ -389,7 +393,7 @@ def main() -> None:
             rest = split["cpu"] - sum(split["phases"].values())
             for label in [label for _target, _name, label in PHASES] + [GC_LABEL]:
                 print(f"  {split['phases'].get(label, 0.0):5.2f} s  {label}")
-            print(f"  {rest:5.2f} s  the rest: commits and tokens, holds re-check, generators")
+            print(f"  {rest:5.2f} s  the rest: tokens, names, generators, requests between pages")
         if deltas:
             print(f"\n== delta pull: {args.changed:,} purchase orders changed in ServiceTitan since the pull above ==")
             for name in ("before", "ours"):

@@ -71,7 +71,7 @@ def event_hash(seq: int, ts: str, actor: str, action: str, profile_name: str, st
         fields.append(host)
     # the bytes of json.dumps(fields, separators=(",", ":"), ensure_ascii=False).encode("utf-8"): texts and
     # numbers only, so orjson where it can (jsontext), as every chain stored so far was hashed
-    return hashlib.sha256(jsontext.dumps_sorted(fields)).hexdigest()
+    return hashlib.sha256(jsontext.dumps_texts(fields)).hexdigest()
 
 
 # --- sealing: a keyed MAC (key in the OS keychain) and anchors kept outside the database ---------------

@@ -268,7 +268,9 @@ def _texts(raw: dict[str, Any]) -> tuple[str, str]:
     The bytes are ``_stable_text``'s, made by orjson where that is certain (``jsontext.dumps_sorted``), so
     the hashes of documents already stored stay comparable."""
     if raw.get("status") == "Exported":
-        return _raw_text(raw), content_hash(raw)
+        text = _raw_text(raw)
+        text.encode("utf-8")  # UnicodeEncodeError on a lone surrogate, as below: prepare scrubs
+        return text, content_hash(raw)
     stable = {k: v for k, v in raw.items() if k not in VOLATILE}
     stable_bytes = jsontext.dumps_sorted(stable)  # UnicodeEncodeError on a lone surrogate: prepare scrubs
     digest = hashlib.sha256(stable_bytes).hexdigest()
@@ -295,8 +297,7 @@ def prepare(kind: str, raw: Any, problems: list[str] | None = None) -> Prepared:
         raise Unreadable(f"a {kind.replace('_', ' ')} record is not a JSON object: {str(raw)[:60]!r}")
     problems = list(problems or [])
     try:
-        raw_text, digest = _texts(raw)
-        raw_text.encode("utf-8")
+        raw_text, digest = _texts(raw)  # UTF-8 text: raises on a lone surrogate
     except UnicodeEncodeError:
         raw, broken = scrub(raw, label(kind, raw))
         problems.extend(broken)
