@@ -26,11 +26,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from peewee import SqliteDatabase
 
-from stnav_desktop.redact import MASK, redact_mapping
+from stnav_desktop.redact import MASK, redact, redact_mapping
 from stnav_desktop.store import jsontext
 from stnav_desktop.store.backend import is_postgres, pc_name
 from stnav_desktop.store.models import AuditEvent, AuditHead
@@ -200,31 +200,31 @@ def append_many(events: list[dict[str, Any]], *, actor: str | None = None, profi
         seq, prev = head.seq, head.hash or GENESIS
         ts_text = datetime.now(UTC).isoformat(timespec="microseconds")
         values: list[Any] = []
-        # redaction works member by member, so a member value repeated across the batch (a status, the
-        # same "vendor not mapped" reason) is redacted once: same text as canonical_detail, far cheaper
-        memo: dict[Any, Any] = {}
-        secret_name: dict[str, bool] = {}  # member name -> redact_mapping masks a truthy number under it
+        # redaction member by member, as redact_mapping does it (a truthy value under a secret-looking name
+        # masked, text redacted, containers walked): a member name's verdict and a text's redaction
+        # computed once per batch (statuses and reasons repeat), numbers and null passed as they are
+        secret_name: dict[Any, bool] = {}  # member name -> redact_mapping masks a truthy value under it
+        texts: dict[str, str] = {}
 
         def redacted(detail: Any) -> Any:
             if not isinstance(detail, dict):
                 return redact_mapping(detail or {})
             out = {}
             for name, value in detail.items():
-                if value is None or (isinstance(value, int | Decimal | float) and isinstance(name, str)):
-                    # a number (ids, totals: unique per document, so the memo below would miss every time)
-                    # or null is masked by its member's name alone, as redact_mapping does
-                    if name not in secret_name:
-                        secret_name[name] = redact_mapping({name: 1}) != {name: 1}
-                    out[name] = MASK if value and secret_name[name] else value
-                    continue
-                memo_key = (name, type(value), tuple((type(v), v) for v in value) if isinstance(value, list)
-                            else value)  # the types too: 1, True and Decimal("1") are equal keys
-                try:
-                    out[name] = memo[memo_key]
-                except KeyError:
-                    out[name] = memo[memo_key] = cast("dict[str, Any]", redact_mapping({name: value}))[name]
-                except TypeError:  # not hashable
-                    out[name] = cast("dict[str, Any]", redact_mapping({name: value}))[name]
+                secret = secret_name.get(name)
+                if secret is None:
+                    secret = secret_name[name] = redact_mapping({name: 1}) != {name: 1}
+                if secret and value:
+                    out[name] = MASK
+                elif isinstance(value, str):
+                    try:
+                        out[name] = texts[value]
+                    except KeyError:
+                        out[name] = texts[value] = redact(value)
+                elif value is None or isinstance(value, int | Decimal | float):
+                    out[name] = value
+                else:
+                    out[name] = redact_mapping(value)
             return out
 
         for event in events:
