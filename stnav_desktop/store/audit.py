@@ -209,7 +209,7 @@ def append_many(events: list[dict[str, Any]], *, actor: str | None = None, profi
         def redacted(detail: Any) -> Any:
             if not isinstance(detail, dict):
                 return redact_mapping(detail or {})
-            out = {}
+            out: dict[Any, Any] = {}
             for name, value in detail.items():
                 secret = secret_name.get(name)
                 if secret is None:

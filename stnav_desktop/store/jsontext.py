@@ -25,7 +25,7 @@ _PLAIN = frozenset({str, int, bool, type(None), Decimal})
 _OPTION = orjson.OPT_SORT_KEYS
 
 
-def _plain(obj: dict[str, Any] | list[Any]) -> bool:
+def _plain(obj: Any) -> bool:
     """Only the types both serializers write alike, at any depth."""
     for value in obj.values() if type(obj) is dict else obj:
         kind = type(value)

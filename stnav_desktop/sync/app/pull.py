@@ -461,7 +461,7 @@ _collector_was_enabled = True
 
 
 @contextmanager
-def _collector_paused() -> Iterator[Callable[[], None]]:
+def _collector_paused() -> Iterator[Callable[[], object]]:
     """Python's cyclic garbage collector paused while pages are pulled; yields what to call between pages.
 
     A page makes some 50 containers per record that live until the page is stored (payloads, typed
@@ -491,7 +491,7 @@ def pull(profile: Profile, source: StSource, *, streams: Iterable[str] = tuple(S
 
 
 def _pull(profile: Profile, source: StSource, streams: Iterable[str], cancel: Callable[[], bool],
-          between_pages: Callable[[], None]) -> PullSummary:
+          between_pages: Callable[[], object]) -> PullSummary:
     summary = PullSummary()
     stager = _PageStager(profile, summary)
     for stream in streams:
