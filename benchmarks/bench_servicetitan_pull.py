@@ -22,7 +22,8 @@ peak RSS ≤ 300 MB, statements per page).
     .venv/bin/python benchmarks/bench_servicetitan_pull.py [--purchase-orders 20000] [--export-batch 1000]
         [--before-tree /tmp/stnav-before] [--breakdown] [--profile FILE] [--changed N]
 
-``--breakdown`` runs ours once more with a CPU clock around each phase and prints where its CPU goes;
+``--breakdown`` runs ours (and before, with ``--before-tree``) once more with a CPU clock around each phase
+and prints where its CPU goes;
 ``--profile FILE`` writes a cProfile of our pull (its figures are then not comparable); ``--changed N``
 then changes N purchase orders in the simulator and measures the delta pull that follows (ours, and
 before with ``--before-tree``; servicepytan's ``export_all`` returns no continuation token, so its user
@@ -179,8 +180,10 @@ def _phase_clocks() -> dict:
         module_name, _, class_name = target.partition(":")
         owner = importlib.import_module(module_name)
         if class_name:
-            owner = getattr(owner, class_name)
-        original = getattr(owner, name)
+            owner = getattr(owner, class_name, None)
+        original = getattr(owner, name, None)
+        if original is None:  # an older tree (--before-tree) without this function: not a phase there
+            continue
 
         def timed(*a, __original=original, __label=label, **kw):
             start = time.process_time()
@@ -351,7 +354,7 @@ def main() -> None:
             os.environ["STNAV_BENCH_PROFILE"] = str(args.profile.resolve())
         ours = run_role("ours", sim)
         os.environ.pop("STNAV_BENCH_PROFILE", None)
-        split = None
+        split = split_before = None
         if args.breakdown:
             os.environ["STNAV_BENCH_BREAKDOWN"] = "1"
             os.environ.pop("STNAV_BENCH_HOME", None)
@@ -372,6 +375,13 @@ def main() -> None:
             if args.changed:
                 os.environ["STNAV_BENCH_HOME"] = homes["before"]
             before = run_role("ours", sim_b, code=args.before_tree)
+            if args.breakdown:  # into a store of its own (the delta below goes on from the store above)
+                home = os.environ.pop("STNAV_BENCH_HOME", None)
+                os.environ["STNAV_BENCH_BREAKDOWN"] = "1"
+                split_before = run_role("ours", sim_b, code=args.before_tree)
+                os.environ.pop("STNAV_BENCH_BREAKDOWN", None)
+                if home:
+                    os.environ["STNAV_BENCH_HOME"] = home
             if args.changed:
                 pipe.send(("edit", args.changed))
                 pipe.recv()
@@ -388,7 +398,15 @@ def main() -> None:
         show("ours", ours, pages)
         if "error" not in ours:
             print(f"         {ours['summary']}")
-        if split is not None and "error" not in split:
+        if split is not None and "error" not in split and split_before is not None and "error" not in split_before:
+            print(f"\n== where the CPU goes (a second run of each with a clock per phase): before "
+                  f"{split_before['cpu']:.2f} s -> ours {split['cpu']:.2f} s ==")
+            for label in [label for _target, _name, label in PHASES] + [GC_LABEL]:
+                print(f"  {split_before['phases'].get(label, 0.0):5.2f} -> {split['phases'].get(label, 0.0):5.2f} s"
+                      f"  {label}")
+            rests = [r["cpu"] - sum(r["phases"].values()) for r in (split_before, split)]
+            print(f"  {rests[0]:5.2f} -> {rests[1]:5.2f} s  the rest: tokens, names, generators, requests between pages")
+        elif split is not None and "error" not in split:
             print(f"\n== where our CPU goes (a second run with a clock per phase: {split['cpu']:.2f} s) ==")
             rest = split["cpu"] - sum(split["phases"].values())
             for label in [label for _target, _name, label in PHASES] + [GC_LABEL]:
