@@ -22,7 +22,8 @@ peak RSS ≤ 300 MB, statements per page).
     .venv/bin/python benchmarks/bench_servicetitan_pull.py [--purchase-orders 20000] [--export-batch 1000]
         [--before-tree /tmp/stnav-before] [--breakdown] [--profile FILE] [--changed N]
 
-``--breakdown`` runs ours once more with a CPU clock around each phase and prints where its CPU goes;
+``--breakdown`` runs ours (and before, with ``--before-tree``) once more with a CPU clock around each phase
+and prints where its CPU goes;
 ``--profile FILE`` writes a cProfile of our pull (its figures are then not comparable); ``--changed N``
 then changes N purchase orders in the simulator and measures the delta pull that follows (ours, and
 before with ``--before-tree``; servicepytan's ``export_all`` returns no continuation token, so its user
@@ -161,11 +162,16 @@ PHASES = (  # (module, attribute, what it is): CPU per phase of our pull with --
     ("stnav_desktop.sync.app.pull:_PageLookups", "prefetch", "page look-ups (a return's PO and bills, jobs)"),
     ("stnav_desktop.sync.app.pull", "_insert_documents", "document INSERTs (multi-row)"),
     ("stnav_desktop.store.audit", "append_many", "audit: chain, MACs, one INSERT per page"),
+    ("stnav_desktop.sync.app.holds", "reevaluate", "holds re-check after the pages (w/o its index)"),
+    ("stnav_desktop.sync.app.holds:HoldIndex", "load", "holds index (every bill of the store, read twice)"),
+    ("stnav_desktop.sync.app.pull:_PageStager", "stage_page", "page staging's own code (existing rows, loop)"),
+    ("peewee:_transaction", "commit", "commits (a page with its token: SQLite writes the pages)"),
 )
 
 
 def _phase_clocks() -> dict:
-    """Wrap each phase's function with a CPU clock (process time, nested phases subtracted)."""
+    """Wrap each phase's function with a CPU clock (process time, nested phases subtracted); the cyclic
+    garbage collector's passes are a phase of their own (gc.callbacks)."""
     import importlib
 
     totals: dict[str, float] = {}
@@ -174,8 +180,10 @@ def _phase_clocks() -> dict:
         module_name, _, class_name = target.partition(":")
         owner = importlib.import_module(module_name)
         if class_name:
-            owner = getattr(owner, class_name)
-        original = getattr(owner, name)
+            owner = getattr(owner, class_name, None)
+        original = getattr(owner, name, None)
+        if original is None:  # an older tree (--before-tree) without this function: not a phase there
+            continue
 
         def timed(*a, __original=original, __label=label, **kw):
             start = time.process_time()
@@ -189,7 +197,23 @@ def _phase_clocks() -> dict:
                 if stack:
                     stack[-1] += spent
         setattr(owner, name, timed)
+    import gc
+
+    started: list[float] = []
+
+    def collecting(phase: str, _info: dict) -> None:  # the collector's own time, wherever it interrupts
+        if phase == "start":
+            started.append(time.process_time())
+        elif started:
+            spent = time.process_time() - started.pop()
+            totals[GC_LABEL] = totals.get(GC_LABEL, 0.0) + spent
+            if stack:  # not counted in the phase it interrupted
+                stack[-1] += spent
+    gc.callbacks.append(collecting)
     return totals
+
+
+GC_LABEL = "garbage collector (cyclic GC passes, in any phase)"
 
 
 def plain_export_all(sim: dict):
@@ -330,7 +354,7 @@ def main() -> None:
             os.environ["STNAV_BENCH_PROFILE"] = str(args.profile.resolve())
         ours = run_role("ours", sim)
         os.environ.pop("STNAV_BENCH_PROFILE", None)
-        split = None
+        split = split_before = None
         if args.breakdown:
             os.environ["STNAV_BENCH_BREAKDOWN"] = "1"
             os.environ.pop("STNAV_BENCH_HOME", None)
@@ -351,6 +375,13 @@ def main() -> None:
             if args.changed:
                 os.environ["STNAV_BENCH_HOME"] = homes["before"]
             before = run_role("ours", sim_b, code=args.before_tree)
+            if args.breakdown:  # into a store of its own (the delta below goes on from the store above)
+                home = os.environ.pop("STNAV_BENCH_HOME", None)
+                os.environ["STNAV_BENCH_BREAKDOWN"] = "1"
+                split_before = run_role("ours", sim_b, code=args.before_tree)
+                os.environ.pop("STNAV_BENCH_BREAKDOWN", None)
+                if home:
+                    os.environ["STNAV_BENCH_HOME"] = home
             if args.changed:
                 pipe.send(("edit", args.changed))
                 pipe.recv()
@@ -367,12 +398,20 @@ def main() -> None:
         show("ours", ours, pages)
         if "error" not in ours:
             print(f"         {ours['summary']}")
-        if split is not None and "error" not in split:
+        if split is not None and "error" not in split and split_before is not None and "error" not in split_before:
+            print(f"\n== where the CPU goes (a second run of each with a clock per phase): before "
+                  f"{split_before['cpu']:.2f} s -> ours {split['cpu']:.2f} s ==")
+            for label in [label for _target, _name, label in PHASES] + [GC_LABEL]:
+                print(f"  {split_before['phases'].get(label, 0.0):5.2f} -> {split['phases'].get(label, 0.0):5.2f} s"
+                      f"  {label}")
+            rests = [r["cpu"] - sum(r["phases"].values()) for r in (split_before, split)]
+            print(f"  {rests[0]:5.2f} -> {rests[1]:5.2f} s  the rest: tokens, names, generators, requests between pages")
+        elif split is not None and "error" not in split:
             print(f"\n== where our CPU goes (a second run with a clock per phase: {split['cpu']:.2f} s) ==")
             rest = split["cpu"] - sum(split["phases"].values())
-            for _target, _name, label in PHASES:
+            for label in [label for _target, _name, label in PHASES] + [GC_LABEL]:
                 print(f"  {split['phases'].get(label, 0.0):5.2f} s  {label}")
-            print(f"  {rest:5.2f} s  the rest: commits and tokens, holds re-check, generators, GC")
+            print(f"  {rest:5.2f} s  the rest: tokens, names, generators, requests between pages")
         if deltas:
             print(f"\n== delta pull: {args.changed:,} purchase orders changed in ServiceTitan since the pull above ==")
             for name in ("before", "ours"):

@@ -26,11 +26,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from peewee import SqliteDatabase
 
-from stnav_desktop.redact import MASK, redact_mapping
+from stnav_desktop.redact import MASK, redact, redact_mapping
+from stnav_desktop.store import jsontext
 from stnav_desktop.store.backend import is_postgres, pc_name
 from stnav_desktop.store.models import AuditEvent, AuditHead
 from stnav_desktop.store.proxy import db
@@ -68,8 +69,9 @@ def event_hash(seq: int, ts: str, actor: str, action: str, profile_name: str, st
     fields = [seq, ts, actor, action, profile_name, st_ref, nav_ref, detail, prev_hash]
     if host:  # events from before the PC was recorded hash as they always did
         fields.append(host)
-    content = json.dumps(fields, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(content.encode("utf-8")).hexdigest()
+    # the bytes of json.dumps(fields, separators=(",", ":"), ensure_ascii=False).encode("utf-8"): texts and
+    # numbers only, so orjson where it can (jsontext), as every chain stored so far was hashed
+    return hashlib.sha256(jsontext.dumps_texts(fields)).hexdigest()
 
 
 # --- sealing: a keyed MAC (key in the OS keychain) and anchors kept outside the database ---------------
@@ -198,31 +200,31 @@ def append_many(events: list[dict[str, Any]], *, actor: str | None = None, profi
         seq, prev = head.seq, head.hash or GENESIS
         ts_text = datetime.now(UTC).isoformat(timespec="microseconds")
         values: list[Any] = []
-        # redaction works member by member, so a member value repeated across the batch (a status, the
-        # same "vendor not mapped" reason) is redacted once: same text as canonical_detail, far cheaper
-        memo: dict[Any, Any] = {}
-        secret_name: dict[str, bool] = {}  # member name -> redact_mapping masks a truthy number under it
+        # redaction member by member, as redact_mapping does it (a truthy value under a secret-looking name
+        # masked, text redacted, containers walked): a member name's verdict and a text's redaction
+        # computed once per batch (statuses and reasons repeat), numbers and null passed as they are
+        secret_name: dict[Any, bool] = {}  # member name -> redact_mapping masks a truthy value under it
+        texts: dict[str, str] = {}
 
         def redacted(detail: Any) -> Any:
             if not isinstance(detail, dict):
                 return redact_mapping(detail or {})
-            out = {}
+            out: dict[Any, Any] = {}
             for name, value in detail.items():
-                if value is None or (isinstance(value, int | Decimal | float) and isinstance(name, str)):
-                    # a number (ids, totals: unique per document, so the memo below would miss every time)
-                    # or null is masked by its member's name alone, as redact_mapping does
-                    if name not in secret_name:
-                        secret_name[name] = redact_mapping({name: 1}) != {name: 1}
-                    out[name] = MASK if value and secret_name[name] else value
-                    continue
-                memo_key = (name, type(value), tuple((type(v), v) for v in value) if isinstance(value, list)
-                            else value)  # the types too: 1, True and Decimal("1") are equal keys
-                try:
-                    out[name] = memo[memo_key]
-                except KeyError:
-                    out[name] = memo[memo_key] = cast("dict[str, Any]", redact_mapping({name: value}))[name]
-                except TypeError:  # not hashable
-                    out[name] = cast("dict[str, Any]", redact_mapping({name: value}))[name]
+                secret = secret_name.get(name)
+                if secret is None:
+                    secret = secret_name[name] = redact_mapping({name: 1}) != {name: 1}
+                if secret and value:
+                    out[name] = MASK
+                elif isinstance(value, str):
+                    try:
+                        out[name] = texts[value]
+                    except KeyError:
+                        out[name] = texts[value] = redact(value)
+                elif value is None or isinstance(value, int | Decimal | float):
+                    out[name] = value
+                else:
+                    out[name] = redact_mapping(value)
             return out
 
         for event in events:
@@ -230,8 +232,7 @@ def append_many(events: list[dict[str, Any]], *, actor: str | None = None, profi
             who = event.get("actor") or default_actor
             where = event.get("profile", profile) or ""
             st_ref, nav_ref = event.get("st_ref") or "", event.get("nav_ref") or ""
-            detail_text = json.dumps(redacted(event.get("detail")), sort_keys=True, separators=(",", ":"),
-                                     default=_default, ensure_ascii=False)
+            detail_text = jsontext.dumps_sorted(redacted(event.get("detail")), _default).decode("utf-8")
             digest = event_hash(seq, ts_text, who, event["action"], where, st_ref, nav_ref, detail_text, prev, host)
             values.extend((seq, ts_text, who, event["action"], where, st_ref, nav_ref, detail_text, prev, digest,
                            event_mac(key, seq, digest) if key else "", host))

@@ -271,3 +271,37 @@ def _counting_statements():
         yield count
     finally:
         del database.execute_sql
+
+
+def test_the_collector_is_paused_during_pages_and_restored_after_the_pull(profile, sandbox, monkeypatch):
+    """The cyclic garbage collector is off while pages are staged and comes back afterwards, also when a
+    pull fails, and is left off when something else had turned it off before the pull."""
+    import gc
+
+    seen: list[bool] = []
+    stage_page = pull._PageStager.stage_page
+
+    def watching(self, kind, records):
+        seen.append(gc.isenabled())
+        return stage_page(self, kind, records)
+
+    monkeypatch.setattr(pull._PageStager, "stage_page", watching)
+    assert gc.isenabled()
+    SyncService(profile).pull()
+    assert seen and not any(seen) and gc.isenabled()
+
+    def failing(self, kind, records):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(pull._PageStager, "stage_page", failing)
+    sandbox.add_purchase_orders(1)
+    with pytest.raises(RuntimeError):
+        pull.pull(profile, SyncService(profile).st_client())
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        monkeypatch.setattr(pull._PageStager, "stage_page", stage_page)
+        pull.pull(profile, SyncService(profile).st_client())
+        assert not gc.isenabled()  # as it was before the pull
+    finally:
+        gc.enable()

@@ -112,10 +112,11 @@ class ServiceTitanClient:
             body = self.get(module, f"export/{resource}", params)
             if not isinstance(body, dict) or "data" not in body:
                 raise HttpError(f"ServiceTitan export/{resource} answered without the export envelope")
-            records = [_parse_safely(parse, r, resource) for r in body.get("data") or []]
             has_more = bool(body.get("hasMore"))
             token = body.get("continueFrom") or token
-            yield Page(records, token, has_more)
+            # no name here holds the page or its payloads while the caller stores it: once it is done
+            # with them they are freed at once, not kept alive until the next page is asked for
+            yield Page([_parse_safely(parse, r, resource) for r in body.pop("data") or []], token, has_more)
             if not has_more:
                 return
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from stnav_desktop.store import audit
+from stnav_desktop.store import audit, jsontext
 from stnav_desktop.store.db import db
 from stnav_desktop.store.fields import utcnow
 from stnav_desktop.store.models import (
@@ -100,21 +100,24 @@ def label(kind: str, raw: dict[str, Any]) -> str:
     return f"bill {raw.get('referenceNumber') or raw.get('id')}"
 
 
-def _stable_text(raw: dict[str, Any]) -> str:
+def _stable(raw: dict[str, Any]) -> dict[str, Any]:
     stable = {k: v for k, v in raw.items() if k not in VOLATILE}
     if stable.get("status") == "Exported":
         # a received PO becomes "Exported" once its bills are exported (ours included): same content
         stable["status"] = "Received"
-    return json.dumps(stable, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False)
+    return stable
+
+
+def _stable_text(raw: dict[str, Any]) -> str:
+    return json.dumps(_stable(raw), sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False)
 
 
 def content_hash(raw: dict[str, Any]) -> str:
     """SHA-256 of the payload without its volatile fields. Broken characters hash as U+FFFD."""
-    text = _stable_text(raw)
     try:
-        data = text.encode("utf-8")
+        data = jsontext.dumps_sorted(_stable(raw))  # the bytes of _stable_text, made faster
     except UnicodeEncodeError:
-        data = _SURROGATES.sub(REPLACEMENT, text).encode("utf-8")
+        data = _SURROGATES.sub(REPLACEMENT, _stable_text(raw)).encode("utf-8")
     return hashlib.sha256(data).hexdigest()
 
 
@@ -253,20 +256,28 @@ class Prepared:
 
 
 def _raw_text(raw: dict[str, Any]) -> str:
-    return json.dumps(raw, sort_keys=True, separators=(",", ":"), default=_json_default, ensure_ascii=False)
+    try:
+        return jsontext.dumps_sorted(raw, _json_default).decode("utf-8")
+    except UnicodeEncodeError:  # prepare checks the text's encoding and scrubs it
+        return json.dumps(raw, sort_keys=True, separators=(",", ":"), default=_json_default, ensure_ascii=False)
 
 
 def _texts(raw: dict[str, Any]) -> tuple[str, str]:
     """(JSON text to store, content hash) with one serialisation of the payload in the common case: the
-    stored text is the hashed (stable) text with the volatile fields appended (same object once read)."""
+    stored text is the hashed (stable) text with the volatile fields appended (same object once read).
+    The bytes are ``_stable_text``'s, made by orjson where that is certain (``jsontext.dumps_sorted``), so
+    the hashes of documents already stored stay comparable."""
     if raw.get("status") == "Exported":
-        return _raw_text(raw), content_hash(raw)
-    stable_text = _stable_text(raw)
-    digest = hashlib.sha256(stable_text.encode("utf-8")).hexdigest()
-    volatile = {k: raw[k] for k in VOLATILE if k in raw}
-    if not volatile:
+        text = _raw_text(raw)
+        text.encode("utf-8")  # UnicodeEncodeError on a lone surrogate, as below: prepare scrubs
+        return text, content_hash(raw)
+    stable = {k: v for k, v in raw.items() if k not in VOLATILE}
+    stable_bytes = jsontext.dumps_sorted(stable)  # UnicodeEncodeError on a lone surrogate: prepare scrubs
+    digest = hashlib.sha256(stable_bytes).hexdigest()
+    stable_text = stable_bytes.decode("utf-8")
+    if len(stable) == len(raw):
         return stable_text, digest
-    tail = json.dumps(volatile, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False)
+    tail = jsontext.dumps_sorted({k: raw[k] for k in VOLATILE if k in raw}).decode("utf-8")
     return (stable_text[:-1] + "," + tail[1:]) if len(stable_text) > 2 else tail, digest
 
 
@@ -286,8 +297,7 @@ def prepare(kind: str, raw: Any, problems: list[str] | None = None) -> Prepared:
         raise Unreadable(f"a {kind.replace('_', ' ')} record is not a JSON object: {str(raw)[:60]!r}")
     problems = list(problems or [])
     try:
-        raw_text, digest = _texts(raw)
-        raw_text.encode("utf-8")
+        raw_text, digest = _texts(raw)  # UTF-8 text: raises on a lone surrogate
     except UnicodeEncodeError:
         raw, broken = scrub(raw, label(kind, raw))
         problems.extend(broken)
