@@ -157,3 +157,43 @@ def test_posting_codeunit_over_soap_for_nav_2018(nav):
 
     checks = {c.name: c for c in classic_connection_checks(books.client)}
     assert checks["posting codeunit"].ok
+
+
+def test_a_balanced_prefix_left_by_a_crash_is_not_taken_for_the_document(books, nav):
+    """Found by the classic crash run under load: a bill whose first line is 0.00 (a free item) was cut off
+    after that line; the one line "balances", so it was taken for the whole draft (total 0.00), marked in NAV
+    as a draft, and the accountant's posting left the bill's 158.54 out of the G/L. The key says what the whole
+    document holds (lines, debits): fewer lines or other debits are half-made, replaced on the next create."""
+    whole = JournalDocumentSpec("STB7700018", [
+        JournalLineSpec("6130", Decimal("0.00"), DAY, "STB7700018", "R-18", "Free filter", None, {"TERRITORY": "SOUTH"}),
+        JournalLineSpec("6110", Decimal("158.54"), DAY, "STB7700018", "R-18", "Materials", None, {"TERRITORY": "SOUTH"}),
+        JournalLineSpec("2950", Decimal("-158.54"), DAY, "STB7700018", "R-18", "Clearing", None, {"TERRITORY": "SOUTH"}),
+    ])
+    requests.post(nav.odata_url + "Company('CRONUS%20USA%2C%20Inc.')/GeneralJournal",
+                  json={"Journal_Template_Name": "GENERAL", "Journal_Batch_Name": "STNAV", "Line_No": 10000,
+                        "Posting_Date": "2026-11-02", "Document_No": "STB7700018", "Account_No": "6130",
+                        "Amount": 0, "Shortcut_Dimension_2_Code": "SOUTH"},
+                  auth=(nav.user, nav.web_service_key), verify=str(nav.ca_pem), timeout=10).raise_for_status()
+    key = JournalKey("STB7700018", lines=3, total=Decimal("158.54"))
+    assert books.find_documents([key]) == [None]  # the balanced prefix is not the document
+    assert books.find_documents([JournalKey("STB7700018")])[0] is not None  # (what a key without them says)
+    [ok] = books.create_journals([whole], post=False)
+    assert isinstance(ok, NavDocument) and ok.amount == Decimal("158.54")
+    assert sorted(ln["Amount"] for ln in nav.rows("Gen. Journal Line")) == [
+        Decimal("-158.54"), Decimal("0.00"), Decimal("158.54")]
+    [found] = books.find_documents([key])
+    assert isinstance(found, NavDocument) and found.amount == Decimal("158.54")
+    nav.post_journal()
+    assert sum(e.amount for e in books.find_documents([key])[0].gl_entries if e.amount > 0) == Decimal("158.54")
+
+
+def test_a_bill_plan_keys_its_journal_by_lines_and_debits():
+    from stnav_desktop.sync.domain.accounting import JournalLinePlan, JournalPlan
+
+    plan = JournalPlan("BILL-18", "STB7700018", "R-18", DAY, [
+        JournalLinePlan("6130", Decimal("0.00"), "Free filter", {}),
+        JournalLinePlan("6110", Decimal("158.54"), "Materials", {}),
+        JournalLinePlan("2950", Decimal("-158.54"), "Clearing", {})], Decimal("158.54"))
+    key = plan.nav_key()
+    assert (key.document_number, key.lines, key.total) == ("STB7700018", 3, Decimal("158.54"))
+    assert key == JournalKey("STB7700018")  # identity is the document number alone

@@ -76,6 +76,12 @@ class CreditMemoKey:
 @dataclass(frozen=True)
 class JournalKey:
     document_number: str
+    # What the document holds when whole: its number of lines and the sum of its debits. A back end that
+    # cannot create a document in one request (classic pages: one request per line) tells a half-made one by
+    # them; a prefix of the lines can balance (a 0.00 line first), so balance alone does not say "whole".
+    # Not part of the identity.
+    lines: int | None = field(default=None, compare=False)
+    total: Decimal | None = field(default=None, compare=False)
 
 
 DocumentKey = InvoiceKey | CreditMemoKey | JournalKey

@@ -190,7 +190,7 @@ class JournalPlan:
         return sum((line.amount for line in self.lines if line.amount > 0), ZERO)
 
     def nav_key(self) -> JournalKey:
-        return JournalKey(self.document_number)
+        return JournalKey(self.document_number, lines=len(self.lines), total=self.total)
 
     def nav_spec(self) -> JournalDocumentSpec:
         self.check_balanced()  # never a request for an unbalanced journal

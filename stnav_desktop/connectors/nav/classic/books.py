@@ -104,6 +104,24 @@ def _balanced(lines: Sequence[Mapping[str, Any]]) -> bool:
     return sum((_money(r.get("Amount")) for r in lines if not r.get("Bal_Account_No")), Decimal(0)) == 0
 
 
+def _half_made_journal(key: JournalKey, lines: Sequence[Mapping[str, Any]]) -> bool:
+    """A journal document in NAV cut off while its lines were added one request each. We only ever send
+    balanced documents, so lines that don't balance are half-made; and where the key says what the whole
+    document holds, fewer lines or other debits are half-made too (a prefix can balance: a 0.00 line first)."""
+    number = key.document_number
+    if not _balanced(lines):
+        log.warning("journal document %s is half-made in NAV (its lines don't balance)", number)
+        return True
+    if key.lines is not None and len(lines) != key.lines:
+        log.warning("journal document %s is half-made in NAV (%d of its %d lines)", number, len(lines), key.lines)
+        return True
+    if key.total is not None and _debits(lines) != key.total:
+        log.warning("journal document %s is half-made in NAV (debits %s, the document %s)", number,
+                    _debits(lines), key.total)
+        return True
+    return False
+
+
 def _debits(lines: Sequence[Mapping[str, Any]]) -> Decimal:
     """A journal document's total as posting compares it: the sum of its positive amounts."""
     return sum((a for a in (_money(r.get("Amount")) for r in lines) if a > 0), Decimal(0))
@@ -565,8 +583,7 @@ class ClassicBooks:
         lines = self._draft_journal_lines(number)
         if not lines:
             return None
-        if not _balanced(lines):
-            log.warning("journal document %s is half-made in NAV (its lines don't balance)", number)
+        if _half_made_journal(key, lines):
             return None
         return NavDocument(DocKind.JOURNAL, number, number, False, amount=_debits(lines))
 
@@ -749,15 +766,13 @@ class ClassicBooks:
                 if code(str(r.get("Journal_Template_Name"))) == template and code(str(r.get("Journal_Batch_Name"))) == batch:
                     lines.setdefault(code(str(r.get("Document_No") or "")), []).append(r)
         out: list[Found] = []
-        for number in numbers:
+        for key, number in zip(keys, numbers, strict=True):
             if number in entries:
                 out.append(NavDocument(DocKind.JOURNAL, number, number, True, entries[number]))
-            elif number in lines and _balanced(lines[number]):
+            elif number in lines and not _half_made_journal(key, lines[number]):
                 out.append(NavDocument(DocKind.JOURNAL, number, number, False, amount=_debits(lines[number])))
             else:
-                if number in lines:
-                    log.warning("journal document %s is half-made in NAV (its lines don't balance)", number)
-                out.append(None)
+                out.append(None)  # absent, or half-made: the next create replaces its lines
         return out
 
     def post_documents(self, docs: Sequence[NavDocument], specs: Sequence[DraftSpec | None] | None = None
