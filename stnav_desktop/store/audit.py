@@ -367,15 +367,20 @@ def verify(anchors: Iterable[str] = ()) -> VerifyResult:
     return VerifyResult(True, checked, sealed=sealed_seen or (key is not None and checked > 0), anchors=matched)
 
 
-def events(*, st_ref: str | None = None, action: str | None = None, profile: str | None = None,
-           limit: int | None = None) -> Iterator[AuditEvent]:
-    query = AuditEvent.select().order_by(AuditEvent.seq)
+def _filtered(query: Any, st_ref: str | None, action: str | None, profile: str | None) -> Any:
+    """The audit tab's and ``stnav audit show``'s filters, in SQL."""
     if st_ref:
         query = query.where(AuditEvent.st_ref == st_ref)
     if action:
         query = query.where(AuditEvent.action == action)
     if profile:
         query = query.where(AuditEvent.profile_name == profile)
+    return query
+
+
+def events(*, st_ref: str | None = None, action: str | None = None, profile: str | None = None,
+           limit: int | None = None) -> Iterator[AuditEvent]:
+    query = _filtered(AuditEvent.select().order_by(AuditEvent.seq), st_ref, action, profile)
     if limit:
         query = query.limit(limit)
     yield from query
@@ -386,15 +391,9 @@ def events_page(*, before: int | None = None, after: int | None = None, limit: i
     """One page of events, newest first: those with ``seq < before`` (keyset pagination on the primary
     key, so the 500th page costs what the first does) and/or ``seq > after`` (what is new since), filtered
     in SQL."""
-    query = AuditEvent.select().order_by(AuditEvent.seq.desc()).limit(limit)
+    query = _filtered(AuditEvent.select().order_by(AuditEvent.seq.desc()).limit(limit), st_ref, action, profile)
     if before is not None:
         query = query.where(AuditEvent.seq < before)
     if after is not None:
         query = query.where(AuditEvent.seq > after)
-    if st_ref:
-        query = query.where(AuditEvent.st_ref == st_ref)
-    if action:
-        query = query.where(AuditEvent.action == action)
-    if profile:
-        query = query.where(AuditEvent.profile_name == profile)
     return list(query)

@@ -92,9 +92,8 @@ def test_a_mapping_changed_on_another_pc_refreshes_readiness_in_the_grid(qtbot, 
     window.runner.shutdown()
 
 
-def test_the_scheduler_runs_on_one_pc_per_store_and_the_window_takes_over(qtbot, store, tmp_path):
-    profile = settings.get_profile("default")
-    started: list = []
+def recording_scheduler(started: list):
+    """A scheduler class whose start and stop are written down in ``started``."""
 
     class FakeScheduler:
         def start(self):
@@ -102,6 +101,14 @@ def test_the_scheduler_runs_on_one_pc_per_store_and_the_window_takes_over(qtbot,
 
         def stop(self, timeout=0):
             started.append("stop")
+
+    return FakeScheduler
+
+
+def test_the_scheduler_runs_on_one_pc_per_store_and_the_window_takes_over(qtbot, store, tmp_path):
+    profile = settings.get_profile("default")
+    started: list = []
+    FakeScheduler = recording_scheduler(started)  # noqa: N806 - a class, as the factory builds it
 
     other = StoreLock("scheduler", holder=OTHER_PC)  # the service on another PC holds it
     assert other.try_acquire()
@@ -130,13 +137,7 @@ def test_a_window_hands_the_schedule_to_a_waiting_service(qtbot, store, tmp_path
 
     profile = settings.get_profile("default")
     started: list = []
-
-    class FakeScheduler:
-        def start(self):
-            started.append("start")
-
-        def stop(self, timeout=0):
-            started.append("stop")
+    FakeScheduler = recording_scheduler(started)  # noqa: N806 - a class, as the factory builds it
 
     window = open_window(qtbot, tmp_path, profile)
     window.start_scheduler(FakeScheduler, standby_seconds=0.2, heartbeat_seconds=0.2)
