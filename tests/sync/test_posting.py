@@ -248,3 +248,30 @@ def test_an_unexpected_error_in_one_document_does_not_stop_the_batch(staged, pro
         "BILL-10452-001-R1": "posted", "BILL-10452-001-R2": "posted", "PO-10452-001": "posted"}
     assert reload(staged[1]).status == DocStatus.POSTED
     assert sorted(nav.journals) == ["STB7700001", "STB7700002"] and nav.writes == 3
+
+
+def test_a_draft_found_in_nav_with_another_total_is_said_on_the_row(staged, profile):
+    """The first look-up (after a crash or a lost answer) finds the document as a draft in NAV whose total is
+    not the plan's: it is in NAV (never sent twice), and the row says so before the accountant posts it."""
+    from decimal import Decimal
+
+    settings.set_value(profile, "posting.mode", "draft")
+    settings.set_value(profile, "posting.post_journal", False)
+    batch = approve_all(profile)
+    nav = FakeNav()
+    first = posting.Poster(profile, nav).post_batch(batch)
+    assert [r.outcome for r in first] == ["in_nav_draft"] * 3
+    po = reload(staged[0])
+    assert po.status == DocStatus.IN_NAV_DRAFT and not po.problem
+    # the app's record of it is lost (as after a crash); NAV holds the draft, with another total
+    [key] = list(nav.invoices)
+    nav.invoices[key]["total"] -= Decimal("12.34")
+    StDocument.update(status=DocStatus.APPROVED, nav_id=None, nav_number=None).where(StDocument.id == po.id).execute()
+    writes = nav.writes
+    results = {r.st_ref: r for r in posting.Poster(profile, nav).post_batch(batch)}
+    assert nav.writes == writes  # found: not sent again
+    po = reload(staged[0])
+    assert po.status == DocStatus.IN_NAV_DRAFT
+    assert "the draft in NAV totals" in po.problem and "check it in NAV before posting it" in po.problem
+    assert "check it in NAV" in results["PO-10452-001"].message
+    assert [e.action for e in audit.events(st_ref="PO-10452-001")][-1] == "document.draft_changed_in_nav"

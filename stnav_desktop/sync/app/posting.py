@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -300,7 +301,7 @@ class Poster:
                 elif not found.posted and self.options.wants_post(plan):
                     drafts.append((doc, plan, found))
                 else:
-                    results[doc.id] = self._in_nav(doc, None, found, already=True)
+                    results[doc.id] = self._in_nav(doc, None, found, already=True, expected=plan.total)
             except Exception as exc:
                 results[doc.id] = self._unexpected(doc, exc)
         if drafts:
@@ -479,8 +480,10 @@ class Poster:
         documents.apply_pending(doc)  # not in NAV: the newer content replaces the old before posting
 
     def _in_nav(self, doc: StDocument, attempt: PostingAttempt | None, found: NavDocument, *,
-                already: bool = False) -> PostResult:
-        """NAV holds it: posted, or a draft (its own state, followed up every run; never written back)."""
+                already: bool = False, expected: Decimal | None = None) -> PostResult:
+        """NAV holds it: posted, or a draft (its own state, followed up every run; never written back). A draft
+        found whose total is not ``expected`` (the plan's) is said on the row at once, as the follow-up says of a
+        draft changed in NAV: every cent accounted for before the accountant posts it."""
         new = DocStatus.POSTED if found.posted else DocStatus.IN_NAV_DRAFT
         gl = gl_summary(found)
         with db.atomic():
@@ -502,6 +505,15 @@ class Poster:
                             "gl_entries": [e.entry_number for e in found.gl_entries], "gl": gl})
         documents.apply_pending(doc)
         ref = lifecycle.st_ref(doc)
+        if not found.posted and expected is not None and found.amount is not None and found.amount != expected:
+            note = f"the draft in NAV totals {found.amount}, ServiceTitan {expected}: check it in NAV before posting it"
+            with db.atomic():
+                audit.append("document.draft_changed_in_nav", st_ref=ref, nav_ref=found.number,
+                             profile=self.profile.name,
+                             detail={"nav_amount": str(found.amount), "st_amount": str(expected)})
+                StDocument.update(problem=note).where(StDocument.id == doc.id).execute()
+            doc.problem = note
+            return PostResult(doc.id, ref, Outcome.DRAFT, note, found.number)
         if not found.posted:
             return PostResult(doc.id, ref, Outcome.DRAFT, "in NAV as a draft: post it in NAV", found.number)
         if already:
