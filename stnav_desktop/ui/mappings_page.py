@@ -268,21 +268,33 @@ class MappingsPage(Page):
         self._apply(work, "Delete mappings")
 
     def _import(self, path: str | None = None) -> None:
+        """Read, check and save the file on the task runner (it grows with the file), then re-check readiness
+        once; rows it refuses are listed, each naming its row and field."""
         if not path:
             path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Import mappings", "", "CSV files (*.csv)")
         if not path:
             return
-        try:
-            result = mapping.import_csv_bytes(self.profile, Path(path).read_bytes())
-        except (OSError, mapping.MappingError) as exc:
-            QtWidgets.QMessageBox.warning(self, "Import mappings", str(exc))
-            return
-        message = f"{result.imported} mappings imported"
-        if result.errors:
-            message += f"; {len(result.errors)} rows not imported:\n" + "\n".join(result.errors[:20])
+        profile, source = self.profile, Path(path)
+
+        def work() -> mapping.ImportResult:
+            result = mapping.import_csv_bytes(profile, source.read_bytes())
+            mapping.refresh_readiness(profile)
+            return result
+
+        def done(result: mapping.ImportResult) -> None:
+            message = f"{result.imported} mappings imported"
+            if result.errors:
+                message += f"; {len(result.errors)} rows not imported:\n" + "\n".join(result.errors[:20])
+                QtWidgets.QMessageBox.warning(self, "Import mappings", message)
+            self.say(message.split("\n")[0])
+            self.refresh()
+            self.changed.emit()
+
+        def failed(message: str) -> None:  # unreadable file, wrong columns: one line, nothing imported
             QtWidgets.QMessageBox.warning(self, "Import mappings", message)
-        profile = self.profile
-        self._apply(lambda: (mapping.refresh_readiness(profile), message.split("\n")[0])[1], "Import mappings")
+            self.refresh_mappings()
+
+        self.runner.submit(work, done, failed)
 
     def _export(self, path: str | None = None) -> None:
         if not path:

@@ -38,3 +38,37 @@ def test_accept_selected_suggestions_and_keep_the_place(qtbot, store):
     qtbot.mouseClick(page.accept_selected_button, Qt.MouseButton.LeftButton)
     assert Mapping.select().count() == 6 and page.suggestions.rowCount() == 0
     assert not mapping.suggest(profile)
+
+
+def test_import_reads_the_file_on_the_task_runner(qtbot, store, tmp_path, monkeypatch):
+    """A mappings file grows with the office: it is read, checked and saved off the GUI thread, then the
+    list shows it; a file with a refused row imports nothing and names the row and field."""
+    import threading
+
+    from stnav_desktop.ui.tasks import TaskRunner
+
+    profile = settings.get_profile("default")
+    mapping.set_mapping(profile, "vendor", "2001", "V10000", actor="clerk")
+    good, bad = tmp_path / "mappings.csv", tmp_path / "bad.csv"
+    good.write_text(mapping.export_csv(profile), encoding="utf-8")
+    bad.write_text(mapping.export_csv(profile).replace("2001", "2002").replace("V10000", ""), encoding="utf-8")
+    mapping.delete_mapping(profile, "vendor", "2001")
+    threads: list[str] = []
+    real = mapping.import_csv_bytes
+    monkeypatch.setattr(mapping, "import_csv_bytes",
+                        lambda *a, **k: (threads.append(threading.current_thread().name), real(*a, **k))[1])
+    warnings: list[str] = []
+    monkeypatch.setattr("stnav_desktop.ui.mappings_page.QtWidgets.QMessageBox.warning",
+                        lambda parent, title, text: warnings.append(text))
+    runner = TaskRunner()
+    page = MappingsPage(profile, runner=runner)
+    qtbot.addWidget(page)
+    page._import(str(good))  # what the Import button does once the file is picked
+    qtbot.waitUntil(lambda: page.table.rowCount() == 1, timeout=5000)
+    assert [m.source_key for m in Mapping.select()] == ["2001"] and warnings == []
+    assert threads and threads[0] != threading.main_thread().name
+    page._import(str(bad))
+    qtbot.waitUntil(lambda: bool(warnings), timeout=5000)
+    assert "0 mappings imported; 1 rows not imported" in warnings[0] and "vendor 2002" in warnings[0]
+    assert [m.source_key for m in Mapping.select()] == ["2001"]
+    runner.shutdown()
