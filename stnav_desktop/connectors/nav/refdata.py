@@ -6,6 +6,7 @@ back as a clear error, see errors.py); these let the app warn before sending."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -127,3 +128,46 @@ class RefData:
         """Every accounting period, oldest first."""
         periods = [AccountingPeriod.from_api(r) for r in self._all("accountingPeriods")]
         return sorted(periods, key=lambda p: p.starting_date)
+
+
+# -- the sync layer's reference cache rows (key, name, blocked, data), from NAV's records ---------------
+REFERENCE_SETS = ("vendors", "items", "accounts", "dimensionValues", "journals")
+
+
+def _blocked(value: Any) -> bool:
+    """BC's vendor ``blocked`` is an option (" ", "Payment", "All"); items and accounts use booleans."""
+    if isinstance(value, bool):
+        return value
+    return str(value or "").strip() not in ("", "Payment")
+
+
+def reference_rows(source: Any, entity: str) -> Iterator[dict[str, Any]]:
+    """One reference set as cache rows: ``source`` is ``RefData`` (API v2.0) or classic NAV's
+    ``ClassicRefData`` (which answers in the API's shape). Every NAV field name stays here."""
+    if entity == "vendors":
+        for v in source.vendors():
+            yield {"key": v["number"], "name": v.get("displayName", ""), "blocked": _blocked(v.get("blocked")),
+                   "data": {"id": v.get("id"), "taxRegistrationNumber": v.get("taxRegistrationNumber"),
+                            # evidence for vendor suggestions (sync/domain/matching.py)
+                            "phone": v.get("phoneNumber"), "postalCode": v.get("postalCode"),
+                            "street": v.get("addressLine1")}}
+    elif entity == "items":
+        for i in source.items():
+            yield {"key": i["number"], "name": i.get("displayName", ""), "blocked": _blocked(i.get("blocked")),
+                   "data": {"id": i.get("id"), "type": i.get("type")}}
+    elif entity == "accounts":
+        for a in source.accounts():
+            if a.get("accountType", "Posting") == "Posting":
+                yield {"key": a["number"], "name": a.get("displayName", ""), "blocked": _blocked(a.get("blocked")),
+                       "data": {"id": a.get("id"), "directPosting": bool(a.get("directPosting", True)),
+                                "accountType": a.get("accountType"), "category": a.get("category")}}
+    elif entity == "dimensionValues":
+        for d in source.dimensions():
+            for v in d.get("dimensionValues") or []:
+                yield {"key": f"{d['code']}:{v['code']}", "name": v.get("displayName", ""), "data": {"id": v.get("id")}}
+    elif entity == "journals":
+        for j in source.journals():
+            yield {"key": j["code"], "name": j.get("displayName", ""), "data": {"id": j.get("id")}}
+    else:
+        raise ValueError(f"unknown reference set {entity!r}")
+

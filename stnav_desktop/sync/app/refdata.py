@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, cast
 
+from stnav_desktop.connectors.nav.refdata import REFERENCE_SETS, reference_rows
 from stnav_desktop.store import audit
 from stnav_desktop.store.db import db
 from stnav_desktop.store.fields import utcnow
@@ -62,38 +63,10 @@ def last_refresh(profile: Profile) -> dict[str, Any]:
     return dict(cast("Iterable[tuple[str, Any]]", query))
 
 
-def _blocked(value: Any) -> bool:
-    """BC's vendor ``blocked`` is an option (" ", "Payment", "All"); items and accounts use booleans."""
-    if isinstance(value, bool):
-        return value
-    return str(value or "").strip() not in ("", "Payment")
-
-
 def refresh_nav(profile: Profile, source, only: Iterable[str] | None = None) -> dict[str, int]:
-    """Read vendors, items, G/L accounts, dimension values and journals from NAV (``RefData``) into the
-    cache, each entity in one transaction; ``only``: just these entities (a NAV notification named them)."""
-    readers = {
-        "vendors": lambda: (
-            {"key": v["number"], "name": v.get("displayName", ""), "blocked": _blocked(v.get("blocked")),
-             "data": {"id": v.get("id"), "taxRegistrationNumber": v.get("taxRegistrationNumber"),
-                      # evidence for vendor suggestions (sync/domain/matching.py)
-                      "phone": v.get("phoneNumber"), "postalCode": v.get("postalCode"),
-                      "street": v.get("addressLine1")}}
-            for v in source.vendors()),
-        "items": lambda: (
-            {"key": i["number"], "name": i.get("displayName", ""), "blocked": _blocked(i.get("blocked")),
-             "data": {"id": i.get("id"), "type": i.get("type")}} for i in source.items()),
-        "accounts": lambda: (
-            {"key": a["number"], "name": a.get("displayName", ""), "blocked": _blocked(a.get("blocked")),
-             "data": {"id": a.get("id"), "directPosting": bool(a.get("directPosting", True)),
-                      "accountType": a.get("accountType"), "category": a.get("category")}}
-            for a in source.accounts() if a.get("accountType", "Posting") == "Posting"),
-        "dimensionValues": lambda: (
-            {"key": f"{d['code']}:{v['code']}", "name": v.get("displayName", ""), "data": {"id": v.get("id")}}
-            for d in source.dimensions() for v in d.get("dimensionValues") or []),
-        "journals": lambda: (
-            {"key": j["code"], "name": j.get("displayName", ""), "data": {"id": j.get("id")}}
-            for j in source.journals()),
-    }
+    """Read vendors, items, G/L accounts, dimension values and journals from NAV (``RefData`` or classic
+    NAV's ``ClassicRefData``) into the cache, each entity in one transaction; ``only``: just these entities
+    (a NAV notification named them). The connector turns NAV's records into cache rows."""
+    readers = {entity: (lambda e=entity: reference_rows(source, e)) for entity in REFERENCE_SETS}
     wanted = set(readers) if only is None else set(only)
     return {entity: replace(profile, entity, read()) for entity, read in readers.items() if entity in wanted}
