@@ -161,65 +161,95 @@ class Header:
     purchase_order_st_id: int | None
 
 
+def _amount(raw: dict[str, Any], key: str, problems: list[str]) -> Decimal | None:
+    value = raw.get(key)
+    if type(value) is Decimal and value.is_finite():  # the connector's amounts: to_decimal's answer
+        return value
+    try:
+        return to_decimal(value)
+    except (ValueError, TypeError):
+        problems.append(f"{key} {str(raw.get(key))[:40]!r} is not a number")
+        return None
+
+
+# to_datetime of a text, by text: a pull reads the same document dates (and often the same modifiedOn)
+# thousands of times; datetimes are immutable, so a shared one is the very value parsed again
+_DATES: dict[str, datetime] = {}
+_DATES_MAX = 8192
+
+
+def _when(raw: dict[str, Any], key: str, problems: list[str]) -> datetime | None:
+    value = raw.get(key)
+    if type(value) is str:
+        found = _DATES.get(value)
+        if found is not None:
+            return found
+    try:
+        result = to_datetime(value)
+    except (ValueError, TypeError):
+        problems.append(f"{key} {str(raw.get(key))[:40]!r} is not a date")
+        return None
+    if result is not None and type(value) is str:
+        if len(_DATES) >= _DATES_MAX:
+            _DATES.clear()
+        _DATES[value] = result
+    return result
+
+
+def _ident(value: Any, key: str, problems: list[str]) -> int | None:
+    if type(value) is int:
+        return value
+    if value is None or value == "":
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    problems.append(f"{key} {str(value)[:40]!r} is not an id")
+    return None
+
+
+def _named(raw: dict[str, Any], key: str, problems: list[str]) -> dict[str, Any]:
+    value = raw.get(key)
+    if value is None or isinstance(value, dict):
+        return value or {}
+    problems.append(f"{key} {str(value)[:40]!r} is not an object with an id and a name")
+    return {}
+
+
 def header(kind: str, raw: dict[str, Any]) -> tuple[Header, list[str]]:
     """The columns the review grid shows, read from the raw payload; problems instead of exceptions."""
     problems: list[str] = []
-
-    def amount(key: str) -> Decimal | None:
-        try:
-            return to_decimal(raw.get(key))
-        except (ValueError, TypeError):
-            problems.append(f"{key} {str(raw.get(key))[:40]!r} is not a number")
-            return None
-
-    def when(key: str) -> datetime | None:
-        try:
-            return to_datetime(raw.get(key))
-        except (ValueError, TypeError):
-            problems.append(f"{key} {str(raw.get(key))[:40]!r} is not a date")
-            return None
-
-    def ident(value: Any, key: str) -> int | None:
-        if value is None or value == "":
-            return None
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        problems.append(f"{key} {str(value)[:40]!r} is not an id")
-        return None
-
-    def named(key: str) -> dict[str, Any]:
-        value = raw.get(key)
-        if value is None or isinstance(value, dict):
-            return value or {}
-        problems.append(f"{key} {str(value)[:40]!r} is not an object with an id and a name")
-        return {}
-
     if kind == SourceKind.PURCHASE_ORDER:
         return Header(
-            number=str(raw.get("number") or raw.get("id")), vendor_st_id=ident(raw.get("vendorId"), "vendorId"),
-            vendor_name="", business_unit_st_id=ident(raw.get("businessUnitId"), "businessUnitId"),
-            business_unit_name="", doc_date=when("date"),
-            modified_on=when("modifiedOn"), st_status=str(raw.get("status") or ""), total=amount("total"),
-            purchase_order_st_id=None), problems
+            number=str(raw.get("number") or raw.get("id")),
+            vendor_st_id=_ident(raw.get("vendorId"), "vendorId", problems),
+            vendor_name="", business_unit_st_id=_ident(raw.get("businessUnitId"), "businessUnitId", problems),
+            business_unit_name="", doc_date=_when(raw, "date", problems),
+            modified_on=_when(raw, "modifiedOn", problems), st_status=str(raw.get("status") or ""),
+            total=_amount(raw, "total", problems), purchase_order_st_id=None), problems
     if kind == SourceKind.INVENTORY_RETURN:
         # Export_Returns (tenant-inventory-v2.json, Inventory.V2.ExportReturnsResponse): ids, not objects;
         # returnAmount is the return total including tax and shipping
         status = raw.get("status")
         return Header(
-            number=str(raw.get("number") or raw.get("id")), vendor_st_id=ident(raw.get("vendorId"), "vendorId"),
-            vendor_name="", business_unit_st_id=ident(raw.get("businessUnitId"), "businessUnitId"),
-            business_unit_name="", doc_date=when("creditReceivedOn") or when("returnDate"),
-            modified_on=when("modifiedOn"), st_status=str(status if isinstance(status, str) else ""),
-            total=amount("returnAmount"),
-            purchase_order_st_id=ident(raw.get("purchaseOrderId"), "purchaseOrderId")), problems
-    vendor = named("vendor")
-    bu = named("businessUnit")
+            number=str(raw.get("number") or raw.get("id")),
+            vendor_st_id=_ident(raw.get("vendorId"), "vendorId", problems),
+            vendor_name="", business_unit_st_id=_ident(raw.get("businessUnitId"), "businessUnitId", problems),
+            business_unit_name="",
+            doc_date=_when(raw, "creditReceivedOn", problems) or _when(raw, "returnDate", problems),
+            modified_on=_when(raw, "modifiedOn", problems), st_status=str(status if isinstance(status, str) else ""),
+            total=_amount(raw, "returnAmount", problems),
+            purchase_order_st_id=_ident(raw.get("purchaseOrderId"), "purchaseOrderId", problems)), problems
+    vendor = _named(raw, "vendor", problems)
+    bu = _named(raw, "businessUnit", problems)
     return Header(
-        number=str(raw.get("referenceNumber") or raw.get("id")), vendor_st_id=ident(vendor.get("id"), "vendor.id"),
-        vendor_name=str(vendor.get("name") or ""), business_unit_st_id=ident(bu.get("id"), "businessUnit.id"),
-        business_unit_name=str(bu.get("name") or ""), doc_date=when("billDate"), modified_on=when("modifiedOn"),
-        st_status=str(raw.get("syncStatus") or ""), total=amount("billAmount"),
-        purchase_order_st_id=ident(raw.get("purchaseOrderId"), "purchaseOrderId")), problems
+        number=str(raw.get("referenceNumber") or raw.get("id")),
+        vendor_st_id=_ident(vendor.get("id"), "vendor.id", problems),
+        vendor_name=str(vendor.get("name") or ""),
+        business_unit_st_id=_ident(bu.get("id"), "businessUnit.id", problems),
+        business_unit_name=str(bu.get("name") or ""), doc_date=_when(raw, "billDate", problems),
+        modified_on=_when(raw, "modifiedOn", problems), st_status=str(raw.get("syncStatus") or ""),
+        total=_amount(raw, "billAmount", problems),
+        purchase_order_st_id=_ident(raw.get("purchaseOrderId"), "purchaseOrderId", problems)), problems
 
 
 def apply_pending(doc: StDocument) -> StageResult | None:
@@ -266,7 +296,37 @@ def _texts(raw: dict[str, Any]) -> tuple[str, str]:
     """(JSON text to store, content hash) with one serialisation of the payload in the common case: the
     stored text is the hashed (stable) text with the volatile fields appended (same object once read).
     The bytes are ``_stable_text``'s, made by orjson where that is certain (``jsontext.dumps_sorted``), so
-    the hashes of documents already stored stay comparable."""
+    the hashes of documents already stored stay comparable. Raises UnicodeEncodeError on a lone
+    surrogate (prepare scrubs)."""
+    if type(raw) is dict and jsontext.is_plain(raw):  # one walk for every part below
+        try:
+            return _plain_texts(raw)
+        except TypeError:  # a non-text key, an integer beyond 64 bits, a lone surrogate: as below
+            pass
+    return _texts_any(raw)
+
+
+def _plain_texts(raw: dict[str, Any]) -> tuple[str, str]:
+    """``_texts_any`` for a payload ``jsontext.is_plain`` accepted: the same bytes, each part written by
+    orjson (``jsontext.dumps_plain``: what ``dumps_sorted`` does after its walk), the payload split into
+    its stable and volatile members once. TypeError where ``dumps_sorted`` would use ``json.dumps``."""
+    stable = dict(raw)
+    tail = {k: stable.pop(k) for k in VOLATILE if k in stable}
+    if stable.get("status") == "Exported":  # as _stable: hashed as "Received"; stored whole, sorted
+        whole = jsontext.dumps_plain(raw).decode("utf-8")  # _raw_text's bytes (only Decimals reach default)
+        stable["status"] = "Received"
+        return whole, hashlib.sha256(jsontext.dumps_plain(stable)).hexdigest()
+    stable_bytes = jsontext.dumps_plain(stable)
+    digest = hashlib.sha256(stable_bytes).hexdigest()
+    if not tail:
+        return stable_bytes.decode("utf-8"), digest
+    tail_bytes = jsontext.dumps_plain(tail)
+    text = (stable_bytes[:-1] + b"," + tail_bytes[1:]) if len(stable_bytes) > 2 else tail_bytes
+    return text.decode("utf-8"), digest
+
+
+def _texts_any(raw: dict[str, Any]) -> tuple[str, str]:
+    """``_texts`` for any payload (floats, datetimes, enums, big integers, lone surrogates...)."""
     if raw.get("status") == "Exported":
         text = _raw_text(raw)
         text.encode("utf-8")  # UnicodeEncodeError on a lone surrogate, as below: prepare scrubs
