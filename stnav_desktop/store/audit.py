@@ -30,7 +30,7 @@ from typing import Any
 
 from peewee import SqliteDatabase
 
-from stnav_desktop.redact import MASK, redact, redact_mapping
+from stnav_desktop.redact import MASK, redact, redact_mapping, redact_texts
 from stnav_desktop.store import jsontext
 from stnav_desktop.store.backend import is_postgres, pc_name
 from stnav_desktop.store.models import AuditEvent, AuditHead
@@ -179,6 +179,116 @@ def append(action: str, *, st_ref: str = "", nav_ref: str = "", detail: Any = No
     return event
 
 
+class _Sealer:
+    """``event_mac`` for many events with one key: HMAC-SHA256 as RFC 2104 and the standard library's
+    ``hmac`` module build it (the key hashed when longer than SHA-256's 64-byte block, padded with zeros,
+    XORed with the inner and outer pads), the two padded-key states hashed once and copied per event."""
+
+    def __init__(self, key: bytes) -> None:
+        block = hashlib.sha256().block_size
+        if len(key) > block:
+            key = hashlib.sha256(key).digest()
+        key = key.ljust(block, b"\0")
+        self.inner = hashlib.sha256(key.translate(hmac.trans_36))
+        self.outer = hashlib.sha256(key.translate(hmac.trans_5C))
+
+    def event(self, seq: int, digest: str) -> str:
+        """``event_mac(key, seq, digest)``."""
+        inner = self.inner.copy()
+        inner.update(f"event:{seq}:{digest}".encode())
+        outer = self.outer.copy()
+        outer.update(inner.digest())
+        return outer.hexdigest()
+
+
+_LEAVES = frozenset({str, int, bool, type(None), Decimal})  # jsontext's plain scalars
+
+
+def _detail_texts(events: list[dict[str, Any]]) -> Iterator[str]:
+    """The texts directly in the events' details (reasons, statuses, a StrEnum's member too): redacted
+    for the batch at once."""
+    for event in events:
+        detail = event.get("detail")
+        if type(detail) is dict:
+            for value in detail.values():
+                if isinstance(value, str):
+                    yield value
+
+
+class _Details:
+    """``canonical_detail`` for a batch's details, each the same text. A detail is a dict of members,
+    redacted as ``redact_mapping`` does it; the batch's texts are redacted first (``redact_texts``). When
+    none of them changed, a detail whose every member name is known not to be a secret's and whose every
+    value is a text, a whole number or an exact Decimal (the common case: a document's id, total, status
+    and reason) is its own redaction, and orjson writes it (``jsontext.dumps_plain``: no walk needed for
+    those types, a Decimal written as ``str`` writes it, as ``_default`` does)."""
+
+    def __init__(self, events: list[dict[str, Any]]) -> None:
+        self.texts = redact_texts(_detail_texts(events))
+        # every text kept as it is: then a detail of plain members needs no copy
+        self.unchanged = all(redacted is text for text, redacted in self.texts.items())
+        self.secret_names: dict[Any, bool] = {}
+        self.clean_names: set[Any] = set()  # names whose values are not masked
+        # exact types the walk accepts as leaves, and the text types (StrEnum) the batch's texts have
+        self.leaves = set(_LEAVES) | {type(text) for text in self.texts}
+
+    def text(self, detail: Any) -> str:
+        if (self.unchanged and type(detail) is dict and self.clean_names.issuperset(detail)
+                and self.leaves.issuperset(map(type, detail.values()))):
+            try:
+                return jsontext.dumps_plain(detail).decode("utf-8")
+            except TypeError:  # an integer beyond 64 bits, a lone surrogate: as below
+                pass
+        return _detail_text(detail, self.secret_names, self.texts, self.clean_names)
+
+
+def _detail_text(detail: Any, secret_names: dict[Any, bool], texts: dict[str, str],
+                 clean_names: set[Any] | None = None) -> str:
+    """``canonical_detail(detail)``: the same text, made with less work per event. Member by member as
+    ``redact_mapping`` does it (a truthy value under a secret-looking name masked, text redacted, containers
+    walked); a member name's verdict kept in ``secret_names`` and a text's redaction in ``texts`` (statuses
+    and reasons repeat); numbers and null passed as they are. While redacting, each member is checked as
+    ``jsontext.dumps_sorted`` checks it (its walk, done here once) before orjson writes the text."""
+    if not isinstance(detail, dict):
+        return jsontext.dumps_sorted(redact_mapping(detail or {}), _default).decode("utf-8")
+    out: dict[Any, Any] = {}
+    plain = True
+    for name, value in detail.items():
+        secret = secret_names.get(name)
+        if secret is None:
+            secret = secret_names[name] = redact_mapping({name: 1}) != {name: 1}
+            if not secret and clean_names is not None:
+                clean_names.add(name)
+        if secret and value:
+            out[name] = MASK
+            continue
+        kind = type(value)
+        if kind is str:
+            try:
+                out[name] = texts[value]
+            except KeyError:
+                out[name] = texts[value] = redact(value)
+        elif isinstance(value, str):  # a StrEnum member (a status): its redaction is text too
+            try:
+                out[name] = texts[value]
+            except KeyError:
+                out[name] = texts[value] = redact(value)
+        elif value is None or isinstance(value, int | Decimal | float):
+            out[name] = value
+            # as the walk: None, an int (a bool, an IntEnum) or an exact Decimal; not a float
+            plain = plain and (kind in _LEAVES or isinstance(value, int))
+        else:  # a container (a copy of it, redacted), or an object the walk refuses (a datetime...)
+            out[name] = value = redact_mapping(value)
+            plain = plain and jsontext.is_plain(value)
+    if plain:
+        try:
+            # only Decimals reach ``default`` in a plain detail: str(value), as _default writes them
+            return jsontext.dumps_plain(out).decode("utf-8")
+        except TypeError:  # a non-text key, an integer beyond 64 bits, a lone surrogate: as dumps_sorted
+            pass
+    return jsontext.dumps_sorted(out, _default).decode("utf-8")
+
+
 def append_many(events: list[dict[str, Any]], *, actor: str | None = None, profile: str = "") -> int:
     """Append many events in order with one read of the head, the chain computed in memory, one
     multi-row INSERT (per 3,000 events: SQLite's bound-variable limit) and one head update; the same
@@ -200,42 +310,22 @@ def append_many(events: list[dict[str, Any]], *, actor: str | None = None, profi
         seq, prev = head.seq, head.hash or GENESIS
         ts_text = datetime.now(UTC).isoformat(timespec="microseconds")
         values: list[Any] = []
-        # redaction member by member, as redact_mapping does it (a truthy value under a secret-looking name
-        # masked, text redacted, containers walked): a member name's verdict and a text's redaction
-        # computed once per batch (statuses and reasons repeat), numbers and null passed as they are
-        secret_name: dict[Any, bool] = {}  # member name -> redact_mapping masks a truthy value under it
-        texts: dict[str, str] = {}
-
-        def redacted(detail: Any) -> Any:
-            if not isinstance(detail, dict):
-                return redact_mapping(detail or {})
-            out: dict[Any, Any] = {}
-            for name, value in detail.items():
-                secret = secret_name.get(name)
-                if secret is None:
-                    secret = secret_name[name] = redact_mapping({name: 1}) != {name: 1}
-                if secret and value:
-                    out[name] = MASK
-                elif isinstance(value, str):
-                    try:
-                        out[name] = texts[value]
-                    except KeyError:
-                        out[name] = texts[value] = redact(value)
-                elif value is None or isinstance(value, int | Decimal | float):
-                    out[name] = value
-                else:
-                    out[name] = redact_mapping(value)
-            return out
-
+        details = _Details(events)  # every text of the batch redacted in a few checks
+        sealed = _Sealer(key) if key else None
+        tail = [host] if host else []  # events from before the PC was recorded hash as they always did
+        sha256, dumps_texts = hashlib.sha256, jsontext.dumps_texts
         for event in events:
             seq += 1
+            action = event["action"]
             who = event.get("actor") or default_actor
             where = event.get("profile", profile) or ""
             st_ref, nav_ref = event.get("st_ref") or "", event.get("nav_ref") or ""
-            detail_text = jsontext.dumps_sorted(redacted(event.get("detail")), _default).decode("utf-8")
-            digest = event_hash(seq, ts_text, who, event["action"], where, st_ref, nav_ref, detail_text, prev, host)
-            values.extend((seq, ts_text, who, event["action"], where, st_ref, nav_ref, detail_text, prev, digest,
-                           event_mac(key, seq, digest) if key else "", host))
+            detail_text = details.text(event.get("detail"))
+            # event_hash, inline: the same fields, the same bytes
+            digest = sha256(dumps_texts([seq, ts_text, who, action, where, st_ref, nav_ref, detail_text, prev,
+                                         *tail])).hexdigest()
+            values.extend((seq, ts_text, who, action, where, st_ref, nav_ref, detail_text, prev, digest,
+                           sealed.event(seq, digest) if sealed else "", host))
             prev = digest
         per = 2500  # rows per INSERT: under SQLite's 32,766 bound variables (and PostgreSQL's 65,535)
         mark = db.param  # "?" on SQLite, "%s" on PostgreSQL
