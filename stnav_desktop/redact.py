@@ -47,6 +47,8 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
 _TRIGGER_WORDS = ("authorization", "bearer", "://", "secret", "password", "passwd", "pwd", "token", "key",
                   "assertion", "signature")
 
+_TRIGGER_BYTES = tuple(word.encode("ascii") for word in _TRIGGER_WORDS)
+
 _known: set[str] = set()
 _known_lock = threading.Lock()
 # shorter values would mask ordinary words; real client secrets and keys are far longer
@@ -99,8 +101,9 @@ def redact_texts(texts: Iterable[str], group: int = 64) -> dict[str, str]:
         part = unique[start:start + group]
         joined = "\n".join(part)
         if joined.isascii() and not any(value in joined for value in known):
-            lowered = joined.lower()
-            if not any(word in lowered for word in _TRIGGER_WORDS):
+            # ASCII: bytes.lower() lowers A-Z as str.lower() does, several times faster
+            lowered = joined.encode("ascii").lower()
+            if not any(word in lowered for word in _TRIGGER_BYTES):
                 out.update(zip(part, part, strict=True))
                 continue
         for text in part:

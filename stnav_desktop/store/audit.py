@@ -25,6 +25,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -204,15 +205,11 @@ class _Sealer:
 _LEAVES = frozenset({str, int, bool, type(None), Decimal})  # jsontext's plain scalars
 
 
-def _detail_texts(events: list[dict[str, Any]]) -> Iterator[str]:
+def _detail_texts(events: list[dict[str, Any]]) -> list[str]:
     """The texts directly in the events' details (reasons, statuses, a StrEnum's member too): redacted
     for the batch at once."""
-    for event in events:
-        detail = event.get("detail")
-        if type(detail) is dict:
-            for value in detail.values():
-                if isinstance(value, str):
-                    yield value
+    details = [detail for event in events if type(detail := event.get("detail")) is dict]
+    return [value for value in chain.from_iterable(map(dict.values, details)) if isinstance(value, str)]
 
 
 class _Details:

@@ -331,10 +331,12 @@ def test_pinned_detail_hash_and_seal():
 def test_redact_texts_is_redact_text_by_text(known_secret):
     texts = [f"plain reason {i}" for i in range(200)] + [
         "password=hunter2", f"a {KNOWN_SECRET} b", "Bearer abcdefghij", "https://u:p@h/", "Ünïcödé", "", "KEY=1",
-        "a\u2028b", "registered", "-secret-42", "ends with registered-", "secret-42 starts", "\ud83d lone"]
+        "a\u2028b", "registered", "-secret-42", "ends with registered-", "secret-42 starts", "\ud83d lone",
+        "API_KEY=abcdef in capitals", "AUTHORIZATION: BEARER XYZ", "Client_Secret: s"]
     for group in (1, 2, 3, 64, 1000):
         for order in (texts, texts[::-1], texts[::7] + texts):
             assert audit.redact_texts(order, group) == {t: redact.redact(t) for t in order}
+    assert "API_KEY=***" in audit.redact_texts(texts)["API_KEY=abcdef in capitals"]
     # a known secret cut by the line the group joins texts with is no secret in either text
     redact.register_secret("tail\nhead")
     assert redact.redact_texts(["the tail", "head of it"]) == {"the tail": "the tail", "head of it": "head of it"}

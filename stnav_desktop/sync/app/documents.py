@@ -311,7 +311,10 @@ def _plain_texts(raw: dict[str, Any]) -> tuple[str, str]:
     orjson (``jsontext.dumps_plain``: what ``dumps_sorted`` does after its walk), the payload split into
     its stable and volatile members once. TypeError where ``dumps_sorted`` would use ``json.dumps``."""
     stable = dict(raw)
-    tail = {k: stable.pop(k) for k in VOLATILE if k in stable}
+    tail = {}
+    for key in VOLATILE:
+        if key in stable:
+            tail[key] = stable.pop(key)
     if stable.get("status") == "Exported":  # as _stable: hashed as "Received"; stored whole, sorted
         whole = jsontext.dumps_plain(raw).decode("utf-8")  # _raw_text's bytes (only Decimals reach default)
         stable["status"] = "Received"
