@@ -223,7 +223,7 @@ class _Details:
     def __init__(self, events: list[dict[str, Any]]) -> None:
         self.texts = redact_texts(_detail_texts(events))
         # every text kept as it is: then a detail of plain members needs no copy
-        self.unchanged = all(redacted is text for text, redacted in self.texts.items())
+        self.unchanged = all(redacted == text for text, redacted in self.texts.items())
         self.secret_names: dict[Any, bool] = {}
         self.clean_names: set[Any] = set()  # names whose values are not masked
         # exact types the walk accepts as leaves, and the text types (StrEnum) the batch's texts have
@@ -259,13 +259,7 @@ def _detail_text(detail: Any, secret_names: dict[Any, bool], texts: dict[str, st
         if secret and value:
             out[name] = MASK
             continue
-        kind = type(value)
-        if kind is str:
-            try:
-                out[name] = texts[value]
-            except KeyError:
-                out[name] = texts[value] = redact(value)
-        elif isinstance(value, str):  # a StrEnum member (a status): its redaction is text too
+        if isinstance(value, str):  # a text, a StrEnum member (a status): its redaction is text too
             try:
                 out[name] = texts[value]
             except KeyError:
@@ -273,7 +267,7 @@ def _detail_text(detail: Any, secret_names: dict[Any, bool], texts: dict[str, st
         elif value is None or isinstance(value, int | Decimal | float):
             out[name] = value
             # as the walk: None, an int (a bool, an IntEnum) or an exact Decimal; not a float
-            plain = plain and (kind in _LEAVES or isinstance(value, int))
+            plain = plain and (type(value) in _LEAVES or isinstance(value, int))
         else:  # a container (a copy of it, redacted), or an object the walk refuses (a datetime...)
             out[name] = value = redact_mapping(value)
             plain = plain and jsontext.is_plain(value)

@@ -371,11 +371,11 @@ def prepare(kind: str, raw: Any, problems: list[str] | None = None) -> Prepared:
     if not isinstance(st_id, int) or isinstance(st_id, bool) or st_id <= 0:
         raise Unreadable(f"{label(kind, raw)}: has no usable id ({str(raw.get('id'))[:40]!r})")
     head, parse_problems = header(kind, raw)
-    problems = list(dict.fromkeys([*problems, *parse_problems]))
-    columns = dict(number=head.number[:200], vendor_st_id=head.vendor_st_id, business_unit_st_id=head.business_unit_st_id,
-                   doc_date=head.doc_date, modified_on=head.modified_on, st_status=head.st_status[:50],
-                   total=head.total, purchase_order_st_id=head.purchase_order_st_id,
-                   st_active=raw.get("active") is not False)
+    problems = list(dict.fromkeys([*problems, *parse_problems])) if problems or parse_problems else []
+    columns = {"number": head.number[:200], "vendor_st_id": head.vendor_st_id,
+               "business_unit_st_id": head.business_unit_st_id, "doc_date": head.doc_date,
+               "modified_on": head.modified_on, "st_status": head.st_status[:50], "total": head.total,
+               "purchase_order_st_id": head.purchase_order_st_id, "st_active": raw.get("active") is not False}
     if head.vendor_name:
         columns["vendor_name"] = head.vendor_name[:200]
     if head.business_unit_name:
