@@ -21,6 +21,7 @@ from typing import Any
 from stnav_desktop.store import audit
 from stnav_desktop.store.db import db
 from stnav_desktop.store.models import DocStatus, Profile, SourceKind, StDocument
+from stnav_desktop.sync.app import mapping
 from stnav_desktop.sync.domain import lifecycle
 
 # statuses a hold can still stop (later ones are already approved, posting or booked)
@@ -97,7 +98,6 @@ def held_status(status: str, reason: str, released: str) -> bool:
 def release(doc: StDocument, reason: str, *, actor: str | None = None) -> StDocument:
     """A person releases a held bill to be booked (audited with who and why). It then goes through the
     readiness check like any pulled document (ready, or needs mapping with the reason)."""
-    from stnav_desktop.sync.app import mapping
     reason = (reason or "").strip()
     if not reason:
         raise HoldError(f"{lifecycle.st_ref(doc)}: say why it may be booked (a reason is required to release)")
@@ -119,7 +119,6 @@ def release(doc: StDocument, reason: str, *, actor: str | None = None) -> StDocu
 
 def safe_evaluate(doc: Any, ctx: Any) -> tuple[str, str]:
     """``mapping.evaluate`` that never raises: a record too broken to plan needs a person, with the cause."""
-    from stnav_desktop.sync.app import mapping
     try:
         return mapping.evaluate(doc, ctx)
     except Exception as exc:  # a malformed record must not stop a pull or a release
@@ -131,7 +130,6 @@ def safe_evaluate(doc: Any, ctx: Any) -> tuple[str, str]:
 def reevaluate(profile: Profile, ids: Iterable[int] | None = None) -> int:
     """Re-check holds for documents already stored (bills changed this pull and every held bill):
     hold the ones with a new reason, let go the ones whose reason went away. Returns documents changed."""
-    from stnav_desktop.sync.app import mapping
     index = HoldIndex.load(profile)
     query = StDocument.select().where((StDocument.profile == profile)
                                       & (StDocument.kind == SourceKind.INVENTORY_BILL)

@@ -656,7 +656,12 @@ def evaluate(doc: StDocument, ctx: accounting.PlanContext) -> tuple[str, str]:
         return DocStatus.SKIPPED, str(exc)
     except accounting.PlanError as exc:
         for problem in exc.problems:
-            (data if any(marker in problem for marker in DATA_MARKERS) else problems).append(problem)
+            for marker in DATA_MARKERS:
+                if marker in problem:
+                    data.append(problem)
+                    break
+            else:
+                problems.append(problem)
     source = getattr(ctx, "period_source", "")
     if source:  # say which source closed the period
         problems = [p.replace("is outside NAV's allowed posting period", "is outside the allowed posting period")
