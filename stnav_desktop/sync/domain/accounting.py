@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from stnav_desktop.connectors.nav.books import (
@@ -258,10 +258,18 @@ class PlanContext:
         return found.get(str(key)) if found else None
 
 
+# the kinds as plain text (an enum member costs a look-up and a slower hash on every use in the plans)
+_PURCHASE_ORDER, _INVENTORY_BILL, _INVENTORY_RETURN = (SourceKind.PURCHASE_ORDER.value, SourceKind.INVENTORY_BILL.value,
+                                                       SourceKind.INVENTORY_RETURN.value)
+_VENDOR, _ITEM, _BUSINESS_UNIT, _GL_RULE, _ST_GL_ACCOUNT = (
+    MappingKind.VENDOR.value, MappingKind.ITEM.value, MappingKind.BUSINESS_UNIT.value, MappingKind.GL_RULE.value,
+    MappingKind.ST_GL_ACCOUNT.value)
+
+
 def _ref(kind: str, raw: dict[str, Any]) -> str:
-    if kind == SourceKind.PURCHASE_ORDER:
+    if kind == _PURCHASE_ORDER:
         return f"PO {raw.get('number') or raw.get('id')}"
-    if kind == SourceKind.INVENTORY_RETURN:
+    if kind == _INVENTORY_RETURN:
         return f"Return {raw.get('number') or raw.get('id')}"
     return f"Bill {raw.get('referenceNumber') or raw.get('id')}"
 
@@ -269,17 +277,24 @@ def _ref(kind: str, raw: dict[str, Any]) -> str:
 # Readiness plans every document of a pull (tens of thousands), and the same few texts recur on every
 # line (quantities, unit costs, dates): each read once per process, kept up to a bound (then started over)
 _CACHE_SIZE = 20_000
-_DECIMALS: dict[str, Decimal | None] = {}
+_DECIMALS: dict[str, Decimal] = {}
 _DATES: dict[str, date | None] = {}
+# a bill line's (quantity, cost) texts -> quantity, unit cost, amount: only pairs that raise no problem
+_LINE_AMOUNTS: dict[tuple[str, str], tuple[Decimal, Decimal, Decimal]] = {}
 
 
 def _number(value: Any) -> Decimal | None:
     """``documents.to_decimal`` (ValueError when not a number), each text converted once."""
     if type(value) is str:
-        found = _DECIMALS.get(value, _DECIMALS)
-        if found is not _DECIMALS:
-            return found  # type: ignore[return-value]
-        result = to_decimal(value)
+        found = _DECIMALS.get(value)
+        if found is not None:
+            return found
+        try:
+            result = Decimal(value)  # as to_decimal's Decimal(value.strip()): Decimal strips the same whitespace
+        except InvalidOperation:
+            return to_decimal(value)  # None for "", else the ValueError
+        if not result.is_finite():
+            return to_decimal(value)  # the ValueError
         if len(_DECIMALS) >= _CACHE_SIZE:
             _DECIMALS.clear()
         _DECIMALS[value] = result
@@ -338,11 +353,11 @@ def _posting_date(kind: str, raw: dict[str, Any], ctx: PlanContext, ref: str, pr
     chosen: date | None
     if ctx.date_rule == "posting_day":
         chosen = ctx.today or datetime.now(UTC).date()
-    elif ctx.date_rule == "receipt_date" and kind == SourceKind.PURCHASE_ORDER:
+    elif ctx.date_rule == "receipt_date" and kind == _PURCHASE_ORDER:
         chosen = _date(raw.get("receivedOn")) or _date(raw.get("date"))
-    elif kind == SourceKind.PURCHASE_ORDER:
+    elif kind == _PURCHASE_ORDER:
         chosen = _date(raw.get("date"))
-    elif kind == SourceKind.INVENTORY_RETURN:
+    elif kind == _INVENTORY_RETURN:
         # the vendor's credit is the document: it exists from the day it was received
         chosen = _date(raw.get("creditReceivedOn")) or _date(raw.get("returnedOn")) or _date(raw.get("returnDate"))
     else:
@@ -360,7 +375,7 @@ def _territory(bu_id: Any, ctx: PlanContext, ref: str, problems: list[str]) -> d
     if bu_id is None:
         problems.append(f"{ref}: no business unit, so no {ctx.territory_dimension} dimension value")
         return {}
-    mapped = ctx.mapped(MappingKind.BUSINESS_UNIT, bu_id)
+    mapped = ctx.mapped(_BUSINESS_UNIT, bu_id)
     if mapped is None:
         problems.append(f"{ref}: business unit {bu_id} is not mapped to a {ctx.territory_dimension} value")
         return {}
@@ -372,7 +387,7 @@ def _territory(bu_id: Any, ctx: PlanContext, ref: str, problems: list[str]) -> d
 
 def _dimensions(kind: str, raw: dict[str, Any], ctx: PlanContext, ref: str, problems: list[str]) -> dict[str, str]:
     """The territory (built-in rule) plus every configured dimension rule (sync/domain/dimensions.py)."""
-    bu_id = (raw.get("businessUnit") or {}).get("id") if kind == SourceKind.INVENTORY_BILL else raw.get("businessUnitId")
+    bu_id = (raw.get("businessUnit") or {}).get("id") if kind == _INVENTORY_BILL else raw.get("businessUnitId")
     dims = _territory(bu_id, ctx, ref, problems)
     if ctx.dimension_rules_error:
         problems.append(f"{ref}: setting posting.dimension_rules: {ctx.dimension_rules_error}")
@@ -392,7 +407,7 @@ def _vendor(vendor_id: Any, ctx: PlanContext, ref: str, problems: list[str]) -> 
     if not vendor_id:
         problems.append(f"{ref}: vendor {vendor_id or 0} does not exist in ServiceTitan")
         return ""
-    mapped = ctx.mapped(MappingKind.VENDOR, vendor_id)
+    mapped = ctx.mapped(_VENDOR, vendor_id)
     if mapped is None:
         problems.append(f"{ref}: ServiceTitan vendor {vendor_id} is not mapped to a NAV vendor")
         return ""
@@ -416,33 +431,34 @@ def bill_line_account(item: dict[str, Any], bu_id: Any, ctx: PlanContext) -> tup
     ServiceTitan's own G/L account on the line, mapped → the profile's default expense account."""
     mappings = ctx.mappings
     sku_id = item.get("skuId")
-    if sku_id is not None and (skus := mappings.get(MappingKind.ITEM)):
+    if sku_id is not None and (skus := mappings.get(_ITEM)):
         mapped = skus.get(str(sku_id))
         if mapped and mapped[1] == "Account":
             return mapped[0], f"SKU {item.get('skuCode') or sku_id} mapped to account"
-    if rules := mappings.get(MappingKind.GL_RULE):
+    if rules := mappings.get(_GL_RULE):
         rule = rules.get(f"sku_type:{item.get('skuType')}")
         if rule:
             return rule[0], "rule for SKU type"
         rule = rules.get(f"business_unit:{bu_id}")
         if rule:
             return rule[0], "rule for business unit"
-    st_accounts = mappings.get(MappingKind.ST_GL_ACCOUNT)
-    for field_name in ("costOfSaleAccount", "generalLedgerAccount"):
-        st_account = item.get(field_name) or {}
-        st_id = st_account.get("id")
-        if st_id is not None and st_accounts:
-            mapped = st_accounts.get(str(st_id))
-            if mapped:
-                return mapped[0], f"ServiceTitan {field_name} {st_account.get('number') or st_id} mapped"
+    st_accounts = mappings.get(_ST_GL_ACCOUNT)
+    st_account = item.get("costOfSaleAccount") or {}
+    st_id = st_account.get("id")
+    if st_id is not None and st_accounts and (mapped := st_accounts.get(str(st_id))):
+        return mapped[0], f"ServiceTitan costOfSaleAccount {st_account.get('number') or st_id} mapped"
+    st_account = item.get("generalLedgerAccount") or {}
+    st_id = st_account.get("id")
+    if st_id is not None and st_accounts and (mapped := st_accounts.get(str(st_id))):
+        return mapped[0], f"ServiceTitan generalLedgerAccount {st_account.get('number') or st_id} mapped"
     return ctx.default_expense_account, "default expense account"
 
 
 def plan_document(kind: str, raw: dict[str, Any], ctx: PlanContext) -> Any:
-    if kind == SourceKind.INVENTORY_RETURN:
+    if kind == _INVENTORY_RETURN:
         from stnav_desktop.sync.domain import returns
         return returns.plan_return(raw, ctx)
-    if kind == SourceKind.PURCHASE_ORDER:
+    if kind == _PURCHASE_ORDER:
         if ctx.model == MODEL_JOURNAL_ONLY:
             raise NotPostable("purchase orders are not posted under the journal-only model")
         return plan_purchase_invoice(raw, ctx)
@@ -460,7 +476,7 @@ ONE = Decimal(1)
 
 
 def plan_purchase_invoice(raw: dict[str, Any], ctx: PlanContext) -> InvoicePlan:
-    ref = _ref(SourceKind.PURCHASE_ORDER, raw)
+    ref = _ref(_PURCHASE_ORDER, raw)
     problems: list[str] = []
     status = str(raw.get("status") or "")
     if status == "Canceled":
@@ -468,9 +484,9 @@ def plan_purchase_invoice(raw: dict[str, Any], ctx: PlanContext) -> InvoicePlan:
     if status not in ctx.postable_po_statuses:
         raise NotPostable(f"{ref} has status {status or 'none'}; postable: {', '.join(ctx.postable_po_statuses)}")
     vendor = _vendor(raw.get("vendorId"), ctx, ref, problems)
-    dims = _dimensions(SourceKind.PURCHASE_ORDER, raw, ctx, ref, problems)
+    dims = _dimensions(_PURCHASE_ORDER, raw, ctx, ref, problems)
     job = _job_prefix(raw, ctx)
-    posting_date = _posting_date(SourceKind.PURCHASE_ORDER, raw, ctx, ref, problems)
+    posting_date = _posting_date(_PURCHASE_ORDER, raw, ctx, ref, problems)
     invoice_date = _date(raw.get("date")) or posting_date
     clearing = ctx.model == MODEL_CLEARING
     # (line type, number, quantity, unit cost, amount, its description: the text, or the line to write it of)
@@ -479,7 +495,7 @@ def plan_purchase_invoice(raw: dict[str, Any], ctx: PlanContext) -> InvoicePlan:
     if not items:
         problems.append(f"{ref}: has no items")
     qty_key = "quantityReceived" if clearing or status != "Pending" else "quantity"
-    skus = ctx.mappings.get(MappingKind.ITEM)
+    skus = ctx.mappings.get(_ITEM)
     for index, item in enumerate(items, 1):
         where = f"{ref} line {index}"
         quantity = _amount(item, qty_key, where, problems, required=True)
@@ -549,28 +565,45 @@ def _settle_rounding(lines: list, computed: Decimal, expected: Decimal, ref: str
 
 
 def plan_bill_journal(raw: dict[str, Any], ctx: PlanContext) -> JournalPlan:
-    ref = _ref(SourceKind.INVENTORY_BILL, raw)
+    ref = _ref(_INVENTORY_BILL, raw)
     problems: list[str] = []
     bu = raw.get("businessUnit") or {}
-    dims = _dimensions(SourceKind.INVENTORY_BILL, raw, ctx, ref, problems)
+    dims = _dimensions(_INVENTORY_BILL, raw, ctx, ref, problems)
     job = _job_prefix(raw, ctx)
     vendor = raw.get("vendor") or {}
     if not vendor.get("id"):
         problems.append(f"{ref}: vendor {vendor.get('id') or 0} does not exist in ServiceTitan")
-    posting_date = _posting_date(SourceKind.INVENTORY_BILL, raw, ctx, ref, problems)
+    posting_date = _posting_date(_INVENTORY_BILL, raw, ctx, ref, problems)
     # (account, amount, its description: the text, or the line to write it of)
     entries: list[tuple[str, Decimal, Any]] = []
     items = raw.get("items") or []
     if not items:
         problems.append(f"{ref}: has no items")
     bu_id = bu.get("id") if items else None
+    check_account = ctx.check_account
     for index, item in enumerate(items, 1):
-        where = f"{ref} line {item.get('order') or index}"
-        quantity = _amount(item, "quantity", where, problems, required=True)
-        cost = _amount(item, "cost", where, problems, required=True)
+        given = (item.get("quantity"), item.get("cost"))
+        texts = type(given[0]) is str and type(given[1]) is str  # the bill feed's amounts are texts
+        known = _LINE_AMOUNTS.get(given) if texts else None
+        if known is None:
+            where = f"{ref} line {item.get('order') or index}"
+            before = len(problems)
+            quantity = _amount(item, "quantity", where, problems, required=True)
+            cost = _amount(item, "cost", where, problems, required=True)
+            clean = len(problems) == before
+        else:
+            where = ""
+            quantity, cost, amount = known
         account, _rule = bill_line_account(item, bu_id, ctx)
-        _account(account, ctx, where, problems, "line account")
-        entries.append((account, money(quantity * cost), (item, quantity, cost)))
+        if not account or check_account:
+            _account(account, ctx, where or f"{ref} line {item.get('order') or index}", problems, "line account")
+        if known is None:
+            amount = money(quantity * cost)
+            if texts and clean:
+                if len(_LINE_AMOUNTS) >= _CACHE_SIZE:
+                    _LINE_AMOUNTS.clear()
+                _LINE_AMOUNTS[given] = (quantity, cost, amount)
+        entries.append((account, amount, (item, quantity, cost)))
     for key, account, label in (("taxAmount", ctx.tax_account, "Tax"), ("shippingAmount", ctx.freight_account, "Freight"),
                                 ("otherAmount", ctx.other_account, "Other charges")):
         value = money(_amount(raw, key, ref, problems))
