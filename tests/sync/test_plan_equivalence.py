@@ -240,3 +240,54 @@ def test_the_data_reaches_what_it_is_meant_to(store_with_data):
         plan = _plan(frozen.plan_document, doc.kind, doc.raw, ctx)
         kinds.add(plan[0])
     assert {"InvoicePlan", "JournalPlan", "return", "PlanError", "NotPostable"} <= kinds, kinds
+
+
+AMOUNT_TEXTS = ["12.50", " 12.50 ", "\u00a012.5\u2003", "1_000.25", "1e3", "-0", "-0.00", "0", "", " ", "abc", "12,5O",
+                "NaN", "sNaN", "Infinity", "-inf", "\u0661\u0662.\u0663", "1,234.50", "+3", ".5", "5.", "--1"]
+AMOUNT_VALUES = [*AMOUNT_TEXTS, None, 0, 7, -3, True, False, 2.675, 0.1, Decimal("1.10"), Decimal("NaN"),
+                 Decimal("-Infinity"), Decimal("1E+2"), [], {}]
+
+
+@pytest.mark.parametrize("value", AMOUNT_VALUES, ids=repr)
+def test_an_amount_reads_as_it_did(value):
+    """The same value, problem text and exponent for each shape an amount comes in, read twice (the second
+    time from what the first remembered)."""
+    for _ in range(2):
+        got, expected = [], []
+        new = accounting._amount({"cost": value}, "cost", "PO 1 line 1", got, required=True)
+        old = frozen._amount({"cost": value}, "cost", "PO 1 line 1", expected, required=True)
+        assert (str(new), got) == (str(old), expected)
+        line = {"quantity": value, "cost": "2.50"}
+        bill = {"id": 1, "referenceNumber": "R", "billDate": "2026-10-01", "billAmount": "1", "items": [line],
+                "vendor": {"id": 5}, "businessUnit": {"id": 1001}}
+        ctx = accounting.PlanContext(mappings={"business_unit": {"1001": ("NORTH", "TERRITORY")}})
+        assert _plan(accounting.plan_document, "inventory_bill", bill, ctx) == \
+            _plan(frozen.plan_document, "inventory_bill", bill, ctx)
+
+
+@pytest.mark.parametrize("value", ["2026-10-01T00:00:00Z", "2026-10-01", "2026-10-01T23:30:00-05:00", "", None,
+                                   "2026-13-45", "yesterday", datetime(2026, 10, 1, 22, tzinfo=UTC)], ids=repr)
+def test_a_date_reads_as_it_did(value):
+    for _ in range(2):
+        outcomes = []
+        for read in (accounting._date, frozen._date):
+            try:
+                outcomes.append(read(value))
+            except Exception as exc:  # noqa: BLE001 - the same exception both ways
+                outcomes.append((type(exc).__name__, str(exc)))
+        assert outcomes[0] == outcomes[1]
+
+
+@pytest.mark.parametrize("text", ["Air filter 16x25", " lead", "trail ", "two  spaces", "tab\there", "nl\nx",
+                                  "nbsp\u00a0x", "em\u2003space", "bidi \u202eevil\u202c", "nul\x00x", "é" * 120,
+                                  "x" * 100, "x" * 101, "", " ", "\u2028", 10452], ids=repr)
+def test_a_text_is_clipped_as_it_was(text):
+    for length in (20, 35, 100):
+        assert accounting._clip(text, length) == frozen._clip(text, length)
+
+
+def test_no_printable_character_is_whitespace_but_the_space():
+    """What ``_clip``'s shortcut rests on: a printable text holds no whitespace other than U+0020."""
+    import sys
+    assert [hex(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF
+            and chr(c).isspace() and chr(c).isprintable() and c != 0x20] == []
