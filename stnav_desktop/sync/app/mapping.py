@@ -642,7 +642,8 @@ def _lookups(profile: Profile) -> dict[str, Any]:
 def evaluate(doc: StDocument, ctx: accounting.PlanContext) -> tuple[str, str]:
     """(status, reason) for a document not yet in a batch: ready; a data problem in the ServiceTitan
     record (fixed there); needs mapping (with why); waiting for full receipt; or not posted by rule."""
-    data = list(dict.fromkeys(doc.source_problems or []))
+    given = doc.source_problems
+    data = list(dict.fromkeys(given)) if given else []
     problems: list[str] = []
     try:
         accounting.plan_document(doc.kind, doc.raw, ctx)

@@ -283,39 +283,41 @@ _DATES: dict[str, date | None] = {}
 _LINE_AMOUNTS: dict[tuple[str, str], tuple[Decimal, Decimal, Decimal]] = {}
 
 
-def _number(value: Any) -> Decimal | None:
-    """``documents.to_decimal`` (ValueError when not a number), each text converted once."""
-    if type(value) is str:
-        found = _DECIMALS.get(value)
-        if found is not None:
-            return found
-        try:
-            result = Decimal(value)  # as to_decimal's Decimal(value.strip()): Decimal strips the same whitespace
-        except InvalidOperation:
-            return to_decimal(value)  # None for "", else the ValueError
-        if not result.is_finite():
-            return to_decimal(value)  # the ValueError
-        if len(_DECIMALS) >= _CACHE_SIZE:
-            _DECIMALS.clear()
-        _DECIMALS[value] = result
-        return result
-    if type(value) is Decimal and value.is_finite():  # the connector's JSON numbers (parse_float=Decimal)
-        return value
-    if type(value) is int:
-        return Decimal(value)  # as Decimal(str(value)): exact, exponent 0
-    if value is None:
-        return None
-    return to_decimal(value)
-
-
 def _amount(raw: dict[str, Any], key: str, ref: str, problems: list[str], *, required: bool = False,
             allow_negative: bool = False) -> Decimal:
-    given = raw.get(key)
-    try:
-        value = _number(given)
-    except ValueError:
-        problems.append(f"{ref}: {key} {given!r} is not a number")
-        return ZERO
+    given: Any = raw.get(key)
+    kind = type(given)
+    value: Decimal | None
+    # ``documents.to_decimal`` (ValueError when not a number), its common cases first, each text converted once
+    if kind is Decimal and given.is_finite():  # the connector's JSON numbers (parse_float=Decimal)
+        value = given
+    elif kind is str:
+        value = _DECIMALS.get(given)
+        if value is None:
+            try:
+                value = Decimal(given)  # as to_decimal's Decimal(text.strip()): Decimal strips the same whitespace
+            except InvalidOperation:
+                value = None  # "" (None), or not a number (ValueError): to_decimal says which
+            if value is not None and value.is_finite():
+                if len(_DECIMALS) >= _CACHE_SIZE:
+                    _DECIMALS.clear()
+                _DECIMALS[given] = value
+            else:
+                try:
+                    value = to_decimal(given)
+                except ValueError:
+                    problems.append(f"{ref}: {key} {given!r} is not a number")
+                    return ZERO
+    elif kind is int:
+        value = Decimal(given)  # as Decimal(str(value)): exact, exponent 0
+    elif given is None:
+        value = None
+    else:
+        try:
+            value = to_decimal(given)
+        except ValueError:
+            problems.append(f"{ref}: {key} {given!r} is not a number")
+            return ZERO
     if value is None:
         if required:
             problems.append(f"{ref}: {key} is missing")
