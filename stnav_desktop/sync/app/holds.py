@@ -52,14 +52,16 @@ class HoldIndex:
     @classmethod
     def load(cls, profile: Profile) -> HoldIndex:
         index = cls()
-        index.po_ids = {st_id for (st_id,) in StDocument.select(StDocument.st_id).where(
-            (StDocument.profile == profile) & (StDocument.kind == SourceKind.PURCHASE_ORDER)).tuples().iterator()}
-        rows = (StDocument.select(StDocument.id, StDocument.st_id, StDocument.number, StDocument.vendor_st_id,
-                                  StDocument.st_active, StDocument.status)
-                .where((StDocument.profile == profile) & (StDocument.kind == SourceKind.INVENTORY_BILL))
-                .order_by(StDocument.id).tuples().iterator())
-        for row_id, st_id, number, vendor_st_id, active, status in rows:
-            index.add_bill(row_id, st_id, number, vendor_st_id, active, status)
+        # plain SQL: through peewee's per-row wrappers these reads (every PO and bill of the store, at the
+        # first bill page and again at the end of a pull) cost as much as the hold rules themselves
+        p = db.param  # "?" on SQLite, "%s" on PostgreSQL
+        where = f"FROM {StDocument._meta.table_name} WHERE profile_id = {p} AND kind = {p}"
+        index.po_ids = {st_id for (st_id,) in db.execute_sql(
+            f"SELECT st_id {where}", [profile.id, str(SourceKind.PURCHASE_ORDER)]).fetchall()}
+        for row_id, st_id, number, vendor_st_id, active, status in db.execute_sql(
+                f"SELECT id, st_id, number, vendor_st_id, st_active, status {where} ORDER BY id",
+                [profile.id, str(SourceKind.INVENTORY_BILL)]).fetchall():
+            index.add_bill(row_id, st_id, number, vendor_st_id, bool(active), status)
         return index
 
     def add_po(self, st_id: int) -> None:
