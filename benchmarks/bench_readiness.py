@@ -106,7 +106,8 @@ def measure(pages: Path, store: str, repeat: int) -> dict:
                     digest.update(f"{status}\x00{reason}\x01".encode())
         gc.enable()
         best = min(best, cpu)
-    return {"cpu": best, "kinds": dict(zip([f[1] for f in FEEDS], best_kinds)), "documents": sum(map(len, probes)), "verdicts": verdicts, "digest": digest.hexdigest()}
+    return {"cpu": best, "kinds": dict(zip([f[1] for f in FEEDS], best_kinds, strict=True)),
+            "documents": sum(map(len, probes)), "verdicts": verdicts, "digest": digest.hexdigest()}
 
 
 def main() -> None:
