@@ -208,53 +208,205 @@ def _record_id(raw: dict[str, Any], ctx: _Ctx) -> int:
     return rid
 
 
+# -- export feeds: the fast paths ---------------------------------------------------------------
+# The three export parsers below run on every record of a first pull (tens of thousands), so they avoid
+# per-record work that finds nothing: a problem is collected as its bare message (``line 3: cost -1 is
+# negative``) and the record's label ("PO 10452: ") is put in front only when the record has one; the
+# common value types (Decimal and int money, printable text, int ids, UTC stamps) are taken without
+# the general helpers, which still decide everything else, so every problem string and value is the one
+# the general path gives (tests/servicetitan/test_parsing_equivalence.py holds them to the old parsers).
+
+# stamp text -> datetime: stamps repeat across a page (modifiedOn = createdOn, a PO's dates on its bill);
+# a pure function of the text, so sharing the (immutable) datetimes is safe; bounded, cleared when full
+_DT_MEMO: dict[str, datetime] = {}
+_DT_MEMO_MAX = 1 << 16
+# (id, name, number, type, detailType) -> GLAccountRef (frozen): a tenant has few GL accounts and every
+# bill line names two or three of them
+_GL_MEMO: dict[tuple[int, str | None, str | None, str | None, str | None], GLAccountRef] = {}
+_GL_MEMO_MAX = 4096
+
+
+def _reset_caches() -> None:
+    """For benchmarks and tests: forget the memos."""
+    _DT_MEMO.clear()
+    _GL_MEMO.clear()
+
+
+def _add(probs: list[str], line: Any, message: str) -> None:
+    probs.append(message if line is None else f"line {line}: {message}")
+
+
+def _labelled(label: str, probs: list[str]) -> list[str]:
+    return [f"{label}: {m}" for m in probs]
+
+
+def _money(value: Any, label: str, probs: list[str], line: Any = None) -> Decimal | None:
+    """``_Ctx.money`` (negative not allowed) without the context object."""
+    t = type(value)
+    if t is Decimal:
+        if value.is_finite() and value >= 0:
+            return value  # type: ignore[no-any-return]
+    elif t is int:
+        if value >= 0:
+            return Decimal(value)
+    elif t is str:
+        text = value.strip()
+        if text:
+            try:
+                d = Decimal(text)
+            except InvalidOperation:
+                pass
+            else:
+                if d.is_finite() and d >= 0:
+                    return d
+    elif value is None:
+        return None
+    try:  # everything else: the general path says what is wrong
+        d2 = parse_decimal(value)
+    except ValueError as exc:
+        _add(probs, line, f"{label} {exc}")
+        return None
+    if d2 is not None and d2 < 0:
+        _add(probs, line, f"{label} {d2} is negative")
+    return d2
+
+
+def _text(value: Any, name: str, limit: int, probs: list[str], line: Any = None) -> str:
+    """``_Ctx.text`` past its fast path (callers test ``type(v) is str and len(v) <= limit and
+    v.isprintable()`` themselves)."""
+    for p in text_problems(name, value, limit):
+        _add(probs, line, p)
+    return "" if value is None else str(value)
+
+
+def _dt(value: Any, name: str, probs: list[str]) -> datetime | None:
+    """``_Ctx.dt`` with the stamp memo."""
+    if value is None:
+        return None
+    if type(value) is str:
+        d = _DT_MEMO.get(value)
+        if d is not None:
+            return d
+    try:
+        d = parse_datetime(value)
+    except ValueError as exc:
+        probs.append(f"{name} {exc}")
+        return None
+    if d is not None and type(value) is str:
+        if len(_DT_MEMO) >= _DT_MEMO_MAX:
+            _DT_MEMO.clear()
+        _DT_MEMO[value] = d
+    return d
+
+
+def _party_checks(probs: list[str], vendor_id: int | None, bu_id: int | None, known: KnownIds | None) -> None:
+    """``_check_vendor`` then ``_check_bu``."""
+    if vendor_id is None or vendor_id == 0:
+        probs.append(f"vendor {vendor_id if vendor_id is not None else '(none)'} does not exist in ServiceTitan")
+    elif known is not None and known.vendors and vendor_id not in known.vendors:
+        probs.append(f"vendor {vendor_id} does not exist in ServiceTitan")
+    if bu_id is None:
+        probs.append("has no business unit (territory)")
+    elif known is not None and known.business_units and bu_id not in known.business_units:
+        probs.append(f"business unit {bu_id} is not a known ServiceTitan business unit")
+
+
+def _rid(value: Any, probs: list[str]) -> int:
+    if type(value) is int:
+        return value
+    rid = _int(value)
+    if rid is None:
+        probs.append("has no id")
+        return 0
+    return rid
+
+
 # -- purchase orders -----------------------------------------------------------------------------
 def parse_purchase_order(raw: dict[str, Any], known: KnownIds | None = None) -> PurchaseOrder:
-    ctx = _Ctx(f"PO {raw.get('number') or raw.get('id')}")
-    rid = _record_id(raw, ctx)
+    probs: list[str] = []
+    get = raw.get
+    rid = _rid(get("id"), probs)
     items = []
-    for i, item in enumerate(raw.get("items") or []):
+    item_totals = []
+    totals_known = True
+    for i, item in enumerate(get("items") or []):
         if not isinstance(item, dict):
-            ctx.add(f"item {i + 1} is not an object")
+            probs.append(f"item {i + 1} is not an object")
             continue
-        items.append(_parse_po_item(item, ctx, i + 1))
-    vendor_id = _int(raw.get("vendorId"))
-    bu_id = _int(raw.get("businessUnitId"))
-    _check_vendor(ctx, vendor_id, known)
-    _check_bu(ctx, bu_id, known)
-    po = PurchaseOrder(
-        id=rid, number=ctx.text(raw, "number", MAX_NAME), status=_str(raw.get("status")),
-        type_id=_int(raw.get("typeId")), vendor_id=vendor_id, business_unit_id=bu_id,
-        job_id=_int(raw.get("jobId")), project_id=_int(raw.get("projectId")),
-        technician_id=_int(raw.get("technicianId")), inventory_location_id=_int(raw.get("inventoryLocationId")),
-        invoice_id=_int(raw.get("invoiceId")),
-        vendor_document_number=ctx.text(raw, "vendorDocumentNumber", MAX_NAME),
-        date=ctx.dt(raw, "date"), required_on=ctx.dt(raw, "requiredOn"), sent_on=ctx.dt(raw, "sentOn"),
-        received_on=ctx.dt(raw, "receivedOn"), created_on=ctx.dt(raw, "createdOn"),
-        modified_on=ctx.dt(raw, "modifiedOn"),
-        total=ctx.money(raw, "total"), tax=ctx.money(raw, "tax"), shipping=ctx.money(raw, "shipping"),
-        summary=ctx.text(raw, "summary"), ship_to=raw.get("shipTo"), items=items,
-        custom_fields=list(raw.get("customFields") or []), raw=raw, problems=ctx.problems)
-    if po.total is not None and po.tax is not None and po.shipping is not None and all(
-            it.total is not None for it in items):
-        expected = sum((it.total for it in items if it.total is not None), Decimal(0)) + po.tax + po.shipping
-        if abs(expected - po.total) > CENT:
-            ctx.add(f"total {po.total} does not match items + tax + shipping ({expected})")
-    return po
-
-
-def _parse_po_item(raw: dict[str, Any], ctx: _Ctx, n: int) -> PurchaseOrderItem:
-    sub = _Ctx(f"line {n}")
-    item = PurchaseOrderItem(
-        id=_int(raw.get("id")) or 0, sku_id=_int(raw.get("skuId")), sku_code=sub.text(raw, "skuCode", MAX_NAME),
-        sku_name=sub.text(raw, "skuName", MAX_NAME), sku_type=_str(raw.get("skuType")),
-        description=sub.text(raw, "description"), vendor_part_number=sub.text(raw, "vendorPartNumber", MAX_NAME),
-        quantity=sub.money(raw, "quantity"), quantity_received=sub.money(raw, "quantityReceived"),
-        cost=sub.money(raw, "cost"), total=sub.money(raw, "total"), status=_str(raw.get("status")),
-        chargeable=bool(raw.get("chargeable")), raw=raw)
-    for p in sub.problems:
-        ctx.add(p)
-    return item
+        n = i + 1
+        iget = item.get
+        v = iget("id")
+        item_id = (v if type(v) is int else _int(v)) or 0
+        v = iget("skuId")
+        sku_id = v if type(v) is int or v is None else _int(v)
+        v = iget("skuCode")
+        sku_code = v if type(v) is str and len(v) <= MAX_NAME and v.isprintable() else _text(
+            v, "skuCode", MAX_NAME, probs, n)
+        v = iget("skuName")
+        sku_name = v if type(v) is str and len(v) <= MAX_NAME and v.isprintable() else _text(
+            v, "skuName", MAX_NAME, probs, n)
+        v = iget("skuType")
+        sku_type = v if type(v) is str else _str(v)
+        v = iget("description")
+        description = v if type(v) is str and len(v) <= MAX_TEXT and v.isprintable() else _text(
+            v, "description", MAX_TEXT, probs, n)
+        v = iget("vendorPartNumber")
+        vendor_part_number = v if type(v) is str and len(v) <= MAX_NAME and v.isprintable() else _text(
+            v, "vendorPartNumber", MAX_NAME, probs, n)
+        v = iget("quantity")
+        quantity = Decimal(v) if type(v) is int and v >= 0 else _money(v, "quantity", probs, n)
+        v = iget("quantityReceived")
+        quantity_received = Decimal(v) if type(v) is int and v >= 0 else _money(v, "quantityReceived", probs, n)
+        v = iget("cost")
+        cost = v if type(v) is Decimal and v.is_finite() and v >= 0 else _money(v, "cost", probs, n)
+        v = iget("total")
+        total = v if type(v) is Decimal and v.is_finite() and v >= 0 else _money(v, "total", probs, n)
+        v = iget("status")
+        items.append(PurchaseOrderItem(
+            id=item_id, sku_id=sku_id, sku_code=sku_code, sku_name=sku_name, sku_type=sku_type,
+            description=description, vendor_part_number=vendor_part_number, quantity=quantity,
+            quantity_received=quantity_received, cost=cost, total=total, status=v if type(v) is str else _str(v),
+            chargeable=bool(iget("chargeable")), raw=item))
+        if total is None:
+            totals_known = False
+        else:
+            item_totals.append(total)
+    v = get("vendorId")
+    vendor_id = v if type(v) is int or v is None else _int(v)
+    v = get("businessUnitId")
+    bu_id = v if type(v) is int or v is None else _int(v)
+    _party_checks(probs, vendor_id, bu_id, known)
+    v = get("number")
+    number = v if type(v) is str and len(v) <= MAX_NAME and v.isprintable() else _text(v, "number", MAX_NAME, probs)
+    v = get("vendorDocumentNumber")
+    vendor_document_number = v if type(v) is str and len(v) <= MAX_NAME and v.isprintable() else _text(
+        v, "vendorDocumentNumber", MAX_NAME, probs)
+    date = _dt(get("date"), "date", probs)
+    required_on = _dt(get("requiredOn"), "requiredOn", probs)
+    sent_on = _dt(get("sentOn"), "sentOn", probs)
+    received_on = _dt(get("receivedOn"), "receivedOn", probs)
+    created_on = _dt(get("createdOn"), "createdOn", probs)
+    modified_on = _dt(get("modifiedOn"), "modifiedOn", probs)
+    total = _money(get("total"), "total", probs)
+    tax = _money(get("tax"), "tax", probs)
+    shipping = _money(get("shipping"), "shipping", probs)
+    v = get("summary")
+    summary = v if type(v) is str and len(v) <= MAX_TEXT and v.isprintable() else _text(v, "summary", MAX_TEXT, probs)
+    custom_fields = list(get("customFields") or [])
+    if total is not None and tax is not None and shipping is not None and totals_known:
+        expected = sum(item_totals, Decimal(0)) + tax + shipping
+        if abs(expected - total) > CENT:
+            probs.append(f"total {total} does not match items + tax + shipping ({expected})")
+    v = get("status")
+    return PurchaseOrder(
+        id=rid, number=number, status=v if type(v) is str else _str(v), type_id=_int(get("typeId")),
+        vendor_id=vendor_id, business_unit_id=bu_id, job_id=_int(get("jobId")), project_id=_int(get("projectId")),
+        technician_id=_int(get("technicianId")), inventory_location_id=_int(get("inventoryLocationId")),
+        invoice_id=_int(get("invoiceId")), vendor_document_number=vendor_document_number, date=date,
+        required_on=required_on, sent_on=sent_on, received_on=received_on, created_on=created_on,
+        modified_on=modified_on, total=total, tax=tax, shipping=shipping, summary=summary, ship_to=get("shipTo"),
+        items=items, custom_fields=custom_fields, raw=raw,
+        problems=_labelled(f"PO {get('number') or get('id')}", probs) if probs else [])
 
 
 # -- inventory bills -----------------------------------------------------------------------------
@@ -265,65 +417,115 @@ def _named(value: Any) -> tuple[int | None, str | None]:
 
 
 def _gl_ref(value: Any) -> GLAccountRef | None:
-    if not isinstance(value, dict) or _int(value.get("id")) is None:
+    if not isinstance(value, dict):
+        return None
+    gid = value.get("id")
+    if type(gid) is int:
+        get = value.get
+        name, number, typ, detail = get("name"), get("number"), get("type"), get("detailType")
+        if ((type(name) is str or name is None) and (type(number) is str or number is None)
+                and (type(typ) is str or typ is None) and (type(detail) is str or detail is None)):
+            key = (gid, name, number, typ, detail)
+            ref = _GL_MEMO.get(key)
+            if ref is None:
+                ref = GLAccountRef(id=gid or 0, name=name, number=number, type=typ, detail_type=detail)
+                if len(_GL_MEMO) >= _GL_MEMO_MAX:
+                    _GL_MEMO.clear()
+                _GL_MEMO[key] = ref
+            return ref
+    if _int(gid) is None:
         return None
     return GLAccountRef(id=_int(value["id"]) or 0, name=value.get("name"), number=value.get("number"),
                         type=value.get("type"), detail_type=value.get("detailType"))
 
 
 def parse_inventory_bill(raw: dict[str, Any], known: KnownIds | None = None) -> InventoryBill:
-    ctx = _Ctx(f"bill {raw.get('referenceNumber') or raw.get('id')}")
-    rid = _record_id(raw, ctx)
-    vendor_id, vendor_name = _named(raw.get("vendor"))
-    bu_id, bu_name = _named(raw.get("businessUnit"))
-    _check_vendor(ctx, vendor_id, known)
-    _check_bu(ctx, bu_id, known)
+    probs: list[str] = []
+    get = raw.get
+    rid = _rid(get("id"), probs)
+    vendor_id, vendor_name = _named(get("vendor"))
+    bu_id, bu_name = _named(get("businessUnit"))
+    _party_checks(probs, vendor_id, bu_id, known)
     items = []
-    for i, item in enumerate(raw.get("items") or []):
+    amounts = []
+    amounts_known = True
+    for i, item in enumerate(get("items") or []):
         if not isinstance(item, dict):
-            ctx.add(f"line {i + 1} is not an object")
+            probs.append(f"line {i + 1} is not an object")
             continue
-        sub = _Ctx(f"line {item.get('order') or i + 1}")
-        qty = sub.money(item, "quantity")
-        cost = sub.money(item, "cost")
-        gl = _gl_ref(item.get("generalLedgerAccount"))
+        iget = item.get
+        order = iget("order")
+        n = order or i + 1
+        qty = _money(iget("quantity"), "quantity", probs, n)
+        cost = _money(iget("cost"), "cost", probs, n)
+        gl = _gl_ref(iget("generalLedgerAccount"))
         if gl is None:
-            sub.add("has no GL account")
+            _add(probs, n, "has no GL account")
+        v = iget("id")
+        item_id = (v if type(v) is int else _int(v)) or 0
+        order = order if type(order) is int or order is None else _int(order)
+        v = iget("skuId")
+        sku_id = v if type(v) is int or v is None else _int(v)
+        v = iget("skuCode")
+        sku_code = v if type(v) is str and len(v) <= MAX_NAME and v.isprintable() else _text(
+            v, "skuCode", MAX_NAME, probs, n)
+        v = iget("skuType")
+        sku_type = v if type(v) is str else _str(v)
+        v = iget("name")
+        name = v if type(v) is str and len(v) <= MAX_NAME and v.isprintable() else _text(v, "name", MAX_NAME, probs, n)
+        v = iget("description")
+        description = v if type(v) is str and len(v) <= MAX_TEXT and v.isprintable() else _text(
+            v, "description", MAX_TEXT, probs, n)
+        amount = (qty * cost) if qty is not None and cost is not None else None
+        v = iget("receiptItemId")
         items.append(InventoryBillItem(
-            id=_int(item.get("id")) or 0, order=_int(item.get("order")), sku_id=_int(item.get("skuId")),
-            sku_code=sub.text(item, "skuCode", MAX_NAME), sku_type=_str(item.get("skuType")),
-            name=sub.text(item, "name", MAX_NAME), description=sub.text(item, "description"),
-            quantity=qty, cost=cost, amount=(qty * cost) if qty is not None and cost is not None else None,
-            inventory_location=item.get("inventoryLocation"), receipt_item_id=_int(item.get("receiptItemId")),
-            general_ledger_account=gl, cost_of_sale_account=_gl_ref(item.get("costOfSaleAccount")),
-            asset_account=_gl_ref(item.get("assetAccount")), raw=item))
-        for p in sub.problems:
-            ctx.add(p)
-    active = raw.get("active")
-    bill = InventoryBill(
-        id=rid, purchase_order_id=_int(raw.get("purchaseOrderId")), sync_status=raw.get("syncStatus"),
-        reference_number=raw.get("referenceNumber"), vendor_number=raw.get("vendorNumber"),
-        summary=ctx.text(raw, "summary") or None, bill_date=ctx.dt(raw, "billDate"),
-        due_date=ctx.dt(raw, "dueDate"),
-        bill_amount=ctx.money(raw, "billAmount", label="bill amount"),
-        tax_amount=ctx.money(raw, "taxAmount", label="tax amount"),
-        shipping_amount=ctx.money(raw, "shippingAmount", label="shipping amount"),
-        other_amount=ctx.money(raw, "otherAmount", label="other amount"),
-        vendor_id=vendor_id, vendor_name=vendor_name, business_unit_id=bu_id, business_unit_name=bu_name,
-        job_id=_int(raw.get("jobId")), job_number=raw.get("jobNumber"), term_name=raw.get("termName"),
-        created_on=ctx.dt(raw, "createdOn"), modified_on=ctx.dt(raw, "modifiedOn"),
-        active=True if active is None else bool(active), items=items, raw=raw, problems=ctx.problems)
-    for name in ("referenceNumber", "vendorNumber"):
-        for p in text_problems(name, raw.get(name), MAX_NAME):
-            ctx.add(p)
-    if bill.bill_amount is None and "bill amount" not in " ".join(ctx.problems):
-        ctx.add("has no bill amount")
-    if bill.bill_amount is not None and items and all(it.amount is not None for it in items):
-        expected = (sum((it.amount for it in items if it.amount is not None), Decimal(0))
-                    + (bill.tax_amount or 0) + (bill.shipping_amount or 0) + (bill.other_amount or 0))
-        if abs(expected - bill.bill_amount) > CENT:
-            ctx.add(f"bill amount {bill.bill_amount} does not match lines + tax + shipping ({expected})")
-    return bill
+            id=item_id, order=order, sku_id=sku_id, sku_code=sku_code, sku_type=sku_type, name=name,
+            description=description, quantity=qty, cost=cost, amount=amount,
+            inventory_location=iget("inventoryLocation"),
+            receipt_item_id=v if type(v) is int or v is None else _int(v), general_ledger_account=gl,
+            cost_of_sale_account=_gl_ref(iget("costOfSaleAccount")), asset_account=_gl_ref(iget("assetAccount")),
+            raw=item))
+        if amount is None:
+            amounts_known = False
+        else:
+            amounts.append(amount)
+    active = get("active")
+    v = get("summary")
+    summary = v if type(v) is str and len(v) <= MAX_TEXT and v.isprintable() else _text(v, "summary", MAX_TEXT, probs)
+    bill_date = _dt(get("billDate"), "billDate", probs)
+    due_date = _dt(get("dueDate"), "dueDate", probs)
+    bill_amount = _money(get("billAmount"), "bill amount", probs)
+    tax_amount = _money(get("taxAmount"), "tax amount", probs)
+    shipping_amount = _money(get("shippingAmount"), "shipping amount", probs)
+    other_amount = _money(get("otherAmount"), "other amount", probs)
+    created_on = _dt(get("createdOn"), "createdOn", probs)
+    modified_on = _dt(get("modifiedOn"), "modifiedOn", probs)
+    reference_number = get("referenceNumber")
+    vendor_number = get("vendorNumber")
+    for field_name, value in (("referenceNumber", reference_number), ("vendorNumber", vendor_number)):
+        if not (type(value) is str and len(value) <= MAX_NAME and value.isprintable()):
+            probs.extend(text_problems(field_name, value, MAX_NAME))
+    label = None
+    if bill_amount is None:
+        label = f"bill {reference_number or get('id')}"
+        if "bill amount" not in " ".join(_labelled(label, probs)):
+            probs.append("has no bill amount")
+    if bill_amount is not None and items and amounts_known:
+        expected = (sum(amounts, Decimal(0))
+                    + (tax_amount or 0) + (shipping_amount or 0) + (other_amount or 0))
+        if abs(expected - bill_amount) > CENT:
+            probs.append(f"bill amount {bill_amount} does not match lines + tax + shipping ({expected})")
+    if probs and label is None:
+        label = f"bill {reference_number or get('id')}"
+    return InventoryBill(
+        id=rid, purchase_order_id=_int(get("purchaseOrderId")), sync_status=get("syncStatus"),
+        reference_number=reference_number, vendor_number=vendor_number, summary=summary or None,
+        bill_date=bill_date, due_date=due_date, bill_amount=bill_amount, tax_amount=tax_amount,
+        shipping_amount=shipping_amount, other_amount=other_amount, vendor_id=vendor_id, vendor_name=vendor_name,
+        business_unit_id=bu_id, business_unit_name=bu_name, job_id=_int(get("jobId")), job_number=get("jobNumber"),
+        term_name=get("termName"), created_on=created_on, modified_on=modified_on,
+        active=True if active is None else bool(active), items=items, raw=raw,
+        problems=_labelled(label, probs) if label is not None and probs else [])
 
 
 # -- inventory returns ---------------------------------------------------------------------------
@@ -331,42 +533,50 @@ def parse_inventory_return(raw: dict[str, Any], known: KnownIds | None = None) -
     """Export_Returns (tenant-inventory-v2.json, Inventory.V2.ExportReturnsResponse): ids rather than
     objects, ``status`` an enum (Pending, Returned, CreditReceived, Canceled), money as numbers,
     ``returnAmount`` the total including tax and shipping. Problems, never exceptions."""
-    ctx = _Ctx(f"return {raw.get('number') or raw.get('id')}")
-    rid = _record_id(raw, ctx)
-    vendor_id = _int(raw.get("vendorId"))
-    bu_id = _int(raw.get("businessUnitId"))
-    _check_vendor(ctx, vendor_id, known)
-    _check_bu(ctx, bu_id, known)
+    probs: list[str] = []
+    get = raw.get
+    rid = _rid(get("id"), probs)
+    vendor_id = _int(get("vendorId"))
+    bu_id = _int(get("businessUnitId"))
+    _party_checks(probs, vendor_id, bu_id, known)
     items = []
-    for i, item in enumerate(raw.get("items") or []):
+    for i, item in enumerate(get("items") or []):
         if not isinstance(item, dict):
-            ctx.add(f"line {i + 1} is not an object")
+            probs.append(f"line {i + 1} is not an object")
             continue
-        sub = _Ctx(f"line {i + 1}")
+        n = i + 1
+        iget = item.get
+        v = iget("code")
+        code = v if type(v) is str and len(v) <= MAX_NAME and v.isprintable() else _text(v, "code", MAX_NAME, probs, n)
+        v = iget("name")
+        name = v if type(v) is str and len(v) <= MAX_NAME and v.isprintable() else _text(v, "name", MAX_NAME, probs, n)
         items.append(InventoryReturnItem(
-            id=_int(item.get("id")) or 0, sku_id=_int(item.get("skuId")), code=sub.text(item, "code", MAX_NAME),
-            name=sub.text(item, "name", MAX_NAME), quantity=sub.money(item, "quantity"), cost=sub.money(item, "cost"),
-            active=item.get("active") is not False, raw=item))
-        for p in sub.problems:
-            ctx.add(p)
-    status = raw.get("status")
-    ret = InventoryReturn(
-        id=rid, number=ctx.text(raw, "number", MAX_NAME), status=status if isinstance(status, str) else "",
-        active=raw.get("active") is not False, vendor_id=vendor_id, purchase_order_id=_int(raw.get("purchaseOrderId")),
-        business_unit_id=bu_id, job_id=_int(raw.get("jobId")),
-        return_amount=ctx.money(raw, "returnAmount", label="return amount"),
-        tax_amount=ctx.money(raw, "taxAmount", label="tax amount"),
-        shipping_amount=ctx.money(raw, "shippingAmount", label="shipping amount"),
-        credit_received_on=ctx.dt(raw, "creditReceivedOn"), modified_on=ctx.dt(raw, "modifiedOn"),
-        items=items, raw=raw, problems=ctx.problems)
-    ctx.text(raw, "memo")
-    if ret.return_amount is not None and items and all(it.quantity is not None and it.cost is not None
-                                                       for it in items if it.active):
+            id=_int(iget("id")) or 0, sku_id=_int(iget("skuId")), code=code, name=name,
+            quantity=_money(iget("quantity"), "quantity", probs, n), cost=_money(iget("cost"), "cost", probs, n),
+            active=iget("active") is not False, raw=item))
+    status = get("status")
+    v = get("number")
+    number = v if type(v) is str and len(v) <= MAX_NAME and v.isprintable() else _text(v, "number", MAX_NAME, probs)
+    return_amount = _money(get("returnAmount"), "return amount", probs)
+    tax_amount = _money(get("taxAmount"), "tax amount", probs)
+    shipping_amount = _money(get("shippingAmount"), "shipping amount", probs)
+    credit_received_on = _dt(get("creditReceivedOn"), "creditReceivedOn", probs)
+    modified_on = _dt(get("modifiedOn"), "modifiedOn", probs)
+    v = get("memo")
+    if not (type(v) is str and len(v) <= MAX_TEXT and v.isprintable()):
+        probs.extend(text_problems("memo", v, MAX_TEXT))
+    if return_amount is not None and items and all(it.quantity is not None and it.cost is not None
+                                                   for it in items if it.active):
         expected = (sum((it.quantity * it.cost for it in items if it.active), Decimal(0))  # type: ignore[operator]
-                    + (ret.tax_amount or 0) + (ret.shipping_amount or 0))
-        if abs(expected - ret.return_amount) > CENT:
-            ctx.add(f"return amount {ret.return_amount} does not match lines + tax + shipping ({expected})")
-    return ret
+                    + (tax_amount or 0) + (shipping_amount or 0))
+        if abs(expected - return_amount) > CENT:
+            probs.append(f"return amount {return_amount} does not match lines + tax + shipping ({expected})")
+    return InventoryReturn(
+        id=rid, number=number, status=status if isinstance(status, str) else "", active=get("active") is not False,
+        vendor_id=vendor_id, purchase_order_id=_int(get("purchaseOrderId")), business_unit_id=bu_id,
+        job_id=_int(get("jobId")), return_amount=return_amount, tax_amount=tax_amount,
+        shipping_amount=shipping_amount, credit_received_on=credit_received_on, modified_on=modified_on,
+        items=items, raw=raw, problems=_labelled(f"return {get('number') or get('id')}", probs) if probs else [])
 
 
 # -- reference data ------------------------------------------------------------------------------
