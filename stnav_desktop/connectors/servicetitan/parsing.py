@@ -5,11 +5,14 @@ strings on bills, ``landedCostMethod: 0``, unknown extra fields)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from operator import itemgetter
+from typing import Any, TypeVar
 
 from stnav_desktop.connectors.servicetitan.models import (
     BusinessUnit,
@@ -31,6 +34,7 @@ from stnav_desktop.connectors.servicetitan.models import (
 MAX_TEXT = 4000  # longer than any sane memo; NAV fields are far shorter anyway
 MAX_NAME = 500
 CENT = Decimal("0.01")
+_ZERO = Decimal(0)
 # bidi embeddings/overrides/isolates: can make "10.00" display as "00.01" (Trojan Source)
 _BIDI = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
 _BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -224,12 +228,45 @@ _DT_MEMO_MAX = 1 << 16
 # bill line names two or three of them
 _GL_MEMO: dict[tuple[int, str | None, str | None, str | None, str | None], GLAccountRef] = {}
 _GL_MEMO_MAX = 4096
+# money text -> Decimal (bills send amounts as strings: "1", "2150.00" repeat); only finite, non-negative
+# values, the ones that raise no problem
+_MONEY_MEMO: dict[str, Decimal] = {}
+_MONEY_MEMO_MAX = 1 << 16
+
+
+T = TypeVar("T")
+
+
+def _maker(cls: type[T]) -> Callable[..., T]:
+    """A constructor for one of the slotted, non-frozen record dataclasses that sets its fields without
+    going through ``cls(...)``: calling a class with keywords makes type.__call__ pack them in a dict that
+    the generated ``__init__`` unpacks again, ~4x the cost of setting the slots, and a first pull builds
+    some 120,000 of these objects. Every field must be passed (no defaults are filled in); only for
+    classes without ``__post_init__`` (checked here)."""
+    params = getattr(cls, "__dataclass_params__", None)
+    if params is None or params.frozen or "__slots__" not in cls.__dict__ or hasattr(cls, "__post_init__"):
+        raise TypeError(f"{cls.__name__}: not a slotted, non-frozen dataclass without __post_init__")
+    names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    source = (f"def make_{cls.__name__}(*, {', '.join(names)}):\n    o = new(cls)\n"
+              + "".join(f"    o.{n} = {n}\n" for n in names) + "    return o\n")
+    namespace: dict[str, Any] = {"new": object.__new__, "cls": cls}
+    exec(source, namespace)  # noqa: S102 - code built from the dataclass's own field names, as dataclasses does
+    return namespace[f"make_{cls.__name__}"]  # type: ignore[no-any-return]
+
+
+_new_po = _maker(PurchaseOrder)
+_new_po_item = _maker(PurchaseOrderItem)
+_new_bill = _maker(InventoryBill)
+_new_bill_item = _maker(InventoryBillItem)
+_new_return = _maker(InventoryReturn)
+_new_return_item = _maker(InventoryReturnItem)
 
 
 def _reset_caches() -> None:
     """For benchmarks and tests: forget the memos."""
     _DT_MEMO.clear()
     _GL_MEMO.clear()
+    _MONEY_MEMO.clear()
 
 
 def _add(probs: list[str], line: Any, message: str) -> None:
@@ -250,6 +287,9 @@ def _money(value: Any, label: str, probs: list[str], line: Any = None) -> Decima
         if value >= 0:
             return Decimal(value)
     elif t is str:
+        d = _MONEY_MEMO.get(value)
+        if d is not None:
+            return d
         text = value.strip()
         if text:
             try:
@@ -258,6 +298,9 @@ def _money(value: Any, label: str, probs: list[str], line: Any = None) -> Decima
                 pass
             else:
                 if d.is_finite() and d >= 0:
+                    if len(_MONEY_MEMO) >= _MONEY_MEMO_MAX:
+                        _MONEY_MEMO.clear()
+                    _MONEY_MEMO[value] = d
                     return d
     elif value is None:
         return None
@@ -283,12 +326,21 @@ def _dt(value: Any, name: str, probs: list[str]) -> datetime | None:
     """``_Ctx.dt`` with the stamp memo."""
     if value is None:
         return None
+    d = None
     if type(value) is str:
         d = _DT_MEMO.get(value)
         if d is not None:
             return d
+        if 20 <= len(value) <= 28 and value[-1] == "Z" and value[10] == "T" and value[19] in "Z.":
+            # parse_datetime's fast path for the .NET UTC stamps, without its call and strip (a stamp
+            # ending in "Z" that fromisoformat reads has no space to strip at either end)
+            try:
+                d = datetime.fromisoformat(value[:-1] + "+00:00")
+            except ValueError:
+                d = None
     try:
-        d = parse_datetime(value)
+        if d is None:
+            d = parse_datetime(value)
     except ValueError as exc:
         probs.append(f"{name} {exc}")
         return None
@@ -322,91 +374,126 @@ def _rid(value: Any, probs: list[str]) -> int:
 
 
 # -- purchase orders -----------------------------------------------------------------------------
+# the fields each parser reads, fetched in one C call (itemgetter) when the payload has them all, as the
+# export feeds' payloads do; a payload without some falls back to dict.get (None for the missing ones)
+_PO_KEYS = ("id", "items", "vendorId", "businessUnitId", "number", "vendorDocumentNumber", "date", "requiredOn",
+            "sentOn", "receivedOn", "createdOn", "modifiedOn", "total", "tax", "shipping", "summary", "customFields",
+            "status", "typeId", "jobId", "projectId", "technicianId", "inventoryLocationId", "invoiceId", "shipTo")
+_PO_FIELDS = itemgetter(*_PO_KEYS)
+_PO_ITEM_KEYS = ("id", "skuId", "skuCode", "skuName", "skuType", "description", "vendorPartNumber", "quantity",
+                 "quantityReceived", "cost", "total", "status", "chargeable")
+_PO_ITEM_FIELDS = itemgetter(*_PO_ITEM_KEYS)
+
+
 def parse_purchase_order(raw: dict[str, Any], known: KnownIds | None = None) -> PurchaseOrder:
+    get = raw.get  # (what is not a dict fails here, as it always did)
+    if type(raw) is dict and len(raw) >= len(_PO_KEYS):
+        try:
+            values = _PO_FIELDS(raw)
+        except KeyError:
+            values = tuple(map(get, _PO_KEYS))
+    else:
+        values = tuple(map(get, _PO_KEYS))
+    (rid, raw_items, vendor_id, bu_id, number, vendor_document_number, date, required_on, sent_on, received_on,
+     created_on, modified_on, total, tax, shipping, summary, custom_fields, status, type_id, job_id, project_id,
+     technician_id, inventory_location_id, invoice_id, ship_to) = values
     probs: list[str] = []
-    get = raw.get
-    rid = _rid(get("id"), probs)
+    if type(rid) is not int:
+        rid = _rid(rid, probs)
     items = []
     item_totals = []
     totals_known = True
-    for i, item in enumerate(get("items") or []):
-        if not isinstance(item, dict):
+    for i, item in enumerate(raw_items or []):
+        if type(item) is dict and len(item) >= len(_PO_ITEM_KEYS):
+            try:
+                fields = _PO_ITEM_FIELDS(item)
+            except KeyError:
+                fields = tuple(map(item.get, _PO_ITEM_KEYS))
+        elif isinstance(item, dict):
+            fields = tuple(map(item.get, _PO_ITEM_KEYS))
+        else:
             probs.append(f"item {i + 1} is not an object")
             continue
+        (item_id, sku_id, sku_code, sku_name, sku_type, description, vendor_part_number, quantity,
+         quantity_received, cost, line_total, line_status, chargeable) = fields
         n = i + 1
-        iget = item.get
-        v = iget("id")
-        item_id = (v if type(v) is int else _int(v)) or 0
-        v = iget("skuId")
-        sku_id = v if type(v) is int or v is None else _int(v)
-        v = iget("skuCode")
-        sku_code = v if type(v) is str and len(v) <= MAX_NAME and v.isprintable() else _text(
-            v, "skuCode", MAX_NAME, probs, n)
-        v = iget("skuName")
-        sku_name = v if type(v) is str and len(v) <= MAX_NAME and v.isprintable() else _text(
-            v, "skuName", MAX_NAME, probs, n)
-        v = iget("skuType")
-        sku_type = v if type(v) is str else _str(v)
-        v = iget("description")
-        description = v if type(v) is str and len(v) <= MAX_TEXT and v.isprintable() else _text(
-            v, "description", MAX_TEXT, probs, n)
-        v = iget("vendorPartNumber")
-        vendor_part_number = v if type(v) is str and len(v) <= MAX_NAME and v.isprintable() else _text(
-            v, "vendorPartNumber", MAX_NAME, probs, n)
-        v = iget("quantity")
-        quantity = Decimal(v) if type(v) is int and v >= 0 else _money(v, "quantity", probs, n)
-        v = iget("quantityReceived")
-        quantity_received = Decimal(v) if type(v) is int and v >= 0 else _money(v, "quantityReceived", probs, n)
-        v = iget("cost")
-        cost = v if type(v) is Decimal and v.is_finite() and v >= 0 else _money(v, "cost", probs, n)
-        v = iget("total")
-        total = v if type(v) is Decimal and v.is_finite() and v >= 0 else _money(v, "total", probs, n)
-        v = iget("status")
-        items.append(PurchaseOrderItem(
+        if type(item_id) is not int:
+            item_id = _int(item_id) or 0
+        if type(sku_id) is not int and sku_id is not None:
+            sku_id = _int(sku_id)
+        if not (type(sku_code) is str and len(sku_code) <= MAX_NAME and sku_code.isprintable()):
+            sku_code = _text(sku_code, "skuCode", MAX_NAME, probs, n)
+        if not (type(sku_name) is str and len(sku_name) <= MAX_NAME and sku_name.isprintable()):
+            sku_name = _text(sku_name, "skuName", MAX_NAME, probs, n)
+        if type(sku_type) is not str:
+            sku_type = _str(sku_type)
+        if not (type(description) is str and len(description) <= MAX_TEXT and description.isprintable()):
+            description = _text(description, "description", MAX_TEXT, probs, n)
+        if not (type(vendor_part_number) is str and len(vendor_part_number) <= MAX_NAME
+                and vendor_part_number.isprintable()):
+            vendor_part_number = _text(vendor_part_number, "vendorPartNumber", MAX_NAME, probs, n)
+        quantity = (Decimal(quantity) if type(quantity) is int and quantity >= 0
+                    else _money(quantity, "quantity", probs, n))
+        quantity_received = (Decimal(quantity_received) if type(quantity_received) is int and quantity_received >= 0
+                             else _money(quantity_received, "quantityReceived", probs, n))
+        if not (type(cost) is Decimal and cost.is_finite() and cost >= _ZERO):
+            cost = _money(cost, "cost", probs, n)
+        if not (type(line_total) is Decimal and line_total.is_finite() and line_total >= _ZERO):
+            line_total = _money(line_total, "total", probs, n)
+        items.append(_new_po_item(
             id=item_id, sku_id=sku_id, sku_code=sku_code, sku_name=sku_name, sku_type=sku_type,
             description=description, vendor_part_number=vendor_part_number, quantity=quantity,
-            quantity_received=quantity_received, cost=cost, total=total, status=v if type(v) is str else _str(v),
-            chargeable=bool(iget("chargeable")), raw=item))
-        if total is None:
+            quantity_received=quantity_received, cost=cost, total=line_total,
+            status=line_status if type(line_status) is str else _str(line_status), chargeable=bool(chargeable),
+            raw=item))
+        if line_total is None:
             totals_known = False
         else:
-            item_totals.append(total)
-    v = get("vendorId")
-    vendor_id = v if type(v) is int or v is None else _int(v)
-    v = get("businessUnitId")
-    bu_id = v if type(v) is int or v is None else _int(v)
+            item_totals.append(line_total)
+    if type(vendor_id) is not int and vendor_id is not None:
+        vendor_id = _int(vendor_id)
+    if type(bu_id) is not int and bu_id is not None:
+        bu_id = _int(bu_id)
     _party_checks(probs, vendor_id, bu_id, known)
-    v = get("number")
-    number = v if type(v) is str and len(v) <= MAX_NAME and v.isprintable() else _text(v, "number", MAX_NAME, probs)
-    v = get("vendorDocumentNumber")
-    vendor_document_number = v if type(v) is str and len(v) <= MAX_NAME and v.isprintable() else _text(
-        v, "vendorDocumentNumber", MAX_NAME, probs)
-    date = _dt(get("date"), "date", probs)
-    required_on = _dt(get("requiredOn"), "requiredOn", probs)
-    sent_on = _dt(get("sentOn"), "sentOn", probs)
-    received_on = _dt(get("receivedOn"), "receivedOn", probs)
-    created_on = _dt(get("createdOn"), "createdOn", probs)
-    modified_on = _dt(get("modifiedOn"), "modifiedOn", probs)
-    total = _money(get("total"), "total", probs)
-    tax = _money(get("tax"), "tax", probs)
-    shipping = _money(get("shipping"), "shipping", probs)
-    v = get("summary")
-    summary = v if type(v) is str and len(v) <= MAX_TEXT and v.isprintable() else _text(v, "summary", MAX_TEXT, probs)
-    custom_fields = list(get("customFields") or [])
+    label_number = number  # the record's label: "PO {number or id}"
+    if not (type(number) is str and len(number) <= MAX_NAME and number.isprintable()):
+        number = _text(number, "number", MAX_NAME, probs)
+    if not (type(vendor_document_number) is str and len(vendor_document_number) <= MAX_NAME
+            and vendor_document_number.isprintable()):
+        vendor_document_number = _text(vendor_document_number, "vendorDocumentNumber", MAX_NAME, probs)
+    memo = _DT_MEMO
+    date = (type(date) is str and memo.get(date)) or _dt(date, "date", probs)
+    required_on = (type(required_on) is str and memo.get(required_on)) or _dt(required_on, "requiredOn", probs)
+    sent_on = (type(sent_on) is str and memo.get(sent_on)) or _dt(sent_on, "sentOn", probs)
+    received_on = (type(received_on) is str and memo.get(received_on)) or _dt(received_on, "receivedOn", probs)
+    created_on = (type(created_on) is str and memo.get(created_on)) or _dt(created_on, "createdOn", probs)
+    modified_on = (type(modified_on) is str and memo.get(modified_on)) or _dt(modified_on, "modifiedOn", probs)
+    if not (type(total) is Decimal and total.is_finite() and total >= _ZERO):
+        total = _money(total, "total", probs)
+    if not (type(tax) is Decimal and tax.is_finite() and tax >= _ZERO):
+        tax = _money(tax, "tax", probs)
+    if not (type(shipping) is Decimal and shipping.is_finite() and shipping >= _ZERO):
+        shipping = _money(shipping, "shipping", probs)
+    if not (type(summary) is str and len(summary) <= MAX_TEXT and summary.isprintable()):
+        summary = _text(summary, "summary", MAX_TEXT, probs)
+    custom_fields = list(custom_fields or [])
     if total is not None and tax is not None and shipping is not None and totals_known:
-        expected = sum(item_totals, Decimal(0)) + tax + shipping
+        expected = sum(item_totals, _ZERO) + tax + shipping
         if abs(expected - total) > CENT:
             probs.append(f"total {total} does not match items + tax + shipping ({expected})")
-    v = get("status")
-    return PurchaseOrder(
-        id=rid, number=number, status=v if type(v) is str else _str(v), type_id=_int(get("typeId")),
-        vendor_id=vendor_id, business_unit_id=bu_id, job_id=_int(get("jobId")), project_id=_int(get("projectId")),
-        technician_id=_int(get("technicianId")), inventory_location_id=_int(get("inventoryLocationId")),
-        invoice_id=_int(get("invoiceId")), vendor_document_number=vendor_document_number, date=date,
-        required_on=required_on, sent_on=sent_on, received_on=received_on, created_on=created_on,
-        modified_on=modified_on, total=total, tax=tax, shipping=shipping, summary=summary, ship_to=get("shipTo"),
-        items=items, custom_fields=custom_fields, raw=raw,
-        problems=_labelled(f"PO {get('number') or get('id')}", probs) if probs else [])
+    return _new_po(
+        id=rid, number=number, status=status if type(status) is str else _str(status),
+        type_id=type_id if type(type_id) is int else _int(type_id), vendor_id=vendor_id, business_unit_id=bu_id,
+        job_id=job_id if type(job_id) is int else _int(job_id),
+        project_id=project_id if type(project_id) is int else _int(project_id),
+        technician_id=technician_id if type(technician_id) is int else _int(technician_id),
+        inventory_location_id=(inventory_location_id if type(inventory_location_id) is int
+                               else _int(inventory_location_id)),
+        invoice_id=invoice_id if type(invoice_id) is int else _int(invoice_id),
+        vendor_document_number=vendor_document_number, date=date, required_on=required_on, sent_on=sent_on,
+        received_on=received_on, created_on=created_on, modified_on=modified_on, total=total, tax=tax,
+        shipping=shipping, summary=summary, ship_to=ship_to, items=items, custom_fields=custom_fields, raw=raw,
+        problems=_labelled(f"PO {label_number or values[0]}", probs) if probs else [])
 
 
 # -- inventory bills -----------------------------------------------------------------------------
@@ -416,116 +503,154 @@ def _named(value: Any) -> tuple[int | None, str | None]:
     return None, None
 
 
+_GL_KEYS = ("id", "name", "number", "type", "detailType")
+_GL_FIELDS = itemgetter(*_GL_KEYS)
+
+
 def _gl_ref(value: Any) -> GLAccountRef | None:
+    if type(value) is dict:
+        try:
+            key = _GL_FIELDS(value)
+        except KeyError:
+            key = None
+        # an int id (not True, 1.0 or Decimal(1), which equal 1 but are no id); the memo holds only
+        # str/None texts, and a str equals only the same str
+        if key is not None and type(key[0]) is int:
+            try:
+                ref = _GL_MEMO.get(key)
+            except TypeError:  # a dict or list among the values
+                ref = None
+            if ref is not None:
+                return ref
     if not isinstance(value, dict):
         return None
-    gid = value.get("id")
-    if type(gid) is int:
-        get = value.get
-        name, number, typ, detail = get("name"), get("number"), get("type"), get("detailType")
-        if ((type(name) is str or name is None) and (type(number) is str or number is None)
-                and (type(typ) is str or typ is None) and (type(detail) is str or detail is None)):
-            key = (gid, name, number, typ, detail)
-            ref = _GL_MEMO.get(key)
-            if ref is None:
-                ref = GLAccountRef(id=gid or 0, name=name, number=number, type=typ, detail_type=detail)
-                if len(_GL_MEMO) >= _GL_MEMO_MAX:
-                    _GL_MEMO.clear()
-                _GL_MEMO[key] = ref
-            return ref
+    get = value.get
+    gid, name, number, typ, detail = get("id"), get("name"), get("number"), get("type"), get("detailType")
     if _int(gid) is None:
         return None
-    return GLAccountRef(id=_int(value["id"]) or 0, name=value.get("name"), number=value.get("number"),
-                        type=value.get("type"), detail_type=value.get("detailType"))
+    ref = GLAccountRef(id=_int(value["id"]) or 0, name=name, number=number, type=typ, detail_type=detail)
+    if (type(gid) is int and (type(name) is str or name is None) and (type(number) is str or number is None)
+            and (type(typ) is str or typ is None) and (type(detail) is str or detail is None)):
+        if len(_GL_MEMO) >= _GL_MEMO_MAX:
+            _GL_MEMO.clear()
+        _GL_MEMO[(gid, name, number, typ, detail)] = ref
+    return ref
+
+
+_BILL_KEYS = ("id", "vendor", "businessUnit", "items", "active", "summary", "billDate", "dueDate", "billAmount",
+              "taxAmount", "shippingAmount", "otherAmount", "createdOn", "modifiedOn", "referenceNumber",
+              "vendorNumber", "purchaseOrderId", "syncStatus", "jobId", "jobNumber", "termName")
+_BILL_FIELDS = itemgetter(*_BILL_KEYS)
+_BILL_ITEM_KEYS = ("order", "quantity", "cost", "generalLedgerAccount", "id", "skuId", "skuCode", "skuType", "name",
+                   "description", "inventoryLocation", "receiptItemId", "costOfSaleAccount", "assetAccount")
+_BILL_ITEM_FIELDS = itemgetter(*_BILL_ITEM_KEYS)
 
 
 def parse_inventory_bill(raw: dict[str, Any], known: KnownIds | None = None) -> InventoryBill:
+    get = raw.get  # (what is not a dict fails here, as it always did)
+    if type(raw) is dict and len(raw) >= len(_BILL_KEYS):
+        try:
+            values = _BILL_FIELDS(raw)
+        except KeyError:
+            values = tuple(map(get, _BILL_KEYS))
+    else:
+        values = tuple(map(get, _BILL_KEYS))
+    (rid, vendor, business_unit, raw_items, active, summary, bill_date, due_date, bill_amount, tax_amount,
+     shipping_amount, other_amount, created_on, modified_on, reference_number, vendor_number, purchase_order_id,
+     sync_status, job_id, job_number, term_name) = values
     probs: list[str] = []
-    get = raw.get
-    rid = _rid(get("id"), probs)
-    vendor_id, vendor_name = _named(get("vendor"))
-    bu_id, bu_name = _named(get("businessUnit"))
+    if type(rid) is not int:
+        rid = _rid(rid, probs)
+    vendor_id, vendor_name = _named(vendor)
+    bu_id, bu_name = _named(business_unit)
     _party_checks(probs, vendor_id, bu_id, known)
+    money_memo = _MONEY_MEMO
     items = []
     amounts = []
     amounts_known = True
-    for i, item in enumerate(get("items") or []):
-        if not isinstance(item, dict):
+    for i, item in enumerate(raw_items or []):
+        if type(item) is dict and len(item) >= len(_BILL_ITEM_KEYS):
+            try:
+                fields = _BILL_ITEM_FIELDS(item)
+            except KeyError:
+                fields = tuple(map(item.get, _BILL_ITEM_KEYS))
+        elif isinstance(item, dict):
+            fields = tuple(map(item.get, _BILL_ITEM_KEYS))
+        else:
             probs.append(f"line {i + 1} is not an object")
             continue
-        iget = item.get
-        order = iget("order")
+        (order, qty, cost, gl, item_id, sku_id, sku_code, sku_type, name, description, inventory_location,
+         receipt_item_id, cost_of_sale, asset) = fields
         n = order or i + 1
-        qty = _money(iget("quantity"), "quantity", probs, n)
-        cost = _money(iget("cost"), "cost", probs, n)
-        gl = _gl_ref(iget("generalLedgerAccount"))
+        qty = (type(qty) is str and money_memo.get(qty)) or _money(qty, "quantity", probs, n)
+        cost = (type(cost) is str and money_memo.get(cost)) or _money(cost, "cost", probs, n)
+        gl = _gl_ref(gl)
         if gl is None:
             _add(probs, n, "has no GL account")
-        v = iget("id")
-        item_id = (v if type(v) is int else _int(v)) or 0
-        order = order if type(order) is int or order is None else _int(order)
-        v = iget("skuId")
-        sku_id = v if type(v) is int or v is None else _int(v)
-        v = iget("skuCode")
-        sku_code = v if type(v) is str and len(v) <= MAX_NAME and v.isprintable() else _text(
-            v, "skuCode", MAX_NAME, probs, n)
-        v = iget("skuType")
-        sku_type = v if type(v) is str else _str(v)
-        v = iget("name")
-        name = v if type(v) is str and len(v) <= MAX_NAME and v.isprintable() else _text(v, "name", MAX_NAME, probs, n)
-        v = iget("description")
-        description = v if type(v) is str and len(v) <= MAX_TEXT and v.isprintable() else _text(
-            v, "description", MAX_TEXT, probs, n)
+        if type(item_id) is not int:
+            item_id = _int(item_id) or 0
+        if type(order) is not int and order is not None:
+            order = _int(order)
+        if type(sku_id) is not int and sku_id is not None:
+            sku_id = _int(sku_id)
+        if not (type(sku_code) is str and len(sku_code) <= MAX_NAME and sku_code.isprintable()):
+            sku_code = _text(sku_code, "skuCode", MAX_NAME, probs, n)
+        if type(sku_type) is not str:
+            sku_type = _str(sku_type)
+        if not (type(name) is str and len(name) <= MAX_NAME and name.isprintable()):
+            name = _text(name, "name", MAX_NAME, probs, n)
+        if not (type(description) is str and len(description) <= MAX_TEXT and description.isprintable()):
+            description = _text(description, "description", MAX_TEXT, probs, n)
         amount = (qty * cost) if qty is not None and cost is not None else None
-        v = iget("receiptItemId")
-        items.append(InventoryBillItem(
+        if type(receipt_item_id) is not int and receipt_item_id is not None:
+            receipt_item_id = _int(receipt_item_id)
+        items.append(_new_bill_item(
             id=item_id, order=order, sku_id=sku_id, sku_code=sku_code, sku_type=sku_type, name=name,
-            description=description, quantity=qty, cost=cost, amount=amount,
-            inventory_location=iget("inventoryLocation"),
-            receipt_item_id=v if type(v) is int or v is None else _int(v), general_ledger_account=gl,
-            cost_of_sale_account=_gl_ref(iget("costOfSaleAccount")), asset_account=_gl_ref(iget("assetAccount")),
-            raw=item))
+            description=description, quantity=qty, cost=cost, amount=amount, inventory_location=inventory_location,
+            receipt_item_id=receipt_item_id, general_ledger_account=gl, cost_of_sale_account=_gl_ref(cost_of_sale),
+            asset_account=_gl_ref(asset), raw=item))
         if amount is None:
             amounts_known = False
         else:
             amounts.append(amount)
-    active = get("active")
-    v = get("summary")
-    summary = v if type(v) is str and len(v) <= MAX_TEXT and v.isprintable() else _text(v, "summary", MAX_TEXT, probs)
-    bill_date = _dt(get("billDate"), "billDate", probs)
-    due_date = _dt(get("dueDate"), "dueDate", probs)
-    bill_amount = _money(get("billAmount"), "bill amount", probs)
-    tax_amount = _money(get("taxAmount"), "tax amount", probs)
-    shipping_amount = _money(get("shippingAmount"), "shipping amount", probs)
-    other_amount = _money(get("otherAmount"), "other amount", probs)
-    created_on = _dt(get("createdOn"), "createdOn", probs)
-    modified_on = _dt(get("modifiedOn"), "modifiedOn", probs)
-    reference_number = get("referenceNumber")
-    vendor_number = get("vendorNumber")
+    if not (type(summary) is str and len(summary) <= MAX_TEXT and summary.isprintable()):
+        summary = _text(summary, "summary", MAX_TEXT, probs)
+    memo = _DT_MEMO
+    bill_date = (type(bill_date) is str and memo.get(bill_date)) or _dt(bill_date, "billDate", probs)
+    due_date = (type(due_date) is str and memo.get(due_date)) or _dt(due_date, "dueDate", probs)
+    bill_amount = (type(bill_amount) is str and money_memo.get(bill_amount)) or _money(
+        bill_amount, "bill amount", probs)
+    tax_amount = (type(tax_amount) is str and money_memo.get(tax_amount)) or _money(tax_amount, "tax amount", probs)
+    shipping_amount = (type(shipping_amount) is str and money_memo.get(shipping_amount)) or _money(
+        shipping_amount, "shipping amount", probs)
+    other_amount = (type(other_amount) is str and money_memo.get(other_amount)) or _money(
+        other_amount, "other amount", probs)
+    created_on = (type(created_on) is str and memo.get(created_on)) or _dt(created_on, "createdOn", probs)
+    modified_on = (type(modified_on) is str and memo.get(modified_on)) or _dt(modified_on, "modifiedOn", probs)
     for field_name, value in (("referenceNumber", reference_number), ("vendorNumber", vendor_number)):
         if not (type(value) is str and len(value) <= MAX_NAME and value.isprintable()):
             probs.extend(text_problems(field_name, value, MAX_NAME))
     label = None
     if bill_amount is None:
-        label = f"bill {reference_number or get('id')}"
+        label = f"bill {reference_number or values[0]}"
         if "bill amount" not in " ".join(_labelled(label, probs)):
             probs.append("has no bill amount")
     if bill_amount is not None and items and amounts_known:
-        expected = (sum(amounts, Decimal(0))
+        expected = (sum(amounts, _ZERO)
                     + (tax_amount or 0) + (shipping_amount or 0) + (other_amount or 0))
         if abs(expected - bill_amount) > CENT:
             probs.append(f"bill amount {bill_amount} does not match lines + tax + shipping ({expected})")
     if probs and label is None:
-        label = f"bill {reference_number or get('id')}"
-    return InventoryBill(
-        id=rid, purchase_order_id=_int(get("purchaseOrderId")), sync_status=get("syncStatus"),
-        reference_number=reference_number, vendor_number=vendor_number, summary=summary or None,
-        bill_date=bill_date, due_date=due_date, bill_amount=bill_amount, tax_amount=tax_amount,
-        shipping_amount=shipping_amount, other_amount=other_amount, vendor_id=vendor_id, vendor_name=vendor_name,
-        business_unit_id=bu_id, business_unit_name=bu_name, job_id=_int(get("jobId")), job_number=get("jobNumber"),
-        term_name=get("termName"), created_on=created_on, modified_on=modified_on,
-        active=True if active is None else bool(active), items=items, raw=raw,
-        problems=_labelled(label, probs) if label is not None and probs else [])
+        label = f"bill {reference_number or values[0]}"
+    return _new_bill(
+        id=rid, purchase_order_id=purchase_order_id if type(purchase_order_id) is int else _int(purchase_order_id),
+        sync_status=sync_status, reference_number=reference_number, vendor_number=vendor_number,
+        summary=summary or None, bill_date=bill_date, due_date=due_date, bill_amount=bill_amount,
+        tax_amount=tax_amount, shipping_amount=shipping_amount, other_amount=other_amount, vendor_id=vendor_id,
+        vendor_name=vendor_name, business_unit_id=bu_id, business_unit_name=bu_name,
+        job_id=job_id if type(job_id) is int else _int(job_id), job_number=job_number, term_name=term_name,
+        created_on=created_on, modified_on=modified_on, active=True if active is None else bool(active),
+        items=items, raw=raw, problems=_labelled(label, probs) if label is not None and probs else [])
 
 
 # -- inventory returns ---------------------------------------------------------------------------
@@ -550,7 +675,7 @@ def parse_inventory_return(raw: dict[str, Any], known: KnownIds | None = None) -
         code = v if type(v) is str and len(v) <= MAX_NAME and v.isprintable() else _text(v, "code", MAX_NAME, probs, n)
         v = iget("name")
         name = v if type(v) is str and len(v) <= MAX_NAME and v.isprintable() else _text(v, "name", MAX_NAME, probs, n)
-        items.append(InventoryReturnItem(
+        items.append(_new_return_item(
             id=_int(iget("id")) or 0, sku_id=_int(iget("skuId")), code=code, name=name,
             quantity=_money(iget("quantity"), "quantity", probs, n), cost=_money(iget("cost"), "cost", probs, n),
             active=iget("active") is not False, raw=item))
@@ -571,7 +696,7 @@ def parse_inventory_return(raw: dict[str, Any], known: KnownIds | None = None) -
                     + (tax_amount or 0) + (shipping_amount or 0))
         if abs(expected - return_amount) > CENT:
             probs.append(f"return amount {return_amount} does not match lines + tax + shipping ({expected})")
-    return InventoryReturn(
+    return _new_return(
         id=rid, number=number, status=status if isinstance(status, str) else "", active=get("active") is not False,
         vendor_id=vendor_id, purchase_order_id=_int(get("purchaseOrderId")), business_unit_id=bu_id,
         job_id=_int(get("jobId")), return_amount=return_amount, tax_amount=tax_amount,
