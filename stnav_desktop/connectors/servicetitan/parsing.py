@@ -190,20 +190,6 @@ class _Ctx:
         return _str(value)
 
 
-def _check_vendor(ctx: _Ctx, vendor_id: int | None, known: KnownIds | None) -> None:
-    if vendor_id is None or vendor_id == 0:
-        ctx.add(f"vendor {vendor_id if vendor_id is not None else '(none)'} does not exist in ServiceTitan")
-    elif known is not None and known.vendors and vendor_id not in known.vendors:
-        ctx.add(f"vendor {vendor_id} does not exist in ServiceTitan")
-
-
-def _check_bu(ctx: _Ctx, bu_id: int | None, known: KnownIds | None) -> None:
-    if bu_id is None:
-        ctx.add("has no business unit (territory)")
-    elif known is not None and known.business_units and bu_id not in known.business_units:
-        ctx.add(f"business unit {bu_id} is not a known ServiceTitan business unit")
-
-
 def _record_id(raw: dict[str, Any], ctx: _Ctx) -> int:
     rid = _int(raw.get("id"))
     if rid is None:
@@ -252,7 +238,7 @@ def _maker(cls: type[T]) -> Callable[..., T]:
     source = (f"def make_{cls.__name__}({', '.join(names)}, /):\n    o = new(cls)\n"
               + "".join(f"    o.{n} = {n}\n" for n in names) + "    return o\n")
     namespace: dict[str, Any] = {"new": object.__new__, "cls": cls}
-    exec(source, namespace)  # noqa: S102 - code built from the dataclass's own field names, as dataclasses does
+    exec(source, namespace)  # code built from the dataclass's own field names, as dataclasses does
     return namespace[f"make_{cls.__name__}"]  # type: ignore[no-any-return]
 
 
@@ -354,7 +340,7 @@ def _dt(value: Any, name: str, probs: list[str]) -> datetime | None:
 
 
 def _party_checks(probs: list[str], vendor_id: int | None, bu_id: int | None, known: KnownIds | None) -> None:
-    """``_check_vendor`` then ``_check_bu``."""
+    """The vendor, then the business unit: missing, 0, or not among the tenant's ids."""
     if vendor_id is None or vendor_id == 0:
         probs.append(f"vendor {vendor_id if vendor_id is not None else '(none)'} does not exist in ServiceTitan")
     elif known is not None and known.vendors and vendor_id not in known.vendors:
