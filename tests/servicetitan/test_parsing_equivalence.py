@@ -227,3 +227,17 @@ def test_the_comparison_would_see_a_changed_message(feeds, known):
     changed = copy.deepcopy(new)
     changed.problems[0] = changed.problems[0].replace("is negative", "is below zero")
     assert snap(changed) != snap(old)
+
+
+def test_memos_stay_bounded_and_a_clear_changes_nothing(feeds, known, monkeypatch):
+    """The stamp / money / GL memos never hold more than their bound (a pull's 55,000 stamps would stay
+    alive otherwise), and being cleared every few records gives the same records."""
+    monkeypatch.setattr(parsing, "_DT_MEMO_MAX", 3)
+    monkeypatch.setattr(parsing, "_MONEY_MEMO_MAX", 3)
+    monkeypatch.setattr(parsing, "_GL_MEMO_MAX", 1)
+    parsing._reset_caches()
+    for feed, records in feeds.items():
+        for raw in records:
+            assert_same(feed, raw, known)
+            assert len(parsing._DT_MEMO) <= 3 and len(parsing._MONEY_MEMO) <= 3 and len(parsing._GL_MEMO) <= 1
+    parsing._reset_caches()

@@ -207,17 +207,19 @@ def _record_id(raw: dict[str, Any], ctx: _Ctx) -> int:
 # the general path gives (tests/servicetitan/test_parsing_equivalence.py holds them to the old parsers).
 
 # stamp text -> datetime: stamps repeat across a page (modifiedOn = createdOn, a PO's dates on its bill);
-# a pure function of the text, so sharing the (immutable) datetimes is safe; bounded, cleared when full
+# a pure function of the text, so sharing the (immutable) datetimes is safe. Bounded to about two pages'
+# distinct stamps and cleared when full: a whole pull's stamps (55,000, 8 MB) would stay alive for nothing.
+# Shared by threads: a lost entry or a clear under another thread's feet costs a re-parse, never a wrong value
 _DT_MEMO: dict[str, datetime] = {}
-_DT_MEMO_MAX = 1 << 16
+_DT_MEMO_MAX = 4096
 # (id, name, number, type, detailType) -> GLAccountRef (frozen): a tenant has few GL accounts and every
 # bill line names two or three of them
 _GL_MEMO: dict[tuple[int, str | None, str | None, str | None, str | None], GLAccountRef] = {}
 _GL_MEMO_MAX = 4096
 # money text -> Decimal (bills send amounts as strings: "1", "2150.00" repeat); only finite, non-negative
-# values, the ones that raise no problem
+# values, the ones that raise no problem; bounded as the stamps
 _MONEY_MEMO: dict[str, Decimal] = {}
-_MONEY_MEMO_MAX = 1 << 16
+_MONEY_MEMO_MAX = 4096
 
 
 T = TypeVar("T")
