@@ -291,3 +291,20 @@ def test_no_printable_character_is_whitespace_but_the_space():
     import sys
     assert [hex(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF
             and chr(c).isspace() and chr(c).isprintable() and c != 0x20] == []
+
+
+def test_the_memos_stay_bounded_and_a_clear_changes_nothing():
+    """A pull's unique amount texts and dates do not pile up (each memo holds at most ``_CACHE_SIZE``); what
+    is read after a memo started over is what was read before."""
+    first = [accounting._amount({"a": f"{n}.25"}, "a", "PO 1", []) for n in range(3 * accounting._CACHE_SIZE)]
+    days = [accounting._date(f"2026-10-01T00:00:{n % 60:02d}.{n:07d}Z") for n in range(3 * accounting._CACHE_SIZE)]
+    lines = [{"quantity": f"{n}", "cost": "1.50", "order": 1} for n in range(3 * accounting._CACHE_SIZE)]
+    ctx = accounting.PlanContext(mappings={"business_unit": {"1": ("N", "")}})
+    for line in lines:
+        bill = {"id": 1, "billDate": "2026-10-01", "billAmount": str(Decimal(line["quantity"]) * Decimal("1.5")),
+                "items": [line], "vendor": {"id": 5}, "businessUnit": {"id": 1}}
+        accounting.plan_document("inventory_bill", bill, ctx)
+    for memo in (accounting._DECIMALS, accounting._DATES, accounting._LINE_AMOUNTS):
+        assert 0 < len(memo) <= accounting._CACHE_SIZE
+    assert [accounting._amount({"a": f"{n}.25"}, "a", "PO 1", []) for n in range(3 * accounting._CACHE_SIZE)] == first
+    assert days == [frozen._date(f"2026-10-01T00:00:{n % 60:02d}.{n:07d}Z") for n in range(3 * accounting._CACHE_SIZE)]

@@ -276,7 +276,7 @@ def _ref(kind: str, raw: dict[str, Any]) -> str:
 
 # Readiness plans every document of a pull (tens of thousands), and the same few texts recur on every
 # line (quantities, unit costs, dates): each read once per process, kept up to a bound (then started over)
-_CACHE_SIZE = 20_000
+_CACHE_SIZE = 4096
 _DECIMALS: dict[str, Decimal] = {}
 _DATES: dict[str, date | None] = {}
 # a bill line's (quantity, cost) texts -> quantity, unit cost, amount: only pairs that raise no problem
