@@ -17,6 +17,35 @@ def test_pragmas(store):
     assert migrations.current_version(db) == migrations.LATEST
 
 
+@pytest.mark.sqlite_only
+def test_a_new_store_has_16k_pages_and_an_existing_one_keeps_its_own(tmp_path):
+    """page_size takes effect only before the first write: set after journal_mode it would silently stay
+    4 KiB. A store made by an older release (4 KiB pages) opens, migrates and works as it is."""
+    import sqlite3
+
+    from stnav_desktop.store.db import close_db
+
+    open_db(tmp_path / "new.sqlite3")
+    try:
+        assert db.execute_sql("PRAGMA page_size").fetchone()[0] == 16384
+        assert db.execute_sql("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        close_db()
+    old = sqlite3.connect(tmp_path / "old.sqlite3")
+    old.execute("PRAGMA journal_mode=wal")
+    old.execute("CREATE TABLE earlier (a)")
+    old.commit()
+    old.close()
+    open_db(tmp_path / "old.sqlite3")
+    try:
+        assert db.execute_sql("PRAGMA page_size").fetchone()[0] == 4096
+        assert migrations.current_version(db) == migrations.LATEST
+        Profile.create(name="kept")
+        assert Profile.select().where(Profile.name == "kept").count() == 1
+    finally:
+        close_db()
+
+
 def test_money_is_exact_and_floats_are_refused(store):
     profile = Profile.create(name="default")
     doc = StDocument.create(profile=profile, kind="purchase_order", st_id=1, raw={"total": Decimal("0.10")},

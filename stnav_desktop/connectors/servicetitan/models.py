@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 
-@dataclass(kw_only=True)
+@dataclass(kw_only=True, slots=True)
 class Record:
     id: int
     modified_on: datetime | None = None
@@ -28,13 +28,13 @@ class Record:
         return (self.id, self.modified_on)
 
 
-@dataclass(kw_only=True)
+@dataclass(kw_only=True, slots=True)
 class UnreadableRecord(Record):
     """A feed entry the parser could not read (not a JSON object, or a shape no parser anticipated): the
     page goes on; the entry keeps its payload and the problem, and the caller stores or reports it."""
 
 
-@dataclass(kw_only=True)
+@dataclass(kw_only=True, slots=True)
 class PurchaseOrderItem:
     id: int
     sku_id: int | None
@@ -52,7 +52,7 @@ class PurchaseOrderItem:
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
-@dataclass(kw_only=True)
+@dataclass(kw_only=True, slots=True)
 class PurchaseOrder(Record):
     number: str
     status: str
@@ -79,7 +79,7 @@ class PurchaseOrder(Record):
     custom_fields: list[dict[str, Any]] = field(default_factory=list)
 
 
-@dataclass(kw_only=True, frozen=True)
+@dataclass(kw_only=True, frozen=True, slots=True)
 class GLAccountRef:
     """A ServiceTitan GL account as it appears on an inventory-bill line."""
 
@@ -90,7 +90,7 @@ class GLAccountRef:
     detail_type: str | None = None
 
 
-@dataclass(kw_only=True)
+@dataclass(kw_only=True, slots=True)
 class InventoryBillItem:
     id: int
     order: int | None
@@ -110,7 +110,7 @@ class InventoryBillItem:
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
-@dataclass(kw_only=True)
+@dataclass(kw_only=True, slots=True)
 class InventoryBill(Record):
     purchase_order_id: int | None
     sync_status: str | None
@@ -135,7 +135,7 @@ class InventoryBill(Record):
     items: list[InventoryBillItem] = field(default_factory=list)
 
 
-@dataclass(kw_only=True)
+@dataclass(kw_only=True, slots=True)
 class InventoryReturnItem:
     id: int
     sku_id: int | None
@@ -147,7 +147,7 @@ class InventoryReturnItem:
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
-@dataclass(kw_only=True)
+@dataclass(kw_only=True, slots=True)
 class InventoryReturn(Record):
     """An inventory (vendor) return, Export_Returns / Inventory.V2.ExportReturnsResponse."""
 
@@ -165,7 +165,7 @@ class InventoryReturn(Record):
     items: list[InventoryReturnItem] = field(default_factory=list)
 
 
-@dataclass(kw_only=True)
+@dataclass(kw_only=True, slots=True)
 class Vendor(Record):
     name: str
     active: bool
@@ -175,7 +175,7 @@ class Vendor(Record):
     contact: dict[str, Any] | None = None
 
 
-@dataclass(kw_only=True)
+@dataclass(kw_only=True, slots=True)
 class Sku(Record):
     kind: str  # "Material" | "Equipment" | "Service"
     code: str
@@ -191,7 +191,7 @@ class Sku(Record):
     gl_account_id: int | None = None
 
 
-@dataclass(kw_only=True)
+@dataclass(kw_only=True, slots=True)
 class BusinessUnit(Record):
     name: str
     active: bool
@@ -200,7 +200,7 @@ class BusinessUnit(Record):
     quickbooks_class: str | None = None
 
 
-@dataclass(kw_only=True)
+@dataclass(kw_only=True, slots=True)
 class GLAccount(Record):
     name: str | None
     number: str | None
@@ -210,7 +210,7 @@ class GLAccount(Record):
     default_account_type: str | None = None
 
 
-@dataclass(kw_only=True)
+@dataclass(kw_only=True, slots=True)
 class Job(Record):
     job_number: str
     business_unit_id: int | None
@@ -221,7 +221,7 @@ class Job(Record):
     total: Decimal | None = None
 
 
-@dataclass(kw_only=True)
+@dataclass(kw_only=True, slots=True)
 class InventoryLocation(Record):
     name: str
     kind: str  # "Warehouse"

@@ -21,6 +21,7 @@ from typing import Any
 from stnav_desktop.store import audit
 from stnav_desktop.store.db import db
 from stnav_desktop.store.models import DocStatus, Profile, SourceKind, StDocument
+from stnav_desktop.sync.app import mapping
 from stnav_desktop.sync.domain import lifecycle
 
 # statuses a hold can still stop (later ones are already approved, posting or booked)
@@ -51,14 +52,16 @@ class HoldIndex:
     @classmethod
     def load(cls, profile: Profile) -> HoldIndex:
         index = cls()
-        index.po_ids = {st_id for (st_id,) in StDocument.select(StDocument.st_id).where(
-            (StDocument.profile == profile) & (StDocument.kind == SourceKind.PURCHASE_ORDER)).tuples().iterator()}
-        rows = (StDocument.select(StDocument.id, StDocument.st_id, StDocument.number, StDocument.vendor_st_id,
-                                  StDocument.st_active, StDocument.status)
-                .where((StDocument.profile == profile) & (StDocument.kind == SourceKind.INVENTORY_BILL))
-                .order_by(StDocument.id).tuples().iterator())
-        for row_id, st_id, number, vendor_st_id, active, status in rows:
-            index.add_bill(row_id, st_id, number, vendor_st_id, active, status)
+        # plain SQL: through peewee's per-row wrappers these reads (every PO and bill of the store, at the
+        # first bill page and again at the end of a pull) cost as much as the hold rules themselves
+        p = db.param  # "?" on SQLite, "%s" on PostgreSQL
+        where = f"FROM {StDocument._meta.table_name} WHERE profile_id = {p} AND kind = {p}"
+        index.po_ids = {st_id for (st_id,) in db.execute_sql(
+            f"SELECT st_id {where}", [profile.id, str(SourceKind.PURCHASE_ORDER)]).fetchall()}
+        for row_id, st_id, number, vendor_st_id, active, status in db.execute_sql(
+                f"SELECT id, st_id, number, vendor_st_id, st_active, status {where} ORDER BY id",
+                [profile.id, str(SourceKind.INVENTORY_BILL)]).fetchall():
+            index.add_bill(row_id, st_id, number, vendor_st_id, bool(active), status)
         return index
 
     def add_po(self, st_id: int) -> None:
@@ -97,7 +100,6 @@ def held_status(status: str, reason: str, released: str) -> bool:
 def release(doc: StDocument, reason: str, *, actor: str | None = None) -> StDocument:
     """A person releases a held bill to be booked (audited with who and why). It then goes through the
     readiness check like any pulled document (ready, or needs mapping with the reason)."""
-    from stnav_desktop.sync.app import mapping
     reason = (reason or "").strip()
     if not reason:
         raise HoldError(f"{lifecycle.st_ref(doc)}: say why it may be booked (a reason is required to release)")
@@ -119,7 +121,6 @@ def release(doc: StDocument, reason: str, *, actor: str | None = None) -> StDocu
 
 def safe_evaluate(doc: Any, ctx: Any) -> tuple[str, str]:
     """``mapping.evaluate`` that never raises: a record too broken to plan needs a person, with the cause."""
-    from stnav_desktop.sync.app import mapping
     try:
         return mapping.evaluate(doc, ctx)
     except Exception as exc:  # a malformed record must not stop a pull or a release
@@ -131,7 +132,6 @@ def safe_evaluate(doc: Any, ctx: Any) -> tuple[str, str]:
 def reevaluate(profile: Profile, ids: Iterable[int] | None = None) -> int:
     """Re-check holds for documents already stored (bills changed this pull and every held bill):
     hold the ones with a new reason, let go the ones whose reason went away. Returns documents changed."""
-    from stnav_desktop.sync.app import mapping
     index = HoldIndex.load(profile)
     query = StDocument.select().where((StDocument.profile == profile)
                                       & (StDocument.kind == SourceKind.INVENTORY_BILL)

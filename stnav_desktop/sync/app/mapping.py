@@ -642,7 +642,8 @@ def _lookups(profile: Profile) -> dict[str, Any]:
 def evaluate(doc: StDocument, ctx: accounting.PlanContext) -> tuple[str, str]:
     """(status, reason) for a document not yet in a batch: ready; a data problem in the ServiceTitan
     record (fixed there); needs mapping (with why); waiting for full receipt; or not posted by rule."""
-    data = list(dict.fromkeys(doc.source_problems or []))
+    given = doc.source_problems
+    data = list(dict.fromkeys(given)) if given else []
     problems: list[str] = []
     try:
         accounting.plan_document(doc.kind, doc.raw, ctx)
@@ -656,7 +657,12 @@ def evaluate(doc: StDocument, ctx: accounting.PlanContext) -> tuple[str, str]:
         return DocStatus.SKIPPED, str(exc)
     except accounting.PlanError as exc:
         for problem in exc.problems:
-            (data if any(marker in problem for marker in DATA_MARKERS) else problems).append(problem)
+            for marker in DATA_MARKERS:
+                if marker in problem:
+                    data.append(problem)
+                    break
+            else:
+                problems.append(problem)
     source = getattr(ctx, "period_source", "")
     if source:  # say which source closed the period
         problems = [p.replace("is outside NAV's allowed posting period", "is outside the allowed posting period")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import operator
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -102,7 +103,9 @@ class _PageStager:
         self.summary = summary
         self.ctx = mapping.plan_context(profile)
         self.lookups = _PageLookups(profile, self.ctx)
-        self.names = st_names(profile)
+        names = st_names(profile)
+        self.vendor_names = names.get("vendors", {})
+        self.bu_names = names.get("businessUnits", {})
         self.holds: holds.HoldIndex | None = None
         self.restaged: list[int] = []  # rows whose content changed: holds re-checked at the end
         self.rules: list[int] = []  # of those, the ones documents.stage_prepared took: readiness after the page
@@ -239,43 +242,47 @@ class _PageStager:
         return updated
 
     def _new_row(self, kind: str, item: documents.Prepared, now, events: list[dict[str, Any]]) -> dict[str, Any]:
-        columns = dict(item.columns)
-        if not columns.get("vendor_name") and columns.get("vendor_st_id") in self.names.get("vendors", {}):
-            columns["vendor_name"] = self.names["vendors"][columns["vendor_st_id"]][:200]
-        if not columns.get("business_unit_name") and \
-                columns.get("business_unit_st_id") in self.names.get("businessUnits", {}):
-            columns["business_unit_name"] = self.names["businessUnits"][columns["business_unit_st_id"]][:200]
+        columns = item.columns  # prepare's dict, made for this row (the Prepared is dropped with the page)
+        vendor_id = columns["vendor_st_id"]
+        if not columns.get("vendor_name"):
+            name = self.vendor_names.get(vendor_id)
+            columns["vendor_name"] = name[:200] if name else ""
+        if not columns.get("business_unit_name"):
+            name = self.bu_names.get(columns["business_unit_st_id"])
+            columns["business_unit_name"] = name[:200] if name else ""
         problems = item.problems or None
+        number = columns["number"]
         # what readiness reads of a document (mapping.evaluate), before the row exists
         probe = SimpleNamespace(kind=kind, raw=item.raw, source_problems=problems, st_id=item.st_id,
-                                number=columns.get("number") or "", st_status=columns.get("st_status") or "")
+                                number=number or "", st_status=columns["st_status"] or "")
         status, reason = holds.safe_evaluate(probe, self.ctx)
         hold_reason = ""
         if kind == SourceKind.INVENTORY_BILL and self.holds is not None:
-            hold_reason = self.holds.reason(row_id=None, st_id=item.st_id, number=columns["number"],
-                                            vendor_st_id=columns["vendor_st_id"],
-                                            purchase_order_st_id=columns["purchase_order_st_id"],
-                                            active=columns["st_active"])
+            active = columns["st_active"]
+            hold_reason = self.holds.reason(row_id=None, st_id=item.st_id, number=number, vendor_st_id=vendor_id,
+                                            purchase_order_st_id=columns["purchase_order_st_id"], active=active)
             # a new row's id is above every stored one: it is the later bill of any duplicate pair
-            self.holds.add_bill(1 << 62, item.st_id, columns["number"], columns["vendor_st_id"],
-                                columns["st_active"], status)
+            self.holds.add_bill(1 << 62, item.st_id, number, vendor_id, active, status)
             if holds.held_status(status, hold_reason, ""):
                 status, reason = DocStatus.HELD, hold_reason
         # one event per document, named by its reference like every other event of its history
         # (``stnav audit show PO-10452-001``), with the readiness verdict it was stored with
-        prefixes: dict[str, str] = {SourceKind.PURCHASE_ORDER: "PO", SourceKind.INVENTORY_RETURN: "RET"}
-        prefix = prefixes.get(kind, "BILL")
-        ref = f"{prefix}-{columns['number'] or item.st_id}"
         detail = {"st_id": item.st_id, "total": columns["total"], "status": status}
         if reason:
             detail["reason"] = reason
-        if item.problems:
-            detail["problems"] = item.problems
-        events.append({"action": "document.pulled", "st_ref": ref, "detail": detail})
-        return {**columns, "profile": self.profile.id, "kind": kind, "st_id": item.st_id,
-                "raw": item.raw_text, "content_hash": item.digest, "source_problems": problems,
-                "status": status, "problem": reason if status != DocStatus.READY else "",
-                "hold_reason": hold_reason, "first_seen_at": now, "updated_at": now}
+        if problems:
+            detail["problems"] = problems
+        events.append({"action": "document.pulled", "st_ref": f"{_REF_PREFIX.get(kind, 'BILL')}-{number or item.st_id}",
+                       "detail": detail})
+        columns.update(profile=self.profile.id, kind=kind, st_id=item.st_id, raw=item.raw_text,
+                       content_hash=item.digest, source_problems=problems, status=status,
+                       problem=reason if status != DocStatus.READY else "", hold_reason=hold_reason,
+                       first_seen_at=now, updated_at=now)
+        return columns
+
+
+# lifecycle.st_ref's prefixes, for rows not built yet
+_REF_PREFIX: dict[str, str] = {SourceKind.PURCHASE_ORDER: "PO", SourceKind.INVENTORY_RETURN: "RET"}
 
 
 def _an_id(value: Any) -> int | None:
@@ -441,15 +448,21 @@ def _insert_documents(rows: list[dict[str, Any]]) -> None:
 
     per = max(1, 32_000 // width)
     table = StDocument._meta.table_name
+    plain_names = [name for name, _default in plain]
+    # the rows ``_new_row`` makes all have the same columns: each row's plain values taken by one C call
+    take = operator.itemgetter(*plain_names) if len(plain_names) > 1 else None
     for start in range(0, len(rows), per):
         chunk = rows[start:start + per]
         values: list[Any] = []
         extend = values.extend
         for row in chunk:
-            get = row.get
             extend(constants)
-            extend([get(name, default) for name, default in plain])
-            extend([default if (value := get(name, _MISSING)) is _MISSING else
+            try:
+                extend(take(row) if take is not None else [row[name] for name in plain_names])
+            except KeyError:  # a row without some column: the model's default for it
+                get = row.get
+                extend([get(name, default) for name, default in plain])
+            extend([default if (value := row.get(name, _MISSING)) is _MISSING else
                     None if value is None else to_db(value) for name, default, to_db in converted])
         marks = ",".join(["(" + ",".join([db.param] * width) + ")"] * len(chunk))
         db.execute_sql(f"INSERT INTO {table} ({columns}) VALUES {marks}", values)

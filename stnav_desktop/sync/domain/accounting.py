@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from stnav_desktop.connectors.nav.books import (
@@ -25,6 +25,7 @@ from stnav_desktop.connectors.nav.journals import JournalLineSpec
 from stnav_desktop.connectors.nav.purchase_invoices import InvoiceLineSpec, PurchaseInvoiceSpec
 from stnav_desktop.store.models import MappingKind, SourceKind
 from stnav_desktop.sync.app.documents import to_datetime, to_decimal
+from stnav_desktop.sync.domain import dimensions
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -253,24 +254,70 @@ class PlanContext:
     def mapped(self, kind: str, key: Any) -> tuple[str, str] | None:
         if key is None:
             return None
-        return self.mappings.get(kind, {}).get(str(key))
+        found = self.mappings.get(kind)
+        return found.get(str(key)) if found else None
+
+
+# the kinds as plain text (an enum member costs a look-up and a slower hash on every use in the plans)
+_PURCHASE_ORDER, _INVENTORY_BILL, _INVENTORY_RETURN = (SourceKind.PURCHASE_ORDER.value, SourceKind.INVENTORY_BILL.value,
+                                                       SourceKind.INVENTORY_RETURN.value)
+_VENDOR, _ITEM, _BUSINESS_UNIT, _GL_RULE, _ST_GL_ACCOUNT = (
+    MappingKind.VENDOR.value, MappingKind.ITEM.value, MappingKind.BUSINESS_UNIT.value, MappingKind.GL_RULE.value,
+    MappingKind.ST_GL_ACCOUNT.value)
 
 
 def _ref(kind: str, raw: dict[str, Any]) -> str:
-    if kind == SourceKind.PURCHASE_ORDER:
+    if kind == _PURCHASE_ORDER:
         return f"PO {raw.get('number') or raw.get('id')}"
-    if kind == SourceKind.INVENTORY_RETURN:
+    if kind == _INVENTORY_RETURN:
         return f"Return {raw.get('number') or raw.get('id')}"
     return f"Bill {raw.get('referenceNumber') or raw.get('id')}"
 
 
+# Readiness plans every document of a pull (tens of thousands), and the same few texts recur on every
+# line (quantities, unit costs, dates): each read once per process, kept up to a bound (then started over)
+_CACHE_SIZE = 4096
+_DECIMALS: dict[str, Decimal] = {}
+_DATES: dict[str, date | None] = {}
+# a bill line's (quantity, cost) texts -> quantity, unit cost, amount: only pairs that raise no problem
+_LINE_AMOUNTS: dict[tuple[str, str], tuple[Decimal, Decimal, Decimal]] = {}
+
+
 def _amount(raw: dict[str, Any], key: str, ref: str, problems: list[str], *, required: bool = False,
             allow_negative: bool = False) -> Decimal:
-    try:
-        value = to_decimal(raw.get(key))
-    except ValueError:
-        problems.append(f"{ref}: {key} {raw.get(key)!r} is not a number")
-        return ZERO
+    given: Any = raw.get(key)
+    kind = type(given)
+    value: Decimal | None
+    # ``documents.to_decimal`` (ValueError when not a number), its common cases first, each text converted once
+    if kind is Decimal and given.is_finite():  # the connector's JSON numbers (parse_float=Decimal)
+        value = given
+    elif kind is str:
+        value = _DECIMALS.get(given)
+        if value is None:
+            try:
+                value = Decimal(given)  # as to_decimal's Decimal(text.strip()): Decimal strips the same whitespace
+            except InvalidOperation:
+                value = None  # "" (None), or not a number (ValueError): to_decimal says which
+            if value is not None and value.is_finite():
+                if len(_DECIMALS) >= _CACHE_SIZE:
+                    _DECIMALS.clear()
+                _DECIMALS[given] = value
+            else:
+                try:
+                    value = to_decimal(given)
+                except ValueError:
+                    problems.append(f"{ref}: {key} {given!r} is not a number")
+                    return ZERO
+    elif kind is int:
+        value = Decimal(given)  # as Decimal(str(value)): exact, exponent 0
+    elif given is None:
+        value = None
+    else:
+        try:
+            value = to_decimal(given)
+        except ValueError:
+            problems.append(f"{ref}: {key} {given!r} is not a number")
+            return ZERO
     if value is None:
         if required:
             problems.append(f"{ref}: {key} is missing")
@@ -281,14 +328,26 @@ def _amount(raw: dict[str, Any], key: str, ref: str, problems: list[str], *, req
 
 
 def _date(value: Any) -> date | None:
+    if type(value) is str:
+        found = _DATES.get(value, _DATES)
+        if found is not _DATES:
+            return found  # type: ignore[return-value]
+        dt = to_datetime(value)  # a text that is not a date raises, every time (never remembered)
+        result = dt.astimezone(UTC).date() if dt else None
+        if len(_DATES) >= _CACHE_SIZE:
+            _DATES.clear()
+        _DATES[value] = result
+        return result
     dt = to_datetime(value)
     return dt.astimezone(UTC).date() if dt else None
 
 
 def _clip(text: str, length: int) -> str:
-    text = " ".join(str(text).split())  # no control characters or line breaks in NAV text fields
-    if not text.isprintable():
-        text = "".join(ch for ch in text if ch.isprintable())
+    if not (type(text) is str and text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " "):
+        # (a printable text holds no whitespace but the space: one with single inner spaces is clean already)
+        text = " ".join(str(text).split())  # no control characters or line breaks in NAV text fields
+        if not text.isprintable():
+            text = "".join(ch for ch in text if ch.isprintable())
     return text if len(text) <= length else text[: length - 1] + "…"
 
 
@@ -296,11 +355,11 @@ def _posting_date(kind: str, raw: dict[str, Any], ctx: PlanContext, ref: str, pr
     chosen: date | None
     if ctx.date_rule == "posting_day":
         chosen = ctx.today or datetime.now(UTC).date()
-    elif ctx.date_rule == "receipt_date" and kind == SourceKind.PURCHASE_ORDER:
+    elif ctx.date_rule == "receipt_date" and kind == _PURCHASE_ORDER:
         chosen = _date(raw.get("receivedOn")) or _date(raw.get("date"))
-    elif kind == SourceKind.PURCHASE_ORDER:
+    elif kind == _PURCHASE_ORDER:
         chosen = _date(raw.get("date"))
-    elif kind == SourceKind.INVENTORY_RETURN:
+    elif kind == _INVENTORY_RETURN:
         # the vendor's credit is the document: it exists from the day it was received
         chosen = _date(raw.get("creditReceivedOn")) or _date(raw.get("returnedOn")) or _date(raw.get("returnDate"))
     else:
@@ -318,7 +377,7 @@ def _territory(bu_id: Any, ctx: PlanContext, ref: str, problems: list[str]) -> d
     if bu_id is None:
         problems.append(f"{ref}: no business unit, so no {ctx.territory_dimension} dimension value")
         return {}
-    mapped = ctx.mapped(MappingKind.BUSINESS_UNIT, bu_id)
+    mapped = ctx.mapped(_BUSINESS_UNIT, bu_id)
     if mapped is None:
         problems.append(f"{ref}: business unit {bu_id} is not mapped to a {ctx.territory_dimension} value")
         return {}
@@ -330,12 +389,11 @@ def _territory(bu_id: Any, ctx: PlanContext, ref: str, problems: list[str]) -> d
 
 def _dimensions(kind: str, raw: dict[str, Any], ctx: PlanContext, ref: str, problems: list[str]) -> dict[str, str]:
     """The territory (built-in rule) plus every configured dimension rule (sync/domain/dimensions.py)."""
-    bu_id = (raw.get("businessUnit") or {}).get("id") if kind == SourceKind.INVENTORY_BILL else raw.get("businessUnitId")
+    bu_id = (raw.get("businessUnit") or {}).get("id") if kind == _INVENTORY_BILL else raw.get("businessUnitId")
     dims = _territory(bu_id, ctx, ref, problems)
     if ctx.dimension_rules_error:
         problems.append(f"{ref}: setting posting.dimension_rules: {ctx.dimension_rules_error}")
     if ctx.dimension_rules:
-        from stnav_desktop.sync.domain import dimensions
         dims = dimensions.apply(ctx.dimension_rules, kind, raw, ctx, ref, problems, dims)
     return dims
 
@@ -343,7 +401,6 @@ def _dimensions(kind: str, raw: dict[str, Any], ctx: PlanContext, ref: str, prob
 def _job_prefix(raw: dict[str, Any], ctx: PlanContext) -> str:
     """"Job 10452 " when the document belongs to a ServiceTitan job: first in every G/L line's description,
     so clipping never drops it and a bookkeeper filtering G/L entries in NAV sees the job."""
-    from stnav_desktop.sync.domain import dimensions
     number = dimensions.job_number(raw, ctx)
     return f"Job {number} " if number else ""
 
@@ -352,7 +409,7 @@ def _vendor(vendor_id: Any, ctx: PlanContext, ref: str, problems: list[str]) -> 
     if not vendor_id:
         problems.append(f"{ref}: vendor {vendor_id or 0} does not exist in ServiceTitan")
         return ""
-    mapped = ctx.mapped(MappingKind.VENDOR, vendor_id)
+    mapped = ctx.mapped(_VENDOR, vendor_id)
     if mapped is None:
         problems.append(f"{ref}: ServiceTitan vendor {vendor_id} is not mapped to a NAV vendor")
         return ""
@@ -374,28 +431,36 @@ def bill_line_account(item: dict[str, Any], bu_id: Any, ctx: PlanContext) -> tup
 
     Order: the SKU mapped to an account → a rule for the SKU type → a rule for the business unit →
     ServiceTitan's own G/L account on the line, mapped → the profile's default expense account."""
-    mapped = ctx.mapped(MappingKind.ITEM, item.get("skuId"))
-    if mapped and mapped[1] == "Account":
-        return mapped[0], f"SKU {item.get('skuCode') or item.get('skuId')} mapped to account"
-    for key, label in ((f"sku_type:{item.get('skuType')}", "rule for SKU type"),
-                       (f"business_unit:{bu_id}", "rule for business unit")):
-        rule = ctx.mapped(MappingKind.GL_RULE, key)
+    mappings = ctx.mappings
+    sku_id = item.get("skuId")
+    if sku_id is not None and (skus := mappings.get(_ITEM)):
+        mapped = skus.get(str(sku_id))
+        if mapped and mapped[1] == "Account":
+            return mapped[0], f"SKU {item.get('skuCode') or sku_id} mapped to account"
+    if rules := mappings.get(_GL_RULE):
+        rule = rules.get(f"sku_type:{item.get('skuType')}")
         if rule:
-            return rule[0], label
-    for field_name in ("costOfSaleAccount", "generalLedgerAccount"):
-        st_account = item.get(field_name) or {}
-        if st_account.get("id") is not None:
-            mapped = ctx.mapped(MappingKind.ST_GL_ACCOUNT, st_account["id"])
-            if mapped:
-                return mapped[0], f"ServiceTitan {field_name} {st_account.get('number') or st_account['id']} mapped"
+            return rule[0], "rule for SKU type"
+        rule = rules.get(f"business_unit:{bu_id}")
+        if rule:
+            return rule[0], "rule for business unit"
+    st_accounts = mappings.get(_ST_GL_ACCOUNT)
+    st_account = item.get("costOfSaleAccount") or {}
+    st_id = st_account.get("id")
+    if st_id is not None and st_accounts and (mapped := st_accounts.get(str(st_id))):
+        return mapped[0], f"ServiceTitan costOfSaleAccount {st_account.get('number') or st_id} mapped"
+    st_account = item.get("generalLedgerAccount") or {}
+    st_id = st_account.get("id")
+    if st_id is not None and st_accounts and (mapped := st_accounts.get(str(st_id))):
+        return mapped[0], f"ServiceTitan generalLedgerAccount {st_account.get('number') or st_id} mapped"
     return ctx.default_expense_account, "default expense account"
 
 
 def plan_document(kind: str, raw: dict[str, Any], ctx: PlanContext) -> Any:
-    if kind == SourceKind.INVENTORY_RETURN:
+    if kind == _INVENTORY_RETURN:
         from stnav_desktop.sync.domain import returns
         return returns.plan_return(raw, ctx)
-    if kind == SourceKind.PURCHASE_ORDER:
+    if kind == _PURCHASE_ORDER:
         if ctx.model == MODEL_JOURNAL_ONLY:
             raise NotPostable("purchase orders are not posted under the journal-only model")
         return plan_purchase_invoice(raw, ctx)
@@ -404,8 +469,16 @@ def plan_document(kind: str, raw: dict[str, Any], ctx: PlanContext) -> Any:
     return plan_bill_journal(raw, ctx)
 
 
+ONE = Decimal(1)
+
+# How plans are worked out (readiness plans every document of a pull): every problem is found in the order
+# it is reported (the first one is the reason a person reads), the amounts and accounts as each line comes;
+# the lines' descriptions are written only once the plan is sure to be returned (a plan with a problem is
+# never shown, only its problems are).
+
+
 def plan_purchase_invoice(raw: dict[str, Any], ctx: PlanContext) -> InvoicePlan:
-    ref = _ref(SourceKind.PURCHASE_ORDER, raw)
+    ref = _ref(_PURCHASE_ORDER, raw)
     problems: list[str] = []
     status = str(raw.get("status") or "")
     if status == "Canceled":
@@ -413,60 +486,69 @@ def plan_purchase_invoice(raw: dict[str, Any], ctx: PlanContext) -> InvoicePlan:
     if status not in ctx.postable_po_statuses:
         raise NotPostable(f"{ref} has status {status or 'none'}; postable: {', '.join(ctx.postable_po_statuses)}")
     vendor = _vendor(raw.get("vendorId"), ctx, ref, problems)
-    dims = _dimensions(SourceKind.PURCHASE_ORDER, raw, ctx, ref, problems)
+    dims = _dimensions(_PURCHASE_ORDER, raw, ctx, ref, problems)
     job = _job_prefix(raw, ctx)
-    posting_date = _posting_date(SourceKind.PURCHASE_ORDER, raw, ctx, ref, problems)
+    posting_date = _posting_date(_PURCHASE_ORDER, raw, ctx, ref, problems)
     invoice_date = _date(raw.get("date")) or posting_date
-    lines: list[PlanLine] = []
+    clearing = ctx.model == MODEL_CLEARING
+    # (line type, number, quantity, unit cost, amount, its description: the text, or the line to write it of)
+    entries: list[tuple[str, str, Decimal, Decimal, Decimal, Any]] = []
     items = raw.get("items") or []
     if not items:
         problems.append(f"{ref}: has no items")
+    qty_key = "quantityReceived" if clearing or status != "Pending" else "quantity"
+    skus = ctx.mappings.get(_ITEM)
     for index, item in enumerate(items, 1):
         where = f"{ref} line {index}"
-        qty_key = "quantityReceived" if ctx.model == MODEL_CLEARING or status != "Pending" else "quantity"
         quantity = _amount(item, qty_key, where, problems, required=True)
-        if ctx.model == MODEL_CLEARING and quantity == ZERO:
+        if clearing and quantity == ZERO:
             continue  # nothing received on this line: nothing to invoice yet
         cost = _amount(item, "cost", where, problems, required=True)
         amount = money(quantity * cost)
-        text = job + _clip(f"{item.get('skuCode') or ''} {item.get('skuName') or ''}".strip() or f"line {index}",
-                           DESC_LEN - 25 - len(job))
-        if ctx.model == MODEL_CLEARING:
+        if clearing:
             # the cost itself was booked by the bill's journal: the invoice clears it (see docs/accounting.md)
             number = _account(ctx.clearing_account, ctx, where, problems, "clearing account")
-            lines.append(PlanLine("Account", number, _clip(f"{text} {quantity}×{cost}", DESC_LEN),
-                                  Decimal(1), amount, amount, dims))
+            entries.append(("Account", number, ONE, amount, amount, (item, index, quantity, cost)))
             continue
-        mapped = ctx.mapped(MappingKind.ITEM, item.get("skuId"))
+        sku_id = item.get("skuId")
+        mapped = skus.get(str(sku_id)) if skus and sku_id is not None else None
         if mapped is None:
-            problems.append(f"{where}: SKU {item.get('skuCode') or item.get('skuId')} is not mapped to a NAV item "
+            problems.append(f"{where}: SKU {item.get('skuCode') or sku_id} is not mapped to a NAV item "
                             "or G/L account")
             continue
         if mapped[1] == "Item":
             if ctx.check_item and (problem := ctx.check_item(mapped[0])):
                 problems.append(f"{where}: {problem}")
-            lines.append(PlanLine("Item", mapped[0], _clip(text, DESC_LEN), quantity, cost, amount, dims))
+            entries.append(("Item", mapped[0], quantity, cost, amount, (item, index, None, None)))
         else:
             number = _account(mapped[0], ctx, where, problems, "SKU account")
-            lines.append(PlanLine("Account", number, _clip(text, DESC_LEN), quantity, cost, amount, dims))
-    charge_account = ctx.clearing_account if ctx.model == MODEL_CLEARING else None
+            entries.append(("Account", number, quantity, cost, amount, (item, index, None, None)))
+    charge_account = ctx.clearing_account if clearing else None
     for key, account, label in (("tax", ctx.tax_account, "Tax"), ("shipping", ctx.freight_account, "Freight")):
         value = money(_amount(raw, key, ref, problems))
         if value:
             number = _account(charge_account or account, ctx, ref, problems, label.lower())
-            lines.append(PlanLine("Account", number, _clip(f"{job}{label} {ref}", DESC_LEN), Decimal(1), value,
-                                  value, dims))
+            entries.append(("Account", number, ONE, value, value, f"{job}{label} {ref}"))
     st_total = _amount(raw, "total", ref, problems, required=True)
-    plan = InvoicePlan(ref, vendor, _clip(f"ST-{ref.replace(' ', '-')}", EXT_DOC_LEN), invoice_date, posting_date,
-                       lines, dims, st_total)
-    if ctx.model != MODEL_CLEARING or status == "Received":
-        _settle_rounding(plan.lines, plan.total, st_total, ref, problems,
-                         lambda diff: PlanLine("Account", ctx.clearing_account if charge_account else ctx.other_account,
-                                               _clip(f"{job}Rounding difference {ref}", DESC_LEN), Decimal(1), diff,
-                                               diff, dims))
+    if not clearing or status == "Received":
+        rounding_account = ctx.clearing_account if charge_account else ctx.other_account
+        _settle_rounding(entries, sum((entry[4] for entry in entries), ZERO), st_total, ref, problems,
+                         lambda diff: ("Account", rounding_account, ONE, diff, diff,
+                                       f"{job}Rounding difference {ref}"))
     if problems:
         raise PlanError(problems)
-    return plan
+    lines: list[PlanLine] = []
+    for line_type, number, quantity, unit_cost, amount, about in entries:
+        if type(about) is str:
+            text = _clip(about, DESC_LEN)
+        else:
+            item, index, line_quantity, line_cost = about
+            text = job + _clip(f"{item.get('skuCode') or ''} {item.get('skuName') or ''}".strip() or f"line {index}",
+                               DESC_LEN - 25 - len(job))
+            text = _clip(f"{text} {line_quantity}×{line_cost}" if line_quantity is not None else text, DESC_LEN)
+        lines.append(PlanLine(line_type, number, text, quantity, unit_cost, amount, dims))
+    return InvoicePlan(ref, vendor, _clip(f"ST-{ref.replace(' ', '-')}", EXT_DOC_LEN), invoice_date, posting_date,
+                       lines, dims, st_total)
 
 
 def _settle_rounding(lines: list, computed: Decimal, expected: Decimal, ref: str, problems: list[str], make) -> None:
@@ -485,46 +567,71 @@ def _settle_rounding(lines: list, computed: Decimal, expected: Decimal, ref: str
 
 
 def plan_bill_journal(raw: dict[str, Any], ctx: PlanContext) -> JournalPlan:
-    ref = _ref(SourceKind.INVENTORY_BILL, raw)
+    ref = _ref(_INVENTORY_BILL, raw)
     problems: list[str] = []
     bu = raw.get("businessUnit") or {}
-    dims = _dimensions(SourceKind.INVENTORY_BILL, raw, ctx, ref, problems)
+    dims = _dimensions(_INVENTORY_BILL, raw, ctx, ref, problems)
     job = _job_prefix(raw, ctx)
     vendor = raw.get("vendor") or {}
     if not vendor.get("id"):
         problems.append(f"{ref}: vendor {vendor.get('id') or 0} does not exist in ServiceTitan")
-    posting_date = _posting_date(SourceKind.INVENTORY_BILL, raw, ctx, ref, problems)
-    lines: list[JournalLinePlan] = []
+    posting_date = _posting_date(_INVENTORY_BILL, raw, ctx, ref, problems)
+    # (account, amount, its description: the text, or the line to write it of)
+    entries: list[tuple[str, Decimal, Any]] = []
     items = raw.get("items") or []
     if not items:
         problems.append(f"{ref}: has no items")
+    bu_id = bu.get("id") if items else None
+    check_account = ctx.check_account
     for index, item in enumerate(items, 1):
-        where = f"{ref} line {item.get('order') or index}"
-        quantity = _amount(item, "quantity", where, problems, required=True)
-        cost = _amount(item, "cost", where, problems, required=True)
-        account, _rule = bill_line_account(item, bu.get("id"), ctx)
-        _account(account, ctx, where, problems, "line account")
-        text = _clip(f"{job}{ref} {item.get('skuCode') or ''} {item.get('name') or ''} {quantity}×{cost}", DESC_LEN)
-        lines.append(JournalLinePlan(account, money(quantity * cost), text, dims))
+        given = (item.get("quantity"), item.get("cost"))
+        texts = type(given[0]) is str and type(given[1]) is str  # the bill feed's amounts are texts
+        known = _LINE_AMOUNTS.get(given) if texts else None
+        if known is None:
+            where = f"{ref} line {item.get('order') or index}"
+            before = len(problems)
+            quantity = _amount(item, "quantity", where, problems, required=True)
+            cost = _amount(item, "cost", where, problems, required=True)
+            clean = len(problems) == before
+        else:
+            where = ""
+            quantity, cost, amount = known
+        account, _rule = bill_line_account(item, bu_id, ctx)
+        if not account or check_account:
+            _account(account, ctx, where or f"{ref} line {item.get('order') or index}", problems, "line account")
+        if known is None:
+            amount = money(quantity * cost)
+            if texts and clean:
+                if len(_LINE_AMOUNTS) >= _CACHE_SIZE:
+                    _LINE_AMOUNTS.clear()
+                _LINE_AMOUNTS[given] = (quantity, cost, amount)
+        entries.append((account, amount, (item, quantity, cost)))
     for key, account, label in (("taxAmount", ctx.tax_account, "Tax"), ("shippingAmount", ctx.freight_account, "Freight"),
                                 ("otherAmount", ctx.other_account, "Other charges")):
         value = money(_amount(raw, key, ref, problems))
         if value:
             _account(account, ctx, ref, problems, label.lower())
-            lines.append(JournalLinePlan(account, value, _clip(f"{job}{label} {ref}", DESC_LEN), dims))
+            entries.append((account, value, f"{job}{label} {ref}"))
     st_total = _amount(raw, "billAmount", ref, problems, required=True)
-    debits = sum((line.amount for line in lines), ZERO)
-    _settle_rounding(lines, debits, st_total, ref, problems,
-                     lambda diff: JournalLinePlan(ctx.other_account, diff,
-                                                  _clip(f"{job}Rounding difference {ref}", DESC_LEN), dims))
+    debits = sum((entry[1] for entry in entries), ZERO)
+    _settle_rounding(entries, debits, st_total, ref, problems,
+                     lambda diff: (ctx.other_account, diff, f"{job}Rounding difference {ref}"))
     clearing = _account(ctx.clearing_account, ctx, ref, problems, "clearing account")
+    if problems:
+        raise PlanError(problems)
+    lines: list[JournalLinePlan] = []
+    for account, amount, about in entries:
+        if type(about) is str:
+            text = about
+        else:
+            item, quantity, cost = about
+            text = f"{job}{ref} {item.get('skuCode') or ''} {item.get('name') or ''} {quantity}×{cost}"
+        lines.append(JournalLinePlan(account, amount, _clip(text, DESC_LEN), dims))
     lines.append(JournalLinePlan(clearing, -money(st_total),
                                  _clip(f"{job}{ref} received from {vendor.get('name') or vendor.get('id')}", DESC_LEN),
                                  dims))
     document_number = f"STB{raw.get('id')}"[:DOC_NO_LEN]
     plan = JournalPlan(ref, document_number, _clip(str(raw.get("referenceNumber") or raw.get("id")), EXT_DOC_LEN),
                        posting_date, lines, st_total)
-    if problems:
-        raise PlanError(problems)
     plan.check_balanced()
     return plan
