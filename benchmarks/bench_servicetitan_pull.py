@@ -308,12 +308,23 @@ def start_simulator(tmp: str, args, repair: bool):
     return proc, parent, parent.recv()
 
 
+def median(runs: list[dict]) -> dict:
+    """The run with the median CPU (an error if any run failed), with every run's CPU kept beside it."""
+    failed = [r for r in runs if "error" in r]
+    if failed:
+        return failed[0]
+    ordered = sorted(runs, key=lambda r: r["cpu"])
+    return {**ordered[len(ordered) // 2], "cpu_runs": [r["cpu"] for r in runs]}
+
+
 def show(name: str, r: dict, pages: int | None = None) -> None:
     if "error" in r:
         print(f"{name:<8} FAILED: {r['error']}")
         return
     per_page = f", {r['statements'] / pages:,.0f} per page" if pages else ""
-    print(f"{name:<8} CPU {r['cpu']:6.2f} s  wall {r['wall']:6.2f} s  peak RSS {r['peak_rss_mb']:6.0f} MB  "
+    runs = r.get("cpu_runs") or []
+    spread = (f" (median of {len(runs)} runs: {', '.join(f'{c:.2f}' for c in runs)})" if len(runs) > 1 else "")
+    print(f"{name:<8} CPU {r['cpu']:6.2f} s{spread}  wall {r['wall']:6.2f} s  peak RSS {r['peak_rss_mb']:6.0f} MB  "
           f"records {r['records']:,}  SQL statements {r['statements']:,}{per_page} "
           f"(Python->SQLite calls {r['python_calls']:,})")
 
@@ -325,6 +336,8 @@ def main() -> None:
     ap.add_argument("--before-tree", type=Path, default=None, help="an older checkout to measure the same way")
     ap.add_argument("--profile", type=Path, default=None,
                     help="write a cProfile of our pull to this file (its figures are then not comparable)")
+    ap.add_argument("--repeat", type=int, default=3, metavar="N",
+                    help="runs of each contender, alternating (default 3); the median CPU is reported")
     ap.add_argument("--breakdown", action="store_true",
                     help="run ours once more with a CPU clock per phase and print where its CPU goes")
     ap.add_argument("--changed", type=int, default=0, metavar="N",
@@ -346,14 +359,21 @@ def main() -> None:
         print(f"simulator (own process): {sim['pos']:,} POs, {sim['bills']:,} bills, {sim['returns']:,} returns, "
               f"export batch "
               f"{args.export_batch} -> {pages} pages; built in {time.perf_counter() - t0:.1f} s")
-        peer = run_role("peer", sim)
         homes = {name: tempfile.mkdtemp(prefix=f"stnav-bench-{name}-", dir=tmp) for name in ("ours", "before")}
-        if args.changed:
-            os.environ["STNAV_BENCH_HOME"] = homes["ours"]
-        if args.profile:
+        # peer and ours alternately, each run in a fresh process: on a shared machine the load drifts, so a
+        # pair of single runs can differ by 30 %; the median of each is reported, with the range
+        peers, ourses = [], []
+        for i in range(args.repeat):
+            peers.append(run_role("peer", sim))
+            if args.changed and i == 0:  # the delta below goes on from the first run's store
+                os.environ["STNAV_BENCH_HOME"] = homes["ours"]
+            ourses.append(run_role("ours", sim))
+            os.environ.pop("STNAV_BENCH_HOME", None)
+        peer, ours = median(peers), median(ourses)
+        if args.profile:  # a run of its own: a profiled run's figures are not comparable
             os.environ["STNAV_BENCH_PROFILE"] = str(args.profile.resolve())
-        ours = run_role("ours", sim)
-        os.environ.pop("STNAV_BENCH_PROFILE", None)
+            run_role("ours", sim)
+            os.environ.pop("STNAV_BENCH_PROFILE", None)
         split = split_before = None
         if args.breakdown:
             os.environ["STNAV_BENCH_BREAKDOWN"] = "1"
@@ -374,7 +394,14 @@ def main() -> None:
             proc, pipe, sim_b = start_simulator(tmp, args, repair=True)
             if args.changed:
                 os.environ["STNAV_BENCH_HOME"] = homes["before"]
-            before = run_role("ours", sim_b, code=args.before_tree)
+            befores = []
+            for i in range(args.repeat):
+                befores.append(run_role("ours", sim_b, code=args.before_tree))
+                if i == 0:  # a store of its own for each further run (the delta goes on from the first)
+                    home_b = os.environ.pop("STNAV_BENCH_HOME", None)
+            if args.changed and home_b:
+                os.environ["STNAV_BENCH_HOME"] = home_b
+            before = median(befores)
             if args.breakdown:  # into a store of its own (the delta below goes on from the store above)
                 home = os.environ.pop("STNAV_BENCH_HOME", None)
                 os.environ["STNAV_BENCH_BREAKDOWN"] = "1"

@@ -152,7 +152,7 @@ class _PageStager:
                 self.summary.with_problems += 1
             row = existing.get(st_id)
             if row is None:
-                inserts.append(self._new_row(kind, item, now, events))
+                inserts.append(self._new_row(kind, item, events))
                 self.summary.add("new")
                 continue
             if row[2] == item.digest:
@@ -166,7 +166,8 @@ class _PageStager:
         if changed:
             events[:0] = self._stage_changed(kind, changed, checked_events)
         if inserts:
-            _insert_documents(inserts)
+            _insert_documents(inserts, {"profile": self.profile.id, "kind": kind, "first_seen_at": now,
+                                        "updated_at": now})
         if touched:
             table = StDocument._meta.table_name
             p = db.param  # "?" on SQLite, "%s" on PostgreSQL
@@ -241,7 +242,7 @@ class _PageStager:
                                     f"WHERE {StDocument.id.column_name} = {p}", params)
         return updated
 
-    def _new_row(self, kind: str, item: documents.Prepared, now, events: list[dict[str, Any]]) -> dict[str, Any]:
+    def _new_row(self, kind: str, item: documents.Prepared, events: list[dict[str, Any]]) -> dict[str, Any]:
         columns = item.columns  # prepare's dict, made for this row (the Prepared is dropped with the page)
         vendor_id = columns["vendor_st_id"]
         if not columns.get("vendor_name"):
@@ -274,10 +275,9 @@ class _PageStager:
             detail["problems"] = problems
         events.append({"action": "document.pulled", "st_ref": f"{_REF_PREFIX.get(kind, 'BILL')}-{number or item.st_id}",
                        "detail": detail})
-        columns.update(profile=self.profile.id, kind=kind, st_id=item.st_id, raw=item.raw_text,
-                       content_hash=item.digest, source_problems=problems, status=status,
-                       problem=reason if status != DocStatus.READY else "", hold_reason=hold_reason,
-                       first_seen_at=now, updated_at=now)
+        # profile, kind and the page's time: the same for every row of the page (stage_page passes them)
+        columns.update(st_id=item.st_id, raw=item.raw_text, content_hash=item.digest, source_problems=problems,
+                       status=status, problem=reason if status != DocStatus.READY else "", hold_reason=hold_reason)
         return columns
 
 
@@ -419,21 +419,27 @@ def _memoized(to_db: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return convert
 
 
-def _insert_documents(rows: list[dict[str, Any]]) -> None:
+def _insert_documents(rows: list[dict[str, Any]], shared: dict[str, Any] | None = None) -> None:
     """Multi-row INSERTs of new documents (as many rows per statement as SQLite's 32,766 bound variables
     allow). The columns are split once per call: the ones no row sets (the model's default, converted
     once), the ones taken as they are (text, ids, flags; ``raw`` is already JSON text from
     ``documents.prepare``), and the ones the model's field converts (datetimes, money, JSON), each
-    distinct value converted once."""
+    distinct value converted once. ``shared``: columns with one value for every row (the profile, the
+    kind, the time of the page), converted once."""
     fields = [f for f in StDocument._meta.sorted_fields if f.name != "id"]
-    varying = set().union(*rows)
+    shared = shared or {}
+    varying = set().union(*rows) - set(shared)
     constants: list[Any] = []
     plain: list[tuple[str, Any]] = []
     converted: list[tuple[str, Any, Callable[[Any], Any]]] = []
     order: tuple[list[Any], list[Any], list[Any]] = ([], [], [])
     for f in fields:
         default = f.db_value(f.default() if callable(f.default) else f.default)
-        if f.name not in varying:
+        if f.name in shared:
+            value = shared[f.name]
+            constants.append(value if f.name == "raw" or value is None else f.db_value(value))
+            order[0].append(f)
+        elif f.name not in varying:
             constants.append(default)
             order[0].append(f)
         elif f.name == "raw" or not isinstance(f, UtcDateTimeField | MoneyField | JsonField):
