@@ -26,13 +26,23 @@ _OPTION = orjson.OPT_SORT_KEYS
 
 
 def _plain(obj: Any) -> bool:
-    """Only the types both serializers write alike, at any depth."""
+    """Only the types both serializers write alike, at any depth. A container's own containers are checked
+    in the same loop (one call per two levels: a payload's items and their objects are many and small)."""
     for value in obj.values() if type(obj) is dict else obj:
         kind = type(value)
         if kind in _PLAIN:
             continue
         if kind is dict or kind is list or kind is tuple:
-            if not _plain(value):
+            for inner in value.values() if kind is dict else value:
+                kind = type(inner)
+                if kind in _PLAIN:
+                    continue
+                if kind is dict or kind is list or kind is tuple:
+                    if not _plain(inner):
+                        return False
+                    continue
+                if isinstance(inner, str | int):  # as below
+                    continue
                 return False
             continue
         if isinstance(value, str | int):  # a StrEnum member (DocStatus) or an IntEnum: its value, in both
