@@ -181,25 +181,17 @@ def append(action: str, *, st_ref: str = "", nav_ref: str = "", detail: Any = No
 
 
 class _Sealer:
-    """``event_mac`` for many events with one key: HMAC-SHA256 as RFC 2104 and the standard library's
-    ``hmac`` module build it (the key hashed when longer than SHA-256's 64-byte block, padded with zeros,
-    XORed with the inner and outer pads), the two padded-key states hashed once and copied per event."""
+    """``event_mac`` for many events with one key: the standard library's HMAC-SHA256 keyed once and its
+    keyed state copied per event (``hmac.HMAC.copy``), rather than keyed again for every event."""
 
     def __init__(self, key: bytes) -> None:
-        block = hashlib.sha256().block_size
-        if len(key) > block:
-            key = hashlib.sha256(key).digest()
-        key = key.ljust(block, b"\0")
-        self.inner = hashlib.sha256(key.translate(hmac.trans_36))
-        self.outer = hashlib.sha256(key.translate(hmac.trans_5C))
+        self.keyed = hmac.new(key, digestmod=hashlib.sha256)
 
     def event(self, seq: int, digest: str) -> str:
         """``event_mac(key, seq, digest)``."""
-        inner = self.inner.copy()
-        inner.update(f"event:{seq}:{digest}".encode())
-        outer = self.outer.copy()
-        outer.update(inner.digest())
-        return outer.hexdigest()
+        mac = self.keyed.copy()
+        mac.update(f"event:{seq}:{digest}".encode())
+        return mac.hexdigest()
 
 
 _LEAVES = frozenset({str, int, bool, type(None), Decimal})  # jsontext's plain scalars
