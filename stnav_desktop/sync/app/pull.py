@@ -449,10 +449,18 @@ def _insert_documents(rows: list[dict[str, Any]], shared: dict[str, Any] | None 
             converted.append((f.name, default, _memoized(f.db_value) if isinstance(f, UtcDateTimeField)
                               else f.db_value))
             order[2].append(f)
-    columns = ", ".join(f.column_name for f in (*order[0], *order[1], *order[2]))
-    width = len(fields)
+    # constants written into the statement (a row's share of the bound values is what varies): some 20 of
+    # the 36 columns of a new row are the same for every row
+    inline = [(f, text) for f, value in zip(order[0], constants, strict=True)
+              if (text := _sql_literal(value)) is not None]
+    bound = [(f, value) for f, value in zip(order[0], constants, strict=True) if _sql_literal(value) is None]
+    constants = [value for _f, value in bound]
+    columns = ", ".join(f.column_name for f in (*[f for f, _t in inline], *[f for f, _v in bound], *order[1],
+                                                 *order[2]))
+    width = len(fields) - len(inline)
+    row_marks = "(" + ",".join([text for _f, text in inline] + [db.param] * width) + ")"
 
-    per = max(1, 32_000 // width)
+    per = max(1, 32_000 // max(width, 1))
     table = StDocument._meta.table_name
     plain_names = [name for name, _default in plain]
     # the rows ``_new_row`` makes all have the same columns: each row's plain values taken by one C call
@@ -462,7 +470,8 @@ def _insert_documents(rows: list[dict[str, Any]], shared: dict[str, Any] | None 
         values: list[Any] = []
         extend = values.extend
         for row in chunk:
-            extend(constants)
+            if constants:
+                extend(constants)
             try:
                 extend(take(row) if take is not None else [row[name] for name in plain_names])
             except KeyError:  # a row without some column: the model's default for it
@@ -470,8 +479,19 @@ def _insert_documents(rows: list[dict[str, Any]], shared: dict[str, Any] | None 
                 extend([get(name, default) for name, default in plain])
             extend([default if (value := row.get(name, _MISSING)) is _MISSING else
                     None if value is None else to_db(value) for name, default, to_db in converted])
-        marks = ",".join(["(" + ",".join([db.param] * width) + ")"] * len(chunk))
-        db.execute_sql(f"INSERT INTO {table} ({columns}) VALUES {marks}", values)
+        db.execute_sql(f"INSERT INTO {table} ({columns}) VALUES {','.join([row_marks] * len(chunk))}", values)
+
+
+def _sql_literal(value: Any) -> str | None:
+    """A constant column value as SQL text (null, a whole number, a text), or None to bind it instead."""
+    if value is None:
+        return "NULL"
+    if type(value) is int:
+        return str(value)
+    if type(value) is str and "\0" not in value:
+        text = "'" + value.replace("'", "''") + "'"
+        return text.replace("%", "%%") if db.param == "%s" else text  # psycopg: % starts a placeholder
+    return None  # a flag (a boolean column on PostgreSQL), anything else: bound as before
 
 
 _collector = threading.Lock()
