@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from decimal import Decimal
 
 import pytest
 from peewee import fn
@@ -305,3 +306,33 @@ def test_the_collector_is_paused_during_pages_and_restored_after_the_pull(profil
         assert not gc.isenabled()  # as it was before the pull
     finally:
         gc.enable()
+
+
+def test_export_pages_say_whether_their_json_can_hold_a_float(sandbox, client):
+    """Read with exact decimals, ServiceTitan's JSON yields a float only for a NaN/Infinity literal: a page
+    without one is vouched float-free (staging then skips its type walk), a page with one is not."""
+    first = next(iter(client.iter_export_purchase_orders()))
+    assert first.records and first.float_free is True
+    po_id = first.records[0].raw["id"]
+    sandbox.edit_purchase_order(po_id, shipping=float("nan"))  # moved to the end of the feed
+    pages = list(client.iter_export_purchase_orders(first.continue_from))
+    with_nan = [p for p in pages if any(r.raw.get("id") == po_id for r in p.records)]
+    assert len(with_nan) == 1 and with_nan[0].float_free is False
+    assert all(p.float_free for p in pages if p is not with_nan[0])
+
+
+def test_a_record_with_a_nan_literal_is_stored_as_every_release_stored_it(profile, sandbox, capsys):
+    """The page holding it is not vouched float-free, so its text is json.dumps's (``NaN``), not orjson's
+    (``null``): the stored text and content hash stay those of earlier releases, and the amount is a
+    data problem named on the record."""
+    po_id = sandbox.purchase_order_ids()[5]
+    sandbox.edit_purchase_order(po_id, shipping=float("nan"))
+    assert main(["pull"]) == 0, capsys.readouterr().err
+    po = doc(SourceKind.PURCHASE_ORDER, po_id)
+    from stnav_desktop.store.db import db
+    from stnav_desktop.sync.app import documents
+
+    (text,) = db.execute_sql(f"SELECT raw FROM st_document WHERE id = {db.param}", [po.id]).fetchone()
+    assert '"shipping":NaN' in text  # orjson would have written null
+    assert po.content_hash == documents.content_hash(json.loads(text, parse_float=Decimal))
+    assert any("shipping" in p for p in po.source_problems or [])

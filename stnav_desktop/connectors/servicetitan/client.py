@@ -80,9 +80,14 @@ class ServiceTitanClient:
         return f"{module}/v2/tenant/{self.config.tenant_id}/{rest.lstrip('/')}"
 
     def get(self, module: str, rest: str, params: Mapping[str, Any] | None = None) -> Any:
+        return self._get(module, rest, params)[0]
+
+    def _get(self, module: str, rest: str, params: Mapping[str, Any] | None = None) -> tuple[Any, bool]:
+        """The answer's JSON and whether it can hold no float (``parsing.float_free``)."""
         resp = self.http.request("GET", self.path(module, rest), params=_clean(params), expected=(200,))
+        content = resp.content
         try:
-            return parsing.loads(resp.content) if resp.content else None
+            return (parsing.loads(content) if content else None), parsing.float_free(content)
         except ValueError:
             raise HttpError(f"ServiceTitan answered {module}/{rest} with something that is not JSON",
                             status=resp.status_code, retryable=True) from None
@@ -109,14 +114,15 @@ class ServiceTitanClient:
                 params["from"] = token
             if include_recent_changes:
                 params["includeRecentChanges"] = "true"
-            body = self.get(module, f"export/{resource}", params)
+            body, float_free = self._get(module, f"export/{resource}", params)
             if not isinstance(body, dict) or "data" not in body:
                 raise HttpError(f"ServiceTitan export/{resource} answered without the export envelope")
             has_more = bool(body.get("hasMore"))
             token = body.get("continueFrom") or token
             # no name here holds the page or its payloads while the caller stores it: once it is done
             # with them they are freed at once, not kept alive until the next page is asked for
-            yield Page([_parse_safely(parse, r, resource) for r in body.pop("data") or []], token, has_more)
+            yield Page([_parse_safely(parse, r, resource) for r in body.pop("data") or []], token, has_more,
+                       float_free=float_free)
             if not has_more:
                 return
 

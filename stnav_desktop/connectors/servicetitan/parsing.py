@@ -47,6 +47,15 @@ def loads(content: bytes | str) -> Any:
     return json.loads(content, parse_float=Decimal)
 
 
+def float_free(content: bytes | str) -> bool:
+    """Whether ``loads(content)`` can hold no float: with ``parse_float=Decimal`` the JSON scanner makes a
+    float only of the literals ``NaN``, ``Infinity`` and ``-Infinity`` (``parse_constant``), so a text that
+    nowhere spells them has none (a text that does, even inside a string, is simply not vouched for)."""
+    if isinstance(content, str):
+        return "NaN" not in content and "Infinity" not in content
+    return b"NaN" not in content and b"Infinity" not in content
+
+
 # -- scalars ------------------------------------------------------------------------------------
 def parse_datetime(value: Any) -> datetime | None:
     """RFC 3339 / .NET datetimes -> aware UTC. Offset-less values are UTC; 0-7 fractional digits."""

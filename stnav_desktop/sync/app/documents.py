@@ -292,13 +292,16 @@ def _raw_text(raw: dict[str, Any]) -> str:
         return json.dumps(raw, sort_keys=True, separators=(",", ":"), default=_json_default, ensure_ascii=False)
 
 
-def _texts(raw: dict[str, Any]) -> tuple[str, str]:
+def _texts(raw: dict[str, Any], float_free: bool = False) -> tuple[str, str]:
     """(JSON text to store, content hash) with one serialisation of the payload in the common case: the
     stored text is the hashed (stable) text with the volatile fields appended (same object once read).
     The bytes are ``_stable_text``'s, made by orjson where that is certain (``jsontext.dumps_sorted``), so
     the hashes of documents already stored stay comparable. Raises UnicodeEncodeError on a lone
-    surrogate (prepare scrubs)."""
-    if type(raw) is dict and jsontext.is_plain(raw):  # one walk for every part below
+    surrogate (prepare scrubs). ``float_free``: the connector vouches that the payload came from JSON that
+    can hold no float (only dicts, lists, texts, integers, booleans, null and Decimals): the walk that
+    checks the types is skipped; orjson still raises where ``json.dumps`` is needed (a big integer, a lone
+    surrogate)."""
+    if type(raw) is dict and (float_free or jsontext.is_plain(raw)):  # one walk for every part below
         try:
             return _plain_texts(raw)
         except TypeError:  # a non-text key, an integer beyond 64 bits, a lone surrogate: as below
@@ -352,19 +355,19 @@ def _json_default(obj: Any) -> Any:
     return str(obj)
 
 
-def prepare(kind: str, raw: Any, problems: list[str] | None = None) -> Prepared:
+def prepare(kind: str, raw: Any, problems: list[str] | None = None, *, float_free: bool = False) -> Prepared:
     """Everything ``stage`` needs from one record, computed without the database. Never raises on bad
     content (each oddity becomes a problem naming the record and the field); raises ``Unreadable`` only
-    when the record has no usable id."""
+    when the record has no usable id. ``float_free``: see ``_texts``."""
     if not isinstance(raw, dict):
         raise Unreadable(f"a {kind.replace('_', ' ')} record is not a JSON object: {str(raw)[:60]!r}")
     problems = list(problems or [])
     try:
-        raw_text, digest = _texts(raw)  # UTF-8 text: raises on a lone surrogate
+        raw_text, digest = _texts(raw, float_free)  # UTF-8 text: raises on a lone surrogate
     except UnicodeEncodeError:
         raw, broken = scrub(raw, label(kind, raw))
         problems.extend(broken)
-        raw_text, digest = _texts(raw)
+        raw_text, digest = _texts(raw, float_free)
     st_id = raw.get("id")
     if isinstance(st_id, str) and st_id.strip().isdigit():
         st_id = int(st_id)

@@ -110,13 +110,15 @@ class _PageStager:
         self.restaged: list[int] = []  # rows whose content changed: holds re-checked at the end
         self.rules: list[int] = []  # of those, the ones documents.stage_prepared took: readiness after the page
 
-    def stage_page(self, kind: str, records: list[Any]) -> None:
+    def stage_page(self, kind: str, records: list[Any], float_free: bool = False) -> None:
+        """``float_free``: the source vouches that the page's payloads hold no float (documents.prepare)."""
         prepared: dict[int, documents.Prepared] = {}
         events: list[dict[str, Any]] = []
         for record in records:
             raw = getattr(record, "raw", record)
             try:
-                item = documents.prepare(kind, raw, list(getattr(record, "problems", None) or []))
+                item = documents.prepare(kind, raw, list(getattr(record, "problems", None) or []),
+                                         float_free=float_free)
             except documents.Unreadable as exc:
                 self.summary.with_problems += 1
                 self.summary.add("unreadable")
@@ -546,7 +548,7 @@ def _pull(profile: Profile, source: StSource, streams: Iterable[str], cancel: Ca
         for page in getattr(source, method)(mark.token):
             with db.atomic():
                 restaged_before, rules_before = len(stager.restaged), len(stager.rules)
-                stager.stage_page(kind, list(page.records))
+                stager.stage_page(kind, list(page.records), getattr(page, "float_free", False))
                 # rows changed through documents.stage are evaluated with the page too: a pull killed after
                 # this commit leaves no stored document unevaluated (new and changed rows were decided in memory)
                 page_rules = stager.rules[rules_before:]
