@@ -282,16 +282,16 @@ def test_the_collector_is_paused_during_pages_and_restored_after_the_pull(profil
     seen: list[bool] = []
     stage_page = pull._PageStager.stage_page
 
-    def watching(self, kind, records):
+    def watching(self, kind, records, *args):
         seen.append(gc.isenabled())
-        return stage_page(self, kind, records)
+        return stage_page(self, kind, records, *args)
 
     monkeypatch.setattr(pull._PageStager, "stage_page", watching)
     assert gc.isenabled()
     SyncService(profile).pull()
     assert seen and not any(seen) and gc.isenabled()
 
-    def failing(self, kind, records):
+    def failing(self, kind, records, *args):
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(pull._PageStager, "stage_page", failing)
