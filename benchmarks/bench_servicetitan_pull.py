@@ -155,6 +155,9 @@ def role_ours(sim: dict) -> dict:
 PHASES = (  # (module, attribute, what it is): CPU per phase of our pull with --breakdown
     ("stnav_desktop.connectors.servicetitan.client:ServiceTitanClient", "get",
      "fetch: HTTP, TLS, JSON with exact decimals"),
+    # the export feeds read through _get (the JSON and whether it can hold a float); older trees: get only
+    ("stnav_desktop.connectors.servicetitan.client:ServiceTitanClient", "_get",
+     "fetch: HTTP, TLS, JSON with exact decimals"),
     ("stnav_desktop.connectors.servicetitan.client", "_parse_safely", "typed records and their problem checks"),
     ("stnav_desktop.sync.app.documents", "prepare", "content hash, stored JSON text, grid columns"),
     ("stnav_desktop.sync.app.holds", "safe_evaluate", "readiness: the accounting plan of each new document"),
