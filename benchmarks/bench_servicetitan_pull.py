@@ -431,7 +431,7 @@ def main() -> None:
         if split is not None and "error" not in split and split_before is not None and "error" not in split_before:
             print(f"\n== where the CPU goes (a second run of each with a clock per phase): before "
                   f"{split_before['cpu']:.2f} s -> ours {split['cpu']:.2f} s ==")
-            for label in [label for _target, _name, label in PHASES] + [GC_LABEL]:
+            for label in [*dict.fromkeys(label for _target, _name, label in PHASES), GC_LABEL]:
                 print(f"  {split_before['phases'].get(label, 0.0):5.2f} -> {split['phases'].get(label, 0.0):5.2f} s"
                       f"  {label}")
             rests = [r["cpu"] - sum(r["phases"].values()) for r in (split_before, split)]
@@ -439,7 +439,7 @@ def main() -> None:
         elif split is not None and "error" not in split:
             print(f"\n== where our CPU goes (a second run with a clock per phase: {split['cpu']:.2f} s) ==")
             rest = split["cpu"] - sum(split["phases"].values())
-            for label in [label for _target, _name, label in PHASES] + [GC_LABEL]:
+            for label in [*dict.fromkeys(label for _target, _name, label in PHASES), GC_LABEL]:
                 print(f"  {split['phases'].get(label, 0.0):5.2f} s  {label}")
             print(f"  {rest:5.2f} s  the rest: tokens, names, generators, requests between pages")
         if deltas:
