@@ -67,6 +67,9 @@ class HoldIndex:
     def add_po(self, st_id: int) -> None:
         self.po_ids.add(st_id)
 
+    def add_pos(self, st_ids: Iterable[int]) -> None:
+        self.po_ids.update(st_ids)
+
     def add_bill(self, row_id: int, st_id: int, number: str, vendor_st_id: int | None, active: bool,
                  status: str) -> None:
         key = _key(vendor_st_id, number, st_id)

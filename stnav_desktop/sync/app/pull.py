@@ -149,21 +149,26 @@ class _PageStager:
         inserts: list[dict[str, Any]] = []
         touched: list[tuple[Any, ...]] = []
         changed: list[tuple[documents.Prepared, int]] = []
+        new_row = self._new_row
+        # per page, not per row: a StrEnum member hashes through Python code (Enum.__hash__)
+        ref_prefix, bills = _REF_PREFIX.get(kind, "BILL"), kind == SourceKind.INVENTORY_BILL
+        unchanged = 0
         for st_id, item in prepared.items():
-            if item.problems:
-                self.summary.with_problems += 1
             row = existing.get(st_id)
             if row is None:
-                inserts.append(self._new_row(kind, item, events))
-                self.summary.add("new")
+                inserts.append(new_row(kind, item, events, ref_prefix, bills))
                 continue
             if row[2] == item.digest:
                 modified = item.columns["modified_on"]
                 if modified and row[3] != modified:
                     touched.append((StDocument.modified_on.db_value(modified), item.raw_text, row[0]))
-                self.summary.add("unchanged")
+                unchanged += 1
                 continue
             changed.append((item, row[0]))
+        self.summary.with_problems += sum(1 for item in prepared.values() if item.problems)
+        for change, count in (("new", len(inserts)), ("unchanged", unchanged)):
+            if count:
+                self.summary.counts[change] = self.summary.counts.get(change, 0) + count
         checked_events: list[dict[str, Any]] = []
         if changed:
             events[:0] = self._stage_changed(kind, changed, checked_events)
@@ -176,8 +181,7 @@ class _PageStager:
             db.cursor().executemany(f"UPDATE {table} SET modified_on = {p}, raw = {p} WHERE id = {p}", touched)
         audit.append_many(events + checked_events, profile=self.profile.name)
         if kind == SourceKind.PURCHASE_ORDER and self.holds is not None:
-            for st_id in prepared:
-                self.holds.add_po(st_id)
+            self.holds.add_pos(prepared)
 
     def _stage_changed(self, kind: str, changed: list[tuple[documents.Prepared, int]],
                        checked_events: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -244,7 +248,10 @@ class _PageStager:
                                     f"WHERE {StDocument.id.column_name} = {p}", params)
         return updated
 
-    def _new_row(self, kind: str, item: documents.Prepared, events: list[dict[str, Any]]) -> dict[str, Any]:
+    def _new_row(self, kind: str, item: documents.Prepared, events: list[dict[str, Any]], ref_prefix: str,
+                 bill: bool) -> dict[str, Any]:
+        """A new document's row, its readiness and hold decided, its ``document.pulled`` event added to
+        ``events``. ``ref_prefix``: its reference's (lifecycle.st_ref); ``bill``: an inventory bill."""
         columns = item.columns  # prepare's dict, made for this row (the Prepared is dropped with the page)
         vendor_id = columns["vendor_st_id"]
         if not columns.get("vendor_name"):
@@ -260,7 +267,7 @@ class _PageStager:
                                 number=number or "", st_status=columns["st_status"] or "")
         status, reason = holds.safe_evaluate(probe, self.ctx)
         hold_reason = ""
-        if kind == SourceKind.INVENTORY_BILL and self.holds is not None:
+        if bill and self.holds is not None:
             active = columns["st_active"]
             hold_reason = self.holds.reason(row_id=None, st_id=item.st_id, number=number, vendor_st_id=vendor_id,
                                             purchase_order_st_id=columns["purchase_order_st_id"], active=active)
@@ -275,8 +282,7 @@ class _PageStager:
             detail["reason"] = reason
         if problems:
             detail["problems"] = problems
-        events.append({"action": "document.pulled", "st_ref": f"{_REF_PREFIX.get(kind, 'BILL')}-{number or item.st_id}",
-                       "detail": detail})
+        events.append({"action": "document.pulled", "st_ref": f"{ref_prefix}-{number or item.st_id}", "detail": detail})
         # profile, kind and the page's time: the same for every row of the page (stage_page passes them)
         columns.update(st_id=item.st_id, raw=item.raw_text, content_hash=item.digest, source_problems=problems,
                        status=status, problem=reason if status != DocStatus.READY else "", hold_reason=hold_reason)
