@@ -83,11 +83,11 @@ class ServiceTitanClient:
         return self._get(module, rest, params)[0]
 
     def _get(self, module: str, rest: str, params: Mapping[str, Any] | None = None) -> tuple[Any, bool]:
-        """The answer's JSON and whether it can hold no float (``parsing.float_free``)."""
+        """The answer's JSON and whether it holds no float (``parsing.loads_vouched``)."""
         resp = self.http.request("GET", self.path(module, rest), params=_clean(params), expected=(200,))
         content = resp.content
         try:
-            return (parsing.loads(content) if content else None), parsing.float_free(content)
+            return parsing.loads_vouched(content) if content else (None, True)
         except ValueError:
             raise HttpError(f"ServiceTitan answered {module}/{rest} with something that is not JSON",
                             status=resp.status_code, retryable=True) from None

@@ -250,7 +250,7 @@ class Page(Generic[T]):
     has_more: bool
     page: int | None = None
     # every payload of the page came from JSON without a NaN/Infinity literal: it holds only dicts, lists,
-    # texts, integers, booleans, null and Decimals (parsing.float_free), so staging need not check its types
+    # texts, integers, booleans, null and Decimals (parsing.loads_vouched), so staging need not check its types
     float_free: bool = False
 
     def __len__(self) -> int:

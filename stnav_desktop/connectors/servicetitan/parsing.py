@@ -47,13 +47,18 @@ def loads(content: bytes | str) -> Any:
     return json.loads(content, parse_float=Decimal)
 
 
-def float_free(content: bytes | str) -> bool:
-    """Whether ``loads(content)`` can hold no float: with ``parse_float=Decimal`` the JSON scanner makes a
-    float only of the literals ``NaN``, ``Infinity`` and ``-Infinity`` (``parse_constant``), so a text that
-    nowhere spells them has none (a text that does, even inside a string, is simply not vouched for)."""
-    if isinstance(content, str):
-        return "NaN" not in content and "Infinity" not in content
-    return b"NaN" not in content and b"Infinity" not in content
+def loads_vouched(content: bytes | str) -> tuple[Any, bool]:
+    """``loads(content)`` and whether the result holds no float. With ``parse_float=Decimal`` the JSON
+    scanner makes a float only of the literals ``NaN``, ``Infinity`` and ``-Infinity``, through
+    ``parse_constant`` (json.decoder: the same floats as its own table): the hook notes each one, at no
+    cost for a text without them (scanning the bytes for them instead took 70 ms per first pull)."""
+    seen: list[str] = []
+
+    def constant(name: str) -> float:
+        seen.append(name)
+        return float(name)
+
+    return json.loads(content, parse_float=Decimal, parse_constant=constant), not seen
 
 
 # -- scalars ------------------------------------------------------------------------------------
