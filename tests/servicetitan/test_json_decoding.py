@@ -82,7 +82,7 @@ ODDITIES = [
     b'{"lone": "\\ud83d cut"}', b'{"nul": "\\u0000", "ctl": "a\\tb\\n"}', b'"\xed\xa0\x80"', b'\xef\xbb\xbf{"a": 1}',
     b'{"a": NaN}', b'[Infinity, -Infinity]', b'{"a": 1} x', b'"\xff"', b'[1,]', b'{"a" 1}', b'[01]', b'[.5]',
     b'"a\tb"', b'[\n1\r\n,\t2 ]', b'[true, false, null]', b'{}', b'[]', b'', b'   ', '{"text": "as str"}',
-    '{"x": 1.25}'.encode("utf-16"),
+    '{"x": 1.25}'.encode("utf-16"), '{"lone": "\ud83d in a text already decoded"}',
 ]
 
 

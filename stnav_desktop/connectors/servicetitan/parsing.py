@@ -65,7 +65,7 @@ def loads_vouched(content: bytes | str) -> tuple[Any, bool]:
     notes each one, at no cost for a text without them (scanning the bytes instead took 70 ms a pull)."""
     try:
         return _fast_loads(content), True  # it refuses NaN and Infinity: what it reads holds no float
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeEncodeError):  # (a text holding a lone surrogate has no UTF-8 form)
         pass  # the standard library decides, as before
     seen: list[str] = []
 
