@@ -3,8 +3,8 @@ records (``holds.safe_evaluate`` → ``mapping.evaluate`` → ``sync/domain/acco
 calls it (a ``SimpleNamespace`` probe per record, one plan context per pull, the page look-ups in memory).
 
 Each source tree given (``--tree``, default this one) is measured in a fresh process of its own, the trees
-alternating, on the same captured export pages (``/work/wt/pages/*.json`` by default: the 37 pages of
-``bench_servicetitan_pull.py``, written by ``/work/wt/capture_pages.py``). CPU with ``time.process_time``,
+alternating, on the same captured export pages (captured once by ``st_pages.py`` by default: the 37 pages of
+``bench_servicetitan_pull.py``, written by ``benchmarks/st_pages.py``). CPU with ``time.process_time``,
 the GC paused (as the pull pauses it), best of ``--repeat``. Two stores:
 
 - ``unmapped``: a fresh profile, as the pull bench's (every document needs a mapping: the plans stop
@@ -113,7 +113,7 @@ def measure(pages: Path, store: str, repeat: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tree", action="append", help="a source tree to measure (repeatable; default: this one)")
-    parser.add_argument("--pages", default="/work/wt/pages")
+    parser.add_argument("--pages", default=None, help="captured pages (default: st_pages.py's, captured once)")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--store", action="append", choices=("unmapped", "mapped"))
     parser.add_argument("--role", help=argparse.SUPPRESS)
@@ -121,6 +121,8 @@ def main() -> None:
     if args.role:
         print(json.dumps(measure(Path(args.pages), args.role, args.repeat)))
         return
+    import st_pages
+    args.pages = str(st_pages.ensure(Path(args.pages) if args.pages else None))
     trees = [str(Path(t).resolve()) for t in args.tree or [str(ROOT)]]
     for store in args.store or ["unmapped", "mapped"]:
         results: dict[str, dict] = {}

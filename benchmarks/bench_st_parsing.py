@@ -1,8 +1,8 @@
 """Micro benchmark: ServiceTitan typed records and their problem checks (``client._parse_safely`` over the
 export feeds' parsers), the frozen pre-parsefast parsers (tests/servicetitan/reference_parsing.py) against
-the current ones, in one run, over captured export pages (capture them with /work/wt/capture_pages.py).
+the current ones, in one run, over captured export pages (capture them with benchmarks/st_pages.py).
 
-    .venv/bin/python benchmarks/bench_st_parsing.py [--pages /work/wt/pages] [--repeat 5] [--decode]
+    .venv/bin/python benchmarks/bench_st_parsing.py [--pages DIR] [--repeat 5] [--decode]
                                                     [--tree /work/main]
 
 CPU time (time.process_time), GC disabled as in the pull, best of --repeat. --decode also times the JSON
@@ -85,12 +85,13 @@ def run(module, bodies, known) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--pages", default="/work/wt/pages")
+    ap.add_argument("--pages", default=None, help="captured pages (default: st_pages.py's, captured once)")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--decode", action="store_true")
     ap.add_argument("--tree", help="another source tree whose parsers (and record classes) to time too")
     args = ap.parse_args()
-    raw = load(Path(args.pages))
+    import st_pages
+    raw = load(st_pages.ensure(Path(args.pages) if args.pages else None))
     bodies = [(feed, parsing.loads(b)) for feed, b in raw]
     known = known_from(bodies)
     records = sum(len(b["data"]) for _, b in bodies)

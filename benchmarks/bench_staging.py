@@ -4,9 +4,9 @@ current one, in one run: ``documents.prepare`` (stored JSON text, content hash, 
 record of the captured export pages, and ``audit.append_many`` of one ``document.pulled`` event per record
 (details as the pull writes them: id, total, status, reason, problems), a page at a time.
 
-    .venv/bin/python benchmarks/bench_staging.py [--pages /work/wt/pages] [--pos 20000] [--repeat 3]
+    .venv/bin/python benchmarks/bench_staging.py [--pages DIR] [--pos 20000] [--repeat 3]
 
-Without captured pages (capture them with /work/wt/capture_pages.py) the simulator's dataset of --pos
+Without captured pages (capture them with benchmarks/st_pages.py) the simulator's dataset of --pos
 purchase orders is used, read as the connector reads it. CPU time (time.process_time), GC disabled as in
 the pull, best of --repeat. The audit figures are the per-event work (redaction, detail text, hash, MAC):
 the current append_many runs against a scratch SQLite store with its INSERT skipped, the reference
@@ -72,11 +72,12 @@ def best(fn, repeat: int) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--pages", type=Path, default=Path("/work/wt/pages"))
+    ap.add_argument("--pages", type=Path, default=None, help="captured pages (default: st_pages.py's, captured once)")
     ap.add_argument("--pos", type=int, default=20000)
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
-    recs = records(args.pages, args.pos)
+    import st_pages
+    recs = records(st_pages.ensure(args.pages, args.pos), args.pos)
     print(f"{len(recs):,} records")
 
     def old_prepare() -> None:
