@@ -18,7 +18,6 @@ from decimal import Decimal, InvalidOperation
 from enum import Enum, IntEnum
 from typing import Any
 
-import orjson
 import pytest
 
 from stnav_desktop.connectors.servicetitan import parsing
@@ -27,36 +26,9 @@ from stnav_desktop.sandbox.servicetitan.data import Dataset
 from stnav_desktop.store import jsontext
 from stnav_desktop.store.models import DocStatus, SourceKind
 from stnav_desktop.sync.app import documents
+from tests.foundation.jsontext_reference import ref_dumps_sorted, ref_plain
 
 # --- the reference: frozen copies of the code before the change ----------------------------------------
-
-_REF_PLAIN = frozenset({str, int, bool, type(None), Decimal})
-
-
-def ref_plain(obj: Any) -> bool:
-    for value in obj.values() if type(obj) is dict else obj:
-        kind = type(value)
-        if kind in _REF_PLAIN:
-            continue
-        if kind is dict or kind is list or kind is tuple:
-            if not ref_plain(value):
-                return False
-            continue
-        if isinstance(value, str | int):
-            continue
-        return False
-    return True
-
-
-def ref_dumps_sorted(obj: Any, default: Any = str) -> bytes:
-    kind = type(obj)
-    if (kind is dict or kind is list) and ref_plain(obj):
-        try:
-            return orjson.dumps(obj, default=default, option=orjson.OPT_SORT_KEYS)
-        except TypeError:
-            pass
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=default,
-                      ensure_ascii=False).encode("utf-8")
 
 
 REF_VOLATILE = {"modifiedOn", "syncStatus", "batch", "batchId", "postDate", "dateReconciled"}
