@@ -395,6 +395,17 @@ def _rid(value: Any, probs: list[str]) -> int:
 # -- purchase orders -----------------------------------------------------------------------------
 # the fields each parser reads, fetched in one C call (itemgetter) when the payload has them all, as the
 # export feeds' payloads do; a payload without some falls back to dict.get (None for the missing ones)
+def _read(payload: Any, take: Callable[[Any], Any], keys: tuple[str, ...]) -> tuple[Any, ...]:
+    """``payload``'s values for ``keys`` in one C call (``take`` is ``itemgetter(*keys)``); ``dict.get``'s None
+    for a key it lacks. What is not a dict fails on ``.get``, as it always did."""
+    if type(payload) is dict and len(payload) >= len(keys):
+        try:
+            return take(payload)  # type: ignore[no-any-return]
+        except KeyError:
+            pass
+    return tuple(map(payload.get, keys))
+
+
 _PO_KEYS = ("id", "items", "vendorId", "businessUnitId", "number", "vendorDocumentNumber", "date", "requiredOn",
             "sentOn", "receivedOn", "createdOn", "modifiedOn", "total", "tax", "shipping", "summary", "customFields",
             "status", "typeId", "jobId", "projectId", "technicianId", "inventoryLocationId", "invoiceId", "shipTo")
@@ -405,14 +416,7 @@ _PO_ITEM_FIELDS = itemgetter(*_PO_ITEM_KEYS)
 
 
 def parse_purchase_order(raw: dict[str, Any], known: KnownIds | None = None) -> PurchaseOrder:
-    get = raw.get  # (what is not a dict fails here, as it always did)
-    if type(raw) is dict and len(raw) >= len(_PO_KEYS):
-        try:
-            values = _PO_FIELDS(raw)
-        except KeyError:
-            values = tuple(map(get, _PO_KEYS))
-    else:
-        values = tuple(map(get, _PO_KEYS))
+    values = _read(raw, _PO_FIELDS, _PO_KEYS)
     (rid, raw_items, vendor_id, bu_id, number, vendor_document_number, date, required_on, sent_on, received_on,
      created_on, modified_on, total, tax, shipping, summary, custom_fields, status, type_id, job_id, project_id,
      technician_id, inventory_location_id, invoice_id, ship_to) = values
@@ -423,16 +427,10 @@ def parse_purchase_order(raw: dict[str, Any], known: KnownIds | None = None) -> 
     item_totals = []
     totals_known = True
     for i, item in enumerate(raw_items or []):
-        if type(item) is dict and len(item) >= len(_PO_ITEM_KEYS):
-            try:
-                fields = _PO_ITEM_FIELDS(item)
-            except KeyError:
-                fields = tuple(map(item.get, _PO_ITEM_KEYS))
-        elif isinstance(item, dict):
-            fields = tuple(map(item.get, _PO_ITEM_KEYS))
-        else:
+        if not isinstance(item, dict):
             probs.append(f"item {i + 1} is not an object")
             continue
+        fields = _read(item, _PO_ITEM_FIELDS, _PO_ITEM_KEYS)
         (item_id, sku_id, sku_code, sku_name, sku_type, description, vendor_part_number, quantity,
          quantity_received, cost, line_total, line_status, chargeable) = fields
         n = i + 1
@@ -571,14 +569,7 @@ _BILL_ITEM_FIELDS = itemgetter(*_BILL_ITEM_KEYS)
 
 
 def parse_inventory_bill(raw: dict[str, Any], known: KnownIds | None = None) -> InventoryBill:
-    get = raw.get  # (what is not a dict fails here, as it always did)
-    if type(raw) is dict and len(raw) >= len(_BILL_KEYS):
-        try:
-            values = _BILL_FIELDS(raw)
-        except KeyError:
-            values = tuple(map(get, _BILL_KEYS))
-    else:
-        values = tuple(map(get, _BILL_KEYS))
+    values = _read(raw, _BILL_FIELDS, _BILL_KEYS)
     (rid, vendor, business_unit, raw_items, active, summary, bill_date, due_date, bill_amount, tax_amount,
      shipping_amount, other_amount, created_on, modified_on, reference_number, vendor_number, purchase_order_id,
      sync_status, job_id, job_number, term_name) = values
@@ -593,16 +584,10 @@ def parse_inventory_bill(raw: dict[str, Any], known: KnownIds | None = None) -> 
     amounts = []
     amounts_known = True
     for i, item in enumerate(raw_items or []):
-        if type(item) is dict and len(item) >= len(_BILL_ITEM_KEYS):
-            try:
-                fields = _BILL_ITEM_FIELDS(item)
-            except KeyError:
-                fields = tuple(map(item.get, _BILL_ITEM_KEYS))
-        elif isinstance(item, dict):
-            fields = tuple(map(item.get, _BILL_ITEM_KEYS))
-        else:
+        if not isinstance(item, dict):
             probs.append(f"line {i + 1} is not an object")
             continue
+        fields = _read(item, _BILL_ITEM_FIELDS, _BILL_ITEM_KEYS)
         (order, qty, cost, gl, item_id, sku_id, sku_code, sku_type, name, description, inventory_location,
          receipt_item_id, cost_of_sale, asset) = fields
         n = order or i + 1
