@@ -20,8 +20,10 @@ calls from Python into SQLite. Then the ratios the goals are stated in (CPU vs t
 peak RSS ≤ 300 MB, statements per page).
 
     .venv/bin/python benchmarks/bench_servicetitan_pull.py [--purchase-orders 20000] [--export-batch 1000]
-        [--before-tree /tmp/stnav-before] [--breakdown] [--profile FILE] [--changed N]
+        [--before-tree /tmp/stnav-before] [--repeat 3] [--breakdown] [--profile FILE] [--changed N]
 
+``--repeat N`` (default 3): peer and ours run alternately N times (before N times after them) and the
+median CPU of each is reported with every run's figure (single runs on a shared machine vary by up to 30 %);
 ``--breakdown`` runs ours (and before, with ``--before-tree``) once more with a CPU clock around each phase
 and prints where its CPU goes;
 ``--profile FILE`` writes a cProfile of our pull (its figures are then not comparable); ``--changed N``
