@@ -14,7 +14,7 @@ import re
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import Enum, IntEnum
 from typing import Any
 
@@ -27,6 +27,7 @@ from stnav_desktop.store import jsontext
 from stnav_desktop.store.models import DocStatus, SourceKind
 from stnav_desktop.sync.app import documents
 from tests.foundation.jsontext_reference import ref_dumps_sorted, ref_plain
+from tests.sync import plan_reference
 
 # --- the reference: frozen copies of the code before the change ----------------------------------------
 
@@ -34,34 +35,8 @@ from tests.foundation.jsontext_reference import ref_dumps_sorted, ref_plain
 REF_VOLATILE = {"modifiedOn", "syncStatus", "batch", "batchId", "postDate", "dateReconciled"}
 
 
-def ref_to_decimal(value: Any) -> Decimal | None:
-    if type(value) is Decimal:
-        if value.is_finite():
-            return value
-        raise ValueError(f"not an amount: {value!r}")
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        raise ValueError(f"not an amount: {value!r}")
-    if isinstance(value, float):
-        value = repr(value)
-    try:
-        result = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise ValueError(f"not an amount: {value!r}") from None
-    if not result.is_finite():
-        raise ValueError(f"not an amount: {value!r}")
-    return result
-
-
-def ref_to_datetime(value: Any) -> datetime | None:
-    if not value:
-        return None
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    text = str(value).replace("Z", "+00:00")
-    parsed = datetime.fromisoformat(text)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+# documents.to_decimal / to_datetime as they were: the frozen copies the plan equivalence test keeps
+ref_to_decimal, ref_to_datetime = plan_reference.to_decimal, plan_reference.to_datetime
 
 
 REF_REPLACEMENT = "\ufffd"
