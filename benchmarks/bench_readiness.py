@@ -14,7 +14,7 @@ the GC paused (as the pull pauses it), best of ``--repeat``. Two stores:
 Prints CPU per tree and store, the verdict counts (the same for every tree, or it says so) and the ratio
 of each tree to the first one.
 
-    .venv/bin/python benchmarks/bench_readiness.py [--tree /work/main --tree .] [--pages DIR] [--repeat 5]
+    .venv/bin/python benchmarks/bench_readiness.py [--tree OLD_CHECKOUT --tree .] [--pages DIR] [--repeat 5]
 """
 
 from __future__ import annotations

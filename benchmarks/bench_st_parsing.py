@@ -3,7 +3,7 @@ export feeds' parsers), the frozen pre-parsefast parsers (tests/servicetitan/ref
 the current ones, in one run, over captured export pages (capture them with benchmarks/st_pages.py).
 
     .venv/bin/python benchmarks/bench_st_parsing.py [--pages DIR] [--repeat 5] [--decode]
-                                                    [--tree /work/main]
+                                                    [--tree OLD_CHECKOUT]
 
 CPU time (time.process_time), GC disabled as in the pull, best of --repeat. --decode also times the JSON
 decoding of the page bytes (parsing.loads). --tree also times another source tree's parsers with that
